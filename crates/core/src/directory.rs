@@ -1,0 +1,176 @@
+//! The in-memory view of every pool that request handlers read: pools by issuer path and by
+//! domain host, their loaded key rings, and their discovery and JWKS documents serialized once.
+//! Each node refreshes it from the store on a short interval, so changes made by another node
+//! (a rotation, a new pool) show within that interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::discovery::DiscoveryDocument;
+use crate::ids;
+use crate::keys::{KeyError, KeyRing, MasterKey};
+use crate::settings::IssuerSettings;
+use crate::store::{DomainRecord, PoolRecord, Store, StoreError};
+use crate::time::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+/// One pool, ready to serve.
+#[derive(Debug)]
+pub struct PoolView {
+    pub pool: PoolRecord,
+    pub region: String,
+    pub issuer: String,
+    /// The pool's domains, the preferred one (custom before prefix) first.
+    pub domains: Vec<DomainRecord>,
+    pub keys: Arc<KeyRing>,
+    pub discovery_json: Arc<str>,
+    pub jwks_json: Arc<str>,
+    /// When the key ring must be reloaded even if the generation did not change.
+    keys_change_at: Option<Timestamp>,
+}
+
+/// An immutable snapshot of all pools.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    by_issuer_path: HashMap<String, Arc<PoolView>>,
+    by_id: HashMap<String, Arc<PoolView>>,
+    by_host: HashMap<String, Arc<PoolView>>,
+}
+
+impl Snapshot {
+    /// The pool whose discovery lives at `path` (`/{poolId}` or `/issuer/{poolId}`).
+    pub fn pool_by_issuer_path(&self, path: &str) -> Option<&Arc<PoolView>> {
+        self.by_issuer_path.get(path)
+    }
+
+    pub fn pool(&self, id: &str) -> Option<&Arc<PoolView>> {
+        self.by_id.get(id)
+    }
+
+    /// The pool a request's Host header addresses: the exact host (with port) first, then the
+    /// host without its port.
+    pub fn pool_for_host(&self, host: &str) -> Option<&Arc<PoolView>> {
+        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+        self.by_host.get(&host).or_else(|| {
+            let bare = match host.rsplit_once(':') {
+                Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+                _ => return None,
+            };
+            self.by_host.get(bare.trim_end_matches('.'))
+        })
+    }
+
+    pub fn pools(&self) -> impl Iterator<Item = &Arc<PoolView>> {
+        self.by_id.values()
+    }
+}
+
+/// The live directory of one node.
+pub struct Directory {
+    settings: IssuerSettings,
+    master: Arc<MasterKey>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Directory {
+    pub fn new(settings: IssuerSettings, master: Arc<MasterKey>) -> Self {
+        Self {
+            settings,
+            master,
+            current: RwLock::new(Arc::new(Snapshot::default())),
+        }
+    }
+
+    pub fn settings(&self) -> &IssuerSettings {
+        &self.settings
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads pools and domains; reuses a pool's key ring unless its keys changed.
+    pub async fn refresh(&self, store: &dyn Store, now: Timestamp) -> Result<(), DirectoryError> {
+        let previous = self.snapshot();
+        let mut domains: HashMap<String, Vec<DomainRecord>> = HashMap::new();
+        for d in store.list_domains().await? {
+            domains.entry(d.pool_id.clone()).or_default().push(d);
+        }
+        let mut next = Snapshot::default();
+        for pool in store.list_pools().await? {
+            let mut pool_domains = domains.remove(&pool.id).unwrap_or_default();
+            pool_domains.sort_by_key(|d| (!d.config.is_custom(), d.created_at));
+            let reusable = previous.by_id.get(&pool.id).filter(|v| {
+                v.pool.key_generation == pool.key_generation
+                    && v.keys_change_at.is_none_or(|t| t > now)
+            });
+            let keys = match reusable {
+                Some(v) => v.keys.clone(),
+                None => Arc::new(KeyRing::load(
+                    &store.list_signing_keys(&pool.id).await?,
+                    &self.master,
+                    now,
+                )?),
+            };
+            let view = Arc::new(self.view(pool, pool_domains, keys, now));
+            let kind = view.pool.config.issuer_configuration.r#type;
+            next.by_issuer_path.insert(
+                IssuerSettings::issuer_path(&view.pool.id, kind),
+                view.clone(),
+            );
+            for d in &view.domains {
+                next.by_host.insert(
+                    self.settings.domain_host(&d.config, &view.region),
+                    view.clone(),
+                );
+            }
+            next.by_id.insert(view.pool.id.clone(), view);
+        }
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+
+    fn view(
+        &self,
+        pool: PoolRecord,
+        domains: Vec<DomainRecord>,
+        keys: Arc<KeyRing>,
+        now: Timestamp,
+    ) -> PoolView {
+        let region = ids::pool_region(&pool.id)
+            .unwrap_or("us-east-1")
+            .to_string();
+        let kind = pool.config.issuer_configuration.r#type;
+        let issuer = self.settings.issuer(&pool.id, &region, kind);
+        let domain_url = domains
+            .first()
+            .map(|d| self.settings.domain_url(&d.config, &region));
+        let doc = DiscoveryDocument::new(
+            issuer.clone(),
+            &self.settings.local_issuer_url(&pool.id, kind),
+            domain_url.as_deref(),
+        );
+        PoolView {
+            discovery_json: serde_json::to_string(&doc).expect("serializable").into(),
+            jwks_json: serde_json::to_string(&keys.jwks())
+                .expect("serializable")
+                .into(),
+            keys_change_at: keys.next_change_after(now),
+            keys,
+            pool,
+            region,
+            issuer,
+            domains,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! When keys are made, published, used and retired: the rotation policy.
+//!
+//! A new key is published at once but signs only after [`JWKS_MAX_AGE`], so every verifier that
+//! honours the JWKS cache lifetime knows it before it sees a token signed with it. The key it
+//! replaces stays published until no token it signed can still be valid.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+
+use super::{KeyPurpose, MasterKey, ring};
+use crate::store::SigningKeyRecord;
+use crate::time::Timestamp;
+
+/// Seconds a JWKS response may be cached (its `Cache-Control: max-age`).
+pub const JWKS_MAX_AGE: i64 = 300;
+
+/// The longest an ID or access token can live (Cognito's upper bound, one day).
+pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
+
+/// The times of one rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPlan {
+    /// When the new keys start signing.
+    pub activates_at: Timestamp,
+    /// When the keys they replace leave the JWKS.
+    pub retire_previous_at: Timestamp,
+}
+
+impl RotationPlan {
+    /// A scheduled rotation: publish first, sign later.
+    pub fn scheduled(now: Timestamp) -> Self {
+        let activates_at = now + JWKS_MAX_AGE;
+        Self {
+            activates_at,
+            retire_previous_at: activates_at + MAX_TOKEN_LIFETIME + JWKS_MAX_AGE,
+        }
+    }
+
+    /// The first keys of a pool, or an emergency rotation: sign now. Old keys still stay
+    /// published for the tokens they signed.
+    pub fn immediate(now: Timestamp) -> Self {
+        Self {
+            activates_at: now,
+            retire_previous_at: now + MAX_TOKEN_LIFETIME + JWKS_MAX_AGE,
+        }
+    }
+}
+
+/// Generates a fresh RSA-2048 key pair for `purpose`, sealed under `master`.
+pub fn new_signing_key(
+    pool_id: &str,
+    purpose: KeyPurpose,
+    master: &MasterKey,
+    now: Timestamp,
+    activates_at: Timestamp,
+) -> SigningKeyRecord {
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
+    let pkcs8 = pair.as_der().expect("PKCS#8 export of a fresh key");
+    let kid = ring::kid_of(&pair);
+    SigningKeyRecord {
+        pool_id: pool_id.to_string(),
+        private_key: master.seal(pkcs8.as_ref(), &ring::seal_context(pool_id, &kid)),
+        kid,
+        purpose,
+        created_at: now,
+        activates_at,
+        retires_at: None,
+    }
+}

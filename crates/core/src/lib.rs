@@ -1,0 +1,14 @@
+//! userpool-core owns the domain model of a Cognito-like user pool and the protocol decisions made
+//! on it. It has no HTTP, SQL or network dependency: those live in `userpool-web`,
+//! `userpool-store` and the binary, and reach core only through the traits in [`store`].
+
+pub mod crypto;
+pub mod directory;
+pub mod discovery;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod password;
+pub mod settings;
+pub mod store;
+pub mod time;

@@ -1,0 +1,149 @@
+//! Users of a pool: their status and attributes, and the seed's user entry.
+
+use serde::{Deserialize, Serialize};
+
+use super::AttributeType;
+use super::UserPoolConfig;
+use super::validate::Problems;
+
+/// Cognito's user status values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserStatus {
+    Unconfirmed,
+    Confirmed,
+    ExternalProvider,
+    ResetRequired,
+    ForceChangePassword,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Unconfirmed => "UNCONFIRMED",
+            UserStatus::Confirmed => "CONFIRMED",
+            UserStatus::ExternalProvider => "EXTERNAL_PROVIDER",
+            UserStatus::ResetRequired => "RESET_REQUIRED",
+            UserStatus::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+/// A user as the seed file gives it: Cognito's `AdminCreateUser` names, with a permanent
+/// `Password` and the groups the user belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A temporary password: the user must choose a new one at first sign-in.
+    #[serde(default)]
+    pub temporary_password: Option<String>,
+    #[serde(default)]
+    pub user_attributes: Vec<AttributeType>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl SeedUser {
+    /// In a pool with `UsernameAttributes`, the attribute the given Username is (an email or a
+    /// phone number); Cognito then stores it as that attribute and names the user by its `sub`.
+    pub fn username_attribute(&self, pool: &UserPoolConfig) -> Option<&'static str> {
+        let allows = |a: &str| pool.username_attributes.iter().any(|x| x == a);
+        let u = &self.username;
+        if allows("email") && u.contains('@') && !u.starts_with('@') && !u.ends_with('@') {
+            Some("email")
+        } else if allows("phone_number")
+            && u.starts_with('+')
+            && u.len() > 2
+            && u[1..].chars().all(|c| c.is_ascii_digit())
+        {
+            Some("phone_number")
+        } else {
+            None
+        }
+    }
+
+    pub fn validate(&self, pool: &UserPoolConfig, groups: &[String], p: &mut Problems) {
+        p.length("Username", &self.username, 1, 128);
+        p.check(
+            self.username
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control()),
+            "Username",
+            "must not contain whitespace",
+        );
+        p.check(
+            !(self.password.is_some() && self.temporary_password.is_some()),
+            "Password",
+            "give Password or TemporaryPassword, not both",
+        );
+        let policy = &pool.policies.password_policy;
+        for (field, pw) in [
+            ("Password", &self.password),
+            ("TemporaryPassword", &self.temporary_password),
+        ] {
+            if let Some(pw) = pw
+                && let Err(e) = policy.check(pw)
+            {
+                p.add_kind(field, "InvalidPasswordException", e);
+            }
+        }
+        let mut seen = Vec::new();
+        for (i, a) in self.user_attributes.iter().enumerate() {
+            let field = format!("UserAttributes[{i}]");
+            p.check(
+                pool.has_attribute(&a.name),
+                &field,
+                format!("attribute '{}' is not in the pool's schema", a.name),
+            );
+            p.check(
+                a.name != "sub" && a.name != "identities",
+                &field,
+                format!("'{}' cannot be set", a.name),
+            );
+            p.check(
+                !seen.contains(&a.name),
+                &field,
+                format!("attribute '{}' is given twice", a.name),
+            );
+            p.length(&field, &a.value, 0, 2048);
+            seen.push(a.name.clone());
+        }
+        for required in pool.required_attributes() {
+            p.check(
+                seen.contains(&required),
+                "UserAttributes",
+                format!("{required}: The attribute is required"),
+            );
+        }
+        if !pool.username_attributes.is_empty() {
+            p.check(
+                self.username_attribute(pool).is_some(),
+                "Username",
+                format!(
+                    "the pool signs in by {}: Username must be one",
+                    pool.username_attributes.join(" or ")
+                ),
+            );
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            p.check(
+                groups.contains(g),
+                &format!("Groups[{i}]"),
+                format!("group '{g}' does not exist in the pool"),
+            );
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The storage interface: one trait per aggregate, records keyed by ID or by the hash of a bearer
+//! secret, single-use records consumed atomically, shared key sets changed by compare-and-swap.
+//! Every backend passes the conformance suite in `userpool-store`.
+
+use async_trait::async_trait;
+
+use crate::crypto::TokenHash;
+use crate::keys::{KeyPurpose, SealedKey};
+use crate::model::{
+    AttributeType, ClientConfig, DomainConfig, GroupConfig, IdentityProviderConfig,
+    ResourceServerConfig, UserPoolConfig, UserStatus,
+};
+use crate::time::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Stored data that this version cannot read (for example JSON of an unknown shape).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What an atomic consume found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsumeOutcome<T> {
+    /// This call consumed the record.
+    Consumed(T),
+    /// Someone consumed it before: a replay. The record lets the caller revoke what it produced.
+    AlreadyConsumed(T),
+    Missing,
+}
+
+/// The result of a compare-and-swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasOutcome {
+    Applied,
+    /// Another writer changed the value first; nothing was written.
+    Stale,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolRecord {
+    pub id: String,
+    pub config: UserPoolConfig,
+    pub created_at: Timestamp,
+    /// Bumped by every change of the pool's signing keys (compare-and-swap counter).
+    pub key_generation: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRecord {
+    pub pool_id: String,
+    pub client_id: String,
+    /// The configuration, without its secret.
+    pub config: ClientConfig,
+    /// Hashes of the client's secrets (at most two, for rotation).
+    pub secret_hashes: Vec<TokenHash>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainRecord {
+    pub pool_id: String,
+    pub config: DomainConfig,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceServerRecord {
+    pub pool_id: String,
+    pub config: ResourceServerConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityProviderRecord {
+    pub pool_id: String,
+    pub config: IdentityProviderConfig,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub pool_id: String,
+    pub config: GroupConfig,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub pool_id: String,
+    /// As stored: lowercased in case-insensitive pools.
+    pub username: String,
+    pub sub: String,
+    pub status: UserStatus,
+    pub enabled: bool,
+    /// Argon2id PHC string; none for federated users.
+    pub password_hash: Option<String>,
+    pub attributes: Vec<AttributeType>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKeyRecord {
+    pub pool_id: String,
+    pub kid: String,
+    pub purpose: KeyPurpose,
+    /// PKCS#8 private key, sealed under the master key.
+    pub private_key: SealedKey,
+    pub created_at: Timestamp,
+    /// From this time on the key signs (it is published before, so verifiers see it first).
+    pub activates_at: Timestamp,
+    /// When set: the key is superseded and leaves the JWKS at this time.
+    pub retires_at: Option<Timestamp>,
+}
+
+/// An authorization code, keyed by the hash of the code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRecord {
+    pub hash: TokenHash,
+    pub pool_id: String,
+    pub client_id: String,
+    /// What the code grants, serialized by the OAuth layer; opaque to the store.
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Pools and their configuration objects. Inserts create what is missing and report whether
+/// they did; an existing record is left alone.
+#[async_trait]
+pub trait PoolStore {
+    async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool>;
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>>;
+    async fn list_pools(&self) -> StoreResult<Vec<PoolRecord>>;
+
+    async fn insert_client(&self, client: &ClientRecord) -> StoreResult<bool>;
+    async fn get_client(&self, pool_id: &str, client_id: &str)
+    -> StoreResult<Option<ClientRecord>>;
+    async fn list_clients(&self, pool_id: &str) -> StoreResult<Vec<ClientRecord>>;
+
+    /// Domains are unique across all pools.
+    async fn insert_domain(&self, domain: &DomainRecord) -> StoreResult<bool>;
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>>;
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>>;
+
+    async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool>;
+    async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>>;
+
+    async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool>;
+    async fn list_identity_providers(
+        &self,
+        pool_id: &str,
+    ) -> StoreResult<Vec<IdentityProviderRecord>>;
+
+    async fn insert_group(&self, group: &GroupRecord) -> StoreResult<bool>;
+    async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<bool>;
+    async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn add_user_to_group(
+        &self,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> StoreResult<bool>;
+    async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>>;
+}
+
+#[async_trait]
+pub trait CodeStore {
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
+    /// Marks the code used, atomically: of any number of concurrent callers, on any number of
+    /// nodes, exactly one gets `Consumed`.
+    async fn consume_code(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<ConsumeOutcome<CodeRecord>>;
+}
+
+#[async_trait]
+pub trait KeyStore {
+    /// The pool's signing keys, published and pending, oldest first.
+    async fn list_signing_keys(&self, pool_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// In one transaction: if the pool's key generation is still `expected_generation`, bump it,
+    /// mark every key without a retirement time to retire at `retire_previous_at`, and insert
+    /// `new_keys`. Otherwise write nothing and return `Stale`.
+    async fn rotate_signing_keys(
+        &self,
+        pool_id: &str,
+        expected_generation: i64,
+        new_keys: &[SigningKeyRecord],
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<CasOutcome>;
+}
+
+/// Everything a node needs from its database.
+#[async_trait]
+pub trait Store: PoolStore + UserStore + CodeStore + KeyStore + Send + Sync {
+    /// Deletes what expired before `now` (codes, retired keys); idempotent, safe on every node.
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
+}

@@ -1,0 +1,375 @@
+//! The conformance cases, one function each.
+
+use std::sync::Arc;
+
+use userpool_core::crypto::{TokenHash, random_token};
+use userpool_core::ids;
+use userpool_core::keys::{KeyPurpose, MasterKey, RotationPlan, new_signing_key};
+use userpool_core::model::*;
+use userpool_core::store::*;
+
+use super::Connect;
+
+const NOW: i64 = 1_800_000_000;
+
+fn pool(id: &str) -> PoolRecord {
+    PoolRecord {
+        id: id.to_string(),
+        config: UserPoolConfig {
+            pool_name: format!("pool {id}"),
+            ..Default::default()
+        },
+        created_at: NOW,
+        key_generation: 0,
+    }
+}
+
+async fn new_pool(store: &dyn Store) -> String {
+    let id = ids::new_pool_id("us-test-1");
+    assert!(store.insert_pool(&pool(&id)).await.unwrap());
+    id
+}
+
+fn code(pool_id: &str, secret: &str) -> CodeRecord {
+    CodeRecord {
+        hash: TokenHash::of(secret),
+        pool_id: pool_id.to_string(),
+        client_id: "client".into(),
+        payload: r#"{"sub":"abc"}"#.into(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+    }
+}
+
+pub async fn pools_are_created_once_and_read_back(b: &impl Connect) {
+    let s = b.connect().await;
+    let id = ids::new_pool_id("us-test-1");
+    let mut p = pool(&id);
+    p.config.issuer_configuration.r#type = IssuerType::Updated;
+    p.config.username_attributes = vec!["email".into()];
+    assert!(s.insert_pool(&p).await.unwrap());
+    let mut changed = p.clone();
+    changed.config.pool_name = "other".into();
+    assert!(
+        !s.insert_pool(&changed).await.unwrap(),
+        "second insert is a no-op"
+    );
+    assert_eq!(s.get_pool(&id).await.unwrap(), Some(p));
+    assert_eq!(s.get_pool("us-test-1_missing").await.unwrap(), None);
+    assert!(s.list_pools().await.unwrap().iter().any(|x| x.id == id));
+}
+
+pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
+    let s = b.connect().await;
+    let pool_id = new_pool(&*s).await;
+    let secret = ids::new_client_secret();
+    let c = ClientRecord {
+        pool_id: pool_id.clone(),
+        client_id: ids::new_client_id(),
+        config: ClientConfig {
+            client_name: "web".into(),
+            callback_urls: vec!["https://app.test/cb".into()],
+            allowed_oauth_flows: vec!["code".into()],
+            ..Default::default()
+        },
+        secret_hashes: vec![TokenHash::of(&secret)],
+        created_at: NOW,
+    };
+    assert!(s.insert_client(&c).await.unwrap());
+    assert!(!s.insert_client(&c).await.unwrap());
+    let back = s.get_client(&pool_id, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(back, c);
+    assert!(back.secret_hashes[0].matches(&secret));
+    assert_eq!(
+        s.get_client("us-test-1_other", &c.client_id).await.unwrap(),
+        None
+    );
+    assert_eq!(s.list_clients(&pool_id).await.unwrap(), vec![c]);
+}
+
+pub async fn domains_are_unique_across_pools(b: &impl Connect) {
+    let s = b.connect().await;
+    let a = new_pool(&*s).await;
+    let other = new_pool(&*s).await;
+    let name = format!("d{}", ids::new_client_id());
+    let d = |pool_id: &str| DomainRecord {
+        pool_id: pool_id.to_string(),
+        config: DomainConfig {
+            domain: name.clone(),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_domain(&d(&a)).await.unwrap());
+    assert!(!s.insert_domain(&d(&other)).await.unwrap());
+    assert_eq!(s.get_domain(&name).await.unwrap().unwrap().pool_id, a);
+    assert_eq!(
+        s.get_domain(&name.to_uppercase())
+            .await
+            .unwrap()
+            .unwrap()
+            .pool_id,
+        a,
+        "domains match case-insensitively"
+    );
+    assert!(s.list_domains().await.unwrap().contains(&d(&a)));
+}
+
+pub async fn configuration_objects_are_listed_per_pool(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let rs = ResourceServerRecord {
+        pool_id: p.clone(),
+        config: ResourceServerConfig {
+            identifier: "https://api.test".into(),
+            name: "api".into(),
+            scopes: vec![ResourceServerScope {
+                scope_name: "read".into(),
+                scope_description: "Read".into(),
+            }],
+        },
+    };
+    assert!(s.insert_resource_server(&rs).await.unwrap());
+    assert!(!s.insert_resource_server(&rs).await.unwrap());
+    assert_eq!(s.list_resource_servers(&p).await.unwrap(), vec![rs]);
+    let idp = IdentityProviderRecord {
+        pool_id: p.clone(),
+        config: IdentityProviderConfig {
+            provider_name: "Corp".into(),
+            provider_type: "OIDC".into(),
+            provider_details: [("client_id".to_string(), "x".to_string())].into(),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_identity_provider(&idp).await.unwrap());
+    assert!(!s.insert_identity_provider(&idp).await.unwrap());
+    assert_eq!(s.list_identity_providers(&p).await.unwrap(), vec![idp]);
+    let g = GroupRecord {
+        pool_id: p.clone(),
+        config: GroupConfig {
+            group_name: "admins".into(),
+            precedence: Some(1),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_group(&g).await.unwrap());
+    assert!(!s.insert_group(&g).await.unwrap());
+    assert_eq!(s.list_groups(&p).await.unwrap(), vec![g]);
+    assert!(s.list_groups("us-test-1_none").await.unwrap().is_empty());
+}
+
+pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    for name in ["a", "b"] {
+        let g = GroupRecord {
+            pool_id: p.clone(),
+            config: GroupConfig {
+                group_name: name.into(),
+                ..Default::default()
+            },
+            created_at: NOW,
+        };
+        s.insert_group(&g).await.unwrap();
+    }
+    let u = UserRecord {
+        pool_id: p.clone(),
+        username: "alice".into(),
+        sub: random_token(),
+        status: UserStatus::ForceChangePassword,
+        enabled: true,
+        password_hash: Some("$argon2id$stub".into()),
+        attributes: vec![AttributeType {
+            name: "email".into(),
+            value: "alice@example.test".into(),
+        }],
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    assert!(s.insert_user(&u).await.unwrap());
+    assert!(!s.insert_user(&u).await.unwrap());
+    assert_eq!(s.get_user(&p, "alice").await.unwrap(), Some(u));
+    assert_eq!(s.get_user(&p, "bob").await.unwrap(), None);
+    assert!(s.add_user_to_group(&p, "alice", "b").await.unwrap());
+    assert!(s.add_user_to_group(&p, "alice", "a").await.unwrap());
+    assert!(!s.add_user_to_group(&p, "alice", "a").await.unwrap());
+    assert_eq!(s.list_user_groups(&p, "alice").await.unwrap(), ["a", "b"]);
+    assert!(
+        s.add_user_to_group(&p, "alice", "missing").await.is_err(),
+        "membership of an unknown group is refused by the schema"
+    );
+}
+
+pub async fn a_code_is_consumed_once_then_reported_as_replayed(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let secret = random_token();
+    let c = code(&p, &secret);
+    s.insert_code(&c).await.unwrap();
+    let h = TokenHash::of(&secret);
+    assert_eq!(
+        s.consume_code(&h, NOW + 1).await.unwrap(),
+        ConsumeOutcome::Consumed(c.clone())
+    );
+    assert_eq!(
+        s.consume_code(&h, NOW + 2).await.unwrap(),
+        ConsumeOutcome::AlreadyConsumed(c)
+    );
+    assert_eq!(
+        s.consume_code(&TokenHash::of("unknown"), NOW)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Missing
+    );
+}
+
+pub async fn racing_nodes_consume_one_code_exactly_once(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    for round in 0..5 {
+        let secret = random_token();
+        node_a.insert_code(&code(&p, &secret)).await.unwrap();
+        let h = TokenHash::of(&secret);
+        let barrier = Arc::new(tokio::sync::Barrier::new(32));
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let store = if i % 2 == 0 {
+                    node_a.clone()
+                } else {
+                    node_b.clone()
+                };
+                let (h, barrier) = (h.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.consume_code(&h, NOW + 1).await.unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                ConsumeOutcome::Consumed(_) => won += 1,
+                ConsumeOutcome::AlreadyConsumed(_) => {}
+                ConsumeOutcome::Missing => panic!("round {round}: a racer saw no code"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}: exactly one racer consumes the code");
+    }
+}
+
+pub async fn key_rotation_is_compare_and_swap(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let m = MasterKey::from_bytes(&[9u8; 32]);
+    let first: Vec<_> = KeyPurpose::ALL
+        .iter()
+        .map(|k| new_signing_key(&p, *k, &m, NOW, NOW))
+        .collect();
+    assert_eq!(
+        s.rotate_signing_keys(&p, 0, &first, NOW).await.unwrap(),
+        CasOutcome::Applied
+    );
+    assert_eq!(s.get_pool(&p).await.unwrap().unwrap().key_generation, 1);
+    let plan = RotationPlan::scheduled(NOW + 10);
+    let second: Vec<_> = KeyPurpose::ALL
+        .iter()
+        .map(|k| new_signing_key(&p, *k, &m, NOW + 10, plan.activates_at))
+        .collect();
+    assert_eq!(
+        s.rotate_signing_keys(&p, 0, &second, plan.retire_previous_at)
+            .await
+            .unwrap(),
+        CasOutcome::Stale,
+        "a stale generation writes nothing"
+    );
+    let by_kid = |mut v: Vec<SigningKeyRecord>| {
+        v.sort_by(|a, b| a.kid.cmp(&b.kid));
+        v
+    };
+    assert_eq!(
+        by_kid(s.list_signing_keys(&p).await.unwrap()),
+        by_kid(first.clone())
+    );
+    assert_eq!(
+        s.rotate_signing_keys(&p, 1, &second, plan.retire_previous_at)
+            .await
+            .unwrap(),
+        CasOutcome::Applied
+    );
+    let keys = s.list_signing_keys(&p).await.unwrap();
+    assert_eq!(keys.len(), 4);
+    for k in &keys {
+        let expected = first
+            .iter()
+            .any(|f| f.kid == k.kid)
+            .then_some(plan.retire_previous_at);
+        assert_eq!(k.retires_at, expected, "old keys retire, new keys do not");
+    }
+    assert_eq!(
+        by_kid(keys[2..].to_vec()),
+        by_kid(second),
+        "sealed key material round-trips"
+    );
+}
+
+pub async fn racing_rotations_apply_once(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    let m = Arc::new(MasterKey::from_bytes(&[3u8; 32]));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            let (p, m) = (p.clone(), m.clone());
+            tokio::spawn(async move {
+                let keys = [new_signing_key(&p, KeyPurpose::Id, &m, NOW, NOW)];
+                store.rotate_signing_keys(&p, 0, &keys, NOW).await.unwrap()
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tasks {
+        if t.await.unwrap() == CasOutcome::Applied {
+            applied += 1;
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(node_b.list_signing_keys(&p).await.unwrap().len(), 1);
+}
+
+pub async fn purge_removes_expired_codes_and_retired_keys(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let m = MasterKey::from_bytes(&[4u8; 32]);
+    let secret = random_token();
+    s.insert_code(&code(&p, &secret)).await.unwrap();
+    let old = new_signing_key(&p, KeyPurpose::Id, &m, NOW, NOW);
+    s.rotate_signing_keys(&p, 0, &[old], NOW).await.unwrap();
+    let new = new_signing_key(&p, KeyPurpose::Id, &m, NOW, NOW);
+    s.rotate_signing_keys(&p, 1, &[new.clone()], NOW + 100)
+        .await
+        .unwrap();
+    s.purge_expired(NOW + 50).await.unwrap();
+    assert_eq!(s.list_signing_keys(&p).await.unwrap().len(), 2);
+    assert!(matches!(
+        s.consume_code(&TokenHash::of(&secret), NOW + 1)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Consumed(_)
+    ));
+    s.purge_expired(NOW + 301).await.unwrap();
+    assert_eq!(s.list_signing_keys(&p).await.unwrap(), vec![new]);
+    assert_eq!(
+        s.consume_code(&TokenHash::of(&secret), NOW + 302)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Missing
+    );
+}

@@ -1,0 +1,48 @@
+//! The conformance suite: behaviour every `Store` backend must show. Each case uses fresh IDs,
+//! so cases can share one database and run in parallel. `conformance_tests!` turns the cases
+//! into one `#[tokio::test]` each for a backend's test file.
+
+mod cases;
+
+pub use cases::*;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use userpool_core::store::Store;
+
+/// Opens a new, independent connection pool to the backend's test database on every call, so a
+/// case can race two "nodes" against one database.
+pub trait Connect: Send + Sync {
+    fn connect(&self) -> impl Future<Output = Arc<dyn Store>> + Send;
+}
+
+/// Generates one test per conformance case; `$connect` builds the `Connect` value, or returns
+/// `None` to skip (the reason is printed by the builder).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($connect:expr) => {
+        $crate::conformance_tests!(@cases $connect;
+            pools_are_created_once_and_read_back,
+            clients_keep_secret_hashes_and_config,
+            domains_are_unique_across_pools,
+            configuration_objects_are_listed_per_pool,
+            users_and_group_memberships_round_trip,
+            a_code_is_consumed_once_then_reported_as_replayed,
+            racing_nodes_consume_one_code_exactly_once,
+            key_rotation_is_compare_and_swap,
+            racing_rotations_apply_once,
+            purge_removes_expired_codes_and_retired_keys,
+        );
+    };
+    (@cases $connect:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                if let Some(backend) = $connect.await {
+                    $crate::conformance::$case(&backend).await;
+                }
+            }
+        )*
+    };
+}

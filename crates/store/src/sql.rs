@@ -1,0 +1,668 @@
+//! The SQL store. One body of SQL serves both dialects: `on_db!` expands each method once per
+//! backend, so every query is written once and type-checked against both drivers. Dialect
+//! differences stay in `begin_write` and in the migration files.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Database, Pool, Transaction};
+use userpool_core::crypto::TokenHash;
+use userpool_core::keys::{KeyPurpose, SealedKey};
+use userpool_core::model::UserStatus;
+use userpool_core::store::*;
+use userpool_core::time::Timestamp;
+
+use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
+use crate::migrations;
+
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's connection pool.
+macro_rules! on_db {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// A store on SQLite or PostgreSQL, chosen by the database URL.
+pub struct SqlStore {
+    db: Db,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("database URL '{0}' is not sqlite://… or postgres://…")]
+    UnknownScheme(String),
+    #[error("cannot open database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot migrate database {url}: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The URL with any password replaced, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Starts a transaction that may write. SQLite must take its write lock up front: a deferred
+/// transaction that reads and then writes fails with SQLITE_BUSY under concurrency.
+async fn begin_write<DB: Database>(pool: &Pool<DB>) -> sqlx::Result<Transaction<'static, DB>> {
+    if DB::NAME == "SQLite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
+impl SqlStore {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let shown = redact(url);
+        let connect = |source| OpenError::Connect {
+            url: shown.clone(),
+            source,
+        };
+        let db = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map_err(connect)?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .map_err(connect)?;
+            Db::Postgres(pool)
+        } else {
+            return Err(OpenError::UnknownScheme(shown));
+        };
+        let migrate = |source| OpenError::Migrate {
+            url: shown.clone(),
+            source,
+        };
+        match &db {
+            Db::Sqlite(p) => migrations::sqlite().run(p).await.map_err(migrate)?,
+            Db::Postgres(p) => migrations::postgres().run(p).await.map_err(migrate)?,
+        }
+        Ok(Self { db })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (waits for checked-out ones).
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+type PoolRow = (String, String, i64, i64);
+type ClientRow = (String, String, String, String, i64);
+type ConfigRow = (String, String, i64);
+type UserRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+type KeyRow = (
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    i64,
+    i64,
+    Option<i64>,
+);
+type CodeRow = (String, String, String, String, i64, i64, Option<i64>);
+
+fn pool_record((id, config, created_at, key_generation): PoolRow) -> StoreResult<PoolRecord> {
+    Ok(PoolRecord {
+        config: from_json("pool config", &config)?,
+        id,
+        created_at,
+        key_generation,
+    })
+}
+
+fn client_record(
+    (client_id, pool_id, config, secrets, created_at): ClientRow,
+) -> StoreResult<ClientRecord> {
+    Ok(ClientRecord {
+        config: from_json("client config", &config)?,
+        secret_hashes: hashes_from_json(&secrets)?,
+        pool_id,
+        client_id,
+        created_at,
+    })
+}
+
+fn user_record(row: UserRow) -> StoreResult<UserRecord> {
+    let (pool_id, username, sub, status, enabled, password_hash, attributes, created, updated) =
+        row;
+    Ok(UserRecord {
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("user status {status}")))?,
+        attributes: from_json("user attributes", &attributes)?,
+        pool_id,
+        username,
+        sub,
+        enabled,
+        password_hash,
+        created_at: created,
+        updated_at: updated,
+    })
+}
+
+fn key_record(row: KeyRow) -> StoreResult<SigningKeyRecord> {
+    let (pool_id, kid, purpose, kek_id, blob, created_at, activates_at, retires_at) = row;
+    Ok(SigningKeyRecord {
+        purpose: KeyPurpose::parse(&purpose)
+            .ok_or_else(|| StoreError::Corrupt(format!("key purpose {purpose}")))?,
+        private_key: SealedKey { kek_id, blob },
+        pool_id,
+        kid,
+        created_at,
+        activates_at,
+        retires_at,
+    })
+}
+
+fn code_record(row: CodeRow) -> (CodeRecord, bool) {
+    let (hash, pool_id, client_id, payload, created_at, expires_at, consumed_at) = row;
+    let rec = CodeRecord {
+        hash: TokenHash::from_stored(hash),
+        pool_id,
+        client_id,
+        payload,
+        created_at,
+        expires_at,
+    };
+    (rec, consumed_at.is_some())
+}
+
+const POOL_COLUMNS: &str = "id, config, created_at, key_generation";
+const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at";
+const USER_COLUMNS: &str =
+    "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at";
+const KEY_COLUMNS: &str =
+    "pool_id, kid, purpose, kek_id, sealed, created_at, activates_at, retires_at";
+const CODE_COLUMNS: &str = "hash, pool_id, client_id, payload, created_at, expires_at, consumed_at";
+
+/// `SELECT {columns} FROM {table} {rest}` as a static string, built once per call site.
+macro_rules! select {
+    ($columns:expr, $rest:literal) => {{
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SQL.get_or_init(|| format!("SELECT {} {}", $columns, $rest))
+            .as_str()
+    }};
+}
+
+#[async_trait]
+impl PoolStore for SqlStore {
+    async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO pools (id, config, created_at, key_generation) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&pool.id)
+            .bind(to_json(&pool.config))
+            .bind(pool.created_at)
+            .bind(pool.key_generation)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>> {
+        let sql = select!(POOL_COLUMNS, "FROM pools WHERE id = $1");
+        let row: Option<PoolRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(pool_record).transpose()
+    }
+
+    async fn list_pools(&self) -> StoreResult<Vec<PoolRecord>> {
+        let sql = select!(POOL_COLUMNS, "FROM pools ORDER BY created_at, id");
+        let rows: Vec<PoolRow> =
+            on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
+        rows.into_iter().map(pool_record).collect()
+    }
+
+    async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&c.client_id)
+            .bind(&c.pool_id)
+            .bind(to_json(&c.config))
+            .bind(hashes_to_json(&c.secret_hashes))
+            .bind(c.created_at)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn get_client(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        let sql = select!(
+            CLIENT_COLUMNS,
+            "FROM clients WHERE client_id = $1 AND pool_id = $2"
+        );
+        let row: Option<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(client_id)
+            .bind(pool_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(client_record).transpose()
+    }
+
+    async fn list_clients(&self, pool_id: &str) -> StoreResult<Vec<ClientRecord>> {
+        let sql = select!(
+            CLIENT_COLUMNS,
+            "FROM clients WHERE pool_id = $1 ORDER BY created_at, client_id"
+        );
+        let rows: Vec<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter().map(client_record).collect()
+    }
+
+    async fn insert_domain(&self, d: &DomainRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO domains (domain, pool_id, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(d.config.host_key())
+            .bind(&d.pool_id)
+            .bind(to_json(&d.config))
+            .bind(d.created_at)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM domains WHERE domain = $1";
+        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(domain.to_ascii_lowercase())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(|(pool_id, config, created_at)| {
+            Ok(DomainRecord {
+                config: from_json("domain config", &config)?,
+                pool_id,
+                created_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM domains ORDER BY created_at, domain";
+        let rows: Vec<ConfigRow> =
+            on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
+        rows.into_iter()
+            .map(|(pool_id, config, created_at)| {
+                Ok(DomainRecord {
+                    config: from_json("domain config", &config)?,
+                    pool_id,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO resource_servers (pool_id, identifier, config) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&rs.pool_id)
+            .bind(&rs.config.identifier)
+            .bind(to_json(&rs.config))
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>> {
+        let sql = "SELECT config FROM resource_servers WHERE pool_id = $1 ORDER BY identifier";
+        let rows: Vec<(String,)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter()
+            .map(|(config,)| {
+                Ok(ResourceServerRecord {
+                    pool_id: pool_id.to_string(),
+                    config: from_json("resource server config", &config)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&idp.pool_id)
+            .bind(&idp.config.provider_name)
+            .bind(to_json(&idp.config))
+            .bind(idp.created_at)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn list_identity_providers(
+        &self,
+        pool_id: &str,
+    ) -> StoreResult<Vec<IdentityProviderRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM identity_providers WHERE pool_id = $1 ORDER BY created_at, provider_name";
+        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter()
+            .map(|(pool_id, config, created_at)| {
+                Ok(IdentityProviderRecord {
+                    config: from_json("identity provider config", &config)?,
+                    pool_id,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_group(&self, g: &GroupRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO pool_groups (pool_id, name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&g.pool_id)
+            .bind(&g.config.group_name)
+            .bind(to_json(&g.config))
+            .bind(g.created_at)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        let sql =
+            "SELECT pool_id, config, created_at FROM pool_groups WHERE pool_id = $1 ORDER BY name";
+        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter()
+            .map(|(pool_id, config, created_at)| {
+                Ok(GroupRecord {
+                    config: from_json("group config", &config)?,
+                    pool_id,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&u.pool_id)
+            .bind(&u.username)
+            .bind(&u.sub)
+            .bind(u.status.as_str())
+            .bind(u.enabled)
+            .bind(&u.password_hash)
+            .bind(to_json(&u.attributes))
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = select!(
+            USER_COLUMNS,
+            "FROM users WHERE pool_id = $1 AND username = $2"
+        );
+        let row: Option<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(username)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(user_record).transpose()
+    }
+
+    async fn add_user_to_group(
+        &self,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> StoreResult<bool> {
+        let sql = "INSERT INTO user_groups (pool_id, username, group_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(pool_id)
+            .bind(username)
+            .bind(group)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>> {
+        let sql = "SELECT group_name FROM user_groups WHERE pool_id = $1 AND username = $2 ORDER BY group_name";
+        let rows: Vec<(String,)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(username)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        Ok(rows.into_iter().map(|(g,)| g).collect())
+    }
+}
+
+#[async_trait]
+impl CodeStore for SqlStore {
+    async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO auth_codes (hash, pool_id, client_id, payload, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(c.hash.as_str())
+            .bind(&c.pool_id)
+            .bind(&c.client_id)
+            .bind(&c.payload)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn consume_code(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<ConsumeOutcome<CodeRecord>> {
+        // One statement decides the winner; a lost race reads the record to report the replay.
+        let sql = "UPDATE auth_codes SET consumed_at = $1 WHERE hash = $2 AND consumed_at IS NULL RETURNING hash, pool_id, client_id, payload, created_at, expires_at, consumed_at";
+        let won: Option<CodeRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(now)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        if let Some(row) = won {
+            return Ok(ConsumeOutcome::Consumed(code_record(row).0));
+        }
+        let sql = select!(CODE_COLUMNS, "FROM auth_codes WHERE hash = $1");
+        let seen: Option<CodeRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(match seen.map(code_record) {
+            Some((rec, true)) => ConsumeOutcome::AlreadyConsumed(rec),
+            // Present but unconsumed cannot follow a failed consume; treat it as missing.
+            Some((_, false)) | None => ConsumeOutcome::Missing,
+        })
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn list_signing_keys(&self, pool_id: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        let sql = select!(
+            KEY_COLUMNS,
+            "FROM signing_keys WHERE pool_id = $1 ORDER BY activates_at, created_at, kid"
+        );
+        let rows: Vec<KeyRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter().map(key_record).collect()
+    }
+
+    async fn rotate_signing_keys(
+        &self,
+        pool_id: &str,
+        expected_generation: i64,
+        new_keys: &[SigningKeyRecord],
+        retire_previous_at: Timestamp,
+    ) -> StoreResult<CasOutcome> {
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            let bumped = sqlx::query(
+                "UPDATE pools SET key_generation = key_generation + 1 WHERE id = $1 AND key_generation = $2",
+            )
+            .bind(pool_id)
+            .bind(expected_generation)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if bumped.rows_affected() != 1 {
+                tx.rollback().await.map_err(backend)?;
+                return Ok(CasOutcome::Stale);
+            }
+            sqlx::query("UPDATE signing_keys SET retires_at = $1 WHERE pool_id = $2 AND retires_at IS NULL")
+                .bind(retire_previous_at)
+                .bind(pool_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            for k in new_keys {
+                sqlx::query("INSERT INTO signing_keys (pool_id, kid, purpose, kek_id, sealed, created_at, activates_at, retires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&k.pool_id)
+                    .bind(&k.kid)
+                    .bind(k.purpose.as_str())
+                    .bind(&k.private_key.kek_id)
+                    .bind(&k.private_key.blob)
+                    .bind(k.created_at)
+                    .bind(k.activates_at)
+                    .bind(k.retires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(CasOutcome::Applied)
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
+        on_db!(self, db => {
+            let codes = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
+            let keys = sqlx::query("DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
+            Ok(codes.rows_affected() + keys.rows_affected())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact("postgres://u:secret@localhost/db"),
+            "postgres://u:***@localhost/db"
+        );
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
