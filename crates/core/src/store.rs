@@ -141,6 +141,8 @@ pub trait PoolStore {
     async fn get_client(&self, pool_id: &str, client_id: &str)
     -> StoreResult<Option<ClientRecord>>;
     async fn list_clients(&self, pool_id: &str) -> StoreResult<Vec<ClientRecord>>;
+    /// Client IDs are unique across pools; finds a client whatever its pool.
+    async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
 
     /// Domains are unique across all pools.
     async fn insert_domain(&self, domain: &DomainRecord) -> StoreResult<bool>;
@@ -204,6 +206,9 @@ pub trait KeyStore {
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store: PoolStore + UserStore + CodeStore + KeyStore + Send + Sync {
+    /// A round trip to the database, for health checks.
+    async fn ping(&self) -> StoreResult<()>;
+
     /// Deletes what expired before `now` (codes, retired keys); idempotent, safe on every node.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
 }

@@ -1,1 +1,27 @@
-fn main() {}
+//! The `userpool` binary: parses the command line and runs the chosen command.
+
+mod app;
+mod cli;
+mod demo;
+mod keys;
+mod master_key;
+mod seed;
+mod telemetry;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(cli::run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("userpool: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -321,6 +321,16 @@ impl PoolStore for SqlStore {
         rows.into_iter().map(client_record).collect()
     }
 
+    async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+        let sql = select!(CLIENT_COLUMNS, "FROM clients WHERE client_id = $1");
+        let row: Option<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(client_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(client_record).transpose()
+    }
+
     async fn insert_domain(&self, d: &DomainRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO domains (domain, pool_id, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
         on_db!(self, db => sqlx::query(sql)
@@ -636,6 +646,10 @@ impl KeyStore for SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        on_db!(self, db => sqlx::query("SELECT 1").execute(db).await.map(|_| ()).map_err(backend))
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         on_db!(self, db => {
             let codes = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")

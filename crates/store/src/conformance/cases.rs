@@ -84,6 +84,20 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
         s.get_client("us-test-1_other", &c.client_id).await.unwrap(),
         None
     );
+    assert_eq!(
+        s.find_client(&c.client_id).await.unwrap().as_ref(),
+        Some(&c)
+    );
+    assert_eq!(s.find_client("nope").await.unwrap(), None);
+    let other_pool = new_pool(&*s).await;
+    let clash = ClientRecord {
+        pool_id: other_pool,
+        ..c.clone()
+    };
+    assert!(
+        !s.insert_client(&clash).await.unwrap(),
+        "client IDs are unique across pools"
+    );
     assert_eq!(s.list_clients(&pool_id).await.unwrap(), vec![c]);
 }
 

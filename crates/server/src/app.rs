@@ -1,0 +1,163 @@
+//! `userpool serve`: opens the database, applies the seed (or makes the demo pool), loads keys
+//! and the pool directory, keeps them fresh, and serves HTTP until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use userpool_core::directory::Directory;
+use userpool_core::password::HashParams;
+use userpool_core::settings::IssuerSettings;
+use userpool_core::store::{PoolStore, Store};
+use userpool_core::time::{Clock, SystemClock};
+use userpool_store::SqlStore;
+use userpool_web::AppState;
+
+use crate::cli::ServeArgs;
+use crate::{demo, keys, master_key, seed};
+
+pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<SqlStore>> {
+    Ok(Arc::new(SqlStore::open(url).await?))
+}
+
+async fn bind(args: &ServeArgs) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(args.listen).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (the port is in use: is another userpool running? choose another with --listen)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{hint}", args.listen)
+    })
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let listener = bind(&args).await?;
+    let addr = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let settings = IssuerSettings::new(&public_url, &args.domain_base, args.aws_issuers)
+        .map_err(anyhow::Error::msg)?;
+    let store = open_store(&args.database.database).await?;
+    let master = Arc::new(master_key::load(&args.database)?);
+    let hash_params = HashParams::default();
+
+    let mut demo_client = None;
+    if let Some(path) = &args.seed {
+        let report = seed::load(path, &*store, &args.region)
+            .await?
+            .apply(&*store, hash_params)
+            .await?;
+        for what in &report.created {
+            tracing::info!(seed = %path.display(), "created {what}");
+        }
+        for (pool, client, secret) in &report.generated_secrets {
+            println!(
+                "generated secret of client {client} in pool {pool}: {secret}  (shown once; only its hash is kept)"
+            );
+        }
+    } else if !args.no_demo && store.list_pools().await?.is_empty() {
+        let plan = seed::plan(
+            vec![demo::pool(&settings)],
+            &*store,
+            &args.region,
+            SystemClock.now(),
+        )
+        .await?
+        .map_err(|p| anyhow::anyhow!("demo pool: {}", p.join("; ")))?;
+        plan.apply(&*store, hash_params).await?;
+        tracing::info!("created the demo pool");
+    }
+    keys::ensure_keys(&*store, &master).await?;
+
+    let directory = Arc::new(Directory::new(settings.clone(), master));
+    directory
+        .refresh(&*store, SystemClock.now())
+        .await
+        .context("loading pools")?;
+    if let Some(view) = directory
+        .snapshot()
+        .pools()
+        .find(|v| v.pool.config.pool_name == demo::POOL_NAME)
+    {
+        demo_client = store
+            .list_clients(&view.pool.id)
+            .await?
+            .into_iter()
+            .find(|c| c.config.client_name == demo::CLIENT_NAME)
+            .map(|c| c.client_id);
+    }
+
+    let state = AppState {
+        store: store.clone(),
+        directory: directory.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
+
+    println!(
+        "userpool listening on {public_url} ({addr}), database {}",
+        store.backend_name()
+    );
+    if let Some(text) = demo::banner(&directory.snapshot(), &settings, demo_client.as_deref()) {
+        println!("{text}");
+    }
+    tracing::info!(%addr, %public_url, "listening");
+
+    axum::serve(listener, userpool_web::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    jobs.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Reloads the directory every `interval` seconds and purges expired records every minute.
+/// Both are idempotent, so every node runs them.
+fn spawn_jobs(
+    store: Arc<SqlStore>,
+    directory: Arc<Directory>,
+    interval: u64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut refresh = tokio::time::interval(Duration::from_secs(interval.max(1)));
+        let mut purge = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = refresh.tick() => {
+                    if let Err(e) = directory.refresh(&*store as &dyn Store, SystemClock.now()).await {
+                        tracing::warn!(error = %e, "reloading pools failed; serving the previous view");
+                    }
+                }
+                _ = purge.tick() => {
+                    match store.purge_expired(SystemClock.now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(purged = n, "purged expired records"),
+                        Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+    tracing::info!("shutting down: finishing requests in flight");
+}

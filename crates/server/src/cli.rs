@@ -1,0 +1,149 @@
+//! The command-line contract: every flag also reads an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A self-hosted identity server that behaves like an Amazon Cognito user pool.
+///
+/// With no flags, `userpool serve` listens on 127.0.0.1:9229, keeps its data in ./userpool.db
+/// (SQLite), and on an empty database creates a demo pool ready to sign in to.
+#[derive(Debug, Parser)]
+#[command(name = "userpool", version, about, long_about)]
+pub(crate) struct Cli {
+    /// Log format.
+    #[arg(long, global = true, env = "USERPOOL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Apply schema migrations and exit (serve also does this at start-up).
+    Migrate(DatabaseArgs),
+    /// Validate a seed file against a database without changing anything.
+    CheckSeed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The seed file (JSON).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Add new signing keys to every pool (or one). Old keys stay published until no token they
+    /// signed can still be valid; new keys are published at once and sign after the JWKS cache
+    /// lifetime (five minutes), unless --now. Safe to run on several nodes at once.
+    Rotate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Rotate only this pool.
+        #[arg(long, env = "USERPOOL_POOL")]
+        pool: Option<String>,
+        /// Start signing with the new keys immediately (for a compromised key).
+        #[arg(long)]
+        now: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (embedded, one node) or postgres://… (several nodes).
+    #[arg(
+        long,
+        env = "USERPOOL_DATABASE",
+        default_value = "sqlite://userpool.db"
+    )]
+    pub(crate) database: String,
+
+    /// Where the generated master key is kept when USERPOOL_MASTER_KEY is not set. Default: the
+    /// directory of the SQLite file, or the working directory.
+    #[arg(long, env = "USERPOOL_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "USERPOOL_LISTEN", default_value = "127.0.0.1:9229")]
+    pub(crate) listen: SocketAddr,
+
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Seed file (JSON) applied at start-up: what exists is left alone, what is missing is created.
+    #[arg(long, env = "USERPOOL_SEED")]
+    pub(crate) seed: Option<PathBuf>,
+
+    /// The URL clients reach this server at; issuers and endpoint URLs are built from it, never
+    /// from request headers. Default: http:// + the listen address.
+    #[arg(long, env = "USERPOOL_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+
+    /// Issue tokens with Cognito's own issuer URLs (https://cognito-idp.{region}.amazonaws.com/
+    /// {poolId}), so verifiers with the AWS issuer built in accept them. Discovery and JWKS are
+    /// still served here.
+    #[arg(long, env = "USERPOOL_AWS_ISSUERS")]
+    pub(crate) aws_issuers: bool,
+
+    /// Prefix domains answer on {prefix}.auth.{region}.{domain-base}.
+    #[arg(long, env = "USERPOOL_DOMAIN_BASE", default_value = "localhost")]
+    pub(crate) domain_base: String,
+
+    /// Region of pools created without an Id.
+    #[arg(long, env = "USERPOOL_REGION", default_value = "us-east-1")]
+    pub(crate) region: String,
+
+    /// Do not create the demo pool on an empty database.
+    #[arg(long, env = "USERPOOL_NO_DEMO")]
+    pub(crate) no_demo: bool,
+
+    /// Seconds between reloads of pools, domains and keys from the database (changes made by
+    /// other nodes show within this time).
+    #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5)]
+    pub(crate) refresh_interval: u64,
+}
+
+pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => crate::app::serve(args).await,
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    database,
+                    pool,
+                    now,
+                },
+        } => crate::keys::rotate_command(&database, pool.as_deref(), now).await,
+        Command::Migrate(database) => {
+            let store = crate::app::open_store(&database.database).await?;
+            println!("database {} is migrated", store.backend_name());
+            store.close().await;
+            Ok(())
+        }
+        Command::CheckSeed { database, file } => {
+            let store = crate::app::open_store(&database.database).await?;
+            let plan = crate::seed::load(&file, &*store, "us-east-1").await?;
+            println!("{}: valid; {} pool(s)", file.display(), plan.pool_count());
+            store.close().await;
+            Ok(())
+        }
+    }
+}
