@@ -132,7 +132,8 @@ impl KeyRing {
             .filter(|r| r.retires_at.is_none_or(|t| t > now))
             .map(|r| SigningKey::from_record(r, master))
             .collect::<Result<Vec<_>, _>>()?;
-        keys.sort_by_key(|k| k.activates_at);
+        // Among keys active from the same second, the unsuperseded one is the newest.
+        keys.sort_by_key(|k| (k.activates_at, k.retires_at.is_none()));
         Ok(Self { keys })
     }
 
@@ -208,7 +209,7 @@ mod tests {
     fn a_signed_jwt_has_three_parts_and_the_kid_header() {
         let m = MasterKey::from_bytes(&[2u8; 32]);
         let rec = new_signing_key("p_1", KeyPurpose::Access, &m, 0, 0);
-        let ring = KeyRing::load(&[rec.clone()], &m, 0).unwrap();
+        let ring = KeyRing::load(std::slice::from_ref(&rec), &m, 0).unwrap();
         let jwt = ring
             .signer(KeyPurpose::Access, 0)
             .unwrap()

@@ -367,7 +367,7 @@ pub async fn purge_removes_expired_codes_and_retired_keys(b: &impl Connect) {
     let old = new_signing_key(&p, KeyPurpose::Id, &m, NOW, NOW);
     s.rotate_signing_keys(&p, 0, &[old], NOW).await.unwrap();
     let new = new_signing_key(&p, KeyPurpose::Id, &m, NOW, NOW);
-    s.rotate_signing_keys(&p, 1, &[new.clone()], NOW + 100)
+    s.rotate_signing_keys(&p, 1, std::slice::from_ref(&new), NOW + 100)
         .await
         .unwrap();
     s.purge_expired(NOW + 50).await.unwrap();

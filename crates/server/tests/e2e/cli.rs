@@ -1,0 +1,168 @@
+//! The command line and process behaviour: help, the demo pool, clear start-up errors,
+//! health, and graceful shutdown.
+
+use crate::helpers::*;
+
+#[test]
+fn help_documents_every_command_flag_and_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = String::from_utf8(run(dir.path(), &["--help"]).stdout).unwrap();
+    for word in ["serve", "keys", "migrate", "check-seed"] {
+        assert!(top.contains(word), "{word} in:\n{top}");
+    }
+    let serve = String::from_utf8(run(dir.path(), &["serve", "--help"]).stdout).unwrap();
+    for word in [
+        "--listen",
+        "USERPOOL_LISTEN",
+        "127.0.0.1:9229",
+        "--database",
+        "USERPOOL_DATABASE",
+        "sqlite://userpool.db",
+        "--seed",
+        "USERPOOL_SEED",
+        "--public-url",
+        "USERPOOL_PUBLIC_URL",
+        "--aws-issuers",
+        "USERPOOL_AWS_ISSUERS",
+        "--domain-base",
+        "USERPOOL_DOMAIN_BASE",
+    ] {
+        assert!(serve.contains(word), "{word} in:\n{serve}");
+    }
+    let rotate = String::from_utf8(run(dir.path(), &["keys", "rotate", "--help"]).stdout).unwrap();
+    assert!(
+        rotate.contains("--pool") && rotate.contains("--database"),
+        "{rotate}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_database_gets_a_demo_pool_that_is_ready_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    assert!(
+        dir.path().join("userpool.db").exists(),
+        "the default database is ./userpool.db"
+    );
+    let field = |name: &str| -> String {
+        let line = s
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in:\n{}", s.stdout));
+        line.trim_start()[name.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let pool = field("pool id");
+    let client = field("app client id");
+    assert!(s.stdout.contains("demo / Demo-pass-1!"), "{}", s.stdout);
+    let doc = s
+        .get_json(&format!("/{pool}/.well-known/openid-configuration"))
+        .await;
+    assert_eq!(doc["issuer"], format!("{}/{pool}", s.url));
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{}/oauth2/authorize", s.url),
+        "the demo domain is the server's own host"
+    );
+    assert_eq!(
+        s.get_json(&format!("/{pool}/.well-known/jwks.json")).await["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    drop(s);
+    // A restart finds the same demo pool instead of making another.
+    let s = Server::start(dir.path(), &[]);
+    assert!(
+        s.stdout.contains(&pool) && s.stdout.contains(&client),
+        "{}",
+        s.stdout
+    );
+}
+
+#[tokio::test]
+async fn health_answers_and_sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &["--database", &sqlite_url(dir.path()), "--no-demo"],
+    );
+    assert_eq!(s.get_json("/health").await["status"], "ok");
+    let log = s.log.clone();
+    let status = s.stop();
+    assert!(status.success(), "exit status {status:?}");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("/health"), "one log line per request:\n{log}");
+}
+
+#[test]
+fn a_port_in_use_and_an_unopenable_database_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            &addr,
+            "--database",
+            &sqlite_url(dir.path()),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"),
+        "{err}"
+    );
+
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite:///nonexistent/dir/x.db",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open database sqlite:///nonexistent/dir/x.db"),
+        "{err}"
+    );
+
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "mysql://x",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not sqlite://… or postgres://…"));
+
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &sqlite_url(dir.path()),
+            "--public-url",
+            "ftp://x",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must use http or https"));
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `userpool` binary, started per test on a free loopback port with
+//! its own database, driven over HTTP. One test binary (a module per area).
+
+#![allow(unreachable_pub)]
+
+mod cli;
+mod discovery;
+mod helpers;
+mod keys;
+mod multi_node;
+mod seed;
