@@ -129,6 +129,45 @@ pub struct CodeRecord {
     pub expires_at: Timestamp,
 }
 
+/// A signed-in browser: the managed-login session behind the session cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Hash of the cookie value.
+    pub hash: TokenHash,
+    pub pool_id: String,
+    pub username: String,
+    /// How the user signed in (provider, SAML NameID and SessionIndex, …), as JSON.
+    pub payload: String,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Every token issued from one sign-in shares a family: its ID is the `origin_jti` claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyRecord {
+    pub id: String,
+    pub pool_id: String,
+    pub client_id: String,
+    pub username: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A refresh token, keyed by the hash of the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRecord {
+    pub hash: TokenHash,
+    pub family_id: String,
+    /// What the token grants, serialized by the OAuth layer.
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Set when rotation replaced this token.
+    pub replaced_at: Option<Timestamp>,
+}
+
 /// Pools and their configuration objects. Inserts create what is missing and report whether
 /// they did; an existing record is left alone.
 #[async_trait]
@@ -173,6 +212,40 @@ pub trait UserStore {
         group: &str,
     ) -> StoreResult<bool>;
     async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>>;
+    /// The user whose `email`, `phone_number` or `preferred_username` is `value` (oldest first
+    /// if several). Other attribute names find nobody.
+    async fn find_user_by_alias(
+        &self,
+        pool_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn get_session(&self, hash: &TokenHash) -> StoreResult<Option<SessionRecord>>;
+    async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait TokenStore {
+    async fn insert_family(&self, family: &FamilyRecord) -> StoreResult<()>;
+    async fn get_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>>;
+    /// Marks the family revoked (idempotent); every token carrying its `origin_jti` is dead.
+    async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<()>;
+    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
+    async fn find_refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
+    /// Rotation, atomically: marks `old` replaced and inserts `new`. Of racing callers exactly
+    /// one gets `Consumed`; the others get `AlreadyConsumed` with the replacement time, and
+    /// nothing is inserted for them.
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: &RefreshRecord,
+        now: Timestamp,
+    ) -> StoreResult<ConsumeOutcome<RefreshRecord>>;
 }
 
 #[async_trait]
@@ -205,10 +278,13 @@ pub trait KeyStore {
 
 /// Everything a node needs from its database.
 #[async_trait]
-pub trait Store: PoolStore + UserStore + CodeStore + KeyStore + Send + Sync {
+pub trait Store:
+    PoolStore + UserStore + CodeStore + KeyStore + SessionStore + TokenStore + Send + Sync
+{
     /// A round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Deletes what expired before `now` (codes, retired keys); idempotent, safe on every node.
+    /// Deletes what expired before `now` (codes, sessions, token families, retired keys);
+    /// idempotent, safe on every node.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
 }

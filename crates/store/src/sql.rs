@@ -475,7 +475,13 @@ impl PoolStore for SqlStore {
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING";
+        let alias = |name: &str| {
+            u.attributes
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| alias_key(name, &a.value))
+        };
         on_db!(self, db => sqlx::query(sql)
             .bind(&u.pool_id)
             .bind(&u.username)
@@ -486,6 +492,9 @@ impl UserStore for SqlStore {
             .bind(to_json(&u.attributes))
             .bind(u.created_at)
             .bind(u.updated_at)
+            .bind(alias("email"))
+            .bind(alias("phone_number"))
+            .bind(alias("preferred_username"))
             .execute(db)
             .await
             .map(|r| r.rows_affected() == 1)
@@ -523,6 +532,36 @@ impl UserStore for SqlStore {
             .map_err(backend))
     }
 
+    async fn find_user_by_alias(
+        &self,
+        pool_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let sql = match attribute {
+            "email" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND email = $2 ORDER BY created_at, username"
+            ),
+            "phone_number" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND phone_number = $2 ORDER BY created_at, username"
+            ),
+            "preferred_username" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND preferred_username = $2 ORDER BY created_at, username"
+            ),
+            _ => return Ok(None),
+        };
+        let row: Option<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(alias_key(attribute, value))
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(user_record).transpose()
+    }
+
     async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>> {
         let sql = "SELECT group_name FROM user_groups WHERE pool_id = $1 AND username = $2 ORDER BY group_name";
         let rows: Vec<(String,)> = on_db!(self, db => sqlx::query_as(sql)
@@ -532,6 +571,211 @@ impl UserStore for SqlStore {
             .await
             .map_err(backend))?;
         Ok(rows.into_iter().map(|(g,)| g).collect())
+    }
+}
+
+/// How an alias is compared: emails and preferred usernames case-insensitively.
+fn alias_key(attribute: &str, value: &str) -> String {
+    match attribute {
+        "phone_number" => value.to_string(),
+        _ => value.to_lowercase(),
+    }
+}
+
+type SessionRow = (String, String, String, String, i64, i64, i64);
+type FamilyRow = (String, String, String, String, i64, i64, Option<i64>);
+type RefreshRow = (String, String, String, i64, i64, Option<i64>);
+
+const SESSION_COLUMNS: &str = "hash, pool_id, username, payload, auth_time, created_at, expires_at";
+const FAMILY_COLUMNS: &str = "id, pool_id, client_id, username, created_at, expires_at, revoked_at";
+const REFRESH_COLUMNS: &str = "hash, family_id, payload, created_at, expires_at, replaced_at";
+
+fn session_record(row: SessionRow) -> SessionRecord {
+    let (hash, pool_id, username, payload, auth_time, created_at, expires_at) = row;
+    SessionRecord {
+        hash: TokenHash::from_stored(hash),
+        pool_id,
+        username,
+        payload,
+        auth_time,
+        created_at,
+        expires_at,
+    }
+}
+
+fn family_record(row: FamilyRow) -> FamilyRecord {
+    let (id, pool_id, client_id, username, created_at, expires_at, revoked_at) = row;
+    FamilyRecord {
+        id,
+        pool_id,
+        client_id,
+        username,
+        created_at,
+        expires_at,
+        revoked_at,
+    }
+}
+
+fn refresh_record(row: RefreshRow) -> RefreshRecord {
+    let (hash, family_id, payload, created_at, expires_at, replaced_at) = row;
+    RefreshRecord {
+        hash: TokenHash::from_stored(hash),
+        family_id,
+        payload,
+        created_at,
+        expires_at,
+        replaced_at,
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, x: &SessionRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO sessions (hash, pool_id, username, payload, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(x.hash.as_str())
+            .bind(&x.pool_id)
+            .bind(&x.username)
+            .bind(&x.payload)
+            .bind(x.auth_time)
+            .bind(x.created_at)
+            .bind(x.expires_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn get_session(&self, hash: &TokenHash) -> StoreResult<Option<SessionRecord>> {
+        let sql = select!(SESSION_COLUMNS, "FROM sessions WHERE hash = $1");
+        let row: Option<SessionRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(session_record))
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
+        on_db!(self, db => sqlx::query("DELETE FROM sessions WHERE hash = $1")
+            .bind(hash.as_str())
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn insert_family(&self, f: &FamilyRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&f.id)
+            .bind(&f.pool_id)
+            .bind(&f.client_id)
+            .bind(&f.username)
+            .bind(f.created_at)
+            .bind(f.expires_at)
+            .bind(f.revoked_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn get_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
+        let sql = select!(FAMILY_COLUMNS, "FROM token_families WHERE id = $1");
+        let row: Option<FamilyRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(family_record))
+    }
+
+    async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<()> {
+        let sql = "UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(now)
+            .bind(id)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(t.hash.as_str())
+            .bind(&t.family_id)
+            .bind(&t.payload)
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.replaced_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn find_refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
+        let sql = select!(REFRESH_COLUMNS, "FROM refresh_tokens WHERE hash = $1");
+        let row: Option<RefreshRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(refresh_record))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: &RefreshRecord,
+        now: Timestamp,
+    ) -> StoreResult<ConsumeOutcome<RefreshRecord>> {
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            let won: Option<RefreshRow> = sqlx::query_as(
+                "UPDATE refresh_tokens SET replaced_at = $1 WHERE hash = $2 AND replaced_at IS NULL RETURNING hash, family_id, payload, created_at, expires_at, replaced_at",
+            )
+            .bind(now)
+            .bind(old.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let outcome = match won {
+                Some(row) => {
+                    sqlx::query("INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(new.hash.as_str())
+                        .bind(&new.family_id)
+                        .bind(&new.payload)
+                        .bind(new.created_at)
+                        .bind(new.expires_at)
+                        .bind(new.replaced_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    ConsumeOutcome::Consumed(refresh_record(row))
+                }
+                None => {
+                    let sql = select!(REFRESH_COLUMNS, "FROM refresh_tokens WHERE hash = $1");
+                    let seen: Option<RefreshRow> = sqlx::query_as(sql)
+                        .bind(old.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    match seen.map(refresh_record) {
+                        Some(rec) if rec.replaced_at.is_some() => ConsumeOutcome::AlreadyConsumed(rec),
+                        _ => ConsumeOutcome::Missing,
+                    }
+                }
+            };
+            tx.commit().await.map_err(backend)?;
+            Ok(outcome)
+        })
     }
 }
 
@@ -662,7 +906,21 @@ impl Store for SqlStore {
                 .execute(db)
                 .await
                 .map_err(backend)?;
-            Ok(codes.rows_affected() + keys.rows_affected())
+            let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
+            // Refresh tokens go with their family (ON DELETE CASCADE).
+            let families = sqlx::query("DELETE FROM token_families WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
+            Ok(codes.rows_affected()
+                + keys.rows_affected()
+                + sessions.rows_affected()
+                + families.rows_affected())
         })
     }
 }

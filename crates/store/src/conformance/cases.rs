@@ -387,3 +387,223 @@ pub async fn purge_removes_expired_codes_and_retired_keys(b: &impl Connect) {
         ConsumeOutcome::Missing
     );
 }
+
+fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
+    UserRecord {
+        pool_id: pool_id.to_string(),
+        username: username.to_string(),
+        sub: random_token(),
+        status: UserStatus::Confirmed,
+        enabled: true,
+        password_hash: None,
+        attributes: vec![
+            AttributeType {
+                name: "email".into(),
+                value: email.into(),
+            },
+            AttributeType {
+                name: "phone_number".into(),
+                value: "+15550100".into(),
+            },
+        ],
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+pub async fn users_are_found_by_alias(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let u = user(&p, "u1", "Dana@Example.Test");
+    s.insert_user(&u).await.unwrap();
+    let found = |attr: &'static str, value: &'static str| {
+        let (s, p) = (s.clone(), p.clone());
+        async move {
+            s.find_user_by_alias(&p, attr, value)
+                .await
+                .unwrap()
+                .map(|u| u.username)
+        }
+    };
+    assert_eq!(
+        found("email", "dana@example.test").await.as_deref(),
+        Some("u1")
+    );
+    assert_eq!(
+        found("email", "DANA@EXAMPLE.TEST").await.as_deref(),
+        Some("u1")
+    );
+    assert_eq!(
+        found("phone_number", "+15550100").await.as_deref(),
+        Some("u1")
+    );
+    assert_eq!(found("email", "other@example.test").await, None);
+    assert_eq!(
+        found("name", "u1").await,
+        None,
+        "only alias attributes are searched"
+    );
+    assert_eq!(
+        s.find_user_by_alias("us-test-1_other", "email", "dana@example.test")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn sessions_round_trip_and_end(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let cookie = random_token();
+    let rec = SessionRecord {
+        hash: TokenHash::of(&cookie),
+        pool_id: p.clone(),
+        username: "alice".into(),
+        payload: "{}".into(),
+        auth_time: NOW,
+        created_at: NOW,
+        expires_at: NOW + 3600,
+    };
+    s.insert_session(&rec).await.unwrap();
+    assert_eq!(
+        s.get_session(&TokenHash::of(&cookie)).await.unwrap(),
+        Some(rec)
+    );
+    s.delete_session(&TokenHash::of(&cookie)).await.unwrap();
+    assert_eq!(s.get_session(&TokenHash::of(&cookie)).await.unwrap(), None);
+}
+
+fn family(pool_id: &str) -> FamilyRecord {
+    FamilyRecord {
+        id: random_token(),
+        pool_id: pool_id.to_string(),
+        client_id: "client".into(),
+        username: "alice".into(),
+        created_at: NOW,
+        expires_at: NOW + 86400,
+        revoked_at: None,
+    }
+}
+
+fn refresh(family_id: &str, secret: &str) -> RefreshRecord {
+    RefreshRecord {
+        hash: TokenHash::of(secret),
+        family_id: family_id.to_string(),
+        payload: "{}".into(),
+        created_at: NOW,
+        expires_at: NOW + 86400,
+        replaced_at: None,
+    }
+}
+
+pub async fn token_families_are_revoked_whole(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let f = family(&p);
+    s.insert_family(&f).await.unwrap();
+    let secret = random_token();
+    let t = refresh(&f.id, &secret);
+    s.insert_refresh(&t).await.unwrap();
+    assert_eq!(
+        s.find_refresh(&TokenHash::of(&secret)).await.unwrap(),
+        Some(t)
+    );
+    assert_eq!(s.get_family(&f.id).await.unwrap(), Some(f.clone()));
+    s.revoke_family(&f.id, NOW + 5).await.unwrap();
+    s.revoke_family(&f.id, NOW + 9).await.unwrap();
+    assert_eq!(
+        s.get_family(&f.id).await.unwrap().unwrap().revoked_at,
+        Some(NOW + 5),
+        "revocation is idempotent and keeps the first time"
+    );
+    assert_eq!(s.get_family("unknown").await.unwrap(), None);
+}
+
+pub async fn racing_nodes_rotate_one_refresh_token_exactly_once(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    let f = family(&p);
+    node_a.insert_family(&f).await.unwrap();
+    let old = random_token();
+    node_a.insert_refresh(&refresh(&f.id, &old)).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            let (barrier, family_id, old) = (barrier.clone(), f.id.clone(), old.clone());
+            tokio::spawn(async move {
+                let new_secret = random_token();
+                barrier.wait().await;
+                let outcome = store
+                    .rotate_refresh(
+                        &TokenHash::of(&old),
+                        &refresh(&family_id, &new_secret),
+                        NOW + 1,
+                    )
+                    .await
+                    .unwrap();
+                (outcome, new_secret)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (outcome, new_secret) = t.await.unwrap();
+        match outcome {
+            ConsumeOutcome::Consumed(_) => winners.push(new_secret),
+            ConsumeOutcome::AlreadyConsumed(rec) => assert_eq!(rec.replaced_at, Some(NOW + 1)),
+            ConsumeOutcome::Missing => panic!("a racer saw no token"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    assert!(
+        node_b
+            .find_refresh(&TokenHash::of(&winners[0]))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        node_a
+            .rotate_refresh(&TokenHash::of("nope"), &refresh(&f.id, "x"), NOW)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Missing
+    );
+}
+
+pub async fn purge_removes_expired_sessions_and_families(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let f = family(&p);
+    s.insert_family(&f).await.unwrap();
+    let secret = random_token();
+    s.insert_refresh(&refresh(&f.id, &secret)).await.unwrap();
+    let cookie = random_token();
+    s.insert_session(&SessionRecord {
+        hash: TokenHash::of(&cookie),
+        pool_id: p.clone(),
+        username: "alice".into(),
+        payload: "{}".into(),
+        auth_time: NOW,
+        created_at: NOW,
+        expires_at: NOW + 3600,
+    })
+    .await
+    .unwrap();
+    s.purge_expired(NOW + 3601).await.unwrap();
+    assert_eq!(s.get_session(&TokenHash::of(&cookie)).await.unwrap(), None);
+    assert!(s.get_family(&f.id).await.unwrap().is_some());
+    s.purge_expired(NOW + 86401).await.unwrap();
+    assert_eq!(s.get_family(&f.id).await.unwrap(), None);
+    assert_eq!(
+        s.find_refresh(&TokenHash::of(&secret)).await.unwrap(),
+        None,
+        "tokens go with their family"
+    );
+}

@@ -33,6 +33,11 @@ macro_rules! conformance_tests {
             key_rotation_is_compare_and_swap,
             racing_rotations_apply_once,
             purge_removes_expired_codes_and_retired_keys,
+            users_are_found_by_alias,
+            sessions_round_trip_and_end,
+            token_families_are_revoked_whole,
+            racing_nodes_rotate_one_refresh_token_exactly_once,
+            purge_removes_expired_sessions_and_families,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {
