@@ -10,7 +10,7 @@ use crate::discovery::DiscoveryDocument;
 use crate::ids;
 use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::settings::IssuerSettings;
-use crate::store::{DomainRecord, PoolRecord, Store, StoreError};
+use crate::store::{ClientRecord, DomainRecord, PoolRecord, Store, StoreError};
 use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,8 @@ pub struct PoolView {
     /// The pool's domains, the preferred one (custom before prefix) first.
     pub domains: Vec<DomainRecord>,
     pub keys: Arc<KeyRing>,
+    /// The pool's app clients by client ID.
+    pub clients: HashMap<String, ClientRecord>,
     pub discovery_json: Arc<str>,
     pub jwks_json: Arc<str>,
     /// When the key ring must be reloaded even if the generation did not change.
@@ -42,6 +44,15 @@ pub struct Snapshot {
     by_issuer_path: HashMap<String, Arc<PoolView>>,
     by_id: HashMap<String, Arc<PoolView>>,
     by_host: HashMap<String, Arc<PoolView>>,
+}
+
+impl PoolView {
+    /// The base URL of the pool's preferred domain, if it has one.
+    pub fn domain_url(&self, settings: &IssuerSettings) -> Option<String> {
+        self.domains
+            .first()
+            .map(|d| settings.domain_url(&d.config, &self.region))
+    }
 }
 
 impl Snapshot {
@@ -122,7 +133,13 @@ impl Directory {
                     now,
                 )?),
             };
-            let view = Arc::new(self.view(pool, pool_domains, keys, now));
+            let clients = store
+                .list_clients(&pool.id)
+                .await?
+                .into_iter()
+                .map(|c| (c.client_id.clone(), c))
+                .collect();
+            let view = Arc::new(self.view(pool, pool_domains, keys, clients, now));
             let kind = view.pool.config.issuer_configuration.r#type;
             next.by_issuer_path.insert(
                 IssuerSettings::issuer_path(&view.pool.id, kind),
@@ -145,6 +162,7 @@ impl Directory {
         pool: PoolRecord,
         domains: Vec<DomainRecord>,
         keys: Arc<KeyRing>,
+        clients: HashMap<String, ClientRecord>,
         now: Timestamp,
     ) -> PoolView {
         let region = ids::pool_region(&pool.id)
@@ -167,6 +185,7 @@ impl Directory {
                 .into(),
             keys_change_at: keys.next_change_after(now),
             keys,
+            clients,
             pool,
             region,
             issuer,

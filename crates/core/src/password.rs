@@ -43,6 +43,14 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// A hash of no one's password, verified against when a user does not exist so that unknown
+/// and known usernames take the same time.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_password("no such user", HashParams::default()));
+    &HASH
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("created the demo pool");
     }
     keys::ensure_keys(&*store, &master).await?;
+    let csrf_key = master.derive("userpool csrf tokens v1");
 
     let directory = Arc::new(Directory::new(settings.clone(), master));
     directory
@@ -95,6 +96,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         directory: directory.clone(),
         clock: Arc::new(SystemClock),
+        csrf_key,
+        secure_cookies: settings.is_https(),
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
 

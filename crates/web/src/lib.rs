@@ -5,15 +5,39 @@
 mod error;
 mod health;
 mod host;
+mod login;
+mod oauth;
 mod state;
 mod wellknown;
 
 pub use state::AppState;
 
 use axum::Router;
-use axum::routing::get;
+use axum::http::{Method, header};
+use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+/// Endpoints that browser apps call directly: CORS `*` (spec §6.1, §7.4, §17.1).
+fn api_routes() -> Router<AppState> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    Router::new()
+        .route("/oauth2/token", post(oauth::token::token))
+        .route("/oauth2/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/oauth2/userInfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .route(
+            "/oauth2/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .layer(cors)
+}
 
 /// The whole application: what the binary serves and what tests drive.
 pub fn router(state: AppState) -> Router {
@@ -35,6 +59,13 @@ pub fn router(state: AppState) -> Router {
             "/issuer/{pool_id}/.well-known/jwks.json",
             get(wellknown::updated_jwks),
         )
+        .route("/oauth2/authorize", get(oauth::authorize::authorize))
+        .route("/authorize", get(oauth::authorize::authorize))
+        .route("/login", get(login::login_get).post(login::login_post))
+        .route("/error", get(login::error))
+        .route("/logout", get(oauth::logout::logout))
+        .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))
+        .merge(api_routes())
         .fallback(host::domain_fallback)
         .layer(
             TraceLayer::new_for_http()

@@ -11,4 +11,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub directory: Arc<Directory>,
     pub clock: Arc<dyn Clock>,
+    /// Key of the CSRF tokens (derived from the master key: the same on every node).
+    pub csrf_key: [u8; 32],
+    /// Cookies get `Secure` and the `__Host-` prefix when the public URL is https.
+    pub secure_cookies: bool,
 }

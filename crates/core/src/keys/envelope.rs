@@ -26,6 +26,7 @@ impl std::fmt::Debug for SealedKey {
 pub struct MasterKey {
     id: String,
     key: RandomizedNonceKey,
+    derivation: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -40,6 +41,7 @@ impl MasterKey {
         Self {
             id: hex(&d.as_ref()[..8]),
             key: RandomizedNonceKey::new(&AES_256_GCM, bytes).expect("a 32-byte AES key"),
+            derivation: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes),
         }
     }
 
@@ -53,6 +55,15 @@ impl MasterKey {
     /// A short fingerprint that names this key without revealing it.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A key for another purpose (for example CSRF tokens), derived so that every node with
+    /// this master key derives the same one.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(&self.derivation, label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// Encrypts `plaintext`, bound to `context` (for example the pool and key ID).

@@ -1,0 +1,67 @@
+//! What an authorization code or a refresh token grants, and the token response.
+
+use serde::{Deserialize, Serialize};
+
+/// One user's authorization of one client: stored (as JSON) behind a code and behind each
+/// refresh token of the family it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub client_id: String,
+    pub username: String,
+    pub scopes: Vec<String>,
+    /// When the user authenticated; kept across refreshes.
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The `redirect_uri` of the authorize request (codes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// The S256 PKCE challenge (codes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// The family of every token issued from this grant (`origin_jti`).
+    pub origin_jti: String,
+    /// The authentication event (`event_id`).
+    pub event_id: String,
+}
+
+impl Grant {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("grants serialize")
+    }
+
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// The token endpoint's success body (spec §6.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub expires_in: i64,
+    pub token_type: &'static str,
+}
+
+/// A new UUID (v4) for `jti`, `origin_jti` and `event_id`.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A new refresh token: opaque, shaped like Cognito's (a five-part JWE compact string) with
+/// 256 bits of entropy; only its hash is stored.
+pub fn new_refresh_token() -> String {
+    const HEADER: &str = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ";
+    let part = crate::crypto::random_token;
+    format!(
+        "{HEADER}.{}.{}.{}.{}",
+        part(),
+        &part()[..16],
+        part(),
+        &part()[..22]
+    )
+}

@@ -1,0 +1,431 @@
+//! `POST /oauth2/token` (spec §6), `POST /oauth2/revoke` (§9) and `/oauth2/userInfo` (§7):
+//! client authentication, the three grants, revocation by token family, and userInfo claims.
+
+use serde_json::{Map, Value, json};
+
+use super::claims::{self, UserTokenInput};
+use super::grant::{Grant, TokenResponse, new_refresh_token};
+use super::scope::{self, released_attributes};
+use super::{ErrorCode, OAuthError, pkce};
+use crate::crypto::TokenHash;
+use crate::directory::PoolView;
+use crate::store::{ClientRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord};
+use crate::time::Timestamp;
+
+/// How the client presented itself (spec §6.2).
+#[derive(Debug, Default)]
+pub struct ClientCredentials {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    /// Credentials came in `Authorization: Basic` (failures then answer 401 with a challenge).
+    pub basic: bool,
+}
+
+/// Authenticates a client of `view`'s pool: a client with a secret must present one of its
+/// secrets; a public client must present none.
+pub fn authenticate<'a>(
+    view: &'a PoolView,
+    creds: &ClientCredentials,
+) -> Result<&'a ClientRecord, OAuthError> {
+    let id = creds
+        .client_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+    let client = view
+        .clients
+        .get(id)
+        .ok_or_else(OAuthError::invalid_client)?;
+    let ok = match (&creds.secret, client.secret_hashes.is_empty()) {
+        (Some(secret), false) => client.secret_hashes.iter().any(|h| h.matches(secret)),
+        (None, true) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(client)
+    } else {
+        Err(OAuthError::invalid_client())
+    }
+}
+
+/// The grant of a token request, parsed once (spec §6.3).
+#[derive(Debug)]
+pub enum TokenGrant {
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+}
+
+impl TokenGrant {
+    /// `get` reads a (non-duplicated) form parameter.
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Self, OAuthError> {
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+        };
+        match get("grant_type").as_deref() {
+            Some("authorization_code") => Ok(TokenGrant::AuthorizationCode {
+                code: required("code")?,
+                redirect_uri: get("redirect_uri"),
+                code_verifier: get("code_verifier"),
+            }),
+            Some("refresh_token") => Ok(TokenGrant::RefreshToken {
+                refresh_token: required("refresh_token")?,
+            }),
+            Some("client_credentials") => Ok(TokenGrant::ClientCredentials {
+                scope: get("scope"),
+            }),
+            Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedGrantType)),
+            None => Err(OAuthError::invalid_request("grant_type is required")),
+        }
+    }
+}
+
+fn allows_flow(client: &ClientRecord, flow: &str) -> bool {
+    client.config.allowed_oauth_flows_user_pool_client
+        && client.config.allowed_oauth_flows.iter().any(|f| f == flow)
+}
+
+/// Runs a grant for an authenticated client.
+pub async fn exchange(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    grant: TokenGrant,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    match grant {
+        TokenGrant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => authorization_code(store, view, client, &code, redirect_uri, code_verifier, now).await,
+        TokenGrant::RefreshToken { refresh_token } => {
+            refresh(store, view, client, &refresh_token, now).await
+        }
+        TokenGrant::ClientCredentials { scope } => client_credentials(view, client, scope, now),
+    }
+}
+
+async fn authorization_code(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    code: &str,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    if !allows_flow(client, "code") {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient));
+    }
+    let record = match store.consume_code(&TokenHash::of(code), now).await? {
+        ConsumeOutcome::Consumed(r) => r,
+        ConsumeOutcome::AlreadyConsumed(r) => {
+            // A replayed code revokes everything the first redemption produced (RFC 6749 §4.1.2).
+            if let Some(g) = Grant::from_json(&r.payload) {
+                store.revoke_family(&g.origin_jti, now).await?;
+                tracing::warn!(client = %r.client_id, family = %g.origin_jti, "authorization code replayed; its tokens are revoked");
+            }
+            return Err(OAuthError::invalid_grant("code was already used"));
+        }
+        ConsumeOutcome::Missing => return Err(OAuthError::invalid_grant("invalid code")),
+    };
+    if record.pool_id != view.pool.id || record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "code was issued to another client",
+        ));
+    }
+    if record.expires_at <= now {
+        return Err(OAuthError::invalid_grant("code expired"));
+    }
+    let grant = Grant::from_json(&record.payload).ok_or_else(OAuthError::server_error)?;
+    if redirect_uri.as_deref() != grant.redirect_uri.as_deref() {
+        return Err(OAuthError::with(
+            ErrorCode::UnauthorizedClient,
+            "invalid_redirect",
+        ));
+    }
+    match (&grant.code_challenge, &code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
+        (None, None) => {}
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization request had no code_challenge",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant("code_verifier does not match"));
+        }
+    }
+    let user = active_user(store, view, &grant.username).await?;
+    scope::check_readable(&grant.scopes, &client.config)?;
+    let refresh_lifetime = client.config.refresh_token_seconds();
+    store
+        .insert_family(&FamilyRecord {
+            id: grant.origin_jti.clone(),
+            pool_id: view.pool.id.clone(),
+            client_id: client.client_id.clone(),
+            username: user.username.clone(),
+            created_at: now,
+            expires_at: now + refresh_lifetime,
+            revoked_at: None,
+        })
+        .await?;
+    let refresh_token = new_refresh_token();
+    store
+        .insert_refresh(&RefreshRecord {
+            hash: TokenHash::of(&refresh_token),
+            family_id: grant.origin_jti.clone(),
+            payload: grant.to_json(),
+            created_at: now,
+            expires_at: now + refresh_lifetime,
+            replaced_at: None,
+        })
+        .await?;
+    let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
+    response.refresh_token = Some(refresh_token);
+    Ok(response)
+}
+
+/// The user, if they exist and are enabled; otherwise the grant is dead.
+async fn active_user(
+    store: &dyn Store,
+    view: &PoolView,
+    username: &str,
+) -> Result<UserRecord, OAuthError> {
+    match store.get_user(&view.pool.id, username).await? {
+        Some(u) if u.enabled => Ok(u),
+        _ => Err(OAuthError::invalid_grant(
+            "user does not exist or is disabled",
+        )),
+    }
+}
+
+/// Access token, and ID token when `openid` was granted.
+pub async fn user_tokens(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    user: &UserRecord,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let groups = store
+        .list_user_groups(&view.pool.id, &user.username)
+        .await?;
+    let input = UserTokenInput {
+        view,
+        client,
+        user,
+        groups: &groups,
+        grant,
+        now,
+    };
+    let (access_token, expires_in) = claims::user_access_token(&input)?;
+    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
+        Some(claims::id_token(&input, &access_token)?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        id_token,
+        access_token,
+        refresh_token: None,
+        expires_in,
+        token_type: "Bearer",
+    })
+}
+
+async fn refresh(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    token: &str,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    let invalid = || OAuthError::invalid_grant("invalid refresh token");
+    let hash = TokenHash::of(token);
+    let record = store.find_refresh(&hash).await?.ok_or_else(invalid)?;
+    let family = store
+        .get_family(&record.family_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if family.pool_id != view.pool.id || family.client_id != client.client_id {
+        return Err(invalid());
+    }
+    if family.revoked_at.is_some() || record.expires_at <= now || family.expires_at <= now {
+        return Err(invalid());
+    }
+    let grant = Grant::from_json(&record.payload).ok_or_else(OAuthError::server_error)?;
+    let user = active_user(store, view, &grant.username).await?;
+    let rotation = client
+        .config
+        .refresh_token_rotation
+        .as_ref()
+        .filter(|r| r.feature == "ENABLED");
+    let new_token = match rotation {
+        None => {
+            if record.replaced_at.is_some() {
+                return Err(invalid());
+            }
+            None
+        }
+        Some(r) => {
+            let new_token = new_refresh_token();
+            let new_record = RefreshRecord {
+                hash: TokenHash::of(&new_token),
+                family_id: family.id.clone(),
+                payload: record.payload.clone(),
+                created_at: now,
+                // A rotated token lives for what remains of the original's lifetime.
+                expires_at: record.expires_at,
+                replaced_at: None,
+            };
+            match store.rotate_refresh(&hash, &new_record, now).await? {
+                ConsumeOutcome::Consumed(_) => {}
+                ConsumeOutcome::AlreadyConsumed(old)
+                    if old
+                        .replaced_at
+                        .is_some_and(|t| now - t <= r.retry_grace_period_seconds) =>
+                {
+                    store.insert_refresh(&new_record).await?;
+                }
+                ConsumeOutcome::AlreadyConsumed(_) => {
+                    // Reuse after the grace period: the token leaked; end the whole family.
+                    store.revoke_family(&family.id, now).await?;
+                    tracing::warn!(family = %family.id, "rotated refresh token reused; family revoked");
+                    return Err(invalid());
+                }
+                ConsumeOutcome::Missing => return Err(invalid()),
+            }
+            Some(new_token)
+        }
+    };
+    let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
+    response.refresh_token = new_token;
+    Ok(response)
+}
+
+fn client_credentials(
+    view: &PoolView,
+    client: &ClientRecord,
+    requested: Option<String>,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
+    if client.secret_hashes.is_empty() {
+        return Err(OAuthError::invalid_client());
+    }
+    if !allows_flow(client, "client_credentials") {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient));
+    }
+    let allowed: Vec<String> = client
+        .config
+        .allowed_oauth_scopes
+        .iter()
+        .filter(|s| scope::is_custom(s))
+        .cloned()
+        .collect();
+    let scopes = scope::resolve(requested.as_deref(), &allowed)?;
+    let (access_token, expires_in) = claims::client_access_token(view, client, &scopes, now)?;
+    Ok(TokenResponse {
+        id_token: None,
+        access_token,
+        refresh_token: None,
+        expires_in,
+        token_type: "Bearer",
+    })
+}
+
+/// `POST /oauth2/revoke` (spec §9): revokes the refresh token's whole family. Unknown tokens
+/// succeed silently; access tokens are `unsupported_token_type`.
+pub async fn revoke(
+    store: &dyn Store,
+    client: &ClientRecord,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Result<(), OAuthError> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if !client.config.token_revocation_enabled() {
+        return Err(OAuthError::invalid_request(
+            "token revocation is disabled for this client",
+        ));
+    }
+    if token.split('.').count() == 3 {
+        return Err(OAuthError::new(ErrorCode::UnsupportedTokenType));
+    }
+    let Some(record) = store.find_refresh(&TokenHash::of(token)).await? else {
+        return Ok(());
+    };
+    match store.get_family(&record.family_id).await? {
+        Some(f) if f.client_id == client.client_id => store.revoke_family(&f.id, now).await?,
+        // Another client's token: nothing happens, and nothing is revealed.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `/oauth2/userInfo` (spec §7): the user's attributes released by the access token's scopes.
+/// Every failure is `invalid_token`.
+pub async fn userinfo(
+    store: &dyn Store,
+    view: &PoolView,
+    access_token: &str,
+    now: Timestamp,
+) -> Result<Map<String, Value>, OAuthError> {
+    let invalid = || OAuthError::new(ErrorCode::InvalidToken);
+    let claims = claims::verify_access_token(view, access_token, now)?;
+    let scopes: Vec<String> = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .split(' ')
+        .map(String::from)
+        .collect();
+    // Only tokens from the token endpoint carry a username and openid.
+    let username = claims
+        .get("username")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(invalid());
+    }
+    let client = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .and_then(|id| view.clients.get(id))
+        .ok_or_else(invalid)?;
+    if let Some(family) = claims.get("origin_jti").and_then(Value::as_str) {
+        match store.get_family(family).await? {
+            Some(f) if f.revoked_at.is_none() => {}
+            _ => return Err(invalid()),
+        }
+    }
+    let user = match store.get_user(&view.pool.id, username).await? {
+        Some(u)
+            if u.enabled && Some(u.sub.as_str()) == claims.get("sub").and_then(Value::as_str) =>
+        {
+            u
+        }
+        _ => return Err(invalid()),
+    };
+    let released = released_attributes(&scopes, &client.config);
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(user.sub));
+    for a in &user.attributes {
+        if released.allows(&a.name) {
+            out.insert(a.name.clone(), json!(a.value));
+        }
+    }
+    out.insert("username".into(), json!(user.username));
+    Ok(out)
+}

@@ -1,0 +1,111 @@
+//! HTML rendering of the managed-login pages: escaping, the page layout, and the headers every
+//! page carries (no framing, no caching, no referrer, scripts off).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) const STYLESHEET_PATH: &str = "/_userpool/style.css";
+pub(crate) const STYLESHEET: &str = include_str!("../../assets/style.css");
+
+/// Security headers of every HTML page (checklist UI01, UI05, UI06, UI07).
+pub(crate) fn page_headers() -> [(header::HeaderName, HeaderValue); 6] {
+    [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+/// A complete page: `title` is plain text, `body` is already-escaped HTML.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<link rel="stylesheet" href="{STYLESHEET_PATH}">
+</head>
+<body>
+<main>
+<div class="card">
+{body}
+</div>
+<footer class="muted">Secured by userpool</footer>
+</main>
+</body>
+</html>
+"#,
+        title = escape(title),
+    );
+    (status, page_headers(), html).into_response()
+}
+
+/// The generic error page (spec §18: HTTP 400, "An error was encountered with the requested
+/// page."). It never links to a caller-supplied URI.
+pub(crate) fn error_page(error: &str) -> Response {
+    let body = format!(
+        r#"<h1>Something went wrong</h1>
+<p role="alert" class="alert">An error was encountered with the requested page.</p>
+<p class="muted">Error: <code>{}</code></p>"#,
+        escape(error)
+    );
+    page(StatusCode::BAD_REQUEST, "Error", &body)
+}
+
+pub(crate) async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            super::escape(r#""><svg onload='x'>&"#),
+            "&quot;&gt;&lt;svg onload=&#39;x&#39;&gt;&amp;"
+        );
+    }
+}

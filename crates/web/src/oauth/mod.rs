@@ -1,0 +1,159 @@
+//! The OAuth endpoints on a pool domain: authorize, token, userInfo, revoke, logout. Each
+//! parses its request, calls `userpool_core::oauth`, and renders Cognito's wire format.
+
+pub(crate) mod authorize;
+pub(crate) mod logout;
+pub(crate) mod revoke;
+pub(crate) mod token;
+pub(crate) mod userinfo;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::json;
+use userpool_core::oauth::token::ClientCredentials;
+use userpool_core::oauth::{ErrorCode, OAuthError};
+
+/// A form body parsed into pairs, with repeated names noted (RFC 6749 §3.2: none may repeat).
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+    pub(crate) duplicated: Option<String>,
+}
+
+impl Form {
+    /// Parses `application/x-www-form-urlencoded`; any other content type is `invalid_request`.
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthError> {
+        let form_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';').next().is_some_and(|t| {
+                    t.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+        if !form_type {
+            return Err(OAuthError::invalid_request(
+                "Content-Type must be application/x-www-form-urlencoded",
+            ));
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut duplicated = None;
+        for (k, v) in form_urlencoded::parse(body) {
+            if pairs.iter().any(|(x, _)| *x == k) {
+                duplicated.get_or_insert_with(|| k.to_string());
+            } else {
+                pairs.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        Ok(Form { pairs, duplicated })
+    }
+
+    /// A parameter's value; empty counts as absent (RFC 6749 §3.2).
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Refuses repeated parameters.
+    pub(crate) fn no_duplicates(&self) -> Result<(), OAuthError> {
+        match &self.duplicated {
+            Some(name) => Err(OAuthError::invalid_request(format!(
+                "{name} must not be repeated"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn decode_component(s: &str) -> Option<String> {
+    // RFC 6749 §2.3.1: each part is form-urlencoded before base64.
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Client credentials from `Authorization: Basic` or the body (spec §6.2). Both at once must
+/// agree on the client and may not both carry a secret.
+pub(crate) fn client_credentials(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<ClientCredentials, OAuthError> {
+    let body_id = form.get("client_id");
+    let body_secret = form.get("client_secret");
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    let Some(encoded) = basic else {
+        return Ok(ClientCredentials {
+            client_id: body_id,
+            secret: body_secret,
+            basic: false,
+        });
+    };
+    let invalid = || OAuthError::invalid_client();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = text.split_once(':').ok_or_else(invalid)?;
+    let (id, secret) = (
+        decode_component(id).ok_or_else(invalid)?,
+        decode_component(secret).ok_or_else(invalid)?,
+    );
+    if body_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method, not two",
+        ));
+    }
+    if body_id.as_ref().is_some_and(|b| *b != id) {
+        return Err(invalid());
+    }
+    Ok(ClientCredentials {
+        client_id: Some(id),
+        secret: (!secret.is_empty()).then_some(secret),
+        basic: true,
+    })
+}
+
+/// Headers of every token-endpoint-style JSON answer.
+pub(crate) fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
+    [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+/// An OAuth error as JSON (RFC 6749 §5.2): 400, or 401 with a Basic challenge for
+/// `invalid_client` when the client used Basic authentication.
+pub(crate) fn json_error(error: &OAuthError, basic: bool) -> Response {
+    let mut body = json!({"error": error.code.as_str()});
+    if let Some(d) = &error.description {
+        body["error_description"] = json!(d);
+    }
+    let status = if error.code == ErrorCode::InvalidClient {
+        StatusCode::UNAUTHORIZED
+    } else if error.code == ErrorCode::ServerError {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut response = (status, json_headers(), body.to_string()).into_response();
+    if error.code == ErrorCode::InvalidClient && basic {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"userpool\""),
+        );
+    }
+    response
+}

@@ -1,0 +1,38 @@
+//! `POST /oauth2/token` (spec §6).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use userpool_core::oauth::token::{self, TokenGrant};
+
+use super::{Form, client_credentials, json_error, json_headers};
+use crate::host::DomainPool;
+use crate::state::AppState;
+
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut basic = false;
+    let result = async {
+        let form = Form::parse(&headers, &body)?;
+        let creds = client_credentials(&headers, &form)?;
+        basic = creds.basic;
+        form.no_duplicates()?;
+        let client = token::authenticate(&view, &creds)?;
+        let grant = TokenGrant::parse(|k| form.get(k))?;
+        token::exchange(&*state.store, &view, client, grant, state.clock.now()).await
+    }
+    .await;
+    match result {
+        Ok(tokens) => (
+            json_headers(),
+            serde_json::to_string(&tokens).expect("token responses serialize"),
+        )
+            .into_response(),
+        Err(e) => json_error(&e, basic),
+    }
+}
