@@ -9,8 +9,9 @@ cmd=${1:?usage: postgres.sh start|stop DIR [PORT]}
 dir=${2:?usage: postgres.sh start|stop DIR [PORT]}
 port=${3:-55432}
 
+# The newest server installation (a client-only package has no initdb).
 find_bin() {
-    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+    ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 | xargs -r dirname
 }
 
 # Run a PostgreSQL tool as a non-root user: initdb and postgres refuse to run as root.
@@ -28,13 +29,16 @@ start)
     if [ -z "$bin" ]; then
         echo "installing PostgreSQL from Debian's packages…" >&2
         export DEBIAN_FRONTEND=noninteractive
+        # Only our throwaway cluster should run: no default cluster on port 5432.
+        mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/userpool-tests.conf
         apt-get update -qq >&2
         apt-get install -y -qq --no-install-recommends postgresql >&2
         bin=$(find_bin)
     fi
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -U userpool --auth=trust -E UTF8 >/dev/null
+    as_owner "$bin/initdb" -D "$dir/data" -U userpool --auth=trust -E UTF8 --no-locale >/dev/null
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
         "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >&2
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U userpool userpool_test

@@ -14,12 +14,18 @@ pub fn random_bytes(buf: &mut [u8]) {
 
 /// A string of `len` characters drawn uniformly from `alphabet` (rejection sampling, no bias).
 pub fn random_string(alphabet: &[u8], len: usize) -> String {
+    sample(alphabet, len, random_bytes)
+}
+
+/// `len` characters of `alphabet`, drawn by rejection sampling from the byte blocks `fill`
+/// produces: uniform when the bytes are.
+pub(crate) fn sample(alphabet: &[u8], len: usize, mut fill: impl FnMut(&mut [u8])) -> String {
     debug_assert!(!alphabet.is_empty() && alphabet.len() <= 256);
     let limit = 256 - (256 % alphabet.len());
     let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 32];
     while out.len() < len {
-        random_bytes(&mut buf);
+        fill(&mut buf);
         for &b in &buf {
             if (b as usize) < limit && out.len() < len {
                 out.push(alphabet[b as usize % alphabet.len()] as char);

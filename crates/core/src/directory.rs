@@ -110,8 +110,15 @@ impl Directory {
             .clone()
     }
 
-    /// Reloads pools and domains; reuses a pool's key ring unless its keys changed.
-    pub async fn refresh(&self, store: &dyn Store, now: Timestamp) -> Result<(), DirectoryError> {
+    /// Reloads pools and domains; reuses a pool's key ring unless its keys changed. A pool whose
+    /// keys cannot be loaded keeps its previous view (or stays out) and is reported, so one bad
+    /// pool does not freeze the others.
+    pub async fn refresh(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+    ) -> Result<Vec<(String, DirectoryError)>, DirectoryError> {
+        let mut problems = Vec::new();
         let previous = self.snapshot();
         let mut domains: HashMap<String, Vec<DomainRecord>> = HashMap::new();
         for d in store.list_domains().await? {
@@ -127,11 +134,19 @@ impl Directory {
             });
             let keys = match reusable {
                 Some(v) => v.keys.clone(),
-                None => Arc::new(KeyRing::load(
-                    &store.list_signing_keys(&pool.id).await?,
-                    &self.master,
-                    now,
-                )?),
+                None => {
+                    let records = store.list_signing_keys(&pool.id).await?;
+                    match KeyRing::load(&records, &self.master, now) {
+                        Ok(ring) => Arc::new(ring),
+                        Err(e) => {
+                            problems.push((pool.id.clone(), e.into()));
+                            match previous.by_id.get(&pool.id) {
+                                Some(v) => v.keys.clone(),
+                                None => continue,
+                            }
+                        }
+                    }
+                }
             };
             let clients = store
                 .list_clients(&pool.id)
@@ -154,7 +169,7 @@ impl Directory {
             next.by_id.insert(view.pool.id.clone(), view);
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        Ok(())
+        Ok(problems)
     }
 
     fn view(

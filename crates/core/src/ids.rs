@@ -7,6 +7,33 @@ pub fn new_pool_id(region: &str) -> String {
     format!("{region}_{}", random_string(ALNUM, 9))
 }
 
+/// Characters of `alphabet` chosen by SHA-256 blocks of `seed`: a stable ID for an object that
+/// has a natural key, so that nodes creating it at once create the same one.
+fn derived(alphabet: &[u8], len: usize, seed: &str) -> String {
+    let mut round = 0u32;
+    crate::crypto::sample(alphabet, len, |buf| {
+        buf.copy_from_slice(&crate::crypto::sha256(format!("{seed}/{round}").as_bytes()));
+        round += 1;
+    })
+}
+
+/// The pool ID of a pool known only by its region and name (a seed pool without `Id`).
+pub fn derived_pool_id(region: &str, pool_name: &str) -> String {
+    format!(
+        "{region}_{}",
+        derived(ALNUM, 9, &format!("userpool pool/{region}/{pool_name}"))
+    )
+}
+
+/// The client ID of a client known only by its pool and name (a seed client without `ClientId`).
+pub fn derived_client_id(pool_id: &str, client_name: &str) -> String {
+    derived(
+        LOWER_ALNUM,
+        26,
+        &format!("userpool client/{pool_id}/{client_name}"),
+    )
+}
+
 /// A new app client ID: 26 lowercase alphanumerics, as real ones are.
 pub fn new_client_id() -> String {
     random_string(LOWER_ALNUM, 26)
@@ -66,6 +93,13 @@ mod tests {
         assert_eq!(pool_region("us-east-1_"), None);
         assert_eq!(pool_region("us east_1"), None);
         assert_eq!(pool_region("us-east-1_ab-c"), None);
+        let derived = derived_pool_id("eu-west-1", "shop");
+        assert_eq!(derived, derived_pool_id("eu-west-1", "shop"));
+        assert_ne!(derived, derived_pool_id("eu-west-1", "shop2"));
+        assert_eq!(pool_region(&derived), Some("eu-west-1"));
+        let client = derived_client_id(&derived, "web");
+        assert_eq!(client.len(), 26);
+        assert!(is_client_token(&client));
     }
 
     #[test]

@@ -75,10 +75,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let csrf_key = master.derive("userpool csrf tokens v1");
 
     let directory = Arc::new(Directory::new(settings.clone(), master));
-    directory
+    let problems = directory
         .refresh(&*store, SystemClock.now())
         .await
         .context("loading pools")?;
+    if let Some((pool, e)) = problems.into_iter().next() {
+        anyhow::bail!("loading pool {pool}: {e}");
+    }
     if let Some(view) = directory
         .snapshot()
         .pools()
@@ -133,8 +136,13 @@ fn spawn_jobs(
         loop {
             tokio::select! {
                 _ = refresh.tick() => {
-                    if let Err(e) = directory.refresh(&*store as &dyn Store, SystemClock.now()).await {
-                        tracing::warn!(error = %e, "reloading pools failed; serving the previous view");
+                    match directory.refresh(&*store as &dyn Store, SystemClock.now()).await {
+                        Ok(problems) => {
+                            for (pool, e) in problems {
+                                tracing::error!(%pool, error = %e, "cannot load the pool's keys; serving its previous view");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "reloading pools failed; serving the previous view"),
                     }
                 }
                 _ = purge.tick() => {

@@ -49,8 +49,9 @@ pub(crate) enum Command {
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
     /// Add new signing keys to every pool (or one). Old keys stay published until no token they
-    /// signed can still be valid; new keys are published at once and sign after the JWKS cache
-    /// lifetime (five minutes), unless --now. Safe to run on several nodes at once.
+    /// signed can still be valid; new keys are published at once and sign six and a half minutes
+    /// later (JWKS cache lifetime + node refresh + clock skew), unless --now. Safe to run on
+    /// several nodes at once.
     Rotate {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -69,7 +70,8 @@ pub(crate) struct DatabaseArgs {
     #[arg(
         long,
         env = "USERPOOL_DATABASE",
-        default_value = "sqlite://userpool.db"
+        default_value = "sqlite://userpool.db",
+        hide_env_values = true
     )]
     pub(crate) database: String,
 
@@ -117,7 +119,8 @@ pub(crate) struct ServeArgs {
 
     /// Seconds between reloads of pools, domains and keys from the database (changes made by
     /// other nodes show within this time).
-    #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5)]
+    #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,
 }
 

@@ -34,6 +34,9 @@ pub(crate) fn pool(settings: &IssuerSettings) -> SeedPool {
         config: UserPoolConfig {
             pool_name: POOL_NAME.into(),
             auto_verified_attributes: vec!["email".into()],
+            username_configuration: Some(UsernameConfiguration {
+                case_sensitive: false,
+            }),
             ..Default::default()
         },
         domains: vec![DomainConfig {
@@ -61,7 +64,7 @@ pub(crate) fn pool(settings: &IssuerSettings) -> SeedPool {
         }],
         users: vec![SeedUser {
             username: USERNAME.into(),
-            password: Some(PASSWORD.into()),
+            password: Some(Secret::new(PASSWORD)),
             user_attributes: vec![
                 AttributeType {
                     name: "email".into(),

@@ -65,36 +65,52 @@ pub(crate) fn load(args: &DatabaseArgs) -> anyhow::Result<MasterKey> {
                 parse(&text).with_context(|| format!("master key file {}", path.display()))?;
             Ok(MasterKey::from_bytes(&bytes))
         }
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && !args.database.starts_with("sqlite:") =>
+        {
+            // Nodes of a shared database must share one key: a key made here would be this
+            // node's alone.
+            bail!(
+                "no master key: set USERPOOL_MASTER_KEY (32 bytes, base64; the same on every node) \
+                 or put it in {}",
+                path.display()
+            )
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&dir, &path),
         Err(e) => Err(e).with_context(|| format!("cannot read master key file {}", path.display())),
     }
 }
 
+/// Writes a new key to a private temporary file, then links it into place: a racing process
+/// either wins the link or reads the complete file of the winner.
 fn create(dir: &Path, path: &Path) -> anyhow::Result<MasterKey> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     let bytes = MasterKey::generate_bytes();
+    let tmp = dir.join(format!(".{FILE_NAME}.{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut f) => {
-            writeln!(f, "{}", STANDARD.encode(bytes))
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = options
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    writeln!(f, "{}", STANDARD.encode(bytes))
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
-                "generated a new master key; back it up, and give every node the same key (USERPOOL_MASTER_KEY)"
+                "generated a new master key; back it up: without it the signing keys cannot be opened"
             );
             Ok(MasterKey::from_bytes(&bytes))
         }
-        // Another process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = std::fs::read_to_string(path)?;
-            if text.trim().is_empty() {
-                bail!("master key file {} is empty", path.display());
-            }
             Ok(MasterKey::from_bytes(&parse(&text)?))
         }
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),

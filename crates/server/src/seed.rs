@@ -249,7 +249,8 @@ pub(crate) async fn plan(
         let pool_id = match (existing, &seed.id) {
             (Some(x), _) => x.id.clone(),
             (None, Some(id)) => id.clone(),
-            (None, None) => ids::new_pool_id(region),
+            // Derived, so that nodes applying one seed at once agree on the pool.
+            (None, None) => ids::derived_pool_id(region, &seed.config.pool_name),
         };
         if !seen_pool_ids.insert(pool_id.clone()) {
             p.add("Id", format!("pool {pool_id} appears twice in the seed"));
@@ -378,7 +379,7 @@ pub(crate) async fn plan(
             let client_id = match (same, &c.client_id) {
                 (Some(x), _) => x.client_id.clone(),
                 (None, Some(id)) => id.clone(),
-                (None, None) => ids::new_client_id(),
+                (None, None) => ids::derived_client_id(&pool_id, &c.client_name),
             };
             if !seen_client_ids.insert(client_id.clone()) {
                 p.add(
@@ -395,7 +396,11 @@ pub(crate) async fn plan(
                 );
             }
             let generated_secret = c.generate_secret.then(ids::new_client_secret);
-            let secret = c.client_secret.clone().or(generated_secret.clone());
+            let secret = c
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose().to_string())
+                .or(generated_secret.clone());
             let mut config = c.clone();
             config.client_id = Some(client_id.clone());
             config.client_secret = None;
@@ -445,8 +450,11 @@ pub(crate) async fn plan(
                 username.clone()
             };
             let (password, status) = match (&u.password, &u.temporary_password) {
-                (Some(pw), _) => (Some(pw.clone()), UserStatus::Confirmed),
-                (None, Some(pw)) => (Some(pw.clone()), UserStatus::ForceChangePassword),
+                (Some(pw), _) => (Some(pw.expose().to_string()), UserStatus::Confirmed),
+                (None, Some(pw)) => (
+                    Some(pw.expose().to_string()),
+                    UserStatus::ForceChangePassword,
+                ),
                 (None, None) => (None, UserStatus::Confirmed),
             };
             users.push(PlannedUser {

@@ -42,8 +42,8 @@ pub struct SqlStore {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("database URL '{0}' is not sqlite://… or postgres://…")]
-    UnknownScheme(String),
+    #[error("the database URL is not sqlite://… or postgres://…")]
+    UnknownScheme,
     #[error("cannot open database {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot migrate database {url}: {source}")]
@@ -53,8 +53,9 @@ pub enum OpenError {
     },
 }
 
-/// The URL with any password replaced, for messages.
+/// The URL with any password and every query parameter removed, for messages.
 fn redact(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -109,7 +110,7 @@ impl SqlStore {
                 .map_err(connect)?;
             Db::Postgres(pool)
         } else {
-            return Err(OpenError::UnknownScheme(shown));
+            return Err(OpenError::UnknownScheme);
         };
         let migrate = |source| OpenError::Migrate {
             url: shown.clone(),
@@ -936,5 +937,9 @@ mod tests {
             "postgres://u:***@localhost/db"
         );
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(
+            redact("postgres://h/db?password=secret&user=u"),
+            "postgres://h/db"
+        );
     }
 }

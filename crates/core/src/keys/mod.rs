@@ -7,7 +7,10 @@ mod rotation;
 
 pub use envelope::{MasterKey, SealedKey};
 pub use ring::{Jwk, JwkSet, KeyRing, SigningKey};
-pub use rotation::{JWKS_MAX_AGE, MAX_TOKEN_LIFETIME, RotationPlan, new_signing_key};
+pub use rotation::{
+    JWKS_MAX_AGE, MAX_REFRESH_INTERVAL, MAX_TOKEN_LIFETIME, PUBLISH_LEAD, RotationPlan,
+    new_signing_key,
+};
 
 /// Which tokens a key signs: Cognito signs ID and access tokens with different keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

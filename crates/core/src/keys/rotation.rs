@@ -1,7 +1,8 @@
 //! When keys are made, published, used and retired: the rotation policy.
 //!
-//! A new key is published at once but signs only after [`JWKS_MAX_AGE`], so every verifier that
-//! honours the JWKS cache lifetime knows it before it sees a token signed with it. The key it
+//! A new key is published at once but signs only after [`PUBLISH_LEAD`], so every node has
+//! loaded it and every verifier that honours the JWKS cache lifetime knows it before it sees a
+//! token signed with it. The key it
 //! replaces stays published until no token it signed can still be valid.
 
 use aws_lc_rs::encoding::AsDer;
@@ -17,6 +18,16 @@ pub const JWKS_MAX_AGE: i64 = 300;
 /// The longest an ID or access token can live (Cognito's upper bound, one day).
 pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
 
+/// The longest a node may go between reloads of its keys (`--refresh-interval` is capped here).
+pub const MAX_REFRESH_INTERVAL: i64 = 60;
+
+/// Allowance for clocks of different nodes.
+const CLOCK_SKEW: i64 = 30;
+
+/// How long a new key is published before it signs: every node has reloaded it, and every
+/// verifier's cached JWKS has expired, before a token signed with it can exist.
+pub const PUBLISH_LEAD: i64 = JWKS_MAX_AGE + MAX_REFRESH_INTERVAL + CLOCK_SKEW;
+
 /// The times of one rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPlan {
@@ -29,7 +40,7 @@ pub struct RotationPlan {
 impl RotationPlan {
     /// A scheduled rotation: publish first, sign later.
     pub fn scheduled(now: Timestamp) -> Self {
-        let activates_at = now + JWKS_MAX_AGE;
+        let activates_at = now + PUBLISH_LEAD;
         Self {
             activates_at,
             retire_previous_at: activates_at + MAX_TOKEN_LIFETIME + JWKS_MAX_AGE,

@@ -56,7 +56,7 @@ pub struct ClientConfig {
     #[serde(default)]
     pub generate_secret: bool,
     #[serde(default, skip_serializing)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<super::Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_validity: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,7 +135,9 @@ impl ClientConfig {
 
     fn validity(&self, value: Option<i64>, unit: Option<TimeUnit>, default: i64) -> i64 {
         match value {
-            Some(v) if v > 0 => v * unit.map_or(1, TimeUnit::seconds),
+            Some(v) if v > 0 => v
+                .checked_mul(unit.map_or(1, TimeUnit::seconds))
+                .unwrap_or(i64::MAX),
             _ => default,
         }
     }
@@ -182,7 +184,7 @@ impl ClientConfig {
             p.length("ClientId", id, 1, 128);
             p.check(ids::is_client_token(id), "ClientId", "must match [\\w+]+");
         }
-        if let Some(s) = &self.client_secret {
+        if let Some(s) = self.client_secret.as_ref().map(super::Secret::expose) {
             p.length("ClientSecret", s, 24, 64);
             p.check(
                 ids::is_client_token(s),
@@ -274,7 +276,8 @@ impl ClientConfig {
     fn validate_validities(&self, p: &mut Problems) {
         // Cognito's effective bounds: 5 minutes to 1 day for access and ID tokens, 60 minutes
         // to 10 years for refresh tokens (spec §2.2).
-        if self.access_token_validity.is_some() {
+        if let Some(v) = self.access_token_validity {
+            p.range("AccessTokenValidity", v, 1, 86400);
             p.range(
                 "AccessTokenValidity",
                 self.access_token_seconds(),
@@ -282,10 +285,14 @@ impl ClientConfig {
                 86400,
             );
         }
-        if self.id_token_validity.is_some() {
+        if let Some(v) = self.id_token_validity {
+            p.range("IdTokenValidity", v, 1, 86400);
             p.range("IdTokenValidity", self.id_token_seconds(), 300, 86400);
         }
-        if self.refresh_token_validity.is_some_and(|v| v != 0) {
+        if let Some(v) = self.refresh_token_validity {
+            p.range("RefreshTokenValidity", v, 0, 315_360_000);
+        }
+        if self.refresh_token_validity.is_some_and(|v| v > 0) {
             p.range(
                 "RefreshTokenValidity",
                 self.refresh_token_seconds(),
@@ -392,15 +399,20 @@ pub fn check_redirect_url(url: &str) -> Result<(), String> {
     if !scheme_ok || rest.is_empty() {
         return Err("must be an absolute URL".into());
     }
-    match scheme.to_ascii_lowercase().as_str() {
+    let scheme = scheme.to_ascii_lowercase();
+    if ["javascript", "data", "vbscript", "file"].contains(&scheme.as_str()) {
+        return Err(format!("the {scheme}: scheme is not allowed"));
+    }
+    let authority = rest
+        .strip_prefix("//")
+        .map(|r| r.split(['/', '?']).next().unwrap_or(""));
+    if authority.is_some_and(|a| a.contains('@') || a.contains('\\')) {
+        return Err("must not contain user information".into());
+    }
+    match scheme.as_str() {
         "https" => Ok(()),
         "http" => {
-            let authority = rest
-                .strip_prefix("//")
-                .ok_or("must be an absolute URL")?
-                .split(['/', '?'])
-                .next()
-                .unwrap_or("");
+            let authority = authority.ok_or("must be an absolute URL")?;
             let host = match authority.strip_prefix('[') {
                 Some(v6) => v6.split(']').next().unwrap_or(""),
                 None => authority.split(':').next().unwrap_or(""),
@@ -430,6 +442,10 @@ mod tests {
         assert!(check_redirect_url("https://app.example.com/cb#x").is_err());
         assert!(check_redirect_url("/relative").is_err());
         assert!(check_redirect_url("http://localhost.evil.test/cb").is_err());
+        assert!(check_redirect_url("http://localhost:80@evil.test/cb").is_err());
+        assert!(check_redirect_url("https://user@app.example.com/cb").is_err());
+        assert!(check_redirect_url("javascript:alert(1)").is_err());
+        assert!(check_redirect_url("DATA:text/html,x").is_err());
     }
 
     #[test]

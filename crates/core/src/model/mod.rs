@@ -16,6 +16,27 @@ pub use resources::*;
 pub use user::*;
 pub use validate::{Problems, ValidationError};
 
+/// A secret given in configuration (a client secret, a seed password): read with `expose`,
+/// printed by `Debug` as `[redacted]`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// Cognito's `{"Name": …, "Value": …}` pair, used for user attributes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]

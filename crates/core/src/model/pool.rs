@@ -31,18 +31,20 @@ pub enum MfaConfiguration {
     Optional,
 }
 
+/// A pool's password policy. When the pool gives none, Cognito's default applies (eight
+/// characters with every class); a given policy requires only the classes it names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct PasswordPolicy {
     #[serde(default = "default_min_length")]
     pub minimum_length: i64,
-    #[serde(default = "yes")]
+    #[serde(default)]
     pub require_uppercase: bool,
-    #[serde(default = "yes")]
+    #[serde(default)]
     pub require_lowercase: bool,
-    #[serde(default = "yes")]
+    #[serde(default)]
     pub require_numbers: bool,
-    #[serde(default = "yes")]
+    #[serde(default)]
     pub require_symbols: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_history_size: Option<i64>,
@@ -229,12 +231,12 @@ pub struct UserPoolConfig {
 }
 
 impl UserPoolConfig {
-    /// Usernames compare case-insensitively unless the pool says otherwise (Cognito's default
-    /// for new pools is case-insensitive).
+    /// Usernames are case-sensitive unless the pool says otherwise: the API's default when
+    /// `UsernameConfiguration` is omitted (the console proposes case-insensitive).
     pub fn case_sensitive(&self) -> bool {
         self.username_configuration
             .as_ref()
-            .is_some_and(|u| u.case_sensitive)
+            .is_none_or(|u| u.case_sensitive)
     }
 
     /// True when `name` is a standard attribute or a `custom:` attribute of this pool's schema.

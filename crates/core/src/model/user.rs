@@ -40,10 +40,10 @@ impl UserStatus {
 pub struct SeedUser {
     pub username: String,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<super::Secret>,
     /// A temporary password: the user must choose a new one at first sign-in.
     #[serde(default)]
-    pub temporary_password: Option<String>,
+    pub temporary_password: Option<super::Secret>,
     #[serde(default)]
     pub user_attributes: Vec<AttributeType>,
     #[serde(default)]
@@ -95,7 +95,7 @@ impl SeedUser {
             ("TemporaryPassword", &self.temporary_password),
         ] {
             if let Some(pw) = pw
-                && let Err(e) = policy.check(pw)
+                && let Err(e) = policy.check(pw.expose())
             {
                 p.add_kind(field, "InvalidPasswordException", e);
             }

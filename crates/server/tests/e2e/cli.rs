@@ -150,7 +150,10 @@ fn a_port_in_use_and_an_unopenable_database_give_clear_errors() {
             "mysql://x",
         ],
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not sqlite://… or postgres://…"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the database URL is not sqlite://… or postgres://…")
+    );
 
     let out = run(
         dir.path(),

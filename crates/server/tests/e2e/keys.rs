@@ -2,7 +2,7 @@
 //! by a running node, keys kept across restarts, and a wrong master key named.
 
 use serde_json::{Value, json};
-use userpool_core::keys::{JWKS_MAX_AGE, KeyPurpose};
+use userpool_core::keys::{KeyPurpose, PUBLISH_LEAD};
 
 use crate::helpers::*;
 
@@ -75,7 +75,7 @@ async fn rotation_publishes_new_keys_beside_the_old_ones_and_signs_with_them_lat
         "old keys sign until verifiers had time to fetch the new ones"
     );
     let later = ring
-        .signer(KeyPurpose::Id, t + JWKS_MAX_AGE + 1)
+        .signer(KeyPurpose::Id, t + PUBLISH_LEAD + 1)
         .unwrap()
         .kid
         .clone();

@@ -203,7 +203,7 @@ async fn seeded_users_get_hashed_passwords_attributes_and_groups() {
     let seed = write_seed(
         dir.path(),
         &json!({"UserPools": [{
-            "Id": id, "PoolName": "users",
+            "Id": id, "PoolName": "users", "UsernameConfiguration": {"CaseSensitive": false},
             "Groups": [{"GroupName": "staff"}],
             "Users": [
                 {"Username": "Bob", "Password": "Passw0rd!", "Groups": ["staff"],

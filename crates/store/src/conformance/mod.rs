@@ -1,5 +1,5 @@
-//! The conformance suite: behaviour every `Store` backend must show. Each case uses fresh IDs,
-//! so cases can share one database and run in parallel. `conformance_tests!` turns the cases
+//! The conformance suite: behaviour every `Store` backend must show. Each case gets a database
+//! of its own (purging is table-wide), and races two connection pools against it. `conformance_tests!` turns the cases
 //! into one `#[tokio::test]` each for a backend's test file.
 
 mod cases;
@@ -15,6 +15,14 @@ use userpool_core::store::Store;
 /// case can race two "nodes" against one database.
 pub trait Connect: Send + Sync {
     fn connect(&self) -> impl Future<Output = Arc<dyn Store>> + Send;
+
+    /// Removes what the case left behind (its database, for servers).
+    fn cleanup(self) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        async {}
+    }
 }
 
 /// Generates one test per conformance case; `$connect` builds the `Connect` value, or returns
@@ -46,6 +54,7 @@ macro_rules! conformance_tests {
             async fn $case() {
                 if let Some(backend) = $connect.await {
                     $crate::conformance::$case(&backend).await;
+                    $crate::conformance::Connect::cleanup(backend).await;
                 }
             }
         )*
