@@ -294,7 +294,7 @@ async fn refresh(
                 ConsumeOutcome::AlreadyConsumed(old)
                     if old
                         .replaced_at
-                        .is_some_and(|t| now - t <= r.retry_grace_period_seconds) =>
+                        .is_some_and(|t| now - t < r.retry_grace_period_seconds) =>
                 {
                     store.insert_refresh(&new_record).await?;
                 }

@@ -3,9 +3,12 @@
 
 #![allow(unreachable_pub)]
 
+mod browser;
 mod cli;
+mod code_flow;
 mod discovery;
 mod helpers;
 mod keys;
 mod multi_node;
+mod oauth_errors;
 mod seed;
