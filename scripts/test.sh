@@ -24,11 +24,31 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== tests"
+# The OAuth end-to-end tests run a second time with their servers on PostgreSQL.
+oauth_tests='code_flow:: oauth_errors:: relying_party::'
+
+echo "== Rust tests (SQLite, and PostgreSQL where a test says so)"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
-    # nextest does not run doctests
+    echo "== OAuth end-to-end tests on PostgreSQL"
+    # shellcheck disable=SC2086
+    USERPOOL_E2E_BACKEND=postgres cargo nextest run -p userpool --test e2e --locked --no-fail-fast $oauth_tests
     cargo test --workspace --locked --doc
 else
     cargo test --workspace --locked --no-fail-fast
+    # shellcheck disable=SC2086
+    USERPOOL_E2E_BACKEND=postgres cargo test -p userpool --test e2e --locked --no-fail-fast -- $oauth_tests
 fi
+
+echo "== real clients (Node.js: openid-client, aws-jwt-verify; two nodes on PostgreSQL)"
+if ! command -v npm >/dev/null 2>&1; then
+    echo "installing Node.js from Debian's packages…"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+cargo build -p userpool --locked
+(
+    cd tests/node
+    npm ci --no-audit --no-fund --loglevel=error
+    USERPOOL_BIN="$PWD/../../target/debug/userpool" node --test
+)

@@ -137,11 +137,14 @@ describe('openid-client against userpool', () => {
     assert.ok(rotated.refresh_token, 'a new refresh token with rotation');
     assert.notEqual(rotated.refresh_token, tokens.refresh_token);
 
-    await expectOAuthError(client.refreshTokenGrant(rot, tokens.refresh_token), 'invalid_grant');
-
+    // The new one works (and rotates again)...
     const again = await client.refreshTokenGrant(rot, rotated.refresh_token);
     assert.ok(again.access_token);
     assert.ok(again.refresh_token);
+    assert.notEqual(again.refresh_token, rotated.refresh_token);
+
+    // ...while the one rotated out is dead at once: RetryGracePeriodSeconds is 0.
+    await expectOAuthError(client.refreshTokenGrant(rot, tokens.refresh_token), 'invalid_grant');
   });
 
   test('revocation: userinfo with the old access token then fails; refresh is invalid_grant', async () => {

@@ -174,29 +174,45 @@ pub const WEB_SECRET: &str = "websecret000000000000000000000000001";
 pub const M2M: &str = "m2m0000000000000000000000001";
 pub const M2M_SECRET: &str = "m2msecret000000000000000000000000001";
 
-/// A server for OAuth tests, on a port chosen first so the pool's domain can name it.
+/// A server for OAuth tests, on a port chosen first so the pool's domain can name it. With
+/// `USERPOOL_E2E_BACKEND=postgres` (and `USERPOOL_TEST_POSTGRES_URL`) it runs on a fresh
+/// PostgreSQL database, dropped afterwards; otherwise on SQLite.
 pub struct OAuthServer {
-    pub _server: Server,
+    server: Option<Server>,
+    pg: Option<PgDatabase>,
     pub pool_id: String,
     pub base: String,
     pub _dir: tempfile::TempDir,
 }
 
 impl OAuthServer {
-    pub fn start(extra: &[&str]) -> OAuthServer {
+    pub async fn start(extra: &[&str]) -> OAuthServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let pool_id = unique_pool_id("us-east-1");
         let domain = format!("127.0.0.1:{port}");
         let seed = write_seed(dir.path(), &oauth_seed(&pool_id, &domain));
         let listen = format!("127.0.0.1:{port}");
-        let db = sqlite_url(dir.path());
+        let pg = match (
+            std::env::var("USERPOOL_E2E_BACKEND").as_deref(),
+            postgres_url(),
+        ) {
+            (Ok("postgres"), Some(admin)) => Some(PgDatabase::create(&admin).await),
+            (Ok("postgres"), None) => {
+                panic!("USERPOOL_E2E_BACKEND=postgres needs USERPOOL_TEST_POSTGRES_URL")
+            }
+            _ => None,
+        };
+        let db = pg
+            .as_ref()
+            .map_or_else(|| sqlite_url(dir.path()), |p| p.url.clone());
         let mut args = vec!["--listen", &listen, "--database", &db, "--seed", &seed];
         args.extend_from_slice(extra);
         let server = Server::start(dir.path(), &args);
         OAuthServer {
             base: server.url.clone(),
-            _server: server,
+            server: Some(server),
+            pg,
             pool_id,
             _dir: dir,
         }
@@ -240,6 +256,24 @@ pub fn claims(jwt: &str) -> Value {
             .unwrap(),
     )
     .unwrap()
+}
+
+impl Drop for OAuthServer {
+    fn drop(&mut self) {
+        drop(self.server.take());
+        if let Some(pg) = self.pg.take() {
+            // Drop runs outside async code: a short-lived runtime of its own drops the database.
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(pg.drop_database())
+            })
+            .join()
+            .unwrap();
+        }
+    }
 }
 
 pub fn free_port() -> u16 {

@@ -39,7 +39,7 @@ async fn redeem(s: &OAuthServer, code: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test]
 async fn the_code_flow_issues_cognitos_tokens_and_they_work_until_revoked() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let state = "a+b/c=d&e%f ü <>\"'";
     let done = b
@@ -167,7 +167,7 @@ use crate::helpers::client;
 
 #[tokio::test]
 async fn a_code_works_once_and_a_replay_revokes_what_it_produced() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let done = b
         .sign_in(&s.base, &spa_query("openid", "s"), "alice", "Passw0rd!")
@@ -200,7 +200,7 @@ async fn a_code_works_once_and_a_replay_revokes_what_it_produced() {
 
 #[tokio::test]
 async fn pkce_binds_the_code_to_its_verifier() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     for (verifier, expected) in [
         (
             Some("wrong-verifier-wrong-verifier-wrong-verifier-x"),
@@ -270,7 +270,7 @@ async fn pkce_binds_the_code_to_its_verifier() {
 
 #[tokio::test]
 async fn a_session_signs_in_silently_until_logout() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let done = b
         .sign_in(&s.base, &spa_query("openid", "1"), "alice", "Passw0rd!")
@@ -361,7 +361,7 @@ async fn a_session_signs_in_silently_until_logout() {
 
 #[tokio::test]
 async fn logout_with_a_redirect_uri_returns_to_sign_in() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let page = b
         .get(&format!(
@@ -379,7 +379,7 @@ async fn logout_with_a_redirect_uri_returns_to_sign_in() {
 
 #[tokio::test]
 async fn the_implicit_flow_puts_tokens_in_the_fragment() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let q = format!(
         "client_id={SPA}&response_type=token&scope=openid+email&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&state=st&nonce=nn"
@@ -398,7 +398,7 @@ async fn the_implicit_flow_puts_tokens_in_the_fragment() {
 
 #[tokio::test]
 async fn rotation_returns_a_new_refresh_token_and_reuse_ends_the_family() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let q = format!(
         "client_id={WEB}&response_type=code&scope=openid+email&redirect_uri=https%3A%2F%2Fweb.test%2Fcb"

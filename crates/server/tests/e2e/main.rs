@@ -11,4 +11,5 @@ mod helpers;
 mod keys;
 mod multi_node;
 mod oauth_errors;
+mod relying_party;
 mod seed;

@@ -12,7 +12,7 @@ fn authorize_url(s: &OAuthServer, query: &str) -> String {
 
 #[tokio::test]
 async fn unknown_clients_and_unregistered_redirect_uris_get_the_error_page_never_a_redirect() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let candidates = [
         "https://app.test/cb/",
@@ -92,7 +92,7 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_the_error_page_never
 
 #[tokio::test]
 async fn after_the_redirect_uri_is_trusted_errors_go_to_it_with_state() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let base = format!("client_id={SPA}&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&state=st%201");
     let cases = [
@@ -168,7 +168,7 @@ async fn after_the_redirect_uri_is_trusted_errors_go_to_it_with_state() {
 
 #[tokio::test]
 async fn the_sign_in_page_is_framing_proof_csrf_protected_and_says_one_thing_for_every_failure() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let q = format!(
         "client_id={SPA}&response_type=code&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&login_hint=%22%3E%3Csvg%20onload%3Dalert(1)%3E"
@@ -280,7 +280,7 @@ async fn the_sign_in_page_is_framing_proof_csrf_protected_and_says_one_thing_for
 
 #[tokio::test]
 async fn client_credentials_issue_machine_tokens_for_custom_scopes_only() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let (status, t) = s
         .token(
             &[("grant_type", "client_credentials")],
@@ -355,7 +355,7 @@ async fn client_credentials_issue_machine_tokens_for_custom_scopes_only() {
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_malformed_requests_in_cognitos_shape() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let url = format!("{}/oauth2/token", s.base);
     let r = client()
         .post(&url)
@@ -466,7 +466,7 @@ async fn the_token_endpoint_refuses_malformed_requests_in_cognitos_shape() {
 
 #[tokio::test]
 async fn userinfo_and_revoke_answer_errors_as_cognito_does() {
-    let s = OAuthServer::start(&[]);
+    let s = OAuthServer::start(&[]).await;
     let r = client()
         .get(format!("{}/oauth2/userInfo", s.base))
         .send()
