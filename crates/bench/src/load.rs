@@ -1,0 +1,272 @@
+//! The scenarios and the load loop: a fixed number of requests in flight for a fixed time,
+//! every latency recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::server::{M2M, M2M_SECRET, POOL, Running, SPA};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scenario {
+    ClientCredentials,
+    RedeemCode,
+    Jwks,
+    UserInfo,
+}
+
+impl Scenario {
+    /// Client credentials first: the report's headline ratio reads it.
+    pub(crate) const ALL: [Scenario; 4] = [
+        Scenario::ClientCredentials,
+        Scenario::RedeemCode,
+        Scenario::Jwks,
+        Scenario::UserInfo,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scenario::ClientCredentials => "client_credentials tokens (POST /oauth2/token)",
+            Scenario::RedeemCode => "authorization codes redeemed (ID + access + refresh token)",
+            Scenario::Jwks => "JWKS (GET …/.well-known/jwks.json)",
+            Scenario::UserInfo => "userInfo (GET /oauth2/userInfo)",
+        }
+    }
+}
+
+/// Everything the scenarios need, made before any clock starts.
+pub(crate) struct Setup {
+    http: reqwest::Client,
+    base: String,
+    session_cookie: String,
+    access_token: String,
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+const AUTHORIZE_QUERY: &str = "client_id=spa0000000000000000000000001&response_type=code&scope=openid+email&redirect_uri=https%3A%2F%2Fapp.test%2Fcb";
+
+impl Setup {
+    /// Signs in once through the real form, keeping the session, and gets an access token.
+    pub(crate) async fn prepare(srv: &Running) -> anyhow::Result<Setup> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(256)
+            .build()?;
+        let login = format!("{}/login?{AUTHORIZE_QUERY}", srv.base);
+        let page = http.get(&login).send().await?;
+        let csrf_cookie = page
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .unwrap_or("")
+            .to_string();
+        let body = page.text().await?;
+        let at = body
+            .find("name=\"_csrf\" value=\"")
+            .ok_or_else(|| anyhow::anyhow!("no sign-in form"))?
+            + 20;
+        let csrf = body[at..].split('"').next().unwrap_or("").to_string();
+        let done = http
+            .post(&login)
+            .header(COOKIE, &csrf_cookie)
+            .form(&[
+                ("username", "alice"),
+                ("password", "Passw0rd!"),
+                ("_csrf", csrf.as_str()),
+            ])
+            .send()
+            .await?;
+        let session_cookie = done
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find(|c| c.starts_with("userpool-session="))
+            .and_then(|c| c.split(';').next())
+            .ok_or_else(|| anyhow::anyhow!("sign-in failed"))?
+            .to_string();
+        let mut setup = Setup {
+            http,
+            base: srv.base.clone(),
+            session_cookie,
+            access_token: String::new(),
+        };
+        let code = param(&location(&done), "code").ok_or_else(|| anyhow::anyhow!("no code"))?;
+        let tokens: serde_json::Value = setup.redeem(&code).await?.json().await?;
+        setup.access_token = tokens["access_token"].as_str().unwrap_or("").to_string();
+        Ok(setup)
+    }
+
+    async fn redeem(&self, code: &str) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}/oauth2/token", self.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", code),
+                ("redirect_uri", "https://app.test/cb"),
+            ])
+            .send()
+            .await
+    }
+
+    /// `n` fresh codes from the session (silent sign-in), made `concurrency` at a time.
+    pub(crate) async fn mint_codes(
+        self: &Setup,
+        n: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let url = format!("{}/oauth2/authorize?{AUTHORIZE_QUERY}", self.base);
+        let made = Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
+        let left = Arc::new(AtomicUsize::new(n));
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (http, url, cookie) = (self.http.clone(), url.clone(), self.session_cookie.clone());
+            let (made, left) = (made.clone(), left.clone());
+            tasks.push(tokio::spawn(async move {
+                while left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+                    .is_ok()
+                {
+                    let r = http.get(&url).header(COOKIE, &cookie).send().await?;
+                    if let Some(code) = param(&location(&r), "code") {
+                        made.lock().expect("not poisoned").push(code);
+                    }
+                }
+                Ok::<_, reqwest::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let codes = std::mem::take(&mut *made.lock().expect("not poisoned"));
+        Ok(codes)
+    }
+
+    async fn once(&self, scenario: Scenario, code: Option<&str>) -> bool {
+        let result = match scenario {
+            Scenario::ClientCredentials => {
+                self.http
+                    .post(format!("{}/oauth2/token", self.base))
+                    .basic_auth(M2M, Some(M2M_SECRET))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+            }
+            Scenario::RedeemCode => self.redeem(code.unwrap_or("")).await,
+            Scenario::Jwks => {
+                self.http
+                    .get(format!("{}/{POOL}/.well-known/jwks.json", self.base))
+                    .send()
+                    .await
+            }
+            Scenario::UserInfo => {
+                self.http
+                    .get(format!("{}/oauth2/userInfo", self.base))
+                    .bearer_auth(&self.access_token)
+                    .send()
+                    .await
+            }
+        };
+        match result {
+            Ok(r) => {
+                let ok = r.status().is_success();
+                let _ = r.bytes().await;
+                ok
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// One scenario's figures.
+pub(crate) struct Row {
+    pub(crate) name: &'static str,
+    pub(crate) rate: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) errors: usize,
+}
+
+pub(crate) async fn run(
+    setup: &Setup,
+    scenario: Scenario,
+    duration: Duration,
+    concurrency: usize,
+    codes: Vec<String>,
+) -> anyhow::Result<Row> {
+    let setup = Arc::new(Setup {
+        http: setup.http.clone(),
+        base: setup.base.clone(),
+        session_cookie: setup.session_cookie.clone(),
+        access_token: setup.access_token.clone(),
+    });
+    let codes = Arc::new(codes);
+    let next_code = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (setup, codes, next_code) = (setup.clone(), codes.clone(), next_code.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let code = if scenario == Scenario::RedeemCode {
+                    match codes.get(next_code.fetch_add(1, Ordering::SeqCst)) {
+                        Some(c) => Some(c.as_str()),
+                        None => break,
+                    }
+                } else {
+                    None
+                };
+                let t = Instant::now();
+                let ok = setup.once(scenario, code).await;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    // Code redemption may end early, when the codes run out.
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(Row {
+        name: scenario.name(),
+        rate: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    })
+}

@@ -1,0 +1,124 @@
+//! `userpool-bench`: starts a userpool build on loopback, drives its hot endpoints with
+//! bounded concurrent load, and reports throughput, latency and peak memory next to the RS256
+//! signing rate of this machine measured in the same run. A measuring tool, not a test.
+
+mod load;
+mod server;
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, new_signing_key};
+
+/// Measures userpool's token issuance, code redemption, JWKS and userInfo.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server binary (build it with `cargo build --release`).
+    #[arg(long, default_value = "target/release/userpool")]
+    server: String,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent requests in flight.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Pin the server to CPU 0 and this process to CPU 1 (with `taskset`), so that the load
+    /// generator does not take the server's core.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pin: bool,
+    /// Write the report to this Markdown file as well.
+    #[arg(long)]
+    write: Option<String>,
+}
+
+/// RS256 signatures per second on one core, with a key parsed once: the ceiling of token
+/// issuance per core.
+fn signing_rate(seconds: f64) -> f64 {
+    let master = MasterKey::from_bytes(&[1u8; 32]);
+    let rec = new_signing_key("bench_1", KeyPurpose::Access, &master, 0, 0);
+    let ring = KeyRing::load(&[rec], &master, 0).expect("a key ring");
+    let key = ring.signer(KeyPurpose::Access, 0).expect("a signer");
+    let claims = br#"{"sub":"m2m0000000000000000000000001","client_id":"m2m0000000000000000000000001","token_use":"access","scope":"https://api.test/read https://api.test/write","auth_time":1800000000,"iss":"http://127.0.0.1:9229/us-east-1_Bench0001","exp":1800003600,"iat":1800000000,"jti":"0b6c6a86-8a5b-4f6e-9b1a-7f1f6f2e5a11","version":2}"#;
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        std::hint::black_box(key.sign_jwt(claims));
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
+        });
+    format!("{model}, {cores} cores visible, {mem} RAM")
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pinned = args.pin && server::pin_self(1);
+    eprintln!("measuring the RS256 signing ceiling…");
+    let ceiling = signing_rate(3.0);
+    let srv = server::Running::start(&args.server, pinned).await?;
+    let setup = load::Setup::prepare(&srv).await?;
+    let mut rows = Vec::new();
+    let duration = Duration::from_secs(args.seconds);
+    for scenario in load::Scenario::ALL {
+        eprintln!("running {}…", scenario.name());
+        let codes = if scenario == load::Scenario::RedeemCode {
+            // Enough codes for the run, made before the clock starts.
+            let want = (ceiling as usize / 2).max(200) * args.seconds as usize;
+            setup.mint_codes(want.min(40_000), args.concurrency).await?
+        } else {
+            Vec::new()
+        };
+        rows.push(load::run(&setup, scenario, duration, args.concurrency, codes).await?);
+    }
+    let peak_kib = srv.peak_memory_kib();
+    drop(srv);
+
+    let issue = rows[0].rate;
+    let cores = if pinned { "1 (pinned)" } else { "all" };
+    let mut report = String::new();
+    report.push_str(&format!(
+        "Machine: {}\nServer: release build, SQLite, on {cores} core(s); load from another core, {} requests in flight, {} s per scenario.\n\n",
+        machine(),
+        args.concurrency,
+        args.seconds
+    ));
+    report.push_str("| measure | per second | p50 | p99 | errors |\n|---|---|---|---|---|\n");
+    report.push_str(&format!(
+        "| RS256 signatures, one core, key parsed once (ceiling) | {ceiling:.0} | | | |\n"
+    ));
+    for r in &rows {
+        report.push_str(&format!(
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} |\n",
+            r.name, r.rate, r.p50_ms, r.p99_ms, r.errors
+        ));
+    }
+    report.push_str(&format!(
+        "\nToken issuance (client_credentials) reaches **{:.0} %** of the signing ceiling of the core it runs on. Peak server memory (VmHWM): **{:.1} MiB**.\n",
+        100.0 * issue / ceiling,
+        peak_kib as f64 / 1024.0
+    ));
+    println!("{report}");
+    if let Some(path) = args.write {
+        std::fs::write(&path, report)?;
+        eprintln!("wrote {path}");
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! The server under measurement: started from its binary on a free loopback port with a seed
+//! of its own, pinned to one core when asked, stopped (SIGTERM) when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+
+pub(crate) const POOL: &str = "us-east-1_Bench0001";
+pub(crate) const SPA: &str = "spa0000000000000000000000001";
+pub(crate) const M2M: &str = "m2m0000000000000000000000001";
+pub(crate) const M2M_SECRET: &str = "m2msecret000000000000000000000000001";
+
+/// Pins this process to `cpu` with taskset; false when that is not possible.
+pub(crate) fn pin_self(cpu: usize) -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus > cpu
+        && Command::new("taskset")
+            .args([
+                "-a",
+                "-p",
+                "-c",
+                &cpu.to_string(),
+                &std::process::id().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+pub(crate) struct Running {
+    child: Child,
+    pub(crate) base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    pub(crate) async fn start(binary: &str, pinned: bool) -> anyhow::Result<Running> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let seed = json!({"UserPools": [{
+            "Id": POOL, "PoolName": "bench",
+            "Domains": [{"Domain": format!("127.0.0.1:{port}")}],
+            "ResourceServers": [{"Identifier": "https://api.test", "Name": "api", "Scopes": [
+                {"ScopeName": "read", "ScopeDescription": "r"}, {"ScopeName": "write", "ScopeDescription": "w"}]}],
+            "Clients": [
+                {"ClientName": "spa", "ClientId": SPA, "AllowedOAuthFlowsUserPoolClient": true,
+                 "AllowedOAuthFlows": ["code"], "AllowedOAuthScopes": ["openid", "email", "profile"],
+                 "CallbackURLs": ["https://app.test/cb"], "SupportedIdentityProviders": ["COGNITO"]},
+                {"ClientName": "m2m", "ClientId": M2M, "ClientSecret": M2M_SECRET, "AllowedOAuthFlowsUserPoolClient": true,
+                 "AllowedOAuthFlows": ["client_credentials"], "AllowedOAuthScopes": ["https://api.test/read", "https://api.test/write"]}],
+            "Users": [{"Username": "alice", "Password": "Passw0rd!",
+                "UserAttributes": [{"Name": "email", "Value": "alice@example.test"}, {"Name": "email_verified", "Value": "true"}]}]
+        }]});
+        let seed_path = dir.path().join("seed.json");
+        std::fs::write(&seed_path, seed.to_string())?;
+        let mut cmd = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", binary]);
+            c
+        } else {
+            Command::new(binary)
+        };
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--database")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("bench.db").display()
+            ))
+            .arg("--seed")
+            .arg(&seed_path)
+            .env(
+                "USERPOOL_MASTER_KEY",
+                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("userpool listening on ") => break,
+                Some(_) => {}
+                None => anyhow::bail!("the server exited before listening"),
+            }
+        }
+        Ok(Running {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        })
+    }
+
+    /// The server's peak resident memory (VmHWM), in KiB.
+    pub(crate) fn peak_memory_kib(&self) -> u64 {
+        // With taskset in front, the server is taskset's exec'd image: same PID.
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
