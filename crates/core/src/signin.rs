@@ -74,3 +74,71 @@ pub fn decide(user: Option<UserRecord>, password_ok: bool) -> SignInOutcome {
         _ => SignInOutcome::Failed,
     }
 }
+
+/// Cognito's lockout curve (checklist §4.1): after five failures a typed username is locked for
+/// one second, doubling with each further failure up to fifteen minutes; attempts during a lock
+/// do not count; fifteen quiet minutes, or a successful sign-in, start over.
+pub mod lockout {
+    use crate::store::FailureRecord;
+    use crate::time::Timestamp;
+
+    /// Failures before the first lock.
+    pub const FREE_ATTEMPTS: i64 = 5;
+    /// The longest lock, and the quiet time that resets the count.
+    pub const MAX_LOCK: i64 = 900;
+
+    /// Until when the name is locked, if it is.
+    pub fn locked_until(record: &FailureRecord) -> Option<Timestamp> {
+        let n = record.failures;
+        (n >= FREE_ATTEMPTS).then(|| {
+            let exp = (n - FREE_ATTEMPTS).min(20) as u32;
+            record.last_failure_at + 2i64.pow(exp).min(MAX_LOCK)
+        })
+    }
+
+    /// Whether a sign-in attempt for this name must be refused now.
+    pub fn is_locked(record: Option<&FailureRecord>, now: Timestamp) -> bool {
+        record
+            .filter(|r| now - r.last_failure_at < MAX_LOCK)
+            .and_then(locked_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// The key failures are counted under: the typed name, folded like usernames of the pool,
+    /// whether or not such a user exists (so a lock reveals nothing).
+    pub fn key(typed: &str, case_sensitive: bool) -> String {
+        let t = typed.trim();
+        if case_sensitive {
+            t.to_string()
+        } else {
+            t.to_lowercase()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn rec(failures: i64, at: Timestamp) -> FailureRecord {
+            FailureRecord {
+                failures,
+                last_failure_at: at,
+            }
+        }
+
+        #[test]
+        fn the_curve_doubles_from_one_second_to_fifteen_minutes() {
+            assert_eq!(locked_until(&rec(4, 100)), None);
+            assert_eq!(locked_until(&rec(5, 100)), Some(101));
+            assert_eq!(locked_until(&rec(6, 100)), Some(102));
+            assert_eq!(locked_until(&rec(10, 100)), Some(132));
+            assert_eq!(locked_until(&rec(15, 100)), Some(100 + 900));
+            assert_eq!(locked_until(&rec(60, 100)), Some(100 + 900));
+            assert!(is_locked(Some(&rec(5, 100)), 100));
+            assert!(!is_locked(Some(&rec(5, 100)), 101));
+            assert!(is_locked(Some(&rec(15, 100)), 999));
+            assert!(!is_locked(Some(&rec(15, 100)), 1000));
+            assert!(!is_locked(None, 0));
+        }
+    }
+}

@@ -222,6 +222,32 @@ pub trait UserStore {
     ) -> StoreResult<Option<UserRecord>>;
 }
 
+/// Failed sign-ins of one typed username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureRecord {
+    pub failures: i64,
+    pub last_failure_at: Timestamp,
+}
+
+#[async_trait]
+pub trait LockoutStore {
+    async fn get_sign_in_failures(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<FailureRecord>>;
+    /// Counts one failure atomically; a count whose last failure is `reset_after` seconds old
+    /// or more starts again from one.
+    async fn record_sign_in_failure(
+        &self,
+        pool_id: &str,
+        name: &str,
+        now: Timestamp,
+        reset_after: i64,
+    ) -> StoreResult<FailureRecord>;
+    async fn clear_sign_in_failures(&self, pool_id: &str, name: &str) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait SessionStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
@@ -279,7 +305,15 @@ pub trait KeyStore {
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
-    PoolStore + UserStore + CodeStore + KeyStore + SessionStore + TokenStore + Send + Sync
+    PoolStore
+    + UserStore
+    + CodeStore
+    + KeyStore
+    + SessionStore
+    + TokenStore
+    + LockoutStore
+    + Send
+    + Sync
 {
     /// A round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;

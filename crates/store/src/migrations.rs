@@ -4,31 +4,24 @@
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const SQLITE: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "initial",
-        include_str!("../../../migrations/sqlite/0001_initial.sql"),
-    ),
-    (
-        2,
-        "oauth",
-        include_str!("../../../migrations/sqlite/0002_oauth.sql"),
-    ),
-];
+/// `(version, file name, SQL)` of each migration file of a dialect, embedded at build time.
+macro_rules! embed {
+    ($dialect:literal: $($version:literal => $file:literal),* $(,)?) => {
+        &[$(($version, $file, include_str!(concat!("../../../migrations/", $dialect, "/", $file)))),*]
+    };
+}
 
-const POSTGRES: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "initial",
-        include_str!("../../../migrations/postgres/0001_initial.sql"),
-    ),
-    (
-        2,
-        "oauth",
-        include_str!("../../../migrations/postgres/0002_oauth.sql"),
-    ),
-];
+const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
+    1 => "0001_initial.sql",
+    2 => "0002_oauth.sql",
+    3 => "0003_lockout.sql",
+);
+
+const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
+    1 => "0001_initial.sql",
+    2 => "0002_oauth.sql",
+    3 => "0003_lockout.sql",
+);
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

@@ -630,6 +630,63 @@ fn refresh_record(row: RefreshRow) -> RefreshRecord {
 }
 
 #[async_trait]
+impl LockoutStore for SqlStore {
+    async fn get_sign_in_failures(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<FailureRecord>> {
+        let sql = "SELECT failures, last_failure_at FROM sign_in_failures WHERE pool_id = $1 AND name = $2";
+        let row: Option<(i64, i64)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(name)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(|(failures, last_failure_at)| FailureRecord {
+            failures,
+            last_failure_at,
+        }))
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        pool_id: &str,
+        name: &str,
+        now: Timestamp,
+        reset_after: i64,
+    ) -> StoreResult<FailureRecord> {
+        let sql = "INSERT INTO sign_in_failures (pool_id, name, failures, last_failure_at) VALUES ($1, $2, 1, $3) \
+            ON CONFLICT (pool_id, name) DO UPDATE SET \
+            failures = CASE WHEN $3 - sign_in_failures.last_failure_at >= $4 THEN 1 ELSE sign_in_failures.failures + 1 END, \
+            last_failure_at = $3 \
+            RETURNING failures, last_failure_at";
+        let (failures, last_failure_at): (i64, i64) = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(name)
+            .bind(now)
+            .bind(reset_after)
+            .fetch_one(db)
+            .await
+            .map_err(backend))?;
+        Ok(FailureRecord {
+            failures,
+            last_failure_at,
+        })
+    }
+
+    async fn clear_sign_in_failures(&self, pool_id: &str, name: &str) -> StoreResult<()> {
+        on_db!(self, db => sqlx::query("DELETE FROM sign_in_failures WHERE pool_id = $1 AND name = $2")
+            .bind(pool_id)
+            .bind(name)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+}
+
+#[async_trait]
 impl SessionStore for SqlStore {
     async fn insert_session(&self, x: &SessionRecord) -> StoreResult<()> {
         let sql = "INSERT INTO sessions (hash, pool_id, username, payload, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";

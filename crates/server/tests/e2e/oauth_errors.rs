@@ -279,6 +279,68 @@ async fn the_sign_in_page_is_framing_proof_csrf_protected_and_says_one_thing_for
 }
 
 #[tokio::test]
+async fn five_failures_lock_a_name_whether_or_not_the_user_exists() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let login_url = format!(
+        "{}/login?client_id={SPA}&response_type=code&redirect_uri=https%3A%2F%2Fapp.test%2Fcb",
+        s.base
+    );
+    let csrf = b.get(&login_url).await.csrf();
+    let alert = |page: &Page| {
+        page.body
+            .split("role=\"alert\"")
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+    };
+    for user in ["alice", "nobody"] {
+        for _ in 0..5 {
+            let r = b
+                .post_form(
+                    &login_url,
+                    &[("username", user), ("password", "wrong"), ("_csrf", &csrf)],
+                )
+                .await;
+            assert!(
+                alert(&r).contains("Incorrect username or password."),
+                "{user}"
+            );
+        }
+        // The sixth attempt, even with the right password, meets the lock.
+        let r = b
+            .post_form(
+                &login_url,
+                &[
+                    ("username", user),
+                    ("password", "Passw0rd!"),
+                    ("_csrf", &csrf),
+                ],
+            )
+            .await;
+        assert!(
+            alert(&r).contains("Password attempts exceeded"),
+            "{user}: {}",
+            alert(&r)
+        );
+        assert!(r.location.is_none());
+    }
+    // The first lock lasts one second; then the right password signs in and clears the count.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = b
+        .post_form(
+            &login_url,
+            &[
+                ("username", "ALICE"),
+                ("password", "Passw0rd!"),
+                ("_csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", alert(&r));
+}
+
+#[tokio::test]
 async fn client_credentials_issue_machine_tokens_for_custom_scopes_only() {
     let s = OAuthServer::start(&[]).await;
     let (status, t) = s

@@ -607,3 +607,43 @@ pub async fn purge_removes_expired_sessions_and_families(b: &impl Connect) {
         "tokens go with their family"
     );
 }
+
+pub async fn sign_in_failures_count_up_reset_and_clear(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    assert_eq!(
+        node_a.get_sign_in_failures(&p, "carol").await.unwrap(),
+        None
+    );
+    for i in 1..=4 {
+        let store = if i % 2 == 0 { &node_a } else { &node_b };
+        let r = store
+            .record_sign_in_failure(&p, "carol", NOW + i, 900)
+            .await
+            .unwrap();
+        assert_eq!(r.failures, i, "counts are shared by every node");
+    }
+    assert_eq!(
+        node_b.get_sign_in_failures(&p, "carol").await.unwrap(),
+        Some(FailureRecord {
+            failures: 4,
+            last_failure_at: NOW + 4
+        })
+    );
+    let r = node_a
+        .record_sign_in_failure(&p, "carol", NOW + 4 + 900, 900)
+        .await
+        .unwrap();
+    assert_eq!(r.failures, 1, "fifteen quiet minutes start over");
+    assert_eq!(
+        node_a.get_sign_in_failures(&p, "dave").await.unwrap(),
+        None,
+        "counts are per name"
+    );
+    node_b.clear_sign_in_failures(&p, "carol").await.unwrap();
+    assert_eq!(
+        node_a.get_sign_in_failures(&p, "carol").await.unwrap(),
+        None
+    );
+}

@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             token_families_are_revoked_whole,
             racing_nodes_rotate_one_refresh_token_exactly_once,
             purge_removes_expired_sessions_and_families,
+            sign_in_failures_count_up_reset_and_clear,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

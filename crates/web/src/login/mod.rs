@@ -13,7 +13,7 @@ use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, Authenticated, AuthorizeParams, AuthorizeRequest};
 use userpool_core::oauth::grant::new_uuid;
 use userpool_core::password::{dummy_hash, verify_password};
-use userpool_core::signin::{self, SignInOutcome};
+use userpool_core::signin::{self, SignInOutcome, lockout};
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
@@ -150,6 +150,29 @@ pub(crate) async fn login_post(
     };
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
+    let now = state.clock.now();
+    let lock_key = lockout::key(&username, view.pool.config.case_sensitive());
+    let failures = match state
+        .store
+        .get_sign_in_failures(&view.pool.id, &lock_key)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "reading sign-in failures failed");
+            return html::error_page("server_error");
+        }
+    };
+    if lockout::is_locked(failures.as_ref(), now) {
+        return show_form(
+            &state,
+            &view,
+            &headers,
+            &params,
+            &username,
+            Some("Password attempts exceeded. Wait a moment and try again."),
+        );
+    }
     let user = match signin::find_user(&*state.store, &view, &username).await {
         Ok(u) => u,
         Err(e) => {
@@ -166,9 +189,27 @@ pub(crate) async fn login_post(
         .await
         .unwrap_or(false);
     let matched = matched && user.as_ref().is_some_and(|u| u.password_hash.is_some());
-    match signin::decide(user, matched) {
+    let outcome = signin::decide(user, matched);
+    let counted = match &outcome {
+        SignInOutcome::Failed => state
+            .store
+            .record_sign_in_failure(&view.pool.id, &lock_key, now, lockout::MAX_LOCK)
+            .await
+            .map(|_| ()),
+        _ if failures.is_some() => {
+            state
+                .store
+                .clear_sign_in_failures(&view.pool.id, &lock_key)
+                .await
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = counted {
+        tracing::error!(error = %e, "recording the sign-in attempt failed");
+        return html::error_page("server_error");
+    }
+    match outcome {
         SignInOutcome::Success(user) => {
-            let now = state.clock.now();
             let payload = session::SessionPayload {
                 event_id: new_uuid(),
             };
