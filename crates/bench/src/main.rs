@@ -70,6 +70,7 @@ fn machine() -> String {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let machine = machine();
     let pinned = args.pin && server::pin_self(1);
     eprintln!("measuring the RS256 signing ceiling…");
     let ceiling = signing_rate(3.0);
@@ -96,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     let mut report = String::new();
     report.push_str(&format!(
         "Machine: {}\nServer: release build, SQLite, on {cores} core(s); load from another core, {} requests in flight, {} s per scenario.\n\n",
-        machine(),
+        machine,
         args.concurrency,
         args.seconds
     ));

@@ -258,6 +258,8 @@ pub trait SessionStore {
 #[async_trait]
 pub trait TokenStore {
     async fn insert_family(&self, family: &FamilyRecord) -> StoreResult<()>;
+    /// A new family and its first refresh token, in one transaction.
+    async fn start_family(&self, family: &FamilyRecord, token: &RefreshRecord) -> StoreResult<()>;
     async fn get_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>>;
     /// Marks the family revoked (idempotent); every token carrying its `origin_jti` is dead.
     async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<()>;

@@ -588,6 +588,8 @@ type FamilyRow = (String, String, String, String, i64, i64, Option<i64>);
 type RefreshRow = (String, String, String, i64, i64, Option<i64>);
 
 const SESSION_COLUMNS: &str = "hash, pool_id, username, payload, auth_time, created_at, expires_at";
+const INSERT_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const FAMILY_COLUMNS: &str = "id, pool_id, client_id, username, created_at, expires_at, revoked_at";
 const REFRESH_COLUMNS: &str = "hash, family_id, payload, created_at, expires_at, replaced_at";
 
@@ -727,8 +729,7 @@ impl SessionStore for SqlStore {
 #[async_trait]
 impl TokenStore for SqlStore {
     async fn insert_family(&self, f: &FamilyRecord) -> StoreResult<()> {
-        let sql = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => sqlx::query(INSERT_FAMILY)
             .bind(&f.id)
             .bind(&f.pool_id)
             .bind(&f.client_id)
@@ -740,6 +741,34 @@ impl TokenStore for SqlStore {
             .await
             .map(|_| ())
             .map_err(backend))
+    }
+
+    async fn start_family(&self, f: &FamilyRecord, t: &RefreshRecord) -> StoreResult<()> {
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            sqlx::query(INSERT_FAMILY)
+                .bind(&f.id)
+                .bind(&f.pool_id)
+                .bind(&f.client_id)
+                .bind(&f.username)
+                .bind(f.created_at)
+                .bind(f.expires_at)
+                .bind(f.revoked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query(INSERT_REFRESH)
+                .bind(t.hash.as_str())
+                .bind(&t.family_id)
+                .bind(&t.payload)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.replaced_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        })
     }
 
     async fn get_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
@@ -764,8 +793,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
-        let sql = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => sqlx::query(INSERT_REFRESH)
             .bind(t.hash.as_str())
             .bind(&t.family_id)
             .bind(&t.payload)
@@ -806,7 +834,7 @@ impl TokenStore for SqlStore {
             .map_err(backend)?;
             let outcome = match won {
                 Some(row) => {
-                    sqlx::query("INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    sqlx::query(INSERT_REFRESH)
                         .bind(new.hash.as_str())
                         .bind(&new.family_id)
                         .bind(&new.payload)

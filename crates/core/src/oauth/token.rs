@@ -168,28 +168,25 @@ async fn authorization_code(
     let user = active_user(store, view, &grant.username).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
     let refresh_lifetime = client.config.refresh_token_seconds();
-    store
-        .insert_family(&FamilyRecord {
-            id: grant.origin_jti.clone(),
-            pool_id: view.pool.id.clone(),
-            client_id: client.client_id.clone(),
-            username: user.username.clone(),
-            created_at: now,
-            expires_at: now + refresh_lifetime,
-            revoked_at: None,
-        })
-        .await?;
     let refresh_token = new_refresh_token();
-    store
-        .insert_refresh(&RefreshRecord {
-            hash: TokenHash::of(&refresh_token),
-            family_id: grant.origin_jti.clone(),
-            payload: grant.to_json(),
-            created_at: now,
-            expires_at: now + refresh_lifetime,
-            replaced_at: None,
-        })
-        .await?;
+    let family = FamilyRecord {
+        id: grant.origin_jti.clone(),
+        pool_id: view.pool.id.clone(),
+        client_id: client.client_id.clone(),
+        username: user.username.clone(),
+        created_at: now,
+        expires_at: now + refresh_lifetime,
+        revoked_at: None,
+    };
+    let first = RefreshRecord {
+        hash: TokenHash::of(&refresh_token),
+        family_id: grant.origin_jti.clone(),
+        payload: grant.to_json(),
+        created_at: now,
+        expires_at: now + refresh_lifetime,
+        replaced_at: None,
+    };
+    store.start_family(&family, &first).await?;
     let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
     response.refresh_token = Some(refresh_token);
     Ok(response)

@@ -500,10 +500,9 @@ pub async fn token_families_are_revoked_whole(b: &impl Connect) {
     let s = b.connect().await;
     let p = new_pool(&*s).await;
     let f = family(&p);
-    s.insert_family(&f).await.unwrap();
     let secret = random_token();
     let t = refresh(&f.id, &secret);
-    s.insert_refresh(&t).await.unwrap();
+    s.start_family(&f, &t).await.unwrap();
     assert_eq!(
         s.find_refresh(&TokenHash::of(&secret)).await.unwrap(),
         Some(t)
