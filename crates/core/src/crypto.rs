@@ -61,6 +61,11 @@ impl TokenHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// Constant-time comparison of two hashes.
+    pub fn matches_hash(&self, other: &TokenHash) -> bool {
+        constant_time::verify_slices_are_equal(self.0.as_bytes(), other.0.as_bytes()).is_ok()
+    }
+
     /// Constant-time check that `secret` hashes to this value.
     pub fn matches(&self, secret: &str) -> bool {
         constant_time::verify_slices_are_equal(Self::of(secret).0.as_bytes(), self.0.as_bytes())

@@ -98,6 +98,8 @@ pub struct UserRecord {
     pub enabled: bool,
     /// Argon2id PHC string; none for federated users.
     pub password_hash: Option<String>,
+    /// The TOTP secret, sealed under the master key (`kek_id:base64`), once MFA is set up.
+    pub totp_secret: Option<String>,
     pub attributes: Vec<AttributeType>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -201,9 +203,37 @@ pub trait PoolStore {
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>>;
 }
 
+/// What checking a one-time user code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// It matched, and is now used up.
+    Valid,
+    /// Wrong code; attempts remain.
+    Mismatch,
+    /// No live code (none sent, expired, or too many wrong attempts).
+    Expired,
+}
+
+/// A sign-in that waits for one more step (a new password, an MFA code), behind a cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeRecord {
+    pub hash: TokenHash,
+    pub pool_id: String,
+    pub username: String,
+    /// `new_password`, `mfa_setup` or `mfa`.
+    pub kind: String,
+    /// Step data (for example a TOTP secret being set up), as JSON.
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 #[async_trait]
 pub trait UserStore {
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<bool>;
+    /// Replaces the stored user (status, enabled, password, attributes, TOTP); false when
+    /// there is no such user.
+    async fn update_user(&self, user: &UserRecord) -> StoreResult<bool>;
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
     async fn add_user_to_group(
         &self,
@@ -246,6 +276,40 @@ pub trait LockoutStore {
         reset_after: i64,
     ) -> StoreResult<FailureRecord>;
     async fn clear_sign_in_failures(&self, pool_id: &str, name: &str) -> StoreResult<()>;
+}
+
+/// One-time codes sent to users (sign-up confirmation, password reset), stored as hashes.
+#[async_trait]
+pub trait UserCodeStore {
+    /// Stores the code of `purpose` for the user, replacing any earlier one.
+    async fn put_user_code(
+        &self,
+        pool_id: &str,
+        username: &str,
+        purpose: &str,
+        code: &TokenHash,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Counts an attempt and compares, atomically; a match uses the code up, and after
+    /// `max_attempts` wrong ones the code is dead.
+    async fn check_user_code(
+        &self,
+        pool_id: &str,
+        username: &str,
+        purpose: &str,
+        candidate: &TokenHash,
+        now: Timestamp,
+        max_attempts: i64,
+    ) -> StoreResult<CodeCheck>;
+}
+
+/// Pending sign-in steps; each is taken (consumed) once.
+#[async_trait]
+pub trait ChallengeStore {
+    async fn insert_challenge(&self, challenge: &ChallengeRecord) -> StoreResult<()>;
+    async fn get_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>>;
+    /// Removes and returns the challenge: of racing callers, one gets it.
+    async fn take_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>>;
 }
 
 #[async_trait]
@@ -314,6 +378,8 @@ pub trait Store:
     + SessionStore
     + TokenStore
     + LockoutStore
+    + UserCodeStore
+    + ChallengeStore
     + Send
     + Sync
 {

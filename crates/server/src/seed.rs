@@ -465,6 +465,7 @@ pub(crate) async fn plan(
                     status,
                     enabled: u.enabled,
                     password_hash: None,
+                    totp_secret: None,
                     attributes,
                     created_at: now,
                     updated_at: now,

@@ -15,12 +15,14 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     1 => "0001_initial.sql",
     2 => "0002_oauth.sql",
     3 => "0003_lockout.sql",
+    4 => "0004_lifecycle.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     1 => "0001_initial.sql",
     2 => "0002_oauth.sql",
     3 => "0003_lockout.sql",
+    4 => "0004_lifecycle.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

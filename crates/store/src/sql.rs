@@ -150,6 +150,7 @@ type UserRow = (
     String,
     i64,
     i64,
+    Option<String>,
 );
 type KeyRow = (
     String,
@@ -185,8 +186,18 @@ fn client_record(
 }
 
 fn user_record(row: UserRow) -> StoreResult<UserRecord> {
-    let (pool_id, username, sub, status, enabled, password_hash, attributes, created, updated) =
-        row;
+    let (
+        pool_id,
+        username,
+        sub,
+        status,
+        enabled,
+        password_hash,
+        attributes,
+        created,
+        updated,
+        totp_secret,
+    ) = row;
     Ok(UserRecord {
         status: UserStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("user status {status}")))?,
@@ -196,6 +207,7 @@ fn user_record(row: UserRow) -> StoreResult<UserRecord> {
         sub,
         enabled,
         password_hash,
+        totp_secret,
         created_at: created,
         updated_at: updated,
     })
@@ -230,8 +242,7 @@ fn code_record(row: CodeRow) -> (CodeRecord, bool) {
 
 const POOL_COLUMNS: &str = "id, config, created_at, key_generation";
 const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at";
-const USER_COLUMNS: &str =
-    "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at";
+const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret";
 const KEY_COLUMNS: &str =
     "pool_id, kid, purpose, kek_id, sealed, created_at, activates_at, retires_at";
 const CODE_COLUMNS: &str = "hash, pool_id, client_id, payload, created_at, expires_at, consumed_at";
@@ -476,13 +487,8 @@ impl PoolStore for SqlStore {
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING";
-        let alias = |name: &str| {
-            u.attributes
-                .iter()
-                .find(|a| a.name == name)
-                .map(|a| alias_key(name, &a.value))
-        };
+        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
+        let alias = |name: &str| alias_of(u, name);
         on_db!(self, db => sqlx::query(sql)
             .bind(&u.pool_id)
             .bind(&u.username)
@@ -496,6 +502,28 @@ impl UserStore for SqlStore {
             .bind(alias("email"))
             .bind(alias("phone_number"))
             .bind(alias("preferred_username"))
+            .bind(&u.totp_secret)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn update_user(&self, u: &UserRecord) -> StoreResult<bool> {
+        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9 WHERE pool_id = $10 AND username = $11";
+        let alias = |name: &str| alias_of(u, name);
+        on_db!(self, db => sqlx::query(sql)
+            .bind(u.status.as_str())
+            .bind(u.enabled)
+            .bind(&u.password_hash)
+            .bind(to_json(&u.attributes))
+            .bind(u.updated_at)
+            .bind(alias("email"))
+            .bind(alias("phone_number"))
+            .bind(alias("preferred_username"))
+            .bind(&u.totp_secret)
+            .bind(&u.pool_id)
+            .bind(&u.username)
             .execute(db)
             .await
             .map(|r| r.rows_affected() == 1)
@@ -573,6 +601,14 @@ impl UserStore for SqlStore {
             .map_err(backend))?;
         Ok(rows.into_iter().map(|(g,)| g).collect())
     }
+}
+
+/// The alias column value of a user's attribute.
+fn alias_of(u: &UserRecord, name: &str) -> Option<String> {
+    u.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| alias_key(name, &a.value))
 }
 
 /// How an alias is compared: emails and preferred usernames case-insensitively.
@@ -685,6 +721,128 @@ impl LockoutStore for SqlStore {
             .await
             .map(|_| ())
             .map_err(backend))
+    }
+}
+
+#[async_trait]
+impl UserCodeStore for SqlStore {
+    async fn put_user_code(
+        &self,
+        pool_id: &str,
+        username: &str,
+        purpose: &str,
+        code: &TokenHash,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO user_codes (pool_id, username, purpose, code_hash, attempts, expires_at) VALUES ($1, $2, $3, $4, 0, $5) \
+            ON CONFLICT (pool_id, username, purpose) DO UPDATE SET code_hash = $4, attempts = 0, expires_at = $5";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(pool_id)
+            .bind(username)
+            .bind(purpose)
+            .bind(code.as_str())
+            .bind(expires_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn check_user_code(
+        &self,
+        pool_id: &str,
+        username: &str,
+        purpose: &str,
+        candidate: &TokenHash,
+        now: Timestamp,
+        max_attempts: i64,
+    ) -> StoreResult<CodeCheck> {
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            // Count the attempt first, so that racing guesses all count.
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "UPDATE user_codes SET attempts = attempts + 1 WHERE pool_id = $1 AND username = $2 AND purpose = $3 AND expires_at > $4 AND attempts < $5 RETURNING code_hash, attempts",
+            )
+            .bind(pool_id)
+            .bind(username)
+            .bind(purpose)
+            .bind(now)
+            .bind(max_attempts)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let outcome = match row {
+                None => CodeCheck::Expired,
+                Some((hash, _)) if TokenHash::from_stored(hash.clone()).matches_hash(candidate) => {
+                    sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND username = $2 AND purpose = $3")
+                        .bind(pool_id)
+                        .bind(username)
+                        .bind(purpose)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    CodeCheck::Valid
+                }
+                Some(_) => CodeCheck::Mismatch,
+            };
+            tx.commit().await.map_err(backend)?;
+            Ok(outcome)
+        })
+    }
+}
+
+type ChallengeRow = (String, String, String, String, String, i64, i64);
+const CHALLENGE_COLUMNS: &str = "hash, pool_id, username, kind, payload, created_at, expires_at";
+
+fn challenge_record(row: ChallengeRow) -> ChallengeRecord {
+    let (hash, pool_id, username, kind, payload, created_at, expires_at) = row;
+    ChallengeRecord {
+        hash: TokenHash::from_stored(hash),
+        pool_id,
+        username,
+        kind,
+        payload,
+        created_at,
+        expires_at,
+    }
+}
+
+#[async_trait]
+impl ChallengeStore for SqlStore {
+    async fn insert_challenge(&self, c: &ChallengeRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO auth_challenges (hash, pool_id, username, kind, payload, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(c.hash.as_str())
+            .bind(&c.pool_id)
+            .bind(&c.username)
+            .bind(&c.kind)
+            .bind(&c.payload)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn get_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>> {
+        let sql = select!(CHALLENGE_COLUMNS, "FROM auth_challenges WHERE hash = $1");
+        let row: Option<ChallengeRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(challenge_record))
+    }
+
+    async fn take_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>> {
+        let sql = "DELETE FROM auth_challenges WHERE hash = $1 RETURNING hash, pool_id, username, kind, payload, created_at, expires_at";
+        let row: Option<ChallengeRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(challenge_record))
     }
 }
 
@@ -992,6 +1150,16 @@ impl Store for SqlStore {
                 .execute(db)
                 .await
                 .map_err(backend)?;
+            let pending = sqlx::query("DELETE FROM auth_challenges WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
+            let user_codes = sqlx::query("DELETE FROM user_codes WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
             let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(now)
                 .execute(db)
@@ -1004,6 +1172,8 @@ impl Store for SqlStore {
                 .await
                 .map_err(backend)?;
             Ok(codes.rows_affected()
+                + pending.rows_affected()
+                + user_codes.rows_affected()
                 + keys.rows_affected()
                 + sessions.rows_affected()
                 + families.rows_affected())

@@ -195,6 +195,7 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
         status: UserStatus::ForceChangePassword,
         enabled: true,
         password_hash: Some("$argon2id$stub".into()),
+        totp_secret: Some("kek:sealed".into()),
         attributes: vec![AttributeType {
             name: "email".into(),
             value: "alice@example.test".into(),
@@ -396,6 +397,7 @@ fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
         status: UserStatus::Confirmed,
         enabled: true,
         password_hash: None,
+        totp_secret: None,
         attributes: vec![
             AttributeType {
                 name: "email".into(),
@@ -645,4 +647,124 @@ pub async fn sign_in_failures_count_up_reset_and_clear(b: &impl Connect) {
         node_a.get_sign_in_failures(&p, "carol").await.unwrap(),
         None
     );
+}
+
+pub async fn users_are_updated_in_place(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let mut u = user(&p, "erin", "erin@example.test");
+    s.insert_user(&u).await.unwrap();
+    u.status = UserStatus::ForceChangePassword;
+    u.password_hash = Some("$argon2id$new".into());
+    u.totp_secret = Some("kek:secret".into());
+    u.attributes[0].value = "Erin@New.Test".into();
+    u.updated_at = NOW + 5;
+    assert!(s.update_user(&u).await.unwrap());
+    assert_eq!(s.get_user(&p, "erin").await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.find_user_by_alias(&p, "email", "erin@new.test")
+            .await
+            .unwrap()
+            .map(|x| x.username),
+        Some("erin".to_string()),
+        "aliases follow the attributes"
+    );
+    assert!(
+        s.find_user_by_alias(&p, "email", "erin@example.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let ghost = UserRecord {
+        username: "ghost".into(),
+        ..u
+    };
+    assert!(!s.update_user(&ghost).await.unwrap());
+}
+
+pub async fn user_codes_work_once_and_die_after_too_many_guesses(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let good = TokenHash::of("123456");
+    let bad = TokenHash::of("000000");
+    s.put_user_code(&p, "frank", "confirm", &good, NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.check_user_code(&p, "frank", "confirm", &bad, NOW, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Mismatch
+    );
+    assert_eq!(
+        s.check_user_code(&p, "frank", "reset", &good, NOW, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Expired,
+        "codes are per purpose"
+    );
+    assert_eq!(
+        s.check_user_code(&p, "frank", "confirm", &good, NOW, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Valid
+    );
+    assert_eq!(
+        s.check_user_code(&p, "frank", "confirm", &good, NOW, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Expired,
+        "used up"
+    );
+    s.put_user_code(&p, "frank", "confirm", &good, NOW + 600)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        s.check_user_code(&p, "frank", "confirm", &bad, NOW, 3)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.check_user_code(&p, "frank", "confirm", &good, NOW, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Expired,
+        "dead after three wrong guesses"
+    );
+    s.put_user_code(&p, "frank", "confirm", &good, NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.check_user_code(&p, "frank", "confirm", &good, NOW + 600, 3)
+            .await
+            .unwrap(),
+        CodeCheck::Expired,
+        "expired"
+    );
+}
+
+pub async fn a_challenge_is_taken_once(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    let secret = random_token();
+    let c = ChallengeRecord {
+        hash: TokenHash::of(&secret),
+        pool_id: p.clone(),
+        username: "gina".into(),
+        kind: "mfa".into(),
+        payload: "{}".into(),
+        created_at: NOW,
+        expires_at: NOW + 180,
+    };
+    node_a.insert_challenge(&c).await.unwrap();
+    assert_eq!(
+        node_b.get_challenge(&c.hash).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        node_b.take_challenge(&c.hash).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(node_a.take_challenge(&c.hash).await.unwrap(), None);
 }

@@ -47,6 +47,9 @@ macro_rules! conformance_tests {
             racing_nodes_rotate_one_refresh_token_exactly_once,
             purge_removes_expired_sessions_and_families,
             sign_in_failures_count_up_reset_and_clear,
+            users_are_updated_in_place,
+            user_codes_work_once_and_die_after_too_many_guesses,
+            a_challenge_is_taken_once,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {
