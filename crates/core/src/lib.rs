@@ -7,6 +7,7 @@ pub mod directory;
 pub mod discovery;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod model;
 pub mod oauth;
 pub mod password;

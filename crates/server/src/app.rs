@@ -73,8 +73,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     keys::ensure_keys(&*store, &master).await?;
     let csrf_key = master.derive("userpool csrf tokens v1");
+    let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(crate::mail::from_args(
+        &args.mail,
+        master_key::data_dir(&args.database),
+    )?);
 
-    let directory = Arc::new(Directory::new(settings.clone(), master));
+    let directory = Arc::new(Directory::new(settings.clone(), master.clone()));
     let problems = directory
         .refresh(&*store, SystemClock.now())
         .await
@@ -101,6 +105,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         csrf_key,
         secure_cookies: settings.is_https(),
+        master,
+        mailer,
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
 

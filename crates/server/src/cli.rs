@@ -81,6 +81,37 @@ pub(crate) struct DatabaseArgs {
     pub(crate) data_dir: Option<PathBuf>,
 }
 
+/// How codes (sign-up confirmation, password reset) reach users.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct MailArgs {
+    /// SMTP server for codes. Without it, messages go to the development outbox: the log and
+    /// `{data-dir}/outbox/*.eml`.
+    #[arg(long, env = "USERPOOL_SMTP_HOST")]
+    pub(crate) smtp_host: Option<String>,
+
+    #[arg(long, env = "USERPOOL_SMTP_PORT", default_value_t = 587)]
+    pub(crate) smtp_port: u16,
+
+    /// none (plain, for local relays), starttls, or tls (implicit, usually port 465).
+    #[arg(long, env = "USERPOOL_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub(crate) smtp_tls: SmtpTls,
+
+    /// SMTP user; the password is read from USERPOOL_SMTP_PASSWORD.
+    #[arg(long, env = "USERPOOL_SMTP_USERNAME")]
+    pub(crate) smtp_username: Option<String>,
+
+    /// Sender of the messages.
+    #[arg(long, env = "USERPOOL_MAIL_FROM", default_value = "no-reply@localhost")]
+    pub(crate) mail_from: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
@@ -116,6 +147,9 @@ pub(crate) struct ServeArgs {
     /// Do not create the demo pool on an empty database.
     #[arg(long, env = "USERPOOL_NO_DEMO")]
     pub(crate) no_demo: bool,
+
+    #[command(flatten)]
+    pub(crate) mail: MailArgs,
 
     /// Seconds between reloads of pools, domains and keys from the database (changes made by
     /// other nodes show within this time).

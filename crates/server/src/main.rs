@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod demo;
 mod keys;
+mod mail;
 mod master_key;
 mod seed;
 mod telemetry;

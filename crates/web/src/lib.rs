@@ -62,6 +62,25 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/authorize", get(oauth::authorize::authorize))
         .route("/authorize", get(oauth::authorize::authorize))
         .route("/login", get(login::login_get).post(login::login_post))
+        .route("/signup", get(login::signup_get).post(login::signup_post))
+        .route(
+            "/confirm",
+            get(login::confirm_get).post(login::confirm_post),
+        )
+        .route("/resendcode", get(login::resend_code))
+        .route(
+            "/forgotPassword",
+            get(login::forgot_get).post(login::forgot_post),
+        )
+        .route(
+            "/confirmforgotPassword",
+            get(login::confirm_forgot_get).post(login::confirm_forgot_post),
+        )
+        .route(
+            "/newPassword",
+            get(login::new_password_get).post(login::new_password_post),
+        )
+        .route("/mfa", get(login::mfa_get).post(login::mfa_post))
         .route("/error", get(login::error))
         .route("/logout", get(oauth::logout::logout))
         .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))

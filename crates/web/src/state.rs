@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use userpool_core::directory::Directory;
+use userpool_core::keys::MasterKey;
+use userpool_core::lifecycle::Mailer;
 use userpool_core::store::Store;
 use userpool_core::time::Clock;
 
@@ -15,4 +17,8 @@ pub struct AppState {
     pub csrf_key: [u8; 32],
     /// Cookies get `Secure` and the `__Host-` prefix when the public URL is https.
     pub secure_cookies: bool,
+    /// Seals TOTP secrets at rest.
+    pub master: Arc<MasterKey>,
+    /// Delivers confirmation and reset codes.
+    pub mailer: Arc<dyn Mailer>,
 }

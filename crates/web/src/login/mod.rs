@@ -1,106 +1,34 @@
-//! The managed-login pages: sign-in (`/login`) and the error page (`/error`). Pages carry the
-//! authorize parameters in their query string through the whole flow and end in the grant.
+//! The managed-login pages (spec §5): sign-in, sign-up and confirmation, password reset, new
+//! password, TOTP set-up and verification, and the error page. Every page carries the authorize
+//! parameters in its query string through the whole flow and ends in the grant.
 
+mod challenge;
+mod flow;
+mod forgot;
+mod form;
 pub(crate) mod html;
 pub(crate) mod session;
+mod signup;
+
+pub(crate) use challenge::{mfa_get, mfa_post, new_password_get, new_password_post};
+pub(crate) use forgot::{confirm_forgot_get, confirm_forgot_post, forgot_get, forgot_post};
+pub(crate) use signup::{confirm_get, confirm_post, resend_code, signup_get, signup_post};
 
 use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use userpool_core::directory::PoolView;
-use userpool_core::oauth::authorize::{self, Authenticated, AuthorizeParams, AuthorizeRequest};
-use userpool_core::oauth::grant::new_uuid;
+use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::password::{dummy_hash, verify_password};
 use userpool_core::signin::{self, SignInOutcome, lockout};
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
-use crate::oauth::authorize::{deliver, external_unavailable, reject};
+use crate::oauth::authorize::{external_unavailable, reject};
 use crate::state::AppState;
-use html::escape;
-
-/// What the sign-in form shows besides its fields.
-struct LoginForm<'a> {
-    params: &'a AuthorizeParams,
-    csrf: &'a str,
-    username: &'a str,
-    error: Option<&'a str>,
-}
-
-fn login_page(view: &PoolView, f: LoginForm<'_>, status: StatusCode) -> Response {
-    let alert = f
-        .error
-        .map(|e| {
-            format!(
-                r#"<p role="alert" class="alert" id="error">{}</p>"#,
-                escape(e)
-            )
-        })
-        .unwrap_or_default();
-    let autofocus_user = if f.username.is_empty() {
-        " autofocus"
-    } else {
-        ""
-    };
-    let autofocus_password = if f.username.is_empty() {
-        ""
-    } else {
-        " autofocus"
-    };
-    let described = if f.error.is_some() {
-        r#" aria-describedby="error""#
-    } else {
-        ""
-    };
-    let body = format!(
-        r#"<p class="brand">{pool}</p>
-<h1>Sign in</h1>
-{alert}<form method="post" action="/login?{query}" novalidate>
-<input type="hidden" name="_csrf" value="{csrf}">
-<label for="username">Username</label>
-<input type="text" id="username" name="username" value="{username}" autocomplete="username" autocapitalize="none" spellcheck="false" required{autofocus_user}{described}>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required{autofocus_password}{described}>
-<button type="submit">Sign in</button>
-</form>"#,
-        pool = escape(&view.pool.config.pool_name),
-        query = escape(&f.params.to_query()),
-        csrf = escape(f.csrf),
-        username = escape(f.username),
-    );
-    html::page(status, "Sign in", &body)
-}
-
-/// Renders the sign-in form, setting the CSRF cookie when the browser has none.
-fn show_form(
-    state: &AppState,
-    view: &PoolView,
-    headers: &HeaderMap,
-    params: &AuthorizeParams,
-    username: &str,
-    error: Option<&str>,
-) -> Response {
-    let (cookie_value, set) = session::csrf_cookie(state, headers);
-    let csrf = session::csrf_token(state, &cookie_value);
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let form = LoginForm {
-        params,
-        csrf: &csrf,
-        username,
-        error,
-    };
-    let mut r = login_page(view, form, status);
-    if let Some(c) = set {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
-}
+use form::{Field, FormPage, page_url};
 
 /// The checked request, or the response that ends it here (boxed: responses are large).
 fn checked(view: &PoolView, params: &AuthorizeParams) -> Result<AuthorizeRequest, Box<Response>> {
@@ -111,23 +39,126 @@ fn checked(view: &PoolView, params: &AuthorizeParams) -> Result<AuthorizeRequest
     }
 }
 
+/// A page request: its authorize parameters, checked as `/oauth2/authorize` checks them.
+fn page_params(
+    view: &PoolView,
+    query: Option<&str>,
+) -> Result<(AuthorizeParams, AuthorizeRequest), Box<Response>> {
+    let params = AuthorizeParams::from_query(query.unwrap_or(""));
+    let req = checked(view, &params)?;
+    Ok((params, req))
+}
+
+/// A form post: parsed, CSRF-checked, and its authorize parameters checked.
+struct Posted {
+    params: AuthorizeParams,
+    req: AuthorizeRequest,
+    form: Form,
+}
+
+fn posted(
+    state: &AppState,
+    view: &PoolView,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Posted, Box<Response>> {
+    let Ok(form) = Form::parse(headers, body) else {
+        return Err(Box::new(html::error_page("invalid_request")));
+    };
+    if !session::csrf_ok(state, headers, form.get("_csrf").as_deref()) {
+        let body = r#"<h1>Please try again</h1>
+<p role="alert" class="alert">This form expired or did not come from this page. Go back, reload the page and try again.</p>"#;
+        return Err(Box::new(html::page(
+            StatusCode::FORBIDDEN,
+            "Please try again",
+            body,
+        )));
+    }
+    let (params, req) = page_params(view, query)?;
+    Ok(Posted { params, req, form })
+}
+
+/// Logs a storage failure and answers with the error page.
+fn failed(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    html::error_page("server_error")
+}
+
+fn sign_in_page<'a>(
+    params: &AuthorizeParams,
+    username: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+) -> FormPage<'a> {
+    FormPage {
+        title: "Sign in",
+        action: "/login",
+        intro: None,
+        extra_html: None,
+        fields: vec![
+            Field {
+                name: "username",
+                label: "Username",
+                kind: "text",
+                value: username,
+                autocomplete: "username",
+            },
+            Field {
+                name: "password",
+                label: "Password",
+                kind: "password",
+                value: "",
+                autocomplete: "current-password",
+            },
+        ],
+        hidden: vec![],
+        submit: "Sign in",
+        links: vec![
+            (
+                "Forgot your password?",
+                page_url("/forgotPassword", params, &[]),
+            ),
+            ("Need an account? Sign up", page_url("/signup", params, &[])),
+        ],
+        error,
+        notice,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Notice {
+    notice: Option<String>,
+}
+
+/// Messages a page may show after a redirect (a fixed set: no reflected text).
+fn notice_text(n: &Notice) -> Option<&'static str> {
+    match n.notice.as_deref() {
+        Some("password_reset") => Some("Your password has been reset. Sign in with the new one."),
+        Some("code_sent") => Some("We sent a code to your email address."),
+        _ => None,
+    }
+}
+
 /// `GET /login`.
 pub(crate) async fn login_get(
     State(state): State<AppState>,
     DomainPool(view): DomainPool,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    Query(notice): Query<Notice>,
 ) -> Response {
-    let params = AuthorizeParams::from_query(query.as_deref().unwrap_or(""));
-    if let Err(r) = checked(&view, &params) {
-        return *r;
-    }
+    let (params, _) = match page_params(&view, query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
     let hint = params.login_hint.clone().unwrap_or_default();
-    show_form(&state, &view, &headers, &params, &hint, None)
+    sign_in_page(&params, &hint, None, notice_text(&notice))
+        .render(&state, &view, &headers, &params)
 }
 
-/// `POST /login`: checks the form's CSRF token, the authorize parameters and the password,
-/// then starts a session and delivers the grant.
+/// `POST /login`: checks the lock, the password and the account, then goes on to the next step
+/// (new password, MFA) or starts a session and delivers the grant.
 pub(crate) async fn login_post(
     State(state): State<AppState>,
     DomainPool(view): DomainPool,
@@ -135,21 +166,16 @@ pub(crate) async fn login_post(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let params = AuthorizeParams::from_query(query.as_deref().unwrap_or(""));
-    let Ok(form) = Form::parse(&headers, &body) else {
-        return html::error_page("invalid_request");
-    };
-    if !session::csrf_ok(&state, &headers, form.get("_csrf").as_deref()) {
-        let body = r#"<h1>Please try again</h1>
-<p role="alert" class="alert">This form expired or did not come from this page. Go back, reload the page and sign in again.</p>"#;
-        return html::page(StatusCode::FORBIDDEN, "Please try again", body);
-    }
-    let req = match checked(&view, &params) {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
+    let Posted { params, req, form } =
+        match posted(&state, &view, &headers, query.as_deref(), &body) {
+            Ok(p) => p,
+            Err(r) => return *r,
+        };
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
+    let again = |error: &'static str| {
+        sign_in_page(&params, &username, Some(error), None).render(&state, &view, &headers, &params)
+    };
     let now = state.clock.now();
     let lock_key = lockout::key(&username, view.pool.config.case_sensitive());
     let failures = match state
@@ -158,27 +184,14 @@ pub(crate) async fn login_post(
         .await
     {
         Ok(f) => f,
-        Err(e) => {
-            tracing::error!(error = %e, "reading sign-in failures failed");
-            return html::error_page("server_error");
-        }
+        Err(e) => return failed("reading sign-in failures", e),
     };
     if lockout::is_locked(failures.as_ref(), now) {
-        return show_form(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &username,
-            Some("Password attempts exceeded. Wait a moment and try again."),
-        );
+        return again("Password attempts exceeded. Wait a moment and try again.");
     }
     let user = match signin::find_user(&*state.store, &view, &username).await {
         Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "looking up the user failed");
-            return html::error_page("server_error");
-        }
+        Err(e) => return failed("looking up the user", e),
     };
     // Unknown users cost the same Argon2 work as known ones.
     let hash = user
@@ -205,55 +218,27 @@ pub(crate) async fn login_post(
         _ => Ok(()),
     };
     if let Err(e) = counted {
-        tracing::error!(error = %e, "recording the sign-in attempt failed");
-        return html::error_page("server_error");
+        return failed("recording the sign-in attempt", e);
     }
     match outcome {
         SignInOutcome::Success(user) => {
-            let payload = session::SessionPayload {
-                event_id: new_uuid(),
-            };
-            let cookie: HeaderValue =
-                match session::start(&state, &view, &user, &payload, now).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::error!(error = %e, "starting the session failed");
-                        return html::error_page("server_error");
-                    }
-                };
-            let who = Authenticated {
-                user: &user,
-                auth_time: now,
-                event_id: &payload.event_id,
-            };
-            deliver(&state, &view, &req, who, Some(cookie)).await
+            flow::after_password(&state, &view, &params, &req, user).await
         }
-        SignInOutcome::Failed => show_form(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &username,
-            Some("Incorrect username or password."),
-        ),
-        SignInOutcome::NotConfirmed(_) => show_form(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &username,
-            Some("User is not confirmed."),
-        ),
-        SignInOutcome::NewPasswordRequired(_) => show_form(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &username,
-            Some(
-                "Your password must be changed before you can sign in. An administrator must set a new password for you.",
-            ),
-        ),
+        SignInOutcome::NewPasswordRequired(user) => {
+            flow::start_challenge(&state, &view, &params, &user, flow::NEW_PASSWORD, "{}").await
+        }
+        SignInOutcome::NotConfirmed(user) => {
+            // As Cognito's hosted UI: confirm the account first, with a fresh code.
+            if let Err(e) = signup::send_confirmation(&state, &view, &user).await {
+                return failed("sending a confirmation code", e);
+            }
+            flow::redirect_to(&page_url(
+                "/confirm",
+                &params,
+                &[("username", &username), ("notice", "code_sent")],
+            ))
+        }
+        SignInOutcome::Failed => again("Incorrect username or password."),
     }
 }
 

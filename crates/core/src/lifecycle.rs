@@ -1,0 +1,331 @@
+//! The user lifecycle behind the managed-login pages: sign-up, confirmation and reset codes,
+//! new passwords, and TOTP multi-factor authentication, with Cognito's rules and exception
+//! names. Delivery of messages is a port ([`Mailer`]) the binary fills.
+
+use async_trait::async_trait;
+
+use crate::crypto::{TokenHash, random_string};
+use crate::directory::PoolView;
+use crate::model::{AttributeType, UserPoolConfig, UserStatus};
+use crate::store::UserRecord;
+use crate::time::Timestamp;
+
+/// Confirmation codes live a day, reset codes an hour (Cognito's lifetimes).
+pub const CONFIRM_CODE_LIFETIME: i64 = 86_400;
+pub const RESET_CODE_LIFETIME: i64 = 3_600;
+/// Wrong guesses before a code dies.
+pub const CODE_ATTEMPTS: i64 = 5;
+/// How long a pending sign-in step waits (the client's `AuthSessionValidity`, default 3 min).
+pub fn challenge_lifetime(auth_session_validity_minutes: Option<i64>) -> i64 {
+    auth_session_validity_minutes.unwrap_or(3).clamp(3, 15) * 60
+}
+
+/// A refusal, named by Cognito's exception, with a message fit for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl LifecycleError {
+    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sends a message to a user's email address (or logs it, in development).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
+
+/// A six-digit code, and the hash under which it is stored.
+pub fn new_code() -> (String, TokenHash) {
+    let code = random_string(b"0123456789", 6);
+    let hash = TokenHash::of(&code);
+    (code, hash)
+}
+
+/// The confirmation message of a pool: its `EmailVerificationSubject` / `Message` (with the
+/// code in place of `{####}`), or Cognito's defaults.
+pub fn confirmation_message(pool: &UserPoolConfig, code: &str) -> (String, String) {
+    let template = pool
+        .verification_message_template
+        .as_ref()
+        .and_then(|t| {
+            t.get("EmailMessage")
+                .and_then(|m| m.as_str())
+                .map(String::from)
+        })
+        .or_else(|| pool.email_verification_message.clone())
+        .unwrap_or_else(|| "Your verification code is {####}. ".to_string());
+    let subject = pool
+        .verification_message_template
+        .as_ref()
+        .and_then(|t| {
+            t.get("EmailSubject")
+                .and_then(|m| m.as_str())
+                .map(String::from)
+        })
+        .or_else(|| pool.email_verification_subject.clone())
+        .unwrap_or_else(|| "Your verification code".to_string());
+    (subject, template.replace("{####}", code))
+}
+
+pub fn reset_message(code: &str) -> (String, String) {
+    (
+        "Your password reset code".to_string(),
+        format!("Your password reset code is {code}. "),
+    )
+}
+
+/// What a person typed on the sign-up page.
+pub struct SignUpInput<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub password: &'a str,
+}
+
+/// Checks a sign-up and builds the user to create (without its password hash): status
+/// UNCONFIRMED, a new `sub`, named by the username, or by the `sub` in pools that sign in by
+/// email or phone.
+pub fn new_user(
+    view: &PoolView,
+    input: &SignUpInput<'_>,
+    now: Timestamp,
+) -> Result<UserRecord, LifecycleError> {
+    let config = &view.pool.config;
+    let typed = input.username.trim();
+    if typed.is_empty()
+        || typed.chars().any(|c| c.is_whitespace() || c.is_control())
+        || typed.chars().count() > 128
+    {
+        return Err(LifecycleError::new(
+            "InvalidParameterException",
+            "Username must be 1–128 characters without spaces.",
+        ));
+    }
+    config
+        .policies
+        .password_policy
+        .check(input.password)
+        .map_err(|m| LifecycleError::new("InvalidPasswordException", m))?;
+    let sub = crate::oauth::grant::new_uuid();
+    let mut attributes = Vec::new();
+    let email = input.email.map(str::trim).filter(|e| !e.is_empty());
+    let by_email = config.username_attributes.iter().any(|a| a == "email");
+    let (username, email) = if by_email {
+        if !looks_like_email(typed) {
+            return Err(LifecycleError::new(
+                "InvalidParameterException",
+                "Enter a valid email address.",
+            ));
+        }
+        (sub.clone(), Some(typed.to_string()))
+    } else {
+        let name = if config.case_sensitive() {
+            typed.to_string()
+        } else {
+            typed.to_lowercase()
+        };
+        (name, email.map(String::from))
+    };
+    if let Some(e) = &email {
+        if !looks_like_email(e) {
+            return Err(LifecycleError::new(
+                "InvalidParameterException",
+                "Enter a valid email address.",
+            ));
+        }
+        attributes.push(AttributeType {
+            name: "email".into(),
+            value: e.clone(),
+        });
+    }
+    for required in config.required_attributes() {
+        if !attributes.iter().any(|a| a.name == required) {
+            return Err(LifecycleError::new(
+                "InvalidParameterException",
+                format!("{required}: The attribute is required"),
+            ));
+        }
+    }
+    Ok(UserRecord {
+        pool_id: view.pool.id.clone(),
+        username,
+        sub,
+        status: UserStatus::Unconfirmed,
+        enabled: true,
+        password_hash: None,
+        totp_secret: None,
+        attributes,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace())
+        }
+        None => false,
+    }
+}
+
+/// The user's email, if they have one.
+pub fn email_of(user: &UserRecord) -> Option<&str> {
+    user.attributes
+        .iter()
+        .find(|a| a.name == "email")
+        .map(|a| a.value.as_str())
+}
+
+/// Sets an attribute, replacing an earlier value.
+pub fn set_attribute(user: &mut UserRecord, name: &str, value: &str) {
+    match user.attributes.iter_mut().find(|a| a.name == name) {
+        Some(a) => a.value = value.to_string(),
+        None => user.attributes.push(AttributeType {
+            name: name.to_string(),
+            value: value.to_string(),
+        }),
+    }
+}
+
+/// Whether the pool asks this user for a TOTP code, or to set one up, after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaStep {
+    None,
+    Setup,
+    Verify,
+}
+
+/// `MfaConfiguration` OFF: never; OPTIONAL: users who set up TOTP; ON: everyone, setting up at
+/// the first sign-in.
+pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord) -> MfaStep {
+    use crate::model::MfaConfiguration::*;
+    match (pool.mfa_configuration, user.totp_secret.is_some()) {
+        (Off, _) => MfaStep::None,
+        (_, true) => MfaStep::Verify,
+        (On, false) => MfaStep::Setup,
+        (Optional, false) => MfaStep::None,
+    }
+}
+
+/// TOTP (RFC 6238: SHA-1, six digits, 30-second steps, one step of skew), as authenticator apps
+/// expect.
+pub mod totp {
+    use totp_rs::{Algorithm, Builder, Totp};
+
+    use crate::crypto::random_bytes;
+    use crate::keys::{MasterKey, SealedKey};
+
+    pub fn new_secret() -> Vec<u8> {
+        let mut s = vec![0u8; 20];
+        random_bytes(&mut s);
+        s
+    }
+
+    fn totp(secret: &[u8]) -> Option<Totp> {
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_secret(secret.to_vec())
+            .build()
+            .ok()
+    }
+
+    /// Whether `code` is right for `secret` at `now` (± one step).
+    pub fn verify(secret: &[u8], code: &str, now: i64) -> bool {
+        let code = code.trim();
+        code.len() == 6
+            && code.bytes().all(|b| b.is_ascii_digit())
+            && totp(secret).is_some_and(|t| t.check(code, now.max(0) as u64).is_some())
+    }
+
+    /// The current code (for tests and tools).
+    pub fn current(secret: &[u8], now: i64) -> String {
+        totp(secret)
+            .map(|t| t.generate(now.max(0) as u64).to_string())
+            .unwrap_or_default()
+    }
+
+    /// The secret as authenticator apps take it (base32, no padding).
+    pub fn base32(secret: &[u8]) -> String {
+        totp_rs::Secret::from(secret.to_vec()).to_base32()
+    }
+
+    /// The `otpauth://` URI an authenticator app scans.
+    pub fn uri(issuer: &str, account: &str, secret: &[u8]) -> String {
+        let enc = |s: &str| {
+            form_urlencoded::byte_serialize(s.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        };
+        format!(
+            "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
+            enc(issuer),
+            enc(account),
+            base32(secret),
+            enc(issuer)
+        )
+    }
+
+    fn context(pool: &str, username: &str) -> String {
+        format!("userpool totp/{pool}/{username}")
+    }
+
+    /// Seals a secret for storage: `kek_id:base64url(blob)`.
+    pub fn seal(master: &MasterKey, pool: &str, username: &str, secret: &[u8]) -> String {
+        use base64::Engine as _;
+        let s = master.seal(secret, &context(pool, username));
+        format!(
+            "{}:{}",
+            s.kek_id,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.blob)
+        )
+    }
+
+    pub fn open(master: &MasterKey, pool: &str, username: &str, stored: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let (kek_id, blob) = stored.split_once(':')?;
+        let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(blob)
+            .ok()?;
+        let sealed = SealedKey {
+            kek_id: kek_id.to_string(),
+            blob,
+        };
+        master.open(&sealed, &context(pool, username), pool).ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn rfc6238_sha1_vector_and_base32() {
+            let secret = b"12345678901234567890";
+            // RFC 6238 appendix B, T = 59: 94287082 (eight digits); six digits: 287082.
+            assert_eq!(current(secret, 59), "287082");
+            assert!(verify(secret, "287082", 59));
+            assert!(verify(secret, "287082", 59 + 30), "one step of skew");
+            assert!(!verify(secret, "287082", 59 + 90));
+            assert!(!verify(secret, "28708", 59));
+            assert_eq!(
+                base32(b"12345678901234567890"),
+                "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+            );
+            let m = MasterKey::from_bytes(&[3u8; 32]);
+            let stored = seal(&m, "p_1", "u", secret);
+            assert_eq!(open(&m, "p_1", "u", &stored).unwrap(), secret);
+            assert!(open(&m, "p_1", "other", &stored).is_none());
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! `/forgotPassword` and `/confirmforgotPassword`: a reset code by email, then a new password.
+//! Both answer the same way for unknown users.
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use userpool_core::crypto::TokenHash;
+use userpool_core::lifecycle;
+use userpool_core::model::UserStatus;
+use userpool_core::oauth::authorize::AuthorizeParams;
+use userpool_core::password::{HashParams, hash_password};
+use userpool_core::signin::{self, lockout};
+use userpool_core::store::CodeCheck;
+
+use super::form::{Field, FormPage, page_url};
+use super::signup::UsernameParam;
+use super::{Posted, failed, flow, page_params, posted};
+use crate::host::DomainPool;
+use crate::state::AppState;
+
+fn forgot_page<'a>(params: &AuthorizeParams, username: &'a str) -> FormPage<'a> {
+    FormPage {
+        title: "Forgot your password?",
+        action: "/forgotPassword",
+        intro: Some("Enter your username and we will send you a code to reset your password."),
+        extra_html: None,
+        fields: vec![Field {
+            name: "username",
+            label: "Username",
+            kind: "text",
+            value: username,
+            autocomplete: "username",
+        }],
+        hidden: vec![],
+        submit: "Reset my password",
+        links: vec![("Back to sign in", page_url("/login", params, &[]))],
+        error: None,
+        notice: None,
+    }
+}
+
+pub(crate) async fn forgot_get(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match page_params(&view, query.as_deref()) {
+        Ok((params, _)) => forgot_page(&params, "").render(&state, &view, &headers, &params),
+        Err(r) => *r,
+    }
+}
+
+pub(crate) async fn forgot_post(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
+    {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let username = form.get("username").unwrap_or_default();
+    let user = match signin::find_user(&*state.store, &view, &username).await {
+        Ok(u) => u.filter(|u| u.enabled && u.status != UserStatus::ExternalProvider),
+        Err(e) => return failed("looking up the user", e),
+    };
+    if let Some(user) = user
+        && let Some(email) = lifecycle::email_of(&user)
+    {
+        let (code, hash) = lifecycle::new_code();
+        let expires = state.clock.now() + lifecycle::RESET_CODE_LIFETIME;
+        if let Err(e) = state
+            .store
+            .put_user_code(&view.pool.id, &user.username, "reset", &hash, expires)
+            .await
+        {
+            return failed("storing the reset code", e);
+        }
+        let (subject, body) = lifecycle::reset_message(&code);
+        if let Err(e) = state.mailer.send(email, &subject, &body).await {
+            return failed("sending the reset code", e);
+        }
+    }
+    flow::redirect_to(&page_url(
+        "/confirmforgotPassword",
+        &params,
+        &[("username", &username)],
+    ))
+}
+
+fn confirm_page<'a>(
+    params: &AuthorizeParams,
+    username: &'a str,
+    error: Option<&'a str>,
+) -> FormPage<'a> {
+    FormPage {
+        title: "Reset your password",
+        action: "/confirmforgotPassword",
+        intro: Some(
+            "If the account exists, we sent a code to its email address. Enter it with a new password.",
+        ),
+        extra_html: None,
+        fields: vec![
+            Field {
+                name: "username",
+                label: "Username",
+                kind: "text",
+                value: username,
+                autocomplete: "username",
+            },
+            Field {
+                name: "code",
+                label: "Code",
+                kind: "code",
+                value: "",
+                autocomplete: "one-time-code",
+            },
+            Field {
+                name: "password",
+                label: "New password",
+                kind: "password",
+                value: "",
+                autocomplete: "new-password",
+            },
+        ],
+        hidden: vec![],
+        submit: "Change password",
+        links: vec![("Back to sign in", page_url("/login", params, &[]))],
+        error,
+        notice: None,
+    }
+}
+
+pub(crate) async fn confirm_forgot_get(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Query(u): Query<UsernameParam>,
+) -> Response {
+    match page_params(&view, query.as_deref()) {
+        Ok((params, _)) => {
+            let username = u.username.unwrap_or_default();
+            confirm_page(&params, &username, None).render(&state, &view, &headers, &params)
+        }
+        Err(r) => *r,
+    }
+}
+
+/// `POST /confirmforgotPassword`: a right code sets the new password, confirms the account,
+/// and lifts any lock; the user then signs in with it.
+pub(crate) async fn confirm_forgot_post(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
+    {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let username = form.get("username").unwrap_or_default();
+    let code = form.get("code").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    let again = |error: &str| {
+        confirm_page(&params, &username, Some(error)).render(&state, &view, &headers, &params)
+    };
+    if let Err(e) = view.pool.config.policies.password_policy.check(&password) {
+        return again(&e);
+    }
+    let mismatch = "Invalid verification code provided, please try again.";
+    let Ok(found) = signin::find_user(&*state.store, &view, &username).await else {
+        return again(mismatch);
+    };
+    let Some(mut user) = found else {
+        return again(mismatch);
+    };
+    let check = state
+        .store
+        .check_user_code(
+            &view.pool.id,
+            &user.username,
+            "reset",
+            &TokenHash::of(code.trim()),
+            state.clock.now(),
+            lifecycle::CODE_ATTEMPTS,
+        )
+        .await;
+    match check {
+        Ok(CodeCheck::Valid) => {}
+        Ok(CodeCheck::Mismatch) => return again(mismatch),
+        Ok(CodeCheck::Expired) => {
+            return again("Invalid code provided, please request a code again.");
+        }
+        Err(e) => return failed("checking the code", e),
+    }
+    let params_hash = HashParams::default();
+    user.password_hash = tokio::task::spawn_blocking(move || hash_password(&password, params_hash))
+        .await
+        .ok();
+    // The code reached the user's mailbox: the account and its email are proven.
+    user.status = UserStatus::Confirmed;
+    lifecycle::set_attribute(&mut user, "email_verified", "true");
+    user.updated_at = state.clock.now();
+    if let Err(e) = state.store.update_user(&user).await {
+        return failed("setting the password", e);
+    }
+    let key = lockout::key(&username, view.pool.config.case_sensitive());
+    if let Err(e) = state
+        .store
+        .clear_sign_in_failures(&view.pool.id, &key)
+        .await
+    {
+        return failed("clearing the lock", e);
+    }
+    flow::redirect_to(&page_url(
+        "/login",
+        &params,
+        &[("notice", "password_reset")],
+    ))
+}

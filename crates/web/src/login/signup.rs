@@ -1,0 +1,312 @@
+//! `/signup`, `/confirm` and `/resendcode`: self-registration with a confirmation code sent by
+//! email; a confirmed account is signed in at once.
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use userpool_core::directory::PoolView;
+use userpool_core::lifecycle::{self, SignUpInput};
+use userpool_core::model::UserStatus;
+use userpool_core::oauth::authorize::AuthorizeParams;
+use userpool_core::password::{HashParams, hash_password};
+use userpool_core::signin;
+use userpool_core::store::{CodeCheck, UserRecord};
+
+use super::form::{Field, FormPage, page_url};
+use super::{Notice, Posted, failed, flow, notice_text, page_params, posted};
+use crate::host::DomainPool;
+use crate::state::AppState;
+
+/// Makes, stores and sends a confirmation code; users without an email get none.
+pub(crate) async fn send_confirmation(
+    state: &AppState,
+    view: &PoolView,
+    user: &UserRecord,
+) -> Result<(), String> {
+    let Some(email) = lifecycle::email_of(user) else {
+        return Ok(());
+    };
+    let (code, hash) = lifecycle::new_code();
+    let expires = state.clock.now() + lifecycle::CONFIRM_CODE_LIFETIME;
+    state
+        .store
+        .put_user_code(&view.pool.id, &user.username, "confirm", &hash, expires)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (subject, body) = lifecycle::confirmation_message(&view.pool.config, &code);
+    state.mailer.send(email, &subject, &body).await
+}
+
+fn by_email(view: &PoolView) -> bool {
+    view.pool
+        .config
+        .username_attributes
+        .iter()
+        .any(|a| a == "email")
+}
+
+fn signup_page<'a>(
+    view: &PoolView,
+    params: &AuthorizeParams,
+    username: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+) -> FormPage<'a> {
+    let mut fields = vec![Field {
+        name: "username",
+        label: if by_email(view) { "Email" } else { "Username" },
+        kind: if by_email(view) { "email" } else { "text" },
+        value: username,
+        autocomplete: if by_email(view) { "email" } else { "username" },
+    }];
+    if !by_email(view) {
+        fields.push(Field {
+            name: "email",
+            label: "Email",
+            kind: "email",
+            value: email,
+            autocomplete: "email",
+        });
+    }
+    fields.push(Field {
+        name: "password",
+        label: "Password",
+        kind: "password",
+        value: "",
+        autocomplete: "new-password",
+    });
+    FormPage {
+        title: "Sign up",
+        action: "/signup",
+        intro: None,
+        extra_html: None,
+        fields,
+        hidden: vec![],
+        submit: "Sign up",
+        links: vec![(
+            "Already have an account? Sign in",
+            page_url("/login", params, &[]),
+        )],
+        error,
+        notice: None,
+    }
+}
+
+pub(crate) async fn signup_get(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match page_params(&view, query.as_deref()) {
+        Ok((params, _)) => {
+            signup_page(&view, &params, "", "", None).render(&state, &view, &headers, &params)
+        }
+        Err(r) => *r,
+    }
+}
+
+pub(crate) async fn signup_post(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
+    {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let username = form.get("username").unwrap_or_default();
+    let email = form.get("email").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    let again = |error: &str| {
+        signup_page(&view, &params, &username, &email, Some(error))
+            .render(&state, &view, &headers, &params)
+    };
+    let input = SignUpInput {
+        username: &username,
+        email: (!email.is_empty()).then_some(email.as_str()),
+        password: &password,
+    };
+    let mut user = match lifecycle::new_user(&view, &input, state.clock.now()) {
+        Ok(u) => u,
+        Err(e) => return again(&e.message),
+    };
+    if lifecycle::email_of(&user).is_none() {
+        return again("Enter an email address: the confirmation code is sent there.");
+    }
+    if by_email(&view) {
+        match state
+            .store
+            .find_user_by_alias(&view.pool.id, "email", &username)
+            .await
+        {
+            Ok(Some(_)) => return again("An account with the given email already exists."),
+            Ok(None) => {}
+            Err(e) => return failed("checking the email", e),
+        }
+    }
+    let params_hash = HashParams::default();
+    user.password_hash = tokio::task::spawn_blocking(move || hash_password(&password, params_hash))
+        .await
+        .ok();
+    match state.store.insert_user(&user).await {
+        Ok(true) => {}
+        Ok(false) => return again("User already exists."),
+        Err(e) => return failed("creating the user", e),
+    }
+    if let Err(e) = send_confirmation(&state, &view, &user).await {
+        return failed("sending the confirmation code", e);
+    }
+    flow::redirect_to(&page_url(
+        "/confirm",
+        &params,
+        &[("username", &username), ("notice", "code_sent")],
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UsernameParam {
+    pub(crate) username: Option<String>,
+}
+
+fn confirm_page<'a>(
+    params: &AuthorizeParams,
+    username: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+) -> FormPage<'a> {
+    FormPage {
+        title: "Confirm your account",
+        action: "/confirm",
+        intro: Some("Enter the code we sent to your email address."),
+        extra_html: None,
+        fields: vec![
+            Field {
+                name: "username",
+                label: "Username",
+                kind: "text",
+                value: username,
+                autocomplete: "username",
+            },
+            Field {
+                name: "code",
+                label: "Confirmation code",
+                kind: "code",
+                value: "",
+                autocomplete: "one-time-code",
+            },
+        ],
+        hidden: vec![],
+        submit: "Confirm account",
+        links: vec![(
+            "Send a new code",
+            page_url("/resendcode", params, &[("username", username)]),
+        )],
+        error,
+        notice,
+    }
+}
+
+pub(crate) async fn confirm_get(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Query(u): Query<UsernameParam>,
+    Query(notice): Query<Notice>,
+) -> Response {
+    match page_params(&view, query.as_deref()) {
+        Ok((params, _)) => {
+            let username = u.username.unwrap_or_default();
+            confirm_page(&params, &username, None, notice_text(&notice))
+                .render(&state, &view, &headers, &params)
+        }
+        Err(r) => *r,
+    }
+}
+
+/// `POST /confirm`: a right code confirms the account (and its email) and signs the user in.
+pub(crate) async fn confirm_post(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Posted { params, req, form } =
+        match posted(&state, &view, &headers, query.as_deref(), &body) {
+            Ok(p) => p,
+            Err(r) => return *r,
+        };
+    let username = form.get("username").unwrap_or_default();
+    let code = form.get("code").unwrap_or_default();
+    let again = |error: &str| {
+        confirm_page(&params, &username, Some(error), None).render(&state, &view, &headers, &params)
+    };
+    let mismatch = "Invalid verification code provided, please try again.";
+    let user = match signin::find_user(&*state.store, &view, &username).await {
+        Ok(Some(u)) if u.status == UserStatus::Unconfirmed => u,
+        Ok(_) => return again(mismatch),
+        Err(e) => return failed("looking up the user", e),
+    };
+    let check = state
+        .store
+        .check_user_code(
+            &view.pool.id,
+            &user.username,
+            "confirm",
+            &userpool_core::crypto::TokenHash::of(code.trim()),
+            state.clock.now(),
+            lifecycle::CODE_ATTEMPTS,
+        )
+        .await;
+    match check {
+        Ok(CodeCheck::Valid) => {}
+        Ok(CodeCheck::Mismatch) => return again(mismatch),
+        Ok(CodeCheck::Expired) => {
+            return again("Invalid code provided, please request a code again.");
+        }
+        Err(e) => return failed("checking the code", e),
+    }
+    let mut user = user;
+    user.status = UserStatus::Confirmed;
+    lifecycle::set_attribute(&mut user, "email_verified", "true");
+    user.updated_at = state.clock.now();
+    if let Err(e) = state.store.update_user(&user).await {
+        return failed("confirming the user", e);
+    }
+    flow::after_password(&state, &view, &params, &req, user).await
+}
+
+/// `GET /resendcode`: a new code for an unconfirmed account; the same answer for any name.
+pub(crate) async fn resend_code(
+    State(state): State<AppState>,
+    DomainPool(view): DomainPool,
+    RawQuery(query): RawQuery,
+    Query(u): Query<UsernameParam>,
+) -> Response {
+    let (params, _) = match page_params(&view, query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let username = u.username.unwrap_or_default();
+    match signin::find_user(&*state.store, &view, &username).await {
+        Ok(Some(user)) if user.status == UserStatus::Unconfirmed => {
+            if let Err(e) = send_confirmation(&state, &view, &user).await {
+                return failed("sending a confirmation code", e);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => return failed("looking up the user", e),
+    }
+    flow::redirect_to(&page_url(
+        "/confirm",
+        &params,
+        &[("username", &username), ("notice", "code_sent")],
+    ))
+}
