@@ -18,6 +18,9 @@ echo "== starting PostgreSQL on 127.0.0.1:$port"
 USERPOOL_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir" "$port" | tail -n 1)
 export USERPOOL_TEST_POSTGRES_URL
 
+echo "== Python test peers (aiosmtpd: a real SMTP server for the mail tests)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -25,7 +28,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # The OAuth end-to-end tests run a second time with their servers on PostgreSQL.
-oauth_tests='code_flow:: oauth_errors:: relying_party::'
+oauth_tests='code_flow:: oauth_errors:: relying_party:: lifecycle::'
 
 echo "== Rust tests (SQLite, and PostgreSQL where a test says so)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -261,6 +261,13 @@ pub mod totp {
         totp_rs::Secret::from(secret.to_vec()).to_base32()
     }
 
+    /// A base32 secret as an authenticator app holds it, decoded.
+    pub fn from_base32(text: &str) -> Option<Vec<u8>> {
+        totp_rs::Secret::try_from_base32(text.trim())
+            .ok()
+            .map(|s| s.as_bytes().to_vec())
+    }
+
     /// The `otpauth://` URI an authenticator app scans.
     pub fn uri(issuer: &str, account: &str, secret: &[u8]) -> String {
         let enc = |s: &str| {

@@ -163,7 +163,9 @@ pub fn oauth_seed(pool_id: &str, domain: &str) -> Value {
                 {"Name": "email_verified", "Value": "true"},
                 {"Name": "name", "Value": "Alice Liddell"},
                 {"Name": "phone_number", "Value": "+15550101"}]},
-            {"Username": "bob", "Password": "Passw0rd!", "Enabled": false}
+            {"Username": "bob", "Password": "Passw0rd!", "Enabled": false},
+            {"Username": "tess", "TemporaryPassword": "Temp0rary!",
+             "UserAttributes": [{"Name": "email", "Value": "tess@example.test"}]}
         ]
     }]})
 }
@@ -182,16 +184,23 @@ pub struct OAuthServer {
     pg: Option<PgDatabase>,
     pub pool_id: String,
     pub base: String,
-    pub _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl OAuthServer {
     pub async fn start(extra: &[&str]) -> OAuthServer {
+        Self::start_with(extra, |_| {}).await
+    }
+
+    /// Starts with the seed changed by `mutate` first (for example to turn MFA on).
+    pub async fn start_with(extra: &[&str], mutate: impl FnOnce(&mut Value)) -> OAuthServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let pool_id = unique_pool_id("us-east-1");
         let domain = format!("127.0.0.1:{port}");
-        let seed = write_seed(dir.path(), &oauth_seed(&pool_id, &domain));
+        let mut seed = oauth_seed(&pool_id, &domain);
+        mutate(&mut seed["UserPools"][0]);
+        let seed = write_seed(dir.path(), &seed);
         let listen = format!("127.0.0.1:{port}");
         let pg = match (
             std::env::var("USERPOOL_E2E_BACKEND").as_deref(),
@@ -214,8 +223,33 @@ impl OAuthServer {
             server: Some(server),
             pg,
             pool_id,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The newest code in the development outbox sent to `to` (waits briefly for it).
+    pub async fn outbox_code(&self, to: &str) -> String {
+        for _ in 0..50 {
+            let mut newest: Option<(std::time::SystemTime, String)> = None;
+            if let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) {
+                for e in entries.flatten() {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    let modified = e.metadata().and_then(|m| m.modified()).unwrap();
+                    if text.contains(&format!("To: {to}"))
+                        && newest.as_ref().is_none_or(|(t, _)| modified >= *t)
+                    {
+                        newest = Some((modified, text));
+                    }
+                }
+            }
+            if let Some((_, text)) = newest
+                && let Some(code) = six_digits(&text)
+            {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no message to {to} in the outbox");
     }
 
     pub fn issuer(&self) -> String {
@@ -274,6 +308,14 @@ impl Drop for OAuthServer {
             .unwrap();
         }
     }
+}
+
+/// The first run of exactly six digits in a message body.
+pub fn six_digits(text: &str) -> Option<String> {
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or(text);
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .map(String::from)
 }
 
 pub fn free_port() -> u16 {

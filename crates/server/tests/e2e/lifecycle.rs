@@ -1,0 +1,306 @@
+//! The user lifecycle through the managed-login pages: sign-up with a code from the outbox,
+//! password reset, a temporary password, and TOTP set-up and sign-in (spec §5).
+
+use userpool_core::lifecycle::totp;
+
+use crate::browser::*;
+
+const CB: &str = "https%3A%2F%2Fapp.test%2Fcb";
+
+fn authorize_query() -> String {
+    format!("client_id={SPA}&response_type=code&scope=openid+email&redirect_uri={CB}&state=st")
+}
+
+/// Follows a redirect that stays on the server.
+async fn follow(b: &mut Browser, s: &OAuthServer, page: &Page) -> Page {
+    let loc = page.location.clone().expect("a redirect");
+    assert!(loc.starts_with('/'), "stays on the server: {loc}");
+    b.get(&format!("{}{loc}", s.base)).await
+}
+
+/// Posts a form page back to its own action with `fields` (and its CSRF token).
+async fn submit(b: &mut Browser, s: &OAuthServer, page: &Page, fields: &[(&str, &str)]) -> Page {
+    let at = page
+        .body
+        .find("<form method=\"post\" action=\"")
+        .expect("a form")
+        + 28;
+    let action = page.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let csrf = page.csrf();
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("_csrf", &csrf));
+    b.post_form(&format!("{}{action}", s.base), &form).await
+}
+
+async fn redeem_id_token(s: &OAuthServer, page: &Page) -> serde_json::Value {
+    let code = page
+        .location_param("code")
+        .unwrap_or_else(|| panic!("a code: {:?} {}", page.location, page.body));
+    let (status, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    claims(t["id_token"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn sign_up_confirms_by_emailed_code_and_signs_in() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let page = b
+        .get(&format!("{}/signup?{}", s.base, authorize_query()))
+        .await;
+    assert_eq!(page.status, 200);
+    let weak = submit(
+        &mut b,
+        &s,
+        &page,
+        &[
+            ("username", "Newbie"),
+            ("email", "newbie@example.test"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(weak.status, 400);
+    assert!(
+        weak.body.contains("Password not long enough"),
+        "the pool's policy applies"
+    );
+    let done = submit(
+        &mut b,
+        &s,
+        &page,
+        &[
+            ("username", "Newbie"),
+            ("email", "newbie@example.test"),
+            ("password", "Sup3r-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    let confirm = follow(&mut b, &s, &done).await;
+    assert!(confirm.body.contains("We sent a code"), "{}", confirm.body);
+
+    // Not confirmed yet: sign-in sends the user back to confirm.
+    let mut other = Browser::default();
+    let early = other
+        .sign_in(&s.base, &authorize_query(), "newbie", "Sup3r-secret")
+        .await;
+    assert!(early.location.unwrap().starts_with("/confirm?"));
+
+    let wrong = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[("username", "Newbie"), ("code", "000000")],
+    )
+    .await;
+    assert!(
+        wrong.body.contains("Invalid verification code"),
+        "{}",
+        wrong.body
+    );
+    let code = s.outbox_code("newbie@example.test").await;
+    let signed_in = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[("username", "Newbie"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    assert_eq!(signed_in.location_param("state").as_deref(), Some("st"));
+    let id = redeem_id_token(&s, &signed_in).await;
+    assert_eq!(id["cognito:username"], "newbie");
+    assert_eq!(id["email"], "newbie@example.test");
+    assert_eq!(
+        id["email_verified"], true,
+        "confirming by email code verifies the email"
+    );
+
+    let taken = b
+        .get(&format!("{}/signup?{}", s.base, authorize_query()))
+        .await;
+    let again = submit(
+        &mut b,
+        &s,
+        &taken,
+        &[
+            ("username", "newbie"),
+            ("email", "x@example.test"),
+            ("password", "Sup3r-secret"),
+        ],
+    )
+    .await;
+    assert!(again.body.contains("User already exists"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_an_emailed_code() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let page = b
+        .get(&format!("{}/forgotPassword?{}", s.base, authorize_query()))
+        .await;
+    // Unknown users get the same answer and no message.
+    let unknown = submit(&mut b, &s, &page, &[("username", "nobody")]).await;
+    assert!(
+        unknown
+            .location
+            .unwrap()
+            .starts_with("/confirmforgotPassword?")
+    );
+    let sent = submit(&mut b, &s, &page, &[("username", "alice")]).await;
+    let confirm = follow(&mut b, &s, &sent).await;
+    let code = s.outbox_code("alice@example.test").await;
+    let weak = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[("username", "alice"), ("code", &code), ("password", "weak")],
+    )
+    .await;
+    assert_eq!(weak.status, 400);
+    let reset = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[
+            ("username", "alice"),
+            ("code", &code),
+            ("password", "N3w-passw0rd"),
+        ],
+    )
+    .await;
+    assert!(
+        reset
+            .location
+            .clone()
+            .unwrap()
+            .contains("notice=password_reset"),
+        "{:?}",
+        reset.location
+    );
+    let login = follow(&mut b, &s, &reset).await;
+    assert!(login.body.contains("Your password has been reset"));
+    let reused = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[
+            ("username", "alice"),
+            ("code", &code),
+            ("password", "An0ther-pass"),
+        ],
+    )
+    .await;
+    assert!(reused.body.contains("Invalid code"), "a code works once");
+
+    let old = Browser::default()
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    assert_eq!(old.status, 400, "the old password is gone");
+    let new = Browser::default()
+        .sign_in(&s.base, &authorize_query(), "alice", "N3w-passw0rd")
+        .await;
+    assert_eq!(new.status, 302);
+    assert!(new.location_param("code").is_some());
+}
+
+#[tokio::test]
+async fn a_temporary_password_must_be_replaced_before_the_grant() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let first = b
+        .sign_in(&s.base, &authorize_query(), "tess", "Temp0rary!")
+        .await;
+    assert!(
+        first.location.clone().unwrap().starts_with("/newPassword?"),
+        "{:?}",
+        first.location
+    );
+    assert!(
+        !b.cookies.contains_key("userpool-session"),
+        "no session before the new password"
+    );
+    let page = follow(&mut b, &s, &first).await;
+    assert!(page.body.contains("Change your password"));
+    let weak = submit(&mut b, &s, &page, &[("password", "weak")]).await;
+    assert_eq!(weak.status, 400);
+    let done = submit(&mut b, &s, &page, &[("password", "Chosen-Passw0rd")]).await;
+    let id = redeem_id_token(&s, &done).await;
+    assert_eq!(id["cognito:username"], "tess");
+    // The step is used up, and the new password works.
+    let replay = submit(&mut b, &s, &page, &[("password", "Other-Passw0rd")]).await;
+    assert!(
+        replay.location.unwrap().starts_with("/login?"),
+        "the step cannot be replayed"
+    );
+    let again = Browser::default()
+        .sign_in(&s.base, &authorize_query(), "tess", "Chosen-Passw0rd")
+        .await;
+    assert!(again.location_param("code").is_some());
+    // Without the step's cookie there is nothing to do.
+    let stray = Browser::default()
+        .get(&format!("{}/newPassword?{}", s.base, authorize_query()))
+        .await;
+    assert!(stray.location.unwrap().starts_with("/login?"));
+}
+
+#[tokio::test]
+async fn mfa_on_sets_up_totp_at_first_sign_in_then_asks_for_codes() {
+    let s = OAuthServer::start_with(&[], |pool| pool["MfaConfiguration"] = "ON".into()).await;
+    let mut b = Browser::default();
+    let first = b
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    assert!(
+        first.location.clone().unwrap().starts_with("/mfa?"),
+        "{:?}",
+        first.location
+    );
+    let setup = follow(&mut b, &s, &first).await;
+    assert!(setup.body.contains("<svg"), "a QR code");
+    assert!(setup.body.contains("otpauth") || setup.body.contains("totp-secret"));
+    let at = setup.body.find("id=\"totp-secret\">").unwrap() + 17;
+    let secret = totp::from_base32(setup.body[at..].split('<').next().unwrap()).unwrap();
+    let wrong = submit(&mut b, &s, &setup, &[("code", "000000")]).await;
+    assert!(wrong.body.contains("Code mismatch"), "{}", wrong.body);
+    let code = totp::current(&secret, crate::helpers::now());
+    let done = submit(&mut b, &s, &setup, &[("code", &code)]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    redeem_id_token(&s, &done).await;
+
+    // The next sign-in asks for a code of the same secret.
+    let mut b2 = Browser::default();
+    let second = b2
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    let ask = follow(&mut b2, &s, &second).await;
+    assert!(!ask.body.contains("<svg"), "no new QR code");
+    assert!(
+        !b2.cookies.contains_key("userpool-session"),
+        "no session before the code"
+    );
+    let done = submit(
+        &mut b2,
+        &s,
+        &ask,
+        &[("code", &totp::current(&secret, crate::helpers::now()))],
+    )
+    .await;
+    assert!(done.location_param("code").is_some(), "{}", done.body);
+}
