@@ -49,6 +49,11 @@ if ! command -v npm >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing Chromium from Debian's packages (the browser test drives it)…"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
 cargo build -p userpool --locked
 (
     cd tests/node
