@@ -60,6 +60,7 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
 <link rel="stylesheet" href="{STYLESHEET_PATH}">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <main>
