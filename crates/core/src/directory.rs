@@ -10,7 +10,9 @@ use crate::discovery::DiscoveryDocument;
 use crate::ids;
 use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::settings::IssuerSettings;
-use crate::store::{ClientRecord, DomainRecord, PoolRecord, Store, StoreError};
+use crate::store::{
+    ClientRecord, DomainRecord, IdentityProviderRecord, PoolRecord, Store, StoreError,
+};
 use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub struct PoolView {
     pub keys: Arc<KeyRing>,
     /// The pool's app clients by client ID.
     pub clients: HashMap<String, ClientRecord>,
+    /// The pool's outside identity providers by name.
+    pub identity_providers: HashMap<String, IdentityProviderRecord>,
     pub discovery_json: Arc<str>,
     pub jwks_json: Arc<str>,
     /// When the key ring must be reloaded even if the generation did not change.
@@ -47,6 +51,19 @@ pub struct Snapshot {
 }
 
 impl PoolView {
+    /// The provider an `idp_identifier` names (case-insensitive, spec §1.6), or, for an email
+    /// address, the provider whose identifier is its domain.
+    pub fn provider_by_identifier(&self, identifier: &str) -> Option<&IdentityProviderRecord> {
+        let wanted = identifier.trim().to_lowercase();
+        let domain = wanted.rsplit_once('@').map(|(_, d)| d.to_string());
+        self.identity_providers.values().find(|p| {
+            p.config.idp_identifiers.iter().any(|i| {
+                let i = i.to_lowercase();
+                i == wanted || domain.as_deref() == Some(i.as_str())
+            })
+        })
+    }
+
     /// The base URL of the pool's preferred domain, if it has one.
     pub fn domain_url(&self, settings: &IssuerSettings) -> Option<String> {
         self.domains
@@ -154,7 +171,14 @@ impl Directory {
                 .into_iter()
                 .map(|c| (c.client_id.clone(), c))
                 .collect();
-            let view = Arc::new(self.view(pool, pool_domains, keys, clients, now));
+            let identity_providers = store
+                .list_identity_providers(&pool.id)
+                .await?
+                .into_iter()
+                .map(|i| (i.config.provider_name.clone(), i))
+                .collect();
+            let view =
+                Arc::new(self.view(pool, pool_domains, keys, clients, identity_providers, now));
             let kind = view.pool.config.issuer_configuration.r#type;
             next.by_issuer_path.insert(
                 IssuerSettings::issuer_path(&view.pool.id, kind),
@@ -178,6 +202,7 @@ impl Directory {
         domains: Vec<DomainRecord>,
         keys: Arc<KeyRing>,
         clients: HashMap<String, ClientRecord>,
+        identity_providers: HashMap<String, IdentityProviderRecord>,
         now: Timestamp,
     ) -> PoolView {
         let region = ids::pool_region(&pool.id)
@@ -201,6 +226,7 @@ impl Directory {
             keys_change_at: keys.next_change_after(now),
             keys,
             clients,
+            identity_providers,
             pool,
             region,
             issuer,

@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod directory;
 pub mod discovery;
+pub mod federation;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;

@@ -107,6 +107,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: settings.is_https(),
         master,
         mailer,
+        connector: Arc::new(userpool_federation::HttpConnector::new(
+            Duration::from_secs(args.federation_timeout),
+        )),
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
 

@@ -151,6 +151,12 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub(crate) mail: MailArgs,
 
+    /// Seconds before a call to an outside identity provider (discovery, token, JWKS,
+    /// userinfo) gives up.
+    #[arg(long, env = "USERPOOL_FEDERATION_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub(crate) federation_timeout: u64,
+
     /// Seconds between reloads of pools, domains and keys from the database (changes made by
     /// other nodes show within this time).
     #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5,

@@ -3,6 +3,7 @@
 //! call core, and render; they make no protocol decisions of their own.
 
 mod error;
+mod federation;
 mod health;
 mod host;
 mod login;
@@ -82,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/mfa", get(login::mfa_get).post(login::mfa_post))
         .route("/error", get(login::error))
+        .route(
+            "/oauth2/idpresponse",
+            get(federation::idpresponse_get).post(federation::idpresponse_post),
+        )
         .route("/logout", get(oauth::logout::logout))
         .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))
         .merge(api_routes())

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use userpool_core::directory::Directory;
+use userpool_core::federation::Connector;
 use userpool_core::keys::MasterKey;
 use userpool_core::lifecycle::Mailer;
 use userpool_core::store::Store;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// Delivers confirmation and reset codes.
     pub mailer: Arc<dyn Mailer>,
+    /// Talks to outside identity providers.
+    pub connector: Arc<dyn Connector>,
 }

@@ -164,7 +164,7 @@ pub fn check(view: &PoolView, p: &AuthorizeParams) -> Result<AuthorizeRequest, R
             "resource indicators are not supported",
         )));
     }
-    let external_provider = check_identity_provider(client, p).map_err(fail)?;
+    let external_provider = check_identity_provider(view, client, p).map_err(fail)?;
     let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').collect();
     Ok(AuthorizeRequest {
         client_id: client.client_id.clone(),
@@ -273,26 +273,37 @@ fn check_pkce(rt: ResponseType, p: &AuthorizeParams) -> Result<Option<String>, O
     }
 }
 
-/// `identity_provider` must be one of the client's providers; `COGNITO` means our own login.
+/// `identity_provider` (or the provider an `idp_identifier` names) must be one of the
+/// client's providers; `COGNITO` means our own sign-in page.
 fn check_identity_provider(
+    view: &PoolView,
     client: &ClientRecord,
     p: &AuthorizeParams,
 ) -> Result<Option<String>, OAuthError> {
     let supported = &client.config.supported_identity_providers;
-    if let Some(name) = &p.identity_provider {
-        if !supported.iter().any(|s| s == name) {
-            return Err(OAuthError::invalid_request(format!(
-                "identity provider {name} is not enabled for this client"
-            )));
-        }
-        return Ok((name != "COGNITO").then(|| name.clone()));
-    }
-    if let Some(id) = &p.idp_identifier {
+    let name = match (&p.identity_provider, &p.idp_identifier) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) => match view.provider_by_identifier(id) {
+            Some(idp) => idp.config.provider_name.clone(),
+            None => {
+                return Err(OAuthError::invalid_request(format!(
+                    "no identity provider has the identifier {id}"
+                )));
+            }
+        },
+        (None, None) => return Ok(None),
+    };
+    if !supported.contains(&name) {
         return Err(OAuthError::invalid_request(format!(
-            "no identity provider of this client has the identifier {id}"
+            "identity provider {name} is not enabled for this client"
         )));
     }
-    Ok(None)
+    if name != "COGNITO" && !view.identity_providers.contains_key(&name) {
+        return Err(OAuthError::invalid_request(format!(
+            "identity provider {name} does not exist"
+        )));
+    }
+    Ok((name != "COGNITO").then_some(name))
 }
 
 /// Appends `params` to `uri` after `sep` (`?`, or `&` when `uri` has a query; or `#`).

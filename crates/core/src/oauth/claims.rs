@@ -99,6 +99,12 @@ pub fn id_token(i: &UserTokenInput<'_>, access_token: &str) -> Result<String, OA
             c.insert(a.name.clone(), id_token_value(&a.name, &a.value));
         }
     }
+    if let Some(ids) = i.user.attributes.iter().find(|a| a.name == "identities")
+        && let Ok(parsed) = serde_json::from_str::<Value>(&ids.value)
+    {
+        // Federated and linked users: an array of objects in the ID token (spec §13.2).
+        c.insert("identities".into(), parsed);
+    }
     c.insert("at_hash".into(), json!(at_hash(access_token)));
     c.insert("sub".into(), json!(i.user.sub));
     if !i.groups.is_empty() {

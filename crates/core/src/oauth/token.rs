@@ -423,6 +423,10 @@ pub async fn userinfo(
             out.insert(a.name.clone(), json!(a.value));
         }
     }
+    if let Some(ids) = user.attributes.iter().find(|a| a.name == "identities") {
+        // userInfo gives it as a JSON-encoded string, as Cognito does.
+        out.insert("identities".into(), json!(ids.value));
+    }
     out.insert("username".into(), json!(user.username));
     Ok(out)
 }

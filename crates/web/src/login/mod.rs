@@ -11,6 +11,7 @@ pub(crate) mod session;
 mod signup;
 
 pub(crate) use challenge::{mfa_get, mfa_post, new_password_get, new_password_post};
+pub(crate) use flow::finish;
 pub(crate) use forgot::{confirm_forgot_get, confirm_forgot_post, forgot_get, forgot_post};
 pub(crate) use signup::{confirm_get, confirm_post, resend_code, signup_get, signup_post};
 
@@ -26,7 +27,7 @@ use userpool_core::signin::{self, SignInOutcome, lockout};
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
-use crate::oauth::authorize::{external_unavailable, reject};
+use crate::oauth::authorize::reject;
 use crate::state::AppState;
 use form::{Field, FormPage, page_url};
 
@@ -34,7 +35,12 @@ use form::{Field, FormPage, page_url};
 fn checked(view: &PoolView, params: &AuthorizeParams) -> Result<AuthorizeRequest, Box<Response>> {
     let req = authorize::check(view, params).map_err(|r| Box::new(reject(r)))?;
     match &req.external_provider {
-        Some(name) => Err(Box::new(external_unavailable(&req, name))),
+        // An outside provider: the authorization endpoint starts that sign-in.
+        Some(_) => Err(Box::new(flow::redirect_to(&page_url(
+            "/oauth2/authorize",
+            params,
+            &[],
+        )))),
         None => Ok(req),
     }
 }
@@ -85,7 +91,49 @@ fn failed(what: &str, e: impl std::fmt::Display) -> Response {
     html::error_page("server_error")
 }
 
+/// A button per outside identity provider of the client (spec §5.1).
+fn provider_buttons(view: &PoolView, params: &AuthorizeParams) -> Option<String> {
+    let client = params
+        .client_id
+        .as_ref()
+        .and_then(|c| view.clients.get(c))?;
+    let buttons: Vec<String> = client
+        .config
+        .supported_identity_providers
+        .iter()
+        .filter(|name| view.identity_providers.contains_key(*name))
+        .map(|name| {
+            let mut p = params.clone();
+            p.identity_provider = Some(name.clone());
+            p.idp_identifier = None;
+            format!(
+                r#"<a class="button secondary" href="{}">Continue with {}</a>"#,
+                html::escape(&page_url("/oauth2/authorize", &p, &[])),
+                html::escape(name)
+            )
+        })
+        .collect();
+    if buttons.is_empty() {
+        return None;
+    }
+    let local = client
+        .config
+        .supported_identity_providers
+        .iter()
+        .any(|n| n == "COGNITO");
+    let divider = if local {
+        "<p class=\"divider\"><span>or</span></p>\n"
+    } else {
+        ""
+    };
+    Some(format!(
+        "<div class=\"providers\">{}</div>\n{divider}",
+        buttons.join("\n")
+    ))
+}
+
 fn sign_in_page<'a>(
+    view: &PoolView,
     params: &AuthorizeParams,
     username: &'a str,
     error: Option<&'a str>,
@@ -95,7 +143,7 @@ fn sign_in_page<'a>(
         title: "Sign in",
         action: "/login",
         intro: None,
-        extra_html: None,
+        extra_html: provider_buttons(view, params),
         fields: vec![
             Field {
                 name: "username",
@@ -153,7 +201,7 @@ pub(crate) async fn login_get(
         Err(r) => return *r,
     };
     let hint = params.login_hint.clone().unwrap_or_default();
-    sign_in_page(&params, &hint, None, notice_text(&notice))
+    sign_in_page(&view, &params, &hint, None, notice_text(&notice))
         .render(&state, &view, &headers, &params)
 }
 
@@ -174,7 +222,8 @@ pub(crate) async fn login_post(
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     let again = |error: &'static str| {
-        sign_in_page(&params, &username, Some(error), None).render(&state, &view, &headers, &params)
+        sign_in_page(&view, &params, &username, Some(error), None)
+            .render(&state, &view, &headers, &params)
     };
     let now = state.clock.now();
     let lock_key = lockout::key(&username, view.pool.config.case_sensitive());

@@ -60,16 +60,6 @@ pub(crate) fn to_client(req: &AuthorizeRequest, error: OAuthError) -> Response {
     })
 }
 
-/// Outside identity providers are the federation issues' work; until then, say so plainly.
-pub(crate) fn external_unavailable(req: &AuthorizeRequest, name: &str) -> Response {
-    to_client(
-        req,
-        OAuthError::invalid_request(format!(
-            "sign-in through identity provider {name} is not available"
-        )),
-    )
-}
-
 /// Issues the grant for a signed-in user and redirects to the client.
 pub(crate) async fn deliver(
     state: &AppState,
@@ -100,7 +90,7 @@ pub(crate) async fn authorize(
         Err(rejection) => return reject(rejection),
     };
     if let Some(name) = &req.external_provider {
-        return external_unavailable(&req, name);
+        return crate::federation::begin(&state, &view, &params, &req, name).await;
     }
     if !req.prompt_login {
         match session::current(&state, &view, &headers, state.clock.now()).await {

@@ -1,0 +1,81 @@
+//! userpool-federation owns the outbound half of federation: talking to outside OpenID Connect
+//! and social identity providers. It resolves a provider's endpoints (discovery, Cognito's
+//! defaults for the social types, operator overrides), builds the authorization URL, exchanges
+//! the code, validates the ID token with the `openidconnect` crate, and reads attributes.
+//! Provisioning and sessions are core's and web's.
+
+mod apple;
+mod endpoints;
+mod exchange;
+mod id_token;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use userpool_core::federation::{Connector, FederationError, Outbound, UpstreamIdentity};
+use userpool_core::model::IdentityProviderConfig;
+
+pub use endpoints::Endpoints;
+
+/// The connector for every OIDC and social provider type, over one HTTP client whose calls
+/// all time out: a provider that hangs never holds a request.
+pub struct HttpConnector {
+    http: reqwest::Client,
+}
+
+impl HttpConnector {
+    pub fn new(timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // Endpoints are configured; following redirects would let a provider point us
+            // anywhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("userpool/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client");
+        Self { http }
+    }
+}
+
+#[async_trait]
+impl Connector for HttpConnector {
+    async fn authorization_url(
+        &self,
+        idp: &IdentityProviderConfig,
+        out: &Outbound<'_>,
+    ) -> Result<String, FederationError> {
+        let ep = endpoints::resolve(&self.http, idp).await?;
+        Ok(exchange::authorization_url(idp, &ep, out))
+    }
+
+    async fn exchange(
+        &self,
+        idp: &IdentityProviderConfig,
+        redirect_uri: &str,
+        code: &str,
+        nonce: &str,
+        pkce_verifier: &str,
+    ) -> Result<UpstreamIdentity, FederationError> {
+        let ep = endpoints::resolve(&self.http, idp).await?;
+        exchange::complete(
+            &self.http,
+            idp,
+            &ep,
+            redirect_uri,
+            code,
+            nonce,
+            pkce_verifier,
+        )
+        .await
+    }
+}
+
+/// Maps a transport failure of a call to `endpoint` to Cognito's relayed description.
+pub(crate) fn transport(endpoint: &'static str, e: &reqwest::Error) -> FederationError {
+    if e.is_timeout() {
+        FederationError::Timeout { endpoint }
+    } else {
+        FederationError::Connection(format!("{endpoint}: {e}"))
+    }
+}
