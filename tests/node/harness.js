@@ -2,7 +2,7 @@
 // hosted-UI sign-in with plain fetch and hand-kept cookies (no browser).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -167,8 +167,10 @@ export function startServer({ port, database, seedPath, masterKey, awsIssuers = 
 /**
  * A temp dir, a seed covering `nodes` ports, and `nodes` servers on one database (SQLite in the
  * temp dir unless `database` is given). Retries with fresh ports if a port was taken meanwhile.
+ * `seed(ports)` builds the seed (default `makeSeed`). With SQLite the development outbox is
+ * `<dir>/outbox/` (see `outboxCode`).
  */
-export async function startEnv({ nodes = 1, database, awsIssuers = false } = {}) {
+export async function startEnv({ nodes = 1, database, awsIssuers = false, seed = makeSeed } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'userpool-node-'));
   liveDirs.add(dir);
   const masterKey = randomBytes(32).toString('base64');
@@ -192,7 +194,7 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false } = {})
       const p = await freePort();
       if (!ports.includes(p)) ports.push(p);
     }
-    writeFileSync(seedPath, JSON.stringify(makeSeed(ports), null, 2));
+    writeFileSync(seedPath, JSON.stringify(seed(ports), null, 2));
     try {
       // One after the other: the first node applies the seed, the others find it in place.
       for (const port of ports) {
@@ -207,6 +209,48 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false } = {})
   }
   await env.close();
   throw lastError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Development outbox: without --smtp-host the server writes each message to
+// `<data-dir>/outbox/<millis>-<seq>-<recipient>.eml`, data-dir being the SQLite file's directory.
+
+/** The outbox messages to `to`, oldest first, as { name, text }. */
+export function outboxMessages(dir, to) {
+  let names;
+  try { names = readdirSync(join(dir, 'outbox')); } catch { return []; }
+  const key = (name) => name.split('-', 2).map(Number);
+  return names
+    .filter((name) => name.endsWith('.eml'))
+    .map((name) => ({ name, text: readFileSync(join(dir, 'outbox', name), 'utf8') }))
+    .filter(({ text }) => new RegExp(`^To: *<?${to.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>?\\s*$`, 'mi').test(text))
+    .sort((a, b) => {
+      const [am, an] = key(a.name);
+      const [bm, bn] = key(b.name);
+      return am - bm || an - bn;
+    });
+}
+
+/**
+ * The six-digit code in the newest outbox message to `to` that is not among `seen` (names of
+ * messages already used) and matches `pattern`; waits up to `timeoutMs` for it to arrive.
+ */
+export async function outboxCode(dir, to, { seen = new Set(), pattern = /code is (\d{6})\b/, timeoutMs = 5_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const fresh = outboxMessages(dir, to).filter(({ name }) => !seen.has(name));
+    const newest = fresh.at(-1);
+    const match = newest?.text.match(pattern);
+    if (match) {
+      seen.add(newest.name);
+      return match[1];
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no new message to ${to} matching ${pattern} in ${join(dir, 'outbox')}`
+        + (newest ? `; newest:\n${newest.text}` : ''));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
