@@ -1,6 +1,7 @@
 -- Sign-up, confirmation, password reset and MFA: one-time codes, pending sign-in steps, and
 -- each user's TOTP secret (sealed under the master key).
 ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
 
 CREATE TABLE user_codes (
     pool_id     TEXT NOT NULL,

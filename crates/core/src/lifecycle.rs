@@ -241,12 +241,20 @@ pub mod totp {
             .ok()
     }
 
-    /// Whether `code` is right for `secret` at `now` (± one step).
-    pub fn verify(secret: &[u8], code: &str, now: i64) -> bool {
+    /// The time step of the window in which `code` is right for `secret` at `now` (± one
+    /// step), if it is right.
+    pub fn verify(secret: &[u8], code: &str, now: i64) -> Option<i64> {
         let code = code.trim();
-        code.len() == 6
-            && code.bytes().all(|b| b.is_ascii_digit())
-            && totp(secret).is_some_and(|t| t.check(code, now.max(0) as u64).is_some())
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let t = totp(secret)?;
+        let step = now.max(0) / 30;
+        (step - 1..=step + 1).find(|s| {
+            let expected = t.generate((*s * 30).max(0) as u64).to_string();
+            aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), code.as_bytes())
+                .is_ok()
+        })
     }
 
     /// The current code (for tests and tools).
@@ -321,10 +329,14 @@ pub mod totp {
             let secret = b"12345678901234567890";
             // RFC 6238 appendix B, T = 59: 94287082 (eight digits); six digits: 287082.
             assert_eq!(current(secret, 59), "287082");
-            assert!(verify(secret, "287082", 59));
-            assert!(verify(secret, "287082", 59 + 30), "one step of skew");
-            assert!(!verify(secret, "287082", 59 + 90));
-            assert!(!verify(secret, "28708", 59));
+            assert_eq!(verify(secret, "287082", 59), Some(1));
+            assert_eq!(
+                verify(secret, "287082", 59 + 30),
+                Some(1),
+                "one step of skew"
+            );
+            assert_eq!(verify(secret, "287082", 59 + 90), None);
+            assert_eq!(verify(secret, "28708", 59), None);
             assert_eq!(
                 base32(b"12345678901234567890"),
                 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -334,5 +346,18 @@ pub mod totp {
             assert_eq!(open(&m, "p_1", "u", &stored).unwrap(), secret);
             assert!(open(&m, "p_1", "other", &stored).is_none());
         }
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::totp;
+
+    #[test]
+    fn the_next_windows_code_verifies_as_the_next_step() {
+        let secret = totp::new_secret();
+        let now = 1_800_000_015;
+        let next = totp::current(&secret, now + 30);
+        assert_eq!(totp::verify(&secret, &next, now), Some(now / 30 + 1));
     }
 }

@@ -234,6 +234,9 @@ pub trait UserStore {
     /// Replaces the stored user (status, enabled, password, attributes, TOTP); false when
     /// there is no such user.
     async fn update_user(&self, user: &UserRecord) -> StoreResult<bool>;
+    /// Records that a TOTP code of time step `step` was used; false (and nothing written) when
+    /// that step or a later one was used before, so no code works twice (RFC 6238 §5.2).
+    async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool>;
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
     async fn add_user_to_group(
         &self,

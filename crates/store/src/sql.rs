@@ -530,6 +530,18 @@ impl UserStore for SqlStore {
             .map_err(backend))
     }
 
+    async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool> {
+        let sql = "UPDATE users SET totp_last_step = $1 WHERE pool_id = $2 AND username = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(step)
+            .bind(pool_id)
+            .bind(username)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>> {
         let sql = select!(
             USER_COLUMNS,

@@ -227,6 +227,14 @@ impl OAuthServer {
         }
     }
 
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        self.server
+            .as_ref()
+            .map(Server::log_text)
+            .unwrap_or_default()
+    }
+
     /// The newest code in the development outbox sent to `to` (waits briefly for it).
     pub async fn outbox_code(&self, to: &str) -> String {
         for _ in 0..50 {

@@ -295,12 +295,13 @@ async fn mfa_on_sets_up_totp_at_first_sign_in_then_asks_for_codes() {
         !b2.cookies.contains_key("userpool-session"),
         "no session before the code"
     );
-    let done = submit(
-        &mut b2,
-        &s,
-        &ask,
-        &[("code", &totp::current(&secret, crate::helpers::now()))],
-    )
-    .await;
-    assert!(done.location_param("code").is_some(), "{}", done.body);
+    let replay = submit(&mut b2, &s, &ask, &[("code", &code)]).await;
+    assert!(
+        replay.body.contains("Code mismatch"),
+        "a code works once (RFC 6238 §5.2)"
+    );
+    // The next window's code (within the allowed skew) is fresh.
+    let next = totp::current(&secret, crate::helpers::now() + 30);
+    let done = submit(&mut b2, &s, &ask, &[("code", &next)]).await;
+    assert!(done.location_param("code").is_some(), "{}", s.log());
 }

@@ -121,7 +121,11 @@ fn qr_svg(uri: &str) -> String {
         .unwrap_or_default()
 }
 
-fn mfa_page<'a>(setup: Option<(&str, &str)>, error: Option<&'a str>) -> FormPage<'a> {
+fn mfa_page<'a>(
+    params: &AuthorizeParams,
+    setup: Option<(&str, &str)>,
+    error: Option<&'a str>,
+) -> FormPage<'a> {
     let extra_html = setup.map(|(uri, secret)| {
         format!(
             r#"<figure class="qr" role="img" aria-label="QR code for your authenticator app">{}</figure>
@@ -153,7 +157,7 @@ fn mfa_page<'a>(setup: Option<(&str, &str)>, error: Option<&'a str>) -> FormPage
         }],
         hidden: vec![],
         submit: "Verify",
-        links: vec![],
+        links: vec![("Cancel", page_url("/login", params, &[]))],
         error,
         notice: None,
     }
@@ -175,9 +179,9 @@ fn render_mfa(
         let account = lifecycle::email_of(user).unwrap_or(&user.username);
         let uri = totp::uri(&view.pool.config.pool_name, account, &secret);
         let key = totp::base32(&secret);
-        mfa_page(Some((&uri, &key)), error).render(state, view, headers, params)
+        mfa_page(params, Some((&uri, &key)), error).render(state, view, headers, params)
     } else {
-        mfa_page(None, error).render(state, view, headers, params)
+        mfa_page(params, None, error).render(state, view, headers, params)
     }
 }
 
@@ -251,7 +255,20 @@ pub(crate) async fn mfa_post(
         return failed("opening the TOTP secret", "sealed secret did not open");
     };
     let code = form.get("code").unwrap_or_default();
-    if !totp::verify(&secret, &code, now) {
+    let step = totp::verify(&secret, &code, now);
+    // A code is good once: its step must be later than the last one used.
+    let fresh = match step {
+        Some(s) => match state
+            .store
+            .use_totp_step(&view.pool.id, &user.username, s)
+            .await
+        {
+            Ok(fresh) => fresh,
+            Err(e) => return failed("recording the TOTP step", e),
+        },
+        None => false,
+    };
+    if !fresh {
         if let Err(e) = state
             .store
             .record_sign_in_failure(&view.pool.id, &lock_key, now, lockout::MAX_LOCK)

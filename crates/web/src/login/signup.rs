@@ -183,7 +183,7 @@ fn confirm_page<'a>(
     FormPage {
         title: "Confirm your account",
         action: "/confirm",
-        intro: Some("Enter the code we sent to your email address."),
+        intro: Some("Enter the six-digit code from the message."),
         extra_html: None,
         fields: vec![
             Field {
