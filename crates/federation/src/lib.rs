@@ -76,6 +76,8 @@ pub(crate) fn transport(endpoint: &'static str, e: &reqwest::Error) -> Federatio
     if e.is_timeout() {
         FederationError::Timeout { endpoint }
     } else {
-        FederationError::Connection(format!("{endpoint}: {e}"))
+        // The details (addresses, resolver errors) go to the log, not to the app.
+        tracing::warn!(endpoint, error = %e, "identity provider unreachable");
+        FederationError::Connection(format!("{endpoint} endpoint unreachable"))
     }
 }

@@ -7,6 +7,8 @@ mod browser;
 mod cli;
 mod code_flow;
 mod discovery;
+mod fake_idp;
+mod federation;
 mod helpers;
 mod keys;
 mod lifecycle;

@@ -1,0 +1,299 @@
+//! Federation failures (spec §10.2, §14; checklist FO): every defect of the provider's answer,
+//! of the pending state and of the attributes reaches the app as Cognito reports it, or our
+//! error page, and creates no user. The provider is `fake_idp`.
+
+use serde_json::{Value, json};
+use userpool_core::store::UserStore;
+use userpool_store::SqlStore;
+
+use crate::browser::*;
+use crate::fake_idp::{Defect, FakeIdp};
+
+const FAKE_CLIENT: &str = "userpool-rp";
+
+fn with_idp(pool: &mut Value, issuer: &str, require_email: bool) {
+    pool["IdentityProviders"] = json!([{
+        "ProviderName": "Fake", "ProviderType": "OIDC",
+        "ProviderDetails": {"client_id": FAKE_CLIENT, "client_secret": "fake-secret",
+            "authorize_scopes": "openid email", "oidc_issuer": issuer},
+        "AttributeMapping": {"email": "email", "name": "name"},
+        "IdpIdentifiers": ["corp.test"]
+    }, {
+        "ProviderName": "Down", "ProviderType": "OIDC",
+        "ProviderDetails": {"client_id": "x", "client_secret": "y", "authorize_scopes": "openid",
+            "oidc_issuer": "http://127.0.0.1:9"}
+    }]);
+    pool["Clients"][0]["SupportedIdentityProviders"] = json!(["COGNITO", "Fake", "Down"]);
+    if require_email {
+        pool["Schema"] = json!([{"Name": "email", "AttributeDataType": "String", "Required": true, "Mutable": true}]);
+        pool["Users"] = json!([]);
+    }
+}
+
+fn query(provider: &str) -> String {
+    format!(
+        "client_id={SPA}&response_type=code&scope=openid+email&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&state=app-state&identity_provider={provider}"
+    )
+}
+
+/// Our authorize → the provider → back to /oauth2/idpresponse. Returns (the provider's
+/// redirect back to us, our answer to it).
+async fn federate(b: &mut Browser, s: &OAuthServer, provider: &str) -> (String, Page) {
+    let start = b
+        .get(&format!("{}/oauth2/authorize?{}", s.base, query(provider)))
+        .await;
+    let to_idp = start
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("a redirect: {}", start.body));
+    if !to_idp.starts_with("http") || to_idp.starts_with("https://app.test/") {
+        return (String::new(), start);
+    }
+    let idp = b.get(&to_idp).await;
+    let back = idp.location.clone().expect("the provider redirects back");
+    let answer = b.get(&back).await;
+    (back, answer)
+}
+
+async fn user_exists(s: &OAuthServer, subject: &str) -> bool {
+    let store = SqlStore::open(&crate::helpers::sqlite_url(s.dir.path()))
+        .await
+        .unwrap();
+    let found = store
+        .get_user(&s.pool_id, &format!("fake_{subject}"))
+        .await
+        .unwrap()
+        .is_some();
+    store.close().await;
+    found
+}
+
+fn app_error(page: &Page) -> (String, String) {
+    assert!(
+        page.location
+            .clone()
+            .unwrap_or_default()
+            .starts_with("https://app.test/cb?"),
+        "{:?} {}",
+        page.location,
+        page.body
+    );
+    assert_eq!(page.location_param("state").as_deref(), Some("app-state"));
+    (
+        page.location_param("error").unwrap_or_default(),
+        page.location_param("error_description").unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_good_answer_provisions_the_user_and_signs_in() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    idp.next("good1", Defect::None);
+    let mut b = Browser::default();
+    let start = b
+        .get(&format!("{}/oauth2/authorize?{}", s.base, query("Fake")))
+        .await;
+    let to_idp = start.location.clone().unwrap();
+    for param in [
+        "response_type=code",
+        "client_id=userpool-rp",
+        "nonce=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "state=",
+    ] {
+        assert!(to_idp.contains(param), "{param} in {to_idp}");
+    }
+    assert!(
+        to_idp.contains(&format!(
+            "redirect_uri={}",
+            form_urlencoded::byte_serialize(format!("{}/oauth2/idpresponse", s.base).as_bytes())
+                .collect::<String>()
+        ))
+    );
+    let back = b.get(&to_idp).await.location.unwrap();
+    let done = b.get(&back).await;
+    assert_eq!(
+        done.location_param("state").as_deref(),
+        Some("app-state"),
+        "{:?} {}",
+        done.location,
+        done.body
+    );
+    let code = done.location_param("code").expect("a code");
+    let (_, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    let id = claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "fake_good1");
+    assert_eq!(id["email"], "good1@corp.test");
+    assert_eq!(id["email_verified"], false, "unverified unless mapped");
+    assert_eq!(id["identities"][0]["userId"], "good1");
+    assert_eq!(id["identities"][0]["providerName"], "Fake");
+    assert_eq!(id["identities"][0]["providerType"], "OIDC");
+    assert_eq!(id["identities"][0]["primary"], "true");
+    let (_, info) = s.userinfo(t["access_token"].as_str().unwrap()).await;
+    assert!(
+        info["identities"].is_string(),
+        "userInfo gives identities as a JSON string"
+    );
+    assert!(user_exists(&s, "good1").await);
+    // The same response again is a replay: our error page, and no second sign-in.
+    let replay = b.get(&back).await;
+    assert_eq!(replay.status, 400);
+    assert!(replay.location.is_none());
+    // idp_identifier routes too, case-insensitively.
+    idp.next("good2", Defect::None);
+    let start = b
+        .get(&format!(
+            "{}/oauth2/authorize?{}",
+            s.base,
+            query("Fake").replace("identity_provider=Fake", "idp_identifier=CORP.test")
+        ))
+        .await;
+    assert!(start.location.unwrap().starts_with(&idp.issuer));
+}
+
+#[tokio::test]
+async fn every_defect_of_the_provider_answer_fails_cleanly_and_creates_no_user() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&["--federation-timeout", "2"], |p| {
+        with_idp(p, &idp.issuer, false)
+    })
+    .await;
+    let cases = [
+        (Defect::WrongNonce, "Invalid id_token"),
+        (Defect::WrongIssuer, "Invalid id_token"),
+        (Defect::WrongAudience, "Invalid id_token"),
+        (Defect::Expired, "Invalid id_token"),
+        (Defect::ForeignKey, "Invalid id_token"),
+        (Defect::NoIdToken, "Bad token response: no id_token"),
+        (
+            Defect::TokenError500,
+            "Fake Error - 500 error getting token",
+        ),
+        (
+            Defect::SlowToken,
+            "Timeout occurred in calling IdP token endpoint",
+        ),
+        (
+            Defect::DenyAtAuthorize,
+            "Fake Error - access_denied The user said no",
+        ),
+    ];
+    for (i, (defect, expected)) in cases.into_iter().enumerate() {
+        let subject = format!("bad{i}");
+        idp.next(&subject, defect);
+        let mut b = Browser::default();
+        let (_, answer) = federate(&mut b, &s, "Fake").await;
+        let (error, description) = app_error(&answer);
+        assert_eq!(error, "invalid_request", "{defect:?}");
+        assert!(
+            description.starts_with(expected),
+            "{defect:?}: {description}"
+        );
+        assert!(
+            !user_exists(&s, &subject).await,
+            "{defect:?} created a user"
+        );
+        assert!(
+            !b.cookies.contains_key("userpool-session"),
+            "{defect:?} started a session"
+        );
+    }
+    // A provider that is down.
+    let mut b = Browser::default();
+    let (_, answer) = federate(&mut b, &s, "Down").await;
+    let (error, description) = app_error(&answer);
+    assert_eq!(error, "invalid_request");
+    assert!(description.contains("discovery"), "{description}");
+}
+
+#[tokio::test]
+async fn the_pending_state_must_be_known_live_and_of_this_browser() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    let unknown = Browser::default()
+        .get(&format!(
+            "{}/oauth2/idpresponse?code=x&state=made-up",
+            s.base
+        ))
+        .await;
+    assert_eq!(unknown.status, 400);
+
+    // Another browser brings back this browser's answer: refused.
+    idp.next("stolen", Defect::None);
+    let mut victim = Browser::default();
+    let start = victim
+        .get(&format!("{}/oauth2/authorize?{}", s.base, query("Fake")))
+        .await;
+    let back = victim.get(&start.location.unwrap()).await.location.unwrap();
+    let attacker = Browser::default().get(&back).await;
+    assert_eq!(attacker.status, 400);
+    assert!(!user_exists(&s, "stolen").await);
+
+    // An expired pending federation (five minutes) is refused.
+    idp.next("late", Defect::None);
+    let mut b = Browser::default();
+    let start = b
+        .get(&format!("{}/oauth2/authorize?{}", s.base, query("Fake")))
+        .await;
+    let back = b.get(&start.location.unwrap()).await.location.unwrap();
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&crate::helpers::sqlite_url(s.dir.path()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE auth_challenges SET expires_at = 0")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    }
+    let late = b.get(&back).await;
+    assert_eq!(late.status, 400);
+    assert!(!user_exists(&s, "late").await);
+}
+
+#[tokio::test]
+async fn a_required_attribute_the_provider_does_not_send_fails_the_sign_in() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, true)).await;
+    idp.next("noemail", Defect::NoEmail);
+    let mut b = Browser::default();
+    let (_, answer) = federate(&mut b, &s, "Fake").await;
+    let (error, description) = app_error(&answer);
+    assert_eq!(error, "invalid_request");
+    assert_eq!(
+        description,
+        "Invalid user attributes: email: The attribute is required"
+    );
+    assert!(!user_exists(&s, "noemail").await);
+    // The same provider with the attribute works.
+    idp.next("hasemail", Defect::None);
+    let (_, ok) = federate(&mut Browser::default(), &s, "Fake").await;
+    assert!(ok.location_param("code").is_some(), "{:?}", ok.location);
+}
+
+#[tokio::test]
+async fn the_sign_in_page_offers_a_button_per_provider() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    let page = Browser::default()
+        .get(&format!(
+            "{}/login?client_id={SPA}&response_type=code&redirect_uri=https%3A%2F%2Fapp.test%2Fcb",
+            s.base
+        ))
+        .await;
+    assert!(page.body.contains("Continue with Fake"), "{}", page.body);
+    assert!(page.body.contains("identity_provider=Fake"));
+}
