@@ -237,6 +237,21 @@ pub trait UserStore {
     /// Records that a TOTP code of time step `step` was used; false (and nothing written) when
     /// that step or a later one was used before, so no code works twice (RFC 6238 §5.2).
     async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool>;
+    /// Links an outside identity to a user; false when that identity is linked already.
+    async fn link_identity(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+        username: &str,
+    ) -> StoreResult<bool>;
+    /// The user an outside identity is linked to, if any.
+    async fn find_linked_user(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<String>>;
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
     async fn add_user_to_group(
         &self,

@@ -74,6 +74,8 @@ struct PlannedUser {
     record: UserRecord,
     password: Option<String>,
     groups: Vec<String>,
+    /// (provider, subject) identities linked to the user.
+    links: Vec<(String, String)>,
 }
 
 struct PlannedPool {
@@ -347,6 +349,12 @@ pub(crate) async fn plan(
             }
         }
 
+        let provider_types: Vec<(String, String)> = stored_idps
+            .iter()
+            .map(|x| &x.config)
+            .chain(seed.identity_providers.iter())
+            .map(|c| (c.provider_name.clone(), c.provider_type.clone()))
+            .collect();
         let mut group_names: Vec<String> = stored_groups
             .iter()
             .map(|g| g.config.group_name.clone())
@@ -422,12 +430,37 @@ pub(crate) async fn plan(
         for (j, u) in seed.users.iter().enumerate() {
             let path = described(&format!("Users[{j}]"), "user", &u.username);
             p.within(&path, |p| {
-                u.validate(&seed.config, &group_names, p);
+                u.validate(&seed.config, &group_names, &provider_types, p);
                 if u.password.is_none() && u.temporary_password.is_none() {
                     p.add("Password", "Password or TemporaryPassword is required");
                 }
             });
             let mut attributes = u.user_attributes.clone();
+            if !u.linked_providers.is_empty() {
+                // The destination user lists its linked identities, as Cognito's does.
+                let identities: Vec<serde_json::Value> = u
+                    .linked_providers
+                    .iter()
+                    .map(|l| {
+                        let kind = provider_types
+                            .iter()
+                            .find(|(n, _)| *n == l.provider_name)
+                            .map_or("OIDC", |(_, t)| t.as_str());
+                        serde_json::json!({
+                            "userId": l.provider_attribute_value,
+                            "providerName": l.provider_name,
+                            "providerType": kind,
+                            "issuer": null,
+                            "primary": "false",
+                            "dateCreated": (now * 1000).to_string(),
+                        })
+                    })
+                    .collect();
+                attributes.push(AttributeType {
+                    name: "identities".into(),
+                    value: serde_json::Value::Array(identities).to_string(),
+                });
+            }
             let username = match u.username_attribute(&seed.config) {
                 Some(attr) => {
                     if !attributes.iter().any(|a| a.name == attr) {
@@ -457,6 +490,11 @@ pub(crate) async fn plan(
                 ),
                 (None, None) => (None, UserStatus::Confirmed),
             };
+            let links = u
+                .linked_providers
+                .iter()
+                .map(|l| (l.provider_name.clone(), l.provider_attribute_value.clone()))
+                .collect();
             users.push(PlannedUser {
                 record: UserRecord {
                     pool_id: pool_id.clone(),
@@ -472,6 +510,7 @@ pub(crate) async fn plan(
                 },
                 password,
                 groups: u.groups.clone(),
+                links,
             });
         }
 
@@ -579,6 +618,11 @@ impl SeedPlan {
                 }
                 for g in &u.groups {
                     store.add_user_to_group(&id, &u.record.username, g).await?;
+                }
+                for (provider, subject) in &u.links {
+                    store
+                        .link_identity(&id, provider, subject, &u.record.username)
+                        .await?;
                 }
             }
         }

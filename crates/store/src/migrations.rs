@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     2 => "0002_oauth.sql",
     3 => "0003_lockout.sql",
     4 => "0004_lifecycle.sql",
+    5 => "0005_links.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     2 => "0002_oauth.sql",
     3 => "0003_lockout.sql",
     4 => "0004_lifecycle.sql",
+    5 => "0005_links.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -530,6 +530,42 @@ impl UserStore for SqlStore {
             .map_err(backend))
     }
 
+    async fn link_identity(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+        username: &str,
+    ) -> StoreResult<bool> {
+        let sql = "INSERT INTO identity_links (pool_id, provider_name, provider_subject, username) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(pool_id)
+            .bind(provider)
+            .bind(subject)
+            .bind(username)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend))
+    }
+
+    async fn find_linked_user(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<String>> {
+        let sql = "SELECT username FROM identity_links WHERE pool_id = $1 AND provider_name = $2 AND provider_subject = $3";
+        let row: Option<(String,)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(provider)
+            .bind(subject)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(|(u,)| u))
+    }
+
     async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool> {
         let sql = "UPDATE users SET totp_last_step = $1 WHERE pool_id = $2 AND username = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)";
         on_db!(self, db => sqlx::query(sql)

@@ -249,6 +249,31 @@ async fn complete(
             return to_client(&req, OAuthError::invalid_request(e.to_string()));
         }
     };
+    // An identity linked to an existing user signs in as that user (spec §14, linking).
+    match state
+        .store
+        .find_linked_user(&view.pool.id, &idp.config.provider_name, &identity.subject)
+        .await
+    {
+        Ok(Some(linked)) => match state.store.get_user(&view.pool.id, &linked).await {
+            Ok(Some(user)) if user.enabled => {
+                let mut r = crate::login::finish(state, view, &req, &user).await;
+                r.headers_mut()
+                    .append(header::SET_COOKIE, binding_cookie(state, "", 0));
+                return r;
+            }
+            Ok(_) => return to_client(&req, OAuthError::invalid_request("User is disabled.")),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the linked user failed");
+                return to_client(&req, OAuthError::server_error());
+            }
+        },
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "reading identity links failed");
+            return to_client(&req, OAuthError::server_error());
+        }
+    }
     // 7. Provisioning, then the same session and grant as a local sign-in.
     let username = federation::federated_username(
         &view.pool.config,

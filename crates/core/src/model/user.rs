@@ -50,6 +50,23 @@ pub struct SeedUser {
     pub groups: Vec<String>,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// Outside identities that sign in as this user (`AdminLinkProviderForUser`'s `SourceUser`).
+    #[serde(default)]
+    pub linked_providers: Vec<ProviderUserIdentifier>,
+}
+
+/// Cognito's `ProviderUserIdentifierType`: an identity at an outside provider.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ProviderUserIdentifier {
+    pub provider_name: String,
+    #[serde(default = "cognito_subject")]
+    pub provider_attribute_name: String,
+    pub provider_attribute_value: String,
+}
+
+fn cognito_subject() -> String {
+    "Cognito_Subject".into()
 }
 
 fn enabled() -> bool {
@@ -75,7 +92,49 @@ impl SeedUser {
         }
     }
 
-    pub fn validate(&self, pool: &UserPoolConfig, groups: &[String], p: &mut Problems) {
+    /// `providers` are the pool's outside identity providers (name, type).
+    pub fn validate(
+        &self,
+        pool: &UserPoolConfig,
+        groups: &[String],
+        providers: &[(String, String)],
+        p: &mut Problems,
+    ) {
+        p.check(
+            self.linked_providers.len() <= 5,
+            "LinkedProviders",
+            "at most 5 linked identities per user",
+        );
+        for (i, l) in self.linked_providers.iter().enumerate() {
+            let field = format!("LinkedProviders[{i}]");
+            match providers.iter().find(|(name, _)| *name == l.provider_name) {
+                None => p.add(
+                    &field,
+                    format!(
+                        "identity provider '{}' does not exist in the pool",
+                        l.provider_name
+                    ),
+                ),
+                Some((_, kind))
+                    if kind != "SAML" && l.provider_attribute_name != "Cognito_Subject" =>
+                {
+                    p.add(
+                        &field,
+                        "OIDC and social identities link by ProviderAttributeName Cognito_Subject",
+                    )
+                }
+                Some(_) => {}
+            }
+            p.check(
+                !l.provider_attribute_value.is_empty(),
+                &field,
+                "ProviderAttributeValue is required",
+            );
+        }
+        self.validate_fields(pool, groups, p);
+    }
+
+    fn validate_fields(&self, pool: &UserPoolConfig, groups: &[String], p: &mut Problems) {
         p.length("Username", &self.username, 1, 128);
         p.check(
             self.username

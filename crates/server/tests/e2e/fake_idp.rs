@@ -69,7 +69,7 @@ impl FakeIdp {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
-            .route("/token", post(token))
+            .route("/token", post(token).get(token))
             .route("/userinfo", get(userinfo))
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
@@ -190,7 +190,8 @@ async fn token(State(s): Shared) -> Response {
 
 async fn userinfo(State(s): Shared) -> axum::Json<Value> {
     let i = s.lock().unwrap();
-    let mut c = json!({"sub": i.subject, "name": format!("User {}", i.subject), "email": format!("{}@corp.test", i.subject)});
+    // `sub` for OIDC providers, `id` as Facebook's Graph API names it.
+    let mut c = json!({"sub": i.subject, "id": i.subject, "name": format!("User {}", i.subject), "email": format!("{}@corp.test", i.subject)});
     if i.defect == Defect::NoEmail {
         c.as_object_mut().unwrap().remove("email");
     }

@@ -23,7 +23,18 @@ fn with_idp(pool: &mut Value, issuer: &str, require_email: bool) {
         "ProviderDetails": {"client_id": "x", "client_secret": "y", "authorize_scopes": "openid",
             "oidc_issuer": "http://127.0.0.1:9"}
     }]);
-    pool["Clients"][0]["SupportedIdentityProviders"] = json!(["COGNITO", "Fake", "Down"]);
+    pool["IdentityProviders"].as_array_mut().unwrap().push(json!({
+        "ProviderName": "Facebook", "ProviderType": "Facebook",
+        "ProviderDetails": {"client_id": FAKE_CLIENT, "client_secret": "fake-secret",
+            "authorize_scopes": "public_profile,email",
+            "authorize_url": format!("{issuer}/authorize"), "token_url": format!("{issuer}/token"),
+            "attributes_url": format!("{issuer}/userinfo")},
+        "AttributeMapping": {"email": "email", "name": "name"}
+    }));
+    pool["Clients"][0]["SupportedIdentityProviders"] =
+        json!(["COGNITO", "Fake", "Down", "Facebook"]);
+    pool["Users"][0]["LinkedProviders"] =
+        json!([{"ProviderName": "Fake", "ProviderAttributeValue": "linked-sub"}]);
     if require_email {
         pool["Schema"] = json!([{"Name": "email", "AttributeDataType": "String", "Required": true, "Mutable": true}]);
         pool["Users"] = json!([]);
@@ -105,13 +116,11 @@ async fn a_good_answer_provisions_the_user_and_signs_in() {
     ] {
         assert!(to_idp.contains(param), "{param} in {to_idp}");
     }
-    assert!(
-        to_idp.contains(&format!(
+    assert!(to_idp.contains(&format!(
             "redirect_uri={}",
             form_urlencoded::byte_serialize(format!("{}/oauth2/idpresponse", s.base).as_bytes())
                 .collect::<String>()
-        ))
-    );
+        )));
     let back = b.get(&to_idp).await.location.unwrap();
     let done = b.get(&back).await;
     assert_eq!(
@@ -296,4 +305,82 @@ async fn the_sign_in_page_offers_a_button_per_provider() {
         .await;
     assert!(page.body.contains("Continue with Fake"), "{}", page.body);
     assert!(page.body.contains("identity_provider=Fake"));
+}
+
+#[tokio::test]
+async fn a_linked_identity_signs_in_as_its_user() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    idp.next("linked-sub", Defect::None);
+    let (_, done) = federate(&mut Browser::default(), &s, "Fake").await;
+    let code = done.location_param("code").expect("a code");
+    let (_, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    let id = claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "alice", "the destination user");
+    assert_eq!(id["identities"][0]["userId"], "linked-sub");
+    assert_eq!(id["identities"][0]["providerName"], "Fake");
+    assert!(
+        !user_exists(&s, "linked-sub").await,
+        "no separate federated user"
+    );
+}
+
+#[tokio::test]
+async fn a_social_provider_with_overridden_endpoints_signs_in() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    idp.next("1029384756", Defect::None);
+    let mut b = Browser::default();
+    let start = b
+        .get(&format!(
+            "{}/oauth2/authorize?{}",
+            s.base,
+            query("Facebook")
+        ))
+        .await;
+    let to_idp = start.location.clone().unwrap();
+    assert!(
+        to_idp.contains("scope=public_profile%2Cemail"),
+        "Facebook scopes are comma-separated: {to_idp}"
+    );
+    assert!(
+        !to_idp.contains("nonce="),
+        "no nonce for a plain OAuth provider"
+    );
+    let back = b.get(&to_idp).await.location.unwrap();
+    let done = b.get(&back).await;
+    let code = done
+        .location_param("code")
+        .unwrap_or_else(|| panic!("{:?}", done.location));
+    let (_, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    let id = claims(t["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["cognito:username"], "facebook_1029384756",
+        "{{Provider}}_{{id}}, lowercased in a case-insensitive pool"
+    );
+    assert_eq!(id["identities"][0]["providerType"], "Facebook");
+    assert_eq!(
+        id["email"], "1029384756@corp.test",
+        "attributes from the Graph-API-style endpoint"
+    );
 }
