@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, startEnv } from './harness.js';
@@ -108,8 +108,11 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
   // RFC 6238 appendix B, SHA-1 seed "12345678901234567890", T = 59 s: 94287082 → 287082.
   assert.equal(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59_000), '287082');
 
-  rmSync(SHOTS, { recursive: true, force: true });
+  // Only this file's shots (NN-name.png): federation.test.js keeps its fed-NN-*.png here too.
   mkdirSync(SHOTS, { recursive: true });
+  for (const name of readdirSync(SHOTS)) {
+    if (/^\d+-.*\.png$/.test(name)) rmSync(join(SHOTS, name), { force: true });
+  }
 
   const env = await startEnv({ seed: browserSeed });
   t.after(() => env.close());
