@@ -96,12 +96,13 @@ pub mod lockout {
         })
     }
 
-    /// Whether a sign-in attempt for this name must be refused now.
+    /// Whether a sign-in attempt for this name must be refused now. Times are whole
+    /// seconds, so the lock holds through its last second: never shorter than the curve says.
     pub fn is_locked(record: Option<&FailureRecord>, now: Timestamp) -> bool {
         record
             .filter(|r| now - r.last_failure_at < MAX_LOCK)
             .and_then(locked_until)
-            .is_some_and(|until| now < until)
+            .is_some_and(|until| now <= until)
     }
 
     /// The key failures are counted under: the typed name, folded like usernames of the pool,
@@ -135,9 +136,16 @@ pub mod lockout {
             assert_eq!(locked_until(&rec(15, 100)), Some(100 + 900));
             assert_eq!(locked_until(&rec(60, 100)), Some(100 + 900));
             assert!(is_locked(Some(&rec(5, 100)), 100));
-            assert!(!is_locked(Some(&rec(5, 100)), 101));
+            assert!(
+                is_locked(Some(&rec(5, 100)), 101),
+                "at least one whole second"
+            );
+            assert!(!is_locked(Some(&rec(5, 100)), 102));
             assert!(is_locked(Some(&rec(15, 100)), 999));
-            assert!(!is_locked(Some(&rec(15, 100)), 1000));
+            assert!(
+                !is_locked(Some(&rec(15, 100)), 1000),
+                "fifteen quiet minutes reset"
+            );
             assert!(!is_locked(None, 0));
         }
     }

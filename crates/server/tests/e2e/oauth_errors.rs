@@ -325,8 +325,9 @@ async fn five_failures_lock_a_name_whether_or_not_the_user_exists() {
         );
         assert!(r.location.is_none());
     }
-    // The first lock lasts one second; then the right password signs in and clears the count.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // The first lock lasts one second (held through its last whole second); then the right
+    // password signs in and clears the count.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let r = b
         .post_form(
             &login_url,
