@@ -174,7 +174,9 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
   const dir = mkdtempSync(join(tmpdir(), 'userpool-node-'));
   liveDirs.add(dir);
   const masterKey = randomBytes(32).toString('base64');
-  const db = database ?? `sqlite://${join(dir, 'db.sqlite')}`;
+  // USERPOOL_NODE_BACKEND=postgres runs the suites on a fresh PostgreSQL database each.
+  const pgDb = !database && process.env.USERPOOL_NODE_BACKEND === 'postgres' ? await createPgDatabase() : null;
+  const db = database ?? pgDb?.url ?? `sqlite://${join(dir, 'db.sqlite')}`;
   const seedPath = join(dir, 'seed.json');
   const servers = [];
   const env = {
@@ -183,6 +185,7 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
     database: db,
     async close() {
       for (const s of servers.splice(0)) await s.stop();
+      if (pgDb) await pgDb.drop();
       rmSync(dir, { recursive: true, force: true });
       liveDirs.delete(dir);
     },
@@ -198,7 +201,7 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
     try {
       // One after the other: the first node applies the seed, the others find it in place.
       for (const port of ports) {
-        servers.push(await startServer({ port, database: db, seedPath, masterKey, awsIssuers }));
+        servers.push(await startServer({ port, database: db, seedPath, masterKey, awsIssuers, extraArgs: ['--data-dir', dir] }));
       }
       return env;
     } catch (err) {
@@ -209,6 +212,23 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
   }
   await env.close();
   throw lastError;
+}
+
+/** A fresh database on the server of USERPOOL_TEST_POSTGRES_URL, with its URL and a drop(). */
+async function createPgDatabase() {
+  const admin = process.env.USERPOOL_TEST_POSTGRES_URL;
+  if (!admin) throw new Error('USERPOOL_NODE_BACKEND=postgres needs USERPOOL_TEST_POSTGRES_URL');
+  const { default: pg } = await import('pg');
+  const name = `userpool_node_${randomBytes(6).toString('hex')}`;
+  const run = async (sql) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try { await c.query(sql); } finally { await c.end(); }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 // ---------------------------------------------------------------------------------------------
