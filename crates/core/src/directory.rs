@@ -21,6 +21,8 @@ pub enum DirectoryError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error("identity provider secret: {0}")]
+    Secret(String),
 }
 
 /// One pool, ready to serve.
@@ -171,12 +173,16 @@ impl Directory {
                 .into_iter()
                 .map(|c| (c.client_id.clone(), c))
                 .collect();
-            let identity_providers = store
-                .list_identity_providers(&pool.id)
-                .await?
-                .into_iter()
-                .map(|i| (i.config.provider_name.clone(), i))
-                .collect();
+            let mut identity_providers = HashMap::new();
+            for mut idp in store.list_identity_providers(&pool.id).await? {
+                // Secrets are sealed at rest; the view holds them open, in memory only.
+                match idp.config.open_secrets(&self.master, &pool.id) {
+                    Ok(()) => {
+                        identity_providers.insert(idp.config.provider_name.clone(), idp);
+                    }
+                    Err(e) => problems.push((pool.id.clone(), DirectoryError::Secret(e))),
+                }
+            }
             let view =
                 Arc::new(self.view(pool, pool_domains, keys, clients, identity_providers, now));
             let kind = view.pool.config.issuer_configuration.r#type;

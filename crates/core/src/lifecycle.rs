@@ -225,7 +225,7 @@ pub mod totp {
     use totp_rs::{Algorithm, Builder, Totp};
 
     use crate::crypto::random_bytes;
-    use crate::keys::{MasterKey, SealedKey};
+    use crate::keys::MasterKey;
 
     pub fn new_secret() -> Vec<u8> {
         let mut s = vec![0u8; 20];
@@ -296,28 +296,13 @@ pub mod totp {
         format!("userpool totp/{pool}/{username}")
     }
 
-    /// Seals a secret for storage: `kek_id:base64url(blob)`.
+    /// Seals a secret for storage (see [`MasterKey::seal_text`]).
     pub fn seal(master: &MasterKey, pool: &str, username: &str, secret: &[u8]) -> String {
-        use base64::Engine as _;
-        let s = master.seal(secret, &context(pool, username));
-        format!(
-            "{}:{}",
-            s.kek_id,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.blob)
-        )
+        master.seal_text(secret, &context(pool, username))
     }
 
     pub fn open(master: &MasterKey, pool: &str, username: &str, stored: &str) -> Option<Vec<u8>> {
-        use base64::Engine as _;
-        let (kek_id, blob) = stored.split_once(':')?;
-        let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(blob)
-            .ok()?;
-        let sealed = SealedKey {
-            kek_id: kek_id.to_string(),
-            blob,
-        };
-        master.open(&sealed, &context(pool, username), pool).ok()
+        master.open_text(stored, &context(pool, username))
     }
 
     #[cfg(test)]

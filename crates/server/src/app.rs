@@ -49,7 +49,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.seed {
         let report = seed::load(path, &*store, &args.region)
             .await?
-            .apply(&*store, hash_params)
+            .apply(&*store, hash_params, &master)
             .await?;
         for what in &report.created {
             tracing::info!(seed = %path.display(), "created {what}");
@@ -68,7 +68,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?
         .map_err(|p| anyhow::anyhow!("demo pool: {}", p.join("; ")))?;
-        plan.apply(&*store, hash_params).await?;
+        plan.apply(&*store, hash_params, &master).await?;
         tracing::info!("created the demo pool");
     }
     keys::ensure_keys(&*store, &master).await?;

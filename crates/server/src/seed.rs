@@ -542,11 +542,13 @@ impl SeedPlan {
         self.pools.len()
     }
 
-    /// Creates what is missing; leaves what exists alone.
+    /// Creates what is missing; leaves what exists alone. Provider secrets are sealed under
+    /// `master` before they are written.
     pub(crate) async fn apply(
         self,
         store: &dyn Store,
         params: HashParams,
+        master: &userpool_core::keys::MasterKey,
     ) -> anyhow::Result<SeedReport> {
         let mut report = SeedReport::default();
         for pool in self.pools {
@@ -575,7 +577,8 @@ impl SeedPlan {
                 };
                 created(what, store.insert_resource_server(&rec).await?);
             }
-            for config in pool.identity_providers {
+            for mut config in pool.identity_providers {
+                config.seal_secrets(master, &id);
                 let what = format!("identity provider {}", config.provider_name);
                 let rec = IdentityProviderRecord {
                     pool_id: id.clone(),

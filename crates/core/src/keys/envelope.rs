@@ -81,6 +81,31 @@ impl MasterKey {
         }
     }
 
+    /// Seals a small secret for a text column: `kek_id:base64url(nonce ‖ ciphertext)`.
+    pub fn seal_text(&self, plaintext: &[u8], context: &str) -> String {
+        use base64::Engine as _;
+        let s = self.seal(plaintext, context);
+        format!(
+            "{}:{}",
+            s.kek_id,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.blob)
+        )
+    }
+
+    /// Opens a value made by [`MasterKey::seal_text`] with the same `context`.
+    pub fn open_text(&self, stored: &str, context: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let (kek_id, blob) = stored.split_once(':')?;
+        let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(blob)
+            .ok()?;
+        let sealed = SealedKey {
+            kek_id: kek_id.to_string(),
+            blob,
+        };
+        self.open(&sealed, context, "").ok()
+    }
+
     /// Decrypts a sealed key made by [`MasterKey::seal`] with the same `context`.
     pub fn open(&self, sealed: &SealedKey, context: &str, pool: &str) -> Result<Vec<u8>, KeyError> {
         if sealed.kek_id != self.id {

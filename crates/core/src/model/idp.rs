@@ -45,7 +45,54 @@ fn is_idp_identifier(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '_' || c.is_whitespace() || "+=.@-".contains(c))
 }
 
+/// `ProviderDetails` keys that hold secrets: sealed under the master key in the database.
+pub const SECRET_DETAILS: &[&str] = &["client_secret", "private_key"];
+
+const SEALED: &str = "sealed:";
+
 impl IdentityProviderConfig {
+    fn secret_context(pool_id: &str, provider: &str, key: &str) -> String {
+        format!("userpool idp secret/{pool_id}/{provider}/{key}")
+    }
+
+    /// Seals the secret details for storage (idempotent: sealed values stay as they are).
+    pub fn seal_secrets(&mut self, master: &crate::keys::MasterKey, pool_id: &str) {
+        for key in SECRET_DETAILS {
+            if let Some(v) = self.provider_details.get_mut(*key)
+                && !v.starts_with(SEALED)
+            {
+                let context = Self::secret_context(pool_id, &self.provider_name, key);
+                *v = format!("{SEALED}{}", master.seal_text(v.as_bytes(), &context));
+            }
+        }
+    }
+
+    /// Opens sealed secret details in place; an error names the detail that did not open.
+    pub fn open_secrets(
+        &mut self,
+        master: &crate::keys::MasterKey,
+        pool_id: &str,
+    ) -> Result<(), String> {
+        for key in SECRET_DETAILS {
+            if let Some(v) = self.provider_details.get_mut(*key)
+                && let Some(sealed) = v.strip_prefix(SEALED)
+            {
+                let context = Self::secret_context(pool_id, &self.provider_name, key);
+                let plain = master
+                    .open_text(sealed, &context)
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        format!(
+                            "{} of {} does not open with this master key",
+                            key, self.provider_name
+                        )
+                    })?;
+                *v = plain;
+            }
+        }
+        Ok(())
+    }
+
     /// Cognito's rules for one provider; cross-provider uniqueness is checked by the caller.
     pub fn validate(&self, p: &mut Problems) {
         let name = &self.provider_name;
@@ -178,6 +225,40 @@ impl IdentityProviderConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_sealed_once_and_open_again() {
+        let m = crate::keys::MasterKey::from_bytes(&[5u8; 32]);
+        let mut c = IdentityProviderConfig {
+            provider_name: "Corp".into(),
+            provider_type: "OIDC".into(),
+            provider_details: [
+                ("client_secret".to_string(), "s3cret".to_string()),
+                ("client_id".to_string(), "id".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        c.seal_secrets(&m, "p_1");
+        let sealed = c.provider_details["client_secret"].clone();
+        assert!(sealed.starts_with("sealed:") && !sealed.contains("s3cret"));
+        c.seal_secrets(&m, "p_1");
+        assert_eq!(
+            c.provider_details["client_secret"], sealed,
+            "sealing is idempotent"
+        );
+        assert_eq!(
+            c.provider_details["client_id"], "id",
+            "only secrets are sealed"
+        );
+        let mut other_pool = c.clone();
+        assert!(
+            other_pool.open_secrets(&m, "p_2").is_err(),
+            "bound to its pool"
+        );
+        c.open_secrets(&m, "p_1").unwrap();
+        assert_eq!(c.provider_details["client_secret"], "s3cret");
+    }
 
     #[test]
     fn provider_names_follow_cognito_pattern() {

@@ -156,6 +156,22 @@ async fn a_good_answer_provisions_the_user_and_signs_in() {
         "userInfo gives identities as a JSON string"
     );
     assert!(user_exists(&s, "good1").await);
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&crate::helpers::sqlite_url(s.dir.path()))
+            .await
+            .unwrap();
+        let stored: Vec<(String,)> = sqlx::query_as("SELECT config FROM identity_providers")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        assert!(
+            stored.iter().all(|(cfg,)| !cfg.contains("fake-secret")),
+            "provider secrets are sealed at rest"
+        );
+        assert!(stored.iter().any(|(cfg,)| cfg.contains("sealed:")));
+    }
     // The same response again is a replay: our error page, and no second sign-in.
     let replay = b.get(&back).await;
     assert_eq!(replay.status, 400);
