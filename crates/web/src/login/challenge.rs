@@ -10,13 +10,12 @@ use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::{self, totp};
 use userpool_core::model::UserStatus;
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::password::{HashParams, hash_password};
 use userpool_core::signin::lockout;
 use userpool_core::store::{ChallengeRecord, UserRecord};
 
 use super::form::{Field, FormPage, page_url};
 use super::html::escape;
-use super::{Posted, failed, flow, page_params, posted};
+use super::{Posted, failed, flow, hash_new_password, page_params, posted};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -90,10 +89,7 @@ pub(crate) async fn new_password_post(
         Ok(false) => return start_over(&params),
         Err(e) => return failed("taking the sign-in step", e),
     }
-    let params_hash = HashParams::default();
-    user.password_hash = tokio::task::spawn_blocking(move || hash_password(&password, params_hash))
-        .await
-        .ok();
+    user.password_hash = hash_new_password(password).await;
     user.status = UserStatus::Confirmed;
     user.updated_at = state.clock.now();
     if let Err(e) = state.store.update_user(&user).await {

@@ -5,17 +5,17 @@ use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use userpool_core::crypto::TokenHash;
 use userpool_core::lifecycle;
 use userpool_core::model::UserStatus;
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::password::{HashParams, hash_password};
 use userpool_core::signin::{self, lockout};
-use userpool_core::store::CodeCheck;
 
 use super::form::{Field, FormPage, page_url};
 use super::signup::UsernameParam;
-use super::{Posted, failed, flow, page_params, posted};
+use super::{
+    CODE_MISMATCH, CodeOutcome, Posted, check_code, failed, flow, hash_new_password, page_params,
+    posted,
+};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -175,36 +175,19 @@ pub(crate) async fn confirm_forgot_post(
     if let Err(e) = view.pool.config.policies.password_policy.check(&password) {
         return again(&e);
     }
-    let mismatch = "Invalid verification code provided, please try again.";
+    let mismatch = CODE_MISMATCH;
     let Ok(found) = signin::find_user(&*state.store, &view, &username).await else {
         return again(mismatch);
     };
     let Some(mut user) = found else {
         return again(mismatch);
     };
-    let check = state
-        .store
-        .check_user_code(
-            &view.pool.id,
-            &user.username,
-            "reset",
-            &TokenHash::of(code.trim()),
-            state.clock.now(),
-            lifecycle::CODE_ATTEMPTS,
-        )
-        .await;
-    match check {
-        Ok(CodeCheck::Valid) => {}
-        Ok(CodeCheck::Mismatch) => return again(mismatch),
-        Ok(CodeCheck::Expired) => {
-            return again("Invalid code provided, please request a code again.");
-        }
-        Err(e) => return failed("checking the code", e),
+    match check_code(&state, &view, &user.username, "reset", &code).await {
+        CodeOutcome::Valid => {}
+        CodeOutcome::Wrong(message) => return again(message),
+        CodeOutcome::Failed(r) => return r,
     }
-    let params_hash = HashParams::default();
-    user.password_hash = tokio::task::spawn_blocking(move || hash_password(&password, params_hash))
-        .await
-        .ok();
+    user.password_hash = hash_new_password(password).await;
     // The code reached the user's mailbox: the account and its email are proven.
     user.status = UserStatus::Confirmed;
     lifecycle::set_attribute(&mut user, "email_verified", "true");

@@ -85,6 +85,54 @@ fn posted(
     Ok(Posted { params, req, form })
 }
 
+/// Hashes a new password on the blocking pool (Argon2 is CPU work).
+async fn hash_new_password(password: String) -> Option<String> {
+    let params = userpool_core::password::HashParams::default();
+    tokio::task::spawn_blocking(move || userpool_core::password::hash_password(&password, params))
+        .await
+        .ok()
+}
+
+/// What checking a one-time code left to do: nothing (it was right), a message for the page,
+/// or a finished response (a storage failure).
+enum CodeOutcome {
+    Valid,
+    Wrong(&'static str),
+    Failed(Response),
+}
+
+/// Checks the user's one-time code of `purpose` (Cognito's messages for wrong and dead codes).
+async fn check_code(
+    state: &AppState,
+    view: &PoolView,
+    username: &str,
+    purpose: &str,
+    code: &str,
+) -> CodeOutcome {
+    use userpool_core::store::CodeCheck;
+    let check = state
+        .store
+        .check_user_code(
+            &view.pool.id,
+            username,
+            purpose,
+            &userpool_core::crypto::TokenHash::of(code.trim()),
+            state.clock.now(),
+            userpool_core::lifecycle::CODE_ATTEMPTS,
+        )
+        .await;
+    match check {
+        Ok(CodeCheck::Valid) => CodeOutcome::Valid,
+        Ok(CodeCheck::Mismatch) => CodeOutcome::Wrong(CODE_MISMATCH),
+        Ok(CodeCheck::Expired) => {
+            CodeOutcome::Wrong("Invalid code provided, please request a code again.")
+        }
+        Err(e) => CodeOutcome::Failed(failed("checking the code", e)),
+    }
+}
+
+const CODE_MISMATCH: &str = "Invalid verification code provided, please try again.";
+
 /// Logs a storage failure and answers with the error page.
 fn failed(what: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "{what} failed");

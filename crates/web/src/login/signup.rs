@@ -10,12 +10,14 @@ use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::{self, SignUpInput};
 use userpool_core::model::UserStatus;
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::password::{HashParams, hash_password};
 use userpool_core::signin;
-use userpool_core::store::{CodeCheck, UserRecord};
+use userpool_core::store::UserRecord;
 
 use super::form::{Field, FormPage, page_url};
-use super::{Notice, Posted, failed, flow, notice_text, page_params, posted};
+use super::{
+    CODE_MISMATCH, CodeOutcome, Notice, Posted, check_code, failed, flow, hash_new_password,
+    notice_text, page_params, posted,
+};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -150,10 +152,7 @@ pub(crate) async fn signup_post(
             Err(e) => return failed("checking the email", e),
         }
     }
-    let params_hash = HashParams::default();
-    user.password_hash = tokio::task::spawn_blocking(move || hash_password(&password, params_hash))
-        .await
-        .ok();
+    user.password_hash = hash_new_password(password).await;
     match state.store.insert_user(&user).await {
         Ok(true) => {}
         Ok(false) => return again("User already exists."),
@@ -248,30 +247,16 @@ pub(crate) async fn confirm_post(
     let again = |error: &str| {
         confirm_page(&params, &username, Some(error), None).render(&state, &view, &headers, &params)
     };
-    let mismatch = "Invalid verification code provided, please try again.";
+    let mismatch = CODE_MISMATCH;
     let user = match signin::find_user(&*state.store, &view, &username).await {
         Ok(Some(u)) if u.status == UserStatus::Unconfirmed => u,
         Ok(_) => return again(mismatch),
         Err(e) => return failed("looking up the user", e),
     };
-    let check = state
-        .store
-        .check_user_code(
-            &view.pool.id,
-            &user.username,
-            "confirm",
-            &userpool_core::crypto::TokenHash::of(code.trim()),
-            state.clock.now(),
-            lifecycle::CODE_ATTEMPTS,
-        )
-        .await;
-    match check {
-        Ok(CodeCheck::Valid) => {}
-        Ok(CodeCheck::Mismatch) => return again(mismatch),
-        Ok(CodeCheck::Expired) => {
-            return again("Invalid code provided, please request a code again.");
-        }
-        Err(e) => return failed("checking the code", e),
+    match check_code(&state, &view, &user.username, "confirm", &code).await {
+        CodeOutcome::Valid => {}
+        CodeOutcome::Wrong(message) => return again(message),
+        CodeOutcome::Failed(r) => return r,
     }
     let mut user = user;
     user.status = UserStatus::Confirmed;

@@ -122,6 +122,22 @@ pub(crate) fn client_credentials(
     })
 }
 
+/// A form post of an authenticated client (token and revoke endpoints): the form and the
+/// client, or the error; `basic` tells how the client presented itself, for the answer.
+pub(crate) fn authenticated_form<'a>(
+    view: &'a userpool_core::directory::PoolView,
+    headers: &HeaderMap,
+    body: &[u8],
+    basic: &mut bool,
+) -> Result<(Form, &'a userpool_core::store::ClientRecord), OAuthError> {
+    let form = Form::parse(headers, body)?;
+    let creds = client_credentials(headers, &form)?;
+    *basic = creds.basic;
+    form.no_duplicates()?;
+    let client = userpool_core::oauth::token::authenticate(view, &creds)?;
+    Ok((form, client))
+}
+
 /// Headers of every token-endpoint-style JSON answer.
 pub(crate) fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
     [

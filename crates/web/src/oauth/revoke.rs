@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use userpool_core::oauth::token;
 
-use super::{Form, client_credentials, json_error, json_headers};
+use super::{authenticated_form, json_error, json_headers};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -18,11 +18,7 @@ pub(crate) async fn revoke(
 ) -> Response {
     let mut basic = false;
     let result = async {
-        let form = Form::parse(&headers, &body)?;
-        let creds = client_credentials(&headers, &form)?;
-        basic = creds.basic;
-        form.no_duplicates()?;
-        let client = token::authenticate(&view, &creds)?;
+        let (form, client) = authenticated_form(&view, &headers, &body, &mut basic)?;
         token::revoke(
             &*state.store,
             client,
