@@ -53,7 +53,8 @@ pub enum FederationError {
     Attributes(String),
     #[error("Connection error: {0}")]
     Connection(String),
-    #[error("identity provider misconfigured: {0}")]
+    /// Details go to the log; the app learns only that the provider is misconfigured.
+    #[error("identity provider misconfigured")]
     Config(String),
 }
 
@@ -103,6 +104,21 @@ fn claim_string(v: &Value) -> Option<String> {
         ),
         Value::Object(_) => Some(v.to_string()),
     }
+}
+
+/// Whether `user` is the federated user of (`provider`, `subject`).
+fn is_identity_of(user: &UserRecord, provider: &str, subject: &str) -> bool {
+    user.status == UserStatus::ExternalProvider
+        && user
+            .attributes
+            .iter()
+            .find(|a| a.name == "identities")
+            .and_then(|a| serde_json::from_str::<Value>(&a.value).ok())
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|ids| {
+                ids.iter()
+                    .any(|i| i["providerName"] == provider && i["userId"] == subject)
+            })
 }
 
 /// A refusal of provisioning, relayed to the app as `invalid_request` (spec §14).
@@ -159,7 +175,14 @@ pub fn provision(
         }
     }
     let mut user = match existing {
-        Some(u) => u,
+        // Only the user this identity created: a local account that merely has the same name
+        // (a sign-up as `Google_123…`) is never taken over.
+        Some(u) if is_identity_of(&u, &idp.provider_name, &identity.subject) => u,
+        Some(_) => {
+            return Err(ProvisionError(
+                "username: a user with this name exists and is not this identity".into(),
+            ));
+        }
         None => UserRecord {
             pool_id: pool_id.to_string(),
             username: federated_username(pool, &idp.provider_name, &identity.subject),
@@ -275,6 +298,21 @@ mod tests {
             20,
         )
         .unwrap();
+        let mut local = u.clone();
+        local.status = UserStatus::Confirmed;
+        assert!(
+            provision(
+                &pool,
+                "p_1",
+                &idp(),
+                &identity(json!({})),
+                Some(local),
+                None,
+                30
+            )
+            .is_err(),
+            "a local user with the same name is not taken over"
+        );
         assert_eq!(get(&again, "name").as_deref(), Some("B"));
         assert_eq!(
             get(&again, "email").as_deref(),

@@ -108,6 +108,24 @@ pub fn new_user(
             "Username must be 1–128 characters without spaces.",
         ));
     }
+    if view.identity_providers.keys().any(|p| {
+        typed
+            .to_lowercase()
+            .starts_with(&format!("{}_", p.to_lowercase()))
+    }) {
+        // The names of federated users: a local account must not pre-empt one.
+        return Err(LifecycleError::new(
+            "InvalidParameterException",
+            "This username is not available.",
+        ));
+    }
+    if !config.alias_attributes.is_empty() && (typed.contains('@') || typed.starts_with('+')) {
+        // In alias pools a username shaped like an email or phone would shadow someone's alias.
+        return Err(LifecycleError::new(
+            "InvalidParameterException",
+            "Username should be neither an email nor a phone number.",
+        ));
+    }
     config
         .policies
         .password_policy

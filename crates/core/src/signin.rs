@@ -105,15 +105,32 @@ pub mod lockout {
             .is_some_and(|until| now <= until)
     }
 
-    /// The key failures are counted under: the typed name, folded like usernames of the pool,
-    /// whether or not such a user exists (so a lock reveals nothing).
-    pub fn key(typed: &str, case_sensitive: bool) -> String {
-        let t = typed.trim();
-        if case_sensitive {
-            t.to_string()
-        } else {
-            t.to_lowercase()
-        }
+    // Counters of different kinds live in one table; each kind has its own prefix, so no name
+    // a person can type reaches another kind's counter.
+
+    /// Password failures of an existing user: one counter whatever name or alias was typed.
+    pub fn user_key(username: &str) -> String {
+        format!("p:u:{username}")
+    }
+
+    /// Password failures of a name that matches no user (so a lock reveals nothing).
+    pub fn name_key(typed: &str) -> String {
+        format!("p:n:{}", typed.trim().to_lowercase())
+    }
+
+    /// TOTP failures of a user.
+    pub fn mfa_key(username: &str) -> String {
+        format!("m:{username}")
+    }
+
+    /// Wrong guesses of a user's one-time codes of `purpose`; not reset by a new code.
+    pub fn code_key(purpose: &str, username: &str) -> String {
+        format!("c:{purpose}:{username}")
+    }
+
+    /// Codes of `purpose` sent to a user: sending follows the same curve.
+    pub fn send_key(purpose: &str, username: &str) -> String {
+        format!("s:{purpose}:{username}")
     }
 
     #[cfg(test)]

@@ -335,16 +335,30 @@ pub trait SessionStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     async fn get_session(&self, hash: &TokenHash) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Ends every session of a user (after a password reset).
+    async fn delete_user_sessions(&self, pool_id: &str, username: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
 pub trait TokenStore {
     async fn insert_family(&self, family: &FamilyRecord) -> StoreResult<()>;
-    /// A new family and its first refresh token, in one transaction.
-    async fn start_family(&self, family: &FamilyRecord, token: &RefreshRecord) -> StoreResult<()>;
+    /// A new family and its first refresh token, in one transaction; false (nothing written)
+    /// when the family exists already — a replayed code barred it first.
+    async fn start_family(&self, family: &FamilyRecord, token: &RefreshRecord)
+    -> StoreResult<bool>;
+    /// Revokes the family, creating it revoked if it does not exist yet, so that a family
+    /// about to be started by a racing redemption is born dead.
+    async fn bar_family(&self, family: &FamilyRecord, now: Timestamp) -> StoreResult<()>;
     async fn get_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>>;
     /// Marks the family revoked (idempotent); every token carrying its `origin_jti` is dead.
     async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<()>;
+    /// Revokes every token family of a user (after a password reset).
+    async fn revoke_user_families(
+        &self,
+        pool_id: &str,
+        username: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
     async fn find_refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>>;
     /// Rotation, atomically: marks `old` replaced and inserts `new`. Of racing callers exactly

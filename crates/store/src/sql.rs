@@ -673,6 +673,7 @@ type RefreshRow = (String, String, String, i64, i64, Option<i64>);
 
 const SESSION_COLUMNS: &str = "hash, pool_id, username, payload, auth_time, created_at, expires_at";
 const INSERT_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const START_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const FAMILY_COLUMNS: &str = "id, pool_id, client_id, username, created_at, expires_at, revoked_at";
 const REFRESH_COLUMNS: &str = "hash, family_id, payload, created_at, expires_at, replaced_at";
@@ -922,6 +923,16 @@ impl SessionStore for SqlStore {
         Ok(row.map(session_record))
     }
 
+    async fn delete_user_sessions(&self, pool_id: &str, username: &str) -> StoreResult<()> {
+        on_db!(self, db => sqlx::query("DELETE FROM sessions WHERE pool_id = $1 AND username = $2")
+            .bind(pool_id)
+            .bind(username)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
         on_db!(self, db => sqlx::query("DELETE FROM sessions WHERE hash = $1")
             .bind(hash.as_str())
@@ -949,10 +960,27 @@ impl TokenStore for SqlStore {
             .map_err(backend))
     }
 
-    async fn start_family(&self, f: &FamilyRecord, t: &RefreshRecord) -> StoreResult<()> {
+    async fn bar_family(&self, f: &FamilyRecord, now: Timestamp) -> StoreResult<()> {
+        let sql = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, $7)";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(&f.id)
+            .bind(&f.pool_id)
+            .bind(&f.client_id)
+            .bind(&f.username)
+            .bind(f.created_at)
+            .bind(f.expires_at)
+            .bind(now)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn start_family(&self, f: &FamilyRecord, t: &RefreshRecord) -> StoreResult<bool> {
         on_db!(self, db => {
             let mut tx = begin_write(db).await.map_err(backend)?;
-            sqlx::query(INSERT_FAMILY)
+            let created = sqlx::query(START_FAMILY)
                 .bind(&f.id)
                 .bind(&f.pool_id)
                 .bind(&f.client_id)
@@ -963,6 +991,10 @@ impl TokenStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+            if created.rows_affected() != 1 {
+                tx.rollback().await.map_err(backend)?;
+                return Ok(false);
+            }
             sqlx::query(INSERT_REFRESH)
                 .bind(t.hash.as_str())
                 .bind(&t.family_id)
@@ -973,7 +1005,8 @@ impl TokenStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-            tx.commit().await.map_err(backend)
+            tx.commit().await.map_err(backend)?;
+            Ok(true)
         })
     }
 
@@ -992,6 +1025,23 @@ impl TokenStore for SqlStore {
         on_db!(self, db => sqlx::query(sql)
             .bind(now)
             .bind(id)
+            .execute(db)
+            .await
+            .map(|_| ())
+            .map_err(backend))
+    }
+
+    async fn revoke_user_families(
+        &self,
+        pool_id: &str,
+        username: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE token_families SET revoked_at = $1 WHERE pool_id = $2 AND username = $3 AND revoked_at IS NULL";
+        on_db!(self, db => sqlx::query(sql)
+            .bind(now)
+            .bind(pool_id)
+            .bind(username)
             .execute(db)
             .await
             .map(|_| ())

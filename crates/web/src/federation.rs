@@ -245,7 +245,7 @@ async fn complete(
     {
         Ok(i) => i,
         Err(e) => {
-            tracing::warn!(provider = %idp.config.provider_name, error = %e, "federation failed");
+            tracing::warn!(provider = %idp.config.provider_name, error = ?e, "federation failed");
             return to_client(&req, OAuthError::invalid_request(e.to_string()));
         }
     };

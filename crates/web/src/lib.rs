@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))
         .merge(api_routes())
         .fallback(host::domain_fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(oauth::MAX_FORM_BYTES))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -24,4 +24,6 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Talks to outside identity providers.
     pub connector: Arc<dyn Connector>,
+    /// Bounds concurrent Argon2 work (memory and CPU): a few permits per core.
+    pub argon2: Arc<tokio::sync::Semaphore>,
 }

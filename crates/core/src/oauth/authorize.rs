@@ -39,33 +39,34 @@ impl AuthorizeParams {
     /// Reads the parameters from a query string; empty values count as absent (RFC 6749 §3.1).
     pub fn from_query(query: &str) -> Self {
         let mut p = AuthorizeParams::default();
-        let mut seen: Vec<String> = Vec::new();
+        // Only the fourteen known names are tracked, so the work is linear in the query.
+        let mut seen: Vec<&'static str> = Vec::new();
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if seen.iter().any(|s| *s == k) {
-                if !p.duplicated.iter().any(|d| *d == k) {
-                    p.duplicated.push(k.to_string());
+            let value = (!v.is_empty()).then(|| v.to_string());
+            let (name, slot): (&'static str, _) = match k.as_ref() {
+                "response_type" => ("response_type", &mut p.response_type),
+                "client_id" => ("client_id", &mut p.client_id),
+                "redirect_uri" => ("redirect_uri", &mut p.redirect_uri),
+                "state" => ("state", &mut p.state),
+                "scope" => ("scope", &mut p.scope),
+                "identity_provider" => ("identity_provider", &mut p.identity_provider),
+                "idp_identifier" => ("idp_identifier", &mut p.idp_identifier),
+                "code_challenge" => ("code_challenge", &mut p.code_challenge),
+                "code_challenge_method" => ("code_challenge_method", &mut p.code_challenge_method),
+                "nonce" => ("nonce", &mut p.nonce),
+                "lang" => ("lang", &mut p.lang),
+                "login_hint" => ("login_hint", &mut p.login_hint),
+                "prompt" => ("prompt", &mut p.prompt),
+                "resource" => ("resource", &mut p.resource),
+                _ => continue,
+            };
+            if seen.contains(&name) {
+                if !p.duplicated.iter().any(|d| d == name) {
+                    p.duplicated.push(name.to_string());
                 }
                 continue;
             }
-            seen.push(k.to_string());
-            let value = (!v.is_empty()).then(|| v.to_string());
-            let slot = match k.as_ref() {
-                "response_type" => &mut p.response_type,
-                "client_id" => &mut p.client_id,
-                "redirect_uri" => &mut p.redirect_uri,
-                "state" => &mut p.state,
-                "scope" => &mut p.scope,
-                "identity_provider" => &mut p.identity_provider,
-                "idp_identifier" => &mut p.idp_identifier,
-                "code_challenge" => &mut p.code_challenge,
-                "code_challenge_method" => &mut p.code_challenge_method,
-                "nonce" => &mut p.nonce,
-                "lang" => &mut p.lang,
-                "login_hint" => &mut p.login_hint,
-                "prompt" => &mut p.prompt,
-                "resource" => &mut p.resource,
-                _ => continue,
-            };
+            seen.push(name);
             *slot = value;
         }
         p

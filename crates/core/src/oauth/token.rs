@@ -128,9 +128,19 @@ async fn authorization_code(
     let record = match store.consume_code(&TokenHash::of(code), now).await? {
         ConsumeOutcome::Consumed(r) => r,
         ConsumeOutcome::AlreadyConsumed(r) => {
-            // A replayed code revokes everything the first redemption produced (RFC 6749 §4.1.2).
+            // A replayed code revokes everything the first redemption produced (RFC 6749 §4.1.2),
+            // even if that redemption has not created its family yet.
             if let Some(g) = Grant::from_json(&r.payload) {
-                store.revoke_family(&g.origin_jti, now).await?;
+                let family = FamilyRecord {
+                    id: g.origin_jti.clone(),
+                    pool_id: r.pool_id.clone(),
+                    client_id: r.client_id.clone(),
+                    username: g.username.clone(),
+                    created_at: now,
+                    expires_at: now + client.config.refresh_token_seconds(),
+                    revoked_at: Some(now),
+                };
+                store.bar_family(&family, now).await?;
                 tracing::warn!(client = %r.client_id, family = %g.origin_jti, "authorization code replayed; its tokens are revoked");
             }
             return Err(OAuthError::invalid_grant("code was already used"));
@@ -186,7 +196,9 @@ async fn authorization_code(
         expires_at: now + refresh_lifetime,
         replaced_at: None,
     };
-    store.start_family(&family, &first).await?;
+    if !store.start_family(&family, &first).await? {
+        return Err(OAuthError::invalid_grant("code was already used"));
+    }
     let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
     response.refresh_token = Some(refresh_token);
     Ok(response)

@@ -400,3 +400,31 @@ async fn a_social_provider_with_overridden_endpoints_signs_in() {
         "attributes from the Graph-API-style endpoint"
     );
 }
+
+#[tokio::test]
+async fn a_local_account_cannot_take_a_federated_name() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    let mut b = Browser::default();
+    let q = format!(
+        "client_id={SPA}&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.test%2Fcb"
+    );
+    let page = b.get(&format!("{}/signup?{q}", s.base)).await;
+    let csrf = page.csrf();
+    let r = b
+        .post_form(
+            &format!("{}/signup?{q}", s.base),
+            &[
+                ("username", "Fake_victim"),
+                ("email", "x@example.test"),
+                ("password", "Sup3r-secret"),
+                ("_csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("This username is not available."),
+        "{}",
+        r.body
+    );
+}

@@ -207,7 +207,10 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
         ],
     )
     .await;
-    assert!(reused.body.contains("Invalid code"), "a code works once");
+    assert!(
+        reused.body.contains("Invalid verification code"),
+        "a code works once"
+    );
 
     let old = Browser::default()
         .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
@@ -304,4 +307,158 @@ async fn mfa_on_sets_up_totp_at_first_sign_in_then_asks_for_codes() {
     let next = totp::current(&secret, crate::helpers::now() + 30);
     let done = submit(&mut b2, &s, &ask, &[("code", &next)]).await;
     assert!(done.location_param("code").is_some(), "{}", s.log());
+}
+
+#[tokio::test]
+async fn code_guesses_are_counted_across_new_codes() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let page = b
+        .get(&format!("{}/forgotPassword?{}", s.base, authorize_query()))
+        .await;
+    let sent = submit(&mut b, &s, &page, &[("username", "alice")]).await;
+    let confirm = follow(&mut b, &s, &sent).await;
+    for _ in 0..5 {
+        let wrong = submit(
+            &mut b,
+            &s,
+            &confirm,
+            &[
+                ("username", "alice"),
+                ("code", "000000"),
+                ("password", "N3w-passw0rd"),
+            ],
+        )
+        .await;
+        assert!(
+            wrong.body.contains("Invalid verification code"),
+            "{}",
+            wrong.body
+        );
+    }
+    // A fresh code buys no fresh guesses: the right one now meets the lock.
+    submit(&mut b, &s, &page, &[("username", "alice")]).await;
+    let code = s.outbox_code("alice@example.test").await;
+    let locked = submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[
+            ("username", "alice"),
+            ("code", &code),
+            ("password", "N3w-passw0rd"),
+        ],
+    )
+    .await;
+    assert!(
+        locked.body.contains("Attempt limit exceeded"),
+        "{}",
+        locked.body
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_sessions_and_tokens() {
+    let s = OAuthServer::start(&[]).await;
+    let mut holder = Browser::default();
+    let signed_in = holder
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    let code = signed_in.location_param("code").unwrap();
+    let (_, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    let mut b = Browser::default();
+    let page = b
+        .get(&format!("{}/forgotPassword?{}", s.base, authorize_query()))
+        .await;
+    let sent = submit(&mut b, &s, &page, &[("username", "alice")]).await;
+    let confirm = follow(&mut b, &s, &sent).await;
+    let reset_code = s.outbox_code("alice@example.test").await;
+    submit(
+        &mut b,
+        &s,
+        &confirm,
+        &[
+            ("username", "alice"),
+            ("code", &reset_code),
+            ("password", "N3w-passw0rd"),
+        ],
+    )
+    .await;
+    let again = holder
+        .get(&format!(
+            "{}/oauth2/authorize?{}",
+            s.base,
+            authorize_query()
+        ))
+        .await;
+    assert!(
+        again.location.unwrap().starts_with("/login?"),
+        "the old session is over"
+    );
+    assert_eq!(
+        s.userinfo(t["access_token"].as_str().unwrap()).await.0,
+        401,
+        "its tokens are revoked"
+    );
+    let (status, _) = s
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", SPA),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_alias_and_the_username_share_one_lockout_counter() {
+    let s = OAuthServer::start_with(&[], |pool| {
+        pool["AliasAttributes"] = serde_json::json!(["email"])
+    })
+    .await;
+    let mut b = Browser::default();
+    let login_url = format!("{}/login?{}", s.base, authorize_query());
+    let csrf = b.get(&login_url).await.csrf();
+    for name in [
+        "alice",
+        "ALICE@example.test",
+        "alice@EXAMPLE.test",
+        "Alice",
+        "alice@example.test",
+    ] {
+        let r = b
+            .post_form(
+                &login_url,
+                &[("username", name), ("password", "wrong"), ("_csrf", &csrf)],
+            )
+            .await;
+        assert!(r.body.contains("Incorrect username or password."), "{name}");
+    }
+    let r = b
+        .post_form(
+            &login_url,
+            &[
+                ("username", "alice"),
+                ("password", "Passw0rd!"),
+                ("_csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("Password attempts exceeded"),
+        "every name of the account counts together"
+    );
 }

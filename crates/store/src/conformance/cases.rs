@@ -469,10 +469,23 @@ pub async fn sessions_round_trip_and_end(b: &impl Connect) {
     s.insert_session(&rec).await.unwrap();
     assert_eq!(
         s.get_session(&TokenHash::of(&cookie)).await.unwrap(),
-        Some(rec)
+        Some(rec.clone())
     );
     s.delete_session(&TokenHash::of(&cookie)).await.unwrap();
     assert_eq!(s.get_session(&TokenHash::of(&cookie)).await.unwrap(), None);
+    let other = random_token();
+    s.insert_session(&SessionRecord {
+        hash: TokenHash::of(&other),
+        ..rec
+    })
+    .await
+    .unwrap();
+    s.delete_user_sessions(&p, "alice").await.unwrap();
+    assert_eq!(
+        s.get_session(&TokenHash::of(&other)).await.unwrap(),
+        None,
+        "all of the user's sessions end"
+    );
 }
 
 fn family(pool_id: &str) -> FamilyRecord {
@@ -504,7 +517,11 @@ pub async fn token_families_are_revoked_whole(b: &impl Connect) {
     let f = family(&p);
     let secret = random_token();
     let t = refresh(&f.id, &secret);
-    s.start_family(&f, &t).await.unwrap();
+    assert!(s.start_family(&f, &t).await.unwrap());
+    assert!(
+        !s.start_family(&f, &refresh(&f.id, "other")).await.unwrap(),
+        "a family starts once"
+    );
     assert_eq!(
         s.find_refresh(&TokenHash::of(&secret)).await.unwrap(),
         Some(t)
@@ -518,6 +535,18 @@ pub async fn token_families_are_revoked_whole(b: &impl Connect) {
         "revocation is idempotent and keeps the first time"
     );
     assert_eq!(s.get_family("unknown").await.unwrap(), None);
+    let g = family(&p);
+    assert!(
+        s.start_family(&g, &refresh(&g.id, &random_token()))
+            .await
+            .unwrap()
+    );
+    s.revoke_user_families(&p, "alice", NOW + 7).await.unwrap();
+    assert_eq!(
+        s.get_family(&g.id).await.unwrap().unwrap().revoked_at,
+        Some(NOW + 7),
+        "every family of the user"
+    );
 }
 
 pub async fn racing_nodes_rotate_one_refresh_token_exactly_once(b: &impl Connect) {
@@ -767,4 +796,32 @@ pub async fn a_challenge_is_taken_once(b: &impl Connect) {
         Some(c.clone())
     );
     assert_eq!(node_a.take_challenge(&c.hash).await.unwrap(), None);
+}
+
+pub async fn a_barred_family_cannot_start(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let f = family(&p);
+    s.bar_family(&f, NOW).await.unwrap();
+    let secret = random_token();
+    assert!(
+        !s.start_family(&f, &refresh(&f.id, &secret)).await.unwrap(),
+        "barred first: never starts"
+    );
+    assert_eq!(s.find_refresh(&TokenHash::of(&secret)).await.unwrap(), None);
+    assert_eq!(
+        s.get_family(&f.id).await.unwrap().unwrap().revoked_at,
+        Some(NOW)
+    );
+    let g = family(&p);
+    assert!(
+        s.start_family(&g, &refresh(&g.id, &random_token()))
+            .await
+            .unwrap()
+    );
+    s.bar_family(&g, NOW + 3).await.unwrap();
+    assert_eq!(
+        s.get_family(&g.id).await.unwrap().unwrap().revoked_at,
+        Some(NOW + 3)
+    );
 }

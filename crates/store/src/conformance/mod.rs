@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             users_are_updated_in_place,
             user_codes_work_once_and_die_after_too_many_guesses,
             a_challenge_is_taken_once,
+            a_barred_family_cannot_start,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

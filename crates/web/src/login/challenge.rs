@@ -89,7 +89,7 @@ pub(crate) async fn new_password_post(
         Ok(false) => return start_over(&params),
         Err(e) => return failed("taking the sign-in step", e),
     }
-    user.password_hash = hash_new_password(password).await;
+    user.password_hash = hash_new_password(&state, password).await;
     user.status = UserStatus::Confirmed;
     user.updated_at = state.clock.now();
     if let Err(e) = state.store.update_user(&user).await {
@@ -219,7 +219,7 @@ pub(crate) async fn mfa_post(
             Err(e) => return failed("reading the sign-in step", e),
         };
     let now = state.clock.now();
-    let lock_key = format!("mfa:{}", user.username);
+    let lock_key = lockout::mfa_key(&user.username);
     let failures = match state
         .store
         .get_sign_in_failures(&view.pool.id, &lock_key)

@@ -14,7 +14,7 @@ use super::form::{Field, FormPage, page_url};
 use super::signup::UsernameParam;
 use super::{
     CODE_MISMATCH, CodeOutcome, Posted, check_code, failed, flow, hash_new_password, page_params,
-    posted,
+    posted, send_code,
 };
 use crate::host::DomainPool;
 use crate::state::AppState;
@@ -70,21 +70,17 @@ pub(crate) async fn forgot_post(
         Err(e) => return failed("looking up the user", e),
     };
     if let Some(user) = user
-        && let Some(email) = lifecycle::email_of(&user)
+        && let Err(e) = send_code(
+            &state,
+            &view,
+            &user,
+            "reset",
+            lifecycle::RESET_CODE_LIFETIME,
+            |_, code| lifecycle::reset_message(code),
+        )
+        .await
     {
-        let (code, hash) = lifecycle::new_code();
-        let expires = state.clock.now() + lifecycle::RESET_CODE_LIFETIME;
-        if let Err(e) = state
-            .store
-            .put_user_code(&view.pool.id, &user.username, "reset", &hash, expires)
-            .await
-        {
-            return failed("storing the reset code", e);
-        }
-        let (subject, body) = lifecycle::reset_message(&code);
-        if let Err(e) = state.mailer.send(email, &subject, &body).await {
-            return failed("sending the reset code", e);
-        }
+        return failed("sending the reset code", e);
     }
     flow::redirect_to(&page_url(
         "/confirmforgotPassword",
@@ -187,7 +183,7 @@ pub(crate) async fn confirm_forgot_post(
         CodeOutcome::Wrong(message) => return again(message),
         CodeOutcome::Failed(r) => return r,
     }
-    user.password_hash = hash_new_password(password).await;
+    user.password_hash = hash_new_password(&state, password).await;
     // The code reached the user's mailbox: the account and its email are proven.
     user.status = UserStatus::Confirmed;
     lifecycle::set_attribute(&mut user, "email_verified", "true");
@@ -195,7 +191,22 @@ pub(crate) async fn confirm_forgot_post(
     if let Err(e) = state.store.update_user(&user).await {
         return failed("setting the password", e);
     }
-    let key = lockout::key(&username, view.pool.config.case_sensitive());
+    // A reset password ends every session and token of the account: whoever had it is out.
+    let now = state.clock.now();
+    let ended = async {
+        state
+            .store
+            .delete_user_sessions(&view.pool.id, &user.username)
+            .await?;
+        state
+            .store
+            .revoke_user_families(&view.pool.id, &user.username, now)
+            .await
+    };
+    if let Err(e) = ended.await {
+        return failed("ending the user's sessions", e);
+    }
+    let key = lockout::user_key(&user.username);
     if let Err(e) = state
         .store
         .clear_sign_in_failures(&view.pool.id, &key)

@@ -85,12 +85,42 @@ fn posted(
     Ok(Posted { params, req, form })
 }
 
-/// Hashes a new password on the blocking pool (Argon2 is CPU work).
-async fn hash_new_password(password: String) -> Option<String> {
+/// Runs Argon2 work on the blocking pool, a few at a time (each takes 19 MiB and ~50 ms of a
+/// core); `None` when the queue did not clear within ten seconds.
+async fn argon2<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let permit = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.argon2.clone().acquire_owned(),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .ok()
+}
+
+/// The answer when Argon2 work is queued too long: try again shortly.
+fn busy() -> Response {
+    let body = r#"<h1>Please try again</h1>
+<p role="alert" class="alert">Too many sign-ins at once. Wait a moment and try again.</p>"#;
+    html::page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", body)
+}
+
+/// Hashes a new password (Argon2, queued like sign-ins).
+async fn hash_new_password(state: &AppState, password: String) -> Option<String> {
     let params = userpool_core::password::HashParams::default();
-    tokio::task::spawn_blocking(move || userpool_core::password::hash_password(&password, params))
-        .await
-        .ok()
+    argon2(state, move || {
+        userpool_core::password::hash_password(&password, params)
+    })
+    .await
 }
 
 /// What checking a one-time code left to do: nothing (it was right), a message for the page,
@@ -110,6 +140,16 @@ async fn check_code(
     code: &str,
 ) -> CodeOutcome {
     use userpool_core::store::CodeCheck;
+    // Guesses are counted across codes: asking for a new code buys no new guesses.
+    let key = lockout::code_key(purpose, username);
+    let now = state.clock.now();
+    match state.store.get_sign_in_failures(&view.pool.id, &key).await {
+        Ok(f) if lockout::is_locked(f.as_ref(), now) => {
+            return CodeOutcome::Wrong("Attempt limit exceeded, please try after some time.");
+        }
+        Ok(_) => {}
+        Err(e) => return CodeOutcome::Failed(failed("reading code failures", e)),
+    }
     let check = state
         .store
         .check_user_code(
@@ -117,21 +157,80 @@ async fn check_code(
             username,
             purpose,
             &userpool_core::crypto::TokenHash::of(code.trim()),
-            state.clock.now(),
+            now,
             userpool_core::lifecycle::CODE_ATTEMPTS,
         )
         .await;
-    match check {
-        Ok(CodeCheck::Valid) => CodeOutcome::Valid,
-        Ok(CodeCheck::Mismatch) => CodeOutcome::Wrong(CODE_MISMATCH),
-        Ok(CodeCheck::Expired) => {
-            CodeOutcome::Wrong("Invalid code provided, please request a code again.")
-        }
-        Err(e) => CodeOutcome::Failed(failed("checking the code", e)),
-    }
+    let outcome = match check {
+        Ok(CodeCheck::Valid) => state
+            .store
+            .clear_sign_in_failures(&view.pool.id, &key)
+            .await
+            .map(|()| CodeOutcome::Valid),
+        // Wrong and dead codes answer alike, so the answer tells nothing about the account.
+        Ok(CodeCheck::Mismatch | CodeCheck::Expired) => state
+            .store
+            .record_sign_in_failure(&view.pool.id, &key, now, lockout::MAX_LOCK)
+            .await
+            .map(|_| CodeOutcome::Wrong(CODE_MISMATCH)),
+        Err(e) => Err(e),
+    };
+    outcome.unwrap_or_else(|e| CodeOutcome::Failed(failed("checking the code", e)))
 }
 
 const CODE_MISMATCH: &str = "Invalid verification code provided, please try again.";
+
+/// Makes, stores and sends a one-time code of `purpose` to the user's email. Sending follows
+/// the lockout curve per user and purpose (no mail flood), and happens in the background, so
+/// the answer takes the same time whether or not a message goes out.
+async fn send_code(
+    state: &AppState,
+    view: &PoolView,
+    user: &userpool_core::store::UserRecord,
+    purpose: &str,
+    lifetime: i64,
+    message: fn(&PoolView, &str) -> (String, String),
+) -> Result<(), userpool_core::store::StoreError> {
+    let Some(email) = userpool_core::lifecycle::email_of(user) else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let key = lockout::send_key(purpose, &user.username);
+    if lockout::is_locked(
+        state
+            .store
+            .get_sign_in_failures(&view.pool.id, &key)
+            .await?
+            .as_ref(),
+        now,
+    ) {
+        tracing::warn!(user = %user.username, purpose, "code not sent: too many requests");
+        return Ok(());
+    }
+    state
+        .store
+        .record_sign_in_failure(&view.pool.id, &key, now, lockout::MAX_LOCK)
+        .await?;
+    let (code, hash) = userpool_core::lifecycle::new_code();
+    state
+        .store
+        .put_user_code(
+            &view.pool.id,
+            &user.username,
+            purpose,
+            &hash,
+            now + lifetime,
+        )
+        .await?;
+    let (subject, body) = message(view, &code);
+    let (mailer, to) = (state.mailer.clone(), email.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = mailer.send(&to, &subject, &body).await {
+            tracing::error!(error = %e, "sending a code failed");
+        }
+    });
+    Ok(())
+}
 
 /// Logs a storage failure and answers with the error page.
 fn failed(what: &str, e: impl std::fmt::Display) -> Response {
@@ -274,7 +373,17 @@ pub(crate) async fn login_post(
             .render(&state, &view, &headers, &params)
     };
     let now = state.clock.now();
-    let lock_key = lockout::key(&username, view.pool.config.case_sensitive());
+    if password.chars().count() > 256 {
+        return again("Incorrect username or password.");
+    }
+    let user = match signin::find_user(&*state.store, &view, &username).await {
+        Ok(u) => u,
+        Err(e) => return failed("looking up the user", e),
+    };
+    let lock_key = match &user {
+        Some(u) => lockout::user_key(&u.username),
+        None => lockout::name_key(&username),
+    };
     let failures = match state
         .store
         .get_sign_in_failures(&view.pool.id, &lock_key)
@@ -286,18 +395,14 @@ pub(crate) async fn login_post(
     if lockout::is_locked(failures.as_ref(), now) {
         return again("Password attempts exceeded. Wait a moment and try again.");
     }
-    let user = match signin::find_user(&*state.store, &view, &username).await {
-        Ok(u) => u,
-        Err(e) => return failed("looking up the user", e),
-    };
     // Unknown users cost the same Argon2 work as known ones.
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_string());
-    let matched = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let Some(matched) = argon2(&state, move || verify_password(&password, &hash)).await else {
+        return busy();
+    };
     let matched = matched && user.as_ref().is_some_and(|u| u.password_hash.is_some());
     let outcome = signin::decide(user, matched);
     let counted = match &outcome {

@@ -16,7 +16,7 @@ use userpool_core::store::UserRecord;
 use super::form::{Field, FormPage, page_url};
 use super::{
     CODE_MISMATCH, CodeOutcome, Notice, Posted, check_code, failed, flow, hash_new_password,
-    notice_text, page_params, posted,
+    notice_text, page_params, posted, send_code,
 };
 use crate::host::DomainPool;
 use crate::state::AppState;
@@ -26,19 +26,16 @@ pub(crate) async fn send_confirmation(
     state: &AppState,
     view: &PoolView,
     user: &UserRecord,
-) -> Result<(), String> {
-    let Some(email) = lifecycle::email_of(user) else {
-        return Ok(());
-    };
-    let (code, hash) = lifecycle::new_code();
-    let expires = state.clock.now() + lifecycle::CONFIRM_CODE_LIFETIME;
-    state
-        .store
-        .put_user_code(&view.pool.id, &user.username, "confirm", &hash, expires)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (subject, body) = lifecycle::confirmation_message(&view.pool.config, &code);
-    state.mailer.send(email, &subject, &body).await
+) -> Result<(), userpool_core::store::StoreError> {
+    send_code(
+        state,
+        view,
+        user,
+        "confirm",
+        lifecycle::CONFIRM_CODE_LIFETIME,
+        |view, code| lifecycle::confirmation_message(&view.pool.config, code),
+    )
+    .await
 }
 
 fn by_email(view: &PoolView) -> bool {
@@ -152,7 +149,7 @@ pub(crate) async fn signup_post(
             Err(e) => return failed("checking the email", e),
         }
     }
-    user.password_hash = hash_new_password(password).await;
+    user.password_hash = hash_new_password(&state, password).await;
     match state.store.insert_user(&user).await {
         Ok(true) => {}
         Ok(false) => return again("User already exists."),

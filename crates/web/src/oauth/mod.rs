@@ -14,6 +14,12 @@ use serde_json::json;
 use userpool_core::oauth::token::ClientCredentials;
 use userpool_core::oauth::{ErrorCode, OAuthError};
 
+/// No form of ours has more fields; more is an attack or a mistake.
+const MAX_FORM_FIELDS: usize = 64;
+
+/// Form bodies larger than this are refused before parsing.
+pub(crate) const MAX_FORM_BYTES: usize = 64 * 1024;
+
 /// A form body parsed into pairs, with repeated names noted (RFC 6749 §3.2: none may repeat).
 pub(crate) struct Form {
     pairs: Vec<(String, String)>,
@@ -38,12 +44,16 @@ impl Form {
             ));
         }
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut names = std::collections::HashSet::new();
         let mut duplicated = None;
         for (k, v) in form_urlencoded::parse(body) {
-            if pairs.iter().any(|(x, _)| *x == k) {
-                duplicated.get_or_insert_with(|| k.to_string());
-            } else {
+            if pairs.len() >= MAX_FORM_FIELDS {
+                return Err(OAuthError::invalid_request("too many parameters"));
+            }
+            if names.insert(k.to_string()) {
                 pairs.push((k.into_owned(), v.into_owned()));
+            } else {
+                duplicated.get_or_insert_with(|| k.to_string());
             }
         }
         Ok(Form { pairs, duplicated })
