@@ -247,6 +247,40 @@ const KEY_COLUMNS: &str =
     "pool_id, kid, purpose, kek_id, sealed, created_at, activates_at, retires_at";
 const CODE_COLUMNS: &str = "hash, pool_id, client_id, payload, created_at, expires_at, consumed_at";
 
+/// Binds the columns of a refresh token or a token family in their table's order (the
+/// `INSERT_REFRESH` / `INSERT_FAMILY` / `START_FAMILY` placeholders).
+trait BindRecords: Sized {
+    fn bind_refresh(self, t: &RefreshRecord) -> Self;
+    fn bind_family(self, f: &FamilyRecord) -> Self;
+}
+
+impl<'q, DB> BindRecords for sqlx::query::Query<'q, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    fn bind_refresh(self, t: &RefreshRecord) -> Self {
+        self.bind(t.hash.as_str().to_string())
+            .bind(t.family_id.clone())
+            .bind(t.payload.clone())
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.replaced_at)
+    }
+
+    fn bind_family(self, f: &FamilyRecord) -> Self {
+        self.bind(f.id.clone())
+            .bind(f.pool_id.clone())
+            .bind(f.client_id.clone())
+            .bind(f.username.clone())
+            .bind(f.created_at)
+            .bind(f.expires_at)
+            .bind(f.revoked_at)
+    }
+}
+
 /// `SELECT {columns} FROM {table} {rest}` as a static string, built once per call site.
 macro_rules! select {
     ($columns:expr, $rest:literal) => {{
@@ -947,13 +981,7 @@ impl SessionStore for SqlStore {
 impl TokenStore for SqlStore {
     async fn insert_family(&self, f: &FamilyRecord) -> StoreResult<()> {
         on_db!(self, db => sqlx::query(INSERT_FAMILY)
-            .bind(&f.id)
-            .bind(&f.pool_id)
-            .bind(&f.client_id)
-            .bind(&f.username)
-            .bind(f.created_at)
-            .bind(f.expires_at)
-            .bind(f.revoked_at)
+            .bind_family(f)
             .execute(db)
             .await
             .map(|_| ())
@@ -981,13 +1009,7 @@ impl TokenStore for SqlStore {
         on_db!(self, db => {
             let mut tx = begin_write(db).await.map_err(backend)?;
             let created = sqlx::query(START_FAMILY)
-                .bind(&f.id)
-                .bind(&f.pool_id)
-                .bind(&f.client_id)
-                .bind(&f.username)
-                .bind(f.created_at)
-                .bind(f.expires_at)
-                .bind(f.revoked_at)
+                .bind_family(f)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -996,12 +1018,7 @@ impl TokenStore for SqlStore {
                 return Ok(false);
             }
             sqlx::query(INSERT_REFRESH)
-                .bind(t.hash.as_str())
-                .bind(&t.family_id)
-                .bind(&t.payload)
-                .bind(t.created_at)
-                .bind(t.expires_at)
-                .bind(t.replaced_at)
+                .bind_refresh(t)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -1050,12 +1067,7 @@ impl TokenStore for SqlStore {
 
     async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
         on_db!(self, db => sqlx::query(INSERT_REFRESH)
-            .bind(t.hash.as_str())
-            .bind(&t.family_id)
-            .bind(&t.payload)
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.replaced_at)
+            .bind_refresh(t)
             .execute(db)
             .await
             .map(|_| ())
@@ -1091,12 +1103,7 @@ impl TokenStore for SqlStore {
             let outcome = match won {
                 Some(row) => {
                     sqlx::query(INSERT_REFRESH)
-                        .bind(new.hash.as_str())
-                        .bind(&new.family_id)
-                        .bind(&new.payload)
-                        .bind(new.created_at)
-                        .bind(new.expires_at)
-                        .bind(new.replaced_at)
+                        .bind_refresh(new)
                         .execute(&mut *tx)
                         .await
                         .map_err(backend)?;

@@ -276,6 +276,20 @@ impl OAuthServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Redeems a code of the public `spa` client issued for `https://app.test/cb`.
+    pub async fn redeem_spa(&self, code: &str) -> (u16, Value) {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", SPA),
+                ("code", code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await
+    }
+
     pub async fn userinfo(&self, access_token: &str) -> (u16, Value) {
         let r = client()
             .get(format!("{}/oauth2/userInfo", self.base))

@@ -131,17 +131,7 @@ async fn a_good_answer_provisions_the_user_and_signs_in() {
         done.body
     );
     let code = done.location_param("code").expect("a code");
-    let (_, t) = s
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", SPA),
-                ("code", &code),
-                ("redirect_uri", "https://app.test/cb"),
-            ],
-            None,
-        )
-        .await;
+    let (_, t) = s.redeem_spa(&code).await;
     let id = claims(t["id_token"].as_str().unwrap());
     assert_eq!(id["cognito:username"], "fake_good1");
     assert_eq!(id["email"], "good1@corp.test");
@@ -330,17 +320,7 @@ async fn a_linked_identity_signs_in_as_its_user() {
     idp.next("linked-sub", Defect::None);
     let (_, done) = federate(&mut Browser::default(), &s, "Fake").await;
     let code = done.location_param("code").expect("a code");
-    let (_, t) = s
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", SPA),
-                ("code", &code),
-                ("redirect_uri", "https://app.test/cb"),
-            ],
-            None,
-        )
-        .await;
+    let (_, t) = s.redeem_spa(&code).await;
     let id = claims(t["id_token"].as_str().unwrap());
     assert_eq!(id["cognito:username"], "alice", "the destination user");
     assert_eq!(id["identities"][0]["userId"], "linked-sub");
@@ -378,17 +358,7 @@ async fn a_social_provider_with_overridden_endpoints_signs_in() {
     let code = done
         .location_param("code")
         .unwrap_or_else(|| panic!("{:?}", done.location));
-    let (_, t) = s
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", SPA),
-                ("code", &code),
-                ("redirect_uri", "https://app.test/cb"),
-            ],
-            None,
-        )
-        .await;
+    let (_, t) = s.redeem_spa(&code).await;
     let id = claims(t["id_token"].as_str().unwrap());
     assert_eq!(
         id["cognito:username"], "facebook_1029384756",

@@ -40,17 +40,7 @@ async fn redeem_id_token(s: &OAuthServer, page: &Page) -> serde_json::Value {
     let code = page
         .location_param("code")
         .unwrap_or_else(|| panic!("a code: {:?} {}", page.location, page.body));
-    let (status, t) = s
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", SPA),
-                ("code", &code),
-                ("redirect_uri", "https://app.test/cb"),
-            ],
-            None,
-        )
-        .await;
+    let (status, t) = s.redeem_spa(&code).await;
     assert_eq!(status, 200, "{t}");
     claims(t["id_token"].as_str().unwrap())
 }
@@ -365,17 +355,7 @@ async fn a_password_reset_ends_sessions_and_tokens() {
         .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
         .await;
     let code = signed_in.location_param("code").unwrap();
-    let (_, t) = s
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", SPA),
-                ("code", &code),
-                ("redirect_uri", "https://app.test/cb"),
-            ],
-            None,
-        )
-        .await;
+    let (_, t) = s.redeem_spa(&code).await;
     let mut b = Browser::default();
     let page = b
         .get(&format!("{}/forgotPassword?{}", s.base, authorize_query()))
