@@ -582,3 +582,60 @@ async fn userinfo_and_revoke_answer_errors_as_cognito_does() {
     assert_eq!(status, 401);
     assert!(body.contains("invalid_client"));
 }
+
+#[tokio::test]
+async fn a_client_without_revocation_gets_no_token_ids_and_cannot_revoke() {
+    let s = OAuthServer::start(&[]).await;
+    let q = "client_id=nor0000000000000000000000001&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.test%2Fcb";
+    let done = Browser::default()
+        .sign_in(&s.base, q, "alice", "Passw0rd!")
+        .await;
+    let code = done.location_param("code").unwrap();
+    let (status, t) = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "nor0000000000000000000000001"),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    for token in ["access_token", "id_token"] {
+        let c = claims(t[token].as_str().unwrap());
+        assert!(
+            c.get("jti").is_none() && c.get("origin_jti").is_none(),
+            "{token}: {c}"
+        );
+    }
+    let r = client()
+        .post(format!("{}/oauth2/revoke", s.base))
+        .form(&[
+            ("client_id", "nor0000000000000000000000001"),
+            ("token", t["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn logout_without_a_client_or_a_uri_shows_the_error_page() {
+    let s = OAuthServer::start(&[]).await;
+    for q in [
+        "logout_uri=https%3A%2F%2Fapp.test%2Fbye".to_string(),
+        format!("client_id={SPA}"),
+        "client_id=unknown&logout_uri=https%3A%2F%2Fapp.test%2Fbye".to_string(),
+        format!("client_id={SPA}&redirect_uri=https%3A%2F%2Fevil.test%2Fcb&response_type=code"),
+    ] {
+        let page = Browser::default()
+            .get(&format!("{}/logout?{q}", s.base))
+            .await;
+        assert_eq!(page.status, 400, "{q}");
+        assert!(page.location.is_none(), "{q}: never a redirect");
+    }
+}
