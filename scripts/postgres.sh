@@ -11,7 +11,8 @@ port=${3:-55432}
 
 # The newest server installation (a client-only package has no initdb).
 find_bin() {
-    ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 | xargs -r dirname
+    # No match is a normal answer on a fresh machine (errexit and pipefail must not end us).
+    { ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || true; } | sort -V | tail -n 1 | xargs -r dirname
 }
 
 # Run a PostgreSQL tool as a non-root user: initdb and postgres refuse to run as root.
