@@ -4,11 +4,10 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use userpool_core::crypto::{TokenHash, random_token, sha256};
+use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
 use userpool_core::federation::{self, Outbound};
 use userpool_core::oauth::OAuthError;
@@ -16,7 +15,8 @@ use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::ChallengeRecord;
 
 use crate::host::DomainPool;
-use crate::login::{html, session};
+use crate::login::html;
+use crate::login::session::Cookie;
 use crate::oauth::authorize::{redirect, reject, to_client};
 use crate::state::AppState;
 
@@ -34,29 +34,6 @@ struct Pending {
     verifier: String,
     /// Hash of the browser-binding cookie.
     binding: String,
-}
-
-fn binding_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies {
-        "__Host-userpool-federation"
-    } else {
-        "userpool-federation"
-    }
-}
-
-/// The binding cookie must come back on the provider's redirect, and on Apple's cross-site
-/// form POST: SameSite=None where that is allowed (https), Lax otherwise.
-fn binding_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let attrs = if state.secure_cookies {
-        "; Secure; SameSite=None"
-    } else {
-        "; SameSite=Lax"
-    };
-    HeaderValue::from_str(&format!(
-        "{}={value}; Path=/; HttpOnly; Max-Age={max_age}{attrs}",
-        binding_cookie_name(state)
-    ))
-    .expect("cookie values are base64url")
 }
 
 fn redirect_uri(state: &AppState, view: &PoolView) -> Option<String> {
@@ -81,8 +58,7 @@ pub(crate) async fn begin(
     let st = random_token();
     let nonce = random_token();
     let verifier = random_token();
-    let challenge =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
+    let challenge = userpool_core::oauth::pkce::challenge_of(&verifier);
     let binding = random_token();
     let out = Outbound {
         redirect_uri: &redirect_uri,
@@ -120,7 +96,7 @@ pub(crate) async fn begin(
     let mut r = redirect(&url);
     r.headers_mut().append(
         header::SET_COOKIE,
-        binding_cookie(state, &binding, LIFETIME),
+        Cookie::Federation.set(state, &binding, LIFETIME),
     );
     r
 }
@@ -192,7 +168,7 @@ async fn complete(
     let Ok(pending) = serde_json::from_str::<Pending>(&record.payload) else {
         return html::error_page("invalid_state");
     };
-    let bound = session::cookie(headers, binding_cookie_name(state)).is_some_and(|c| {
+    let bound = Cookie::Federation.read(state, headers).is_some_and(|c| {
         TokenHash::of(&c).matches_hash(&TokenHash::from_stored(pending.binding.clone()))
     });
     if record.kind != KIND
@@ -259,7 +235,7 @@ async fn complete(
             Ok(Some(user)) if user.enabled => {
                 let mut r = crate::login::finish(state, view, &req, &user).await;
                 r.headers_mut()
-                    .append(header::SET_COOKIE, binding_cookie(state, "", 0));
+                    .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
                 return r;
             }
             Ok(_) => return to_client(&req, OAuthError::invalid_request("User is disabled.")),
@@ -320,6 +296,6 @@ async fn complete(
     }
     let mut r = crate::login::finish(state, view, &req, &user).await;
     r.headers_mut()
-        .append(header::SET_COOKIE, binding_cookie(state, "", 0));
+        .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
     r
 }

@@ -21,9 +21,14 @@ pub fn is_valid_verifier(verifier: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-/// `BASE64URL(SHA256(verifier)) == challenge`, compared in constant time.
+/// The S256 challenge of a verifier: `BASE64URL(SHA256(verifier))`.
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()))
+}
+
+/// `challenge_of(verifier) == challenge`, compared in constant time.
 pub fn verify(verifier: &str, challenge: &str) -> bool {
-    let computed = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
+    let computed = challenge_of(verifier);
     is_valid_verifier(verifier)
         && aws_lc_rs::constant_time::verify_slices_are_equal(
             computed.as_bytes(),

@@ -17,11 +17,12 @@ use super::form::{Field, FormPage, page_url};
 use super::html::escape;
 use super::{Posted, failed, flow, hash_new_password, page_params, posted};
 use crate::host::DomainPool;
+use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
 /// Without a live step, the browser starts over at sign-in.
 fn start_over(params: &AuthorizeParams) -> Response {
-    flow::redirect_to(&page_url("/login", params, &[]))
+    redirect(&page_url("/login", params, &[]))
 }
 
 fn new_password_page<'a>(error: Option<&'a str>) -> FormPage<'a> {

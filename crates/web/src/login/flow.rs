@@ -1,7 +1,7 @@
 //! How a sign-in moves on after the password: to a pending step (new password, TOTP set-up or
 //! code) held behind a short-lived cookie, or to the session and the grant.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
@@ -10,35 +10,15 @@ use userpool_core::oauth::authorize::{Authenticated, AuthorizeParams, AuthorizeR
 use userpool_core::oauth::grant::new_uuid;
 use userpool_core::store::{ChallengeRecord, StoreResult, UserRecord};
 
+use super::failed;
 use super::form::page_url;
-use super::{failed, session};
+use super::session::{self, Cookie};
 use crate::oauth::authorize::{deliver, redirect};
 use crate::state::AppState;
 
 pub(crate) const NEW_PASSWORD: &str = "new_password";
 pub(crate) const MFA_SETUP: &str = "mfa_setup";
 pub(crate) const MFA: &str = "mfa";
-
-pub(crate) fn redirect_to(location: &str) -> Response {
-    redirect(location)
-}
-
-fn challenge_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies {
-        "__Host-userpool-auth"
-    } else {
-        "userpool-auth"
-    }
-}
-
-fn challenge_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        challenge_cookie_name(state)
-    ))
-    .expect("cookie values are base64url")
-}
 
 /// The next step after a correct password: TOTP when the pool asks for it, else the grant.
 pub(crate) async fn after_password(
@@ -93,7 +73,7 @@ pub(crate) async fn start_challenge(
     let mut r = redirect(&page_url(path, params, &[]));
     r.headers_mut().append(
         header::SET_COOKIE,
-        challenge_cookie(state, &value, lifetime),
+        Cookie::Challenge.set(state, &value, lifetime),
     );
     r
 }
@@ -105,7 +85,7 @@ pub(crate) async fn pending(
     headers: &HeaderMap,
     kinds: &[&str],
 ) -> StoreResult<Option<(ChallengeRecord, UserRecord)>> {
-    let Some(value) = session::cookie(headers, challenge_cookie_name(state)) else {
+    let Some(value) = Cookie::Challenge.read(state, headers) else {
         return Ok(None);
     };
     let Some(c) = state.store.get_challenge(&TokenHash::of(&value)).await? else {
@@ -150,6 +130,6 @@ pub(crate) async fn finish(
     };
     let mut r = deliver(state, view, req, who, Some(cookie)).await;
     r.headers_mut()
-        .append(header::SET_COOKIE, challenge_cookie(state, "", 0));
+        .append(header::SET_COOKIE, Cookie::Challenge.set(state, "", 0));
     r
 }

@@ -13,10 +13,11 @@ use userpool_core::signin::{self, lockout};
 use super::form::{Field, FormPage, page_url};
 use super::signup::UsernameParam;
 use super::{
-    CODE_MISMATCH, CodeOutcome, Posted, check_code, failed, flow, hash_new_password, page_params,
-    posted, send_code,
+    CODE_MISMATCH, CodeOutcome, Posted, check_code, failed, hash_new_password, page_params, posted,
+    send_code,
 };
 use crate::host::DomainPool;
+use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
 fn forgot_page<'a>(params: &AuthorizeParams, username: &'a str) -> FormPage<'a> {
@@ -82,7 +83,7 @@ pub(crate) async fn forgot_post(
     {
         return failed("sending the reset code", e);
     }
-    flow::redirect_to(&page_url(
+    redirect(&page_url(
         "/confirmforgotPassword",
         &params,
         &[("username", &username)],
@@ -214,7 +215,7 @@ pub(crate) async fn confirm_forgot_post(
     {
         return failed("clearing the lock", e);
     }
-    flow::redirect_to(&page_url(
+    redirect(&page_url(
         "/login",
         &params,
         &[("notice", "password_reset")],

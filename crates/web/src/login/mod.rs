@@ -27,7 +27,7 @@ use userpool_core::signin::{self, SignInOutcome, lockout};
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
-use crate::oauth::authorize::reject;
+use crate::oauth::authorize::{redirect, reject};
 use crate::state::AppState;
 use form::{Field, FormPage, page_url};
 
@@ -36,7 +36,7 @@ fn checked(view: &PoolView, params: &AuthorizeParams) -> Result<AuthorizeRequest
     let req = authorize::check(view, params).map_err(|r| Box::new(reject(r)))?;
     match &req.external_provider {
         // An outside provider: the authorization endpoint starts that sign-in.
-        Some(_) => Err(Box::new(flow::redirect_to(&page_url(
+        Some(_) => Err(Box::new(redirect(&page_url(
             "/oauth2/authorize",
             params,
             &[],
@@ -434,7 +434,7 @@ pub(crate) async fn login_post(
             if let Err(e) = signup::send_confirmation(&state, &view, &user).await {
                 return failed("sending a confirmation code", e);
             }
-            flow::redirect_to(&page_url(
+            redirect(&page_url(
                 "/confirm",
                 &params,
                 &[("username", &username), ("notice", "code_sent")],

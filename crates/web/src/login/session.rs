@@ -15,20 +15,50 @@ use crate::state::AppState;
 /// The managed-login cookie lasts one hour and cannot be changed (spec §5.2).
 pub(crate) const SESSION_SECONDS: i64 = 3600;
 
-/// Cookie names: `__Host-` prefixed on https, where the prefix's rules can hold.
-pub(crate) fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies {
-        "__Host-userpool-session"
-    } else {
-        "userpool-session"
-    }
+/// The cookies of the managed-login pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cookie {
+    Session,
+    Csrf,
+    /// A pending sign-in step (new password, MFA).
+    Challenge,
+    /// Binds a pending federation to the browser.
+    Federation,
 }
 
-pub(crate) fn csrf_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies {
-        "__Host-userpool-csrf"
-    } else {
-        "userpool-csrf"
+impl Cookie {
+    /// `__Host-` prefixed on https, where the prefix's rules can hold.
+    pub(crate) fn name(self, state: &AppState) -> &'static str {
+        match (self, state.secure_cookies) {
+            (Cookie::Session, true) => "__Host-userpool-session",
+            (Cookie::Session, false) => "userpool-session",
+            (Cookie::Csrf, true) => "__Host-userpool-csrf",
+            (Cookie::Csrf, false) => "userpool-csrf",
+            (Cookie::Challenge, true) => "__Host-userpool-auth",
+            (Cookie::Challenge, false) => "userpool-auth",
+            (Cookie::Federation, true) => "__Host-userpool-federation",
+            (Cookie::Federation, false) => "userpool-federation",
+        }
+    }
+
+    /// This cookie's value in the request, if any.
+    pub(crate) fn read(self, state: &AppState, headers: &HeaderMap) -> Option<String> {
+        cookie(headers, self.name(state))
+    }
+
+    /// `Set-Cookie` for this cookie: HttpOnly, whole site, SameSite=Lax. The federation
+    /// binding is SameSite=None on https, so that Apple's cross-site form POST carries it.
+    pub(crate) fn set(self, state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+        let attrs = match (self, state.secure_cookies) {
+            (Cookie::Federation, true) => "; Secure; SameSite=None",
+            (_, true) => "; Secure; SameSite=Lax",
+            (_, false) => "; SameSite=Lax",
+        };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; Max-Age={max_age}{attrs}",
+            self.name(state)
+        ))
+        .expect("cookie values are base64url")
     }
 }
 
@@ -44,14 +74,6 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are base64url")
-}
-
 /// What a session remembers about its sign-in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionPayload {
@@ -65,7 +87,7 @@ pub(crate) async fn current(
     headers: &HeaderMap,
     now: Timestamp,
 ) -> StoreResult<Option<(SessionRecord, SessionPayload, UserRecord)>> {
-    let Some(value) = cookie(headers, session_cookie_name(state)) else {
+    let Some(value) = Cookie::Session.read(state, headers) else {
         return Ok(None);
     };
     let Some(session) = state.store.get_session(&TokenHash::of(&value)).await? else {
@@ -108,29 +130,24 @@ pub(crate) async fn start(
             expires_at: now + SESSION_SECONDS,
         })
         .await?;
-    Ok(set_cookie(
-        state,
-        session_cookie_name(state),
-        &value,
-        SESSION_SECONDS,
-    ))
+    Ok(Cookie::Session.set(state, &value, SESSION_SECONDS))
 }
 
 /// Ends this browser's session (server side too) and returns the cookie that clears it.
 pub(crate) async fn end(state: &AppState, headers: &HeaderMap) -> StoreResult<HeaderValue> {
-    if let Some(value) = cookie(headers, session_cookie_name(state)) {
+    if let Some(value) = Cookie::Session.read(state, headers) {
         state.store.delete_session(&TokenHash::of(&value)).await?;
     }
-    Ok(set_cookie(state, session_cookie_name(state), "", 0))
+    Ok(Cookie::Session.set(state, "", 0))
 }
 
 /// The browser's CSRF cookie value, and a `Set-Cookie` when a new one had to be made.
 pub(crate) fn csrf_cookie(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, csrf_cookie_name(state)).filter(|v| v.len() >= 32) {
+    match Cookie::Csrf.read(state, headers).filter(|v| v.len() >= 32) {
         Some(v) => (v, None),
         None => {
             let v = random_token();
-            let c = set_cookie(state, csrf_cookie_name(state), &v, 86400);
+            let c = Cookie::Csrf.set(state, &v, 86400);
             (v, Some(c))
         }
     }
@@ -149,8 +166,7 @@ pub(crate) fn csrf_ok(state: &AppState, headers: &HeaderMap, form_token: Option<
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "cross-site");
-    let (Some(cookie_value), Some(token)) = (cookie(headers, csrf_cookie_name(state)), form_token)
-    else {
+    let (Some(cookie_value), Some(token)) = (Cookie::Csrf.read(state, headers), form_token) else {
         return false;
     };
     let expected = csrf_token(state, &cookie_value);

@@ -19,6 +19,7 @@ use super::{
     notice_text, page_params, posted, send_code,
 };
 use crate::host::DomainPool;
+use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
 /// Makes, stores and sends a confirmation code; users without an email get none.
@@ -158,7 +159,7 @@ pub(crate) async fn signup_post(
     if let Err(e) = send_confirmation(&state, &view, &user).await {
         return failed("sending the confirmation code", e);
     }
-    flow::redirect_to(&page_url(
+    redirect(&page_url(
         "/confirm",
         &params,
         &[("username", &username), ("notice", "code_sent")],
@@ -286,7 +287,7 @@ pub(crate) async fn resend_code(
         Ok(_) => {}
         Err(e) => return failed("looking up the user", e),
     }
-    flow::redirect_to(&page_url(
+    redirect(&page_url(
         "/confirm",
         &params,
         &[("username", &username), ("notice", "code_sent")],
