@@ -35,6 +35,25 @@ macro_rules! on_db {
     };
 }
 
+/// Runs a write; true when it changed exactly one row (an insert that was not a conflict, an
+/// update that matched).
+macro_rules! changed_one {
+    ($query:expr, $db:expr) => {
+        $query
+            .execute($db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(backend)
+    };
+}
+
+/// Runs a write whose row count does not matter.
+macro_rules! run {
+    ($query:expr, $db:expr) => {
+        $query.execute($db).await.map(|_| ()).map_err(backend)
+    };
+}
+
 /// A store on SQLite or PostgreSQL, chosen by the database URL.
 pub struct SqlStore {
     db: Db,
@@ -294,15 +313,11 @@ macro_rules! select {
 impl PoolStore for SqlStore {
     async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO pools (id, config, created_at, key_generation) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&pool.id)
             .bind(to_json(&pool.config))
             .bind(pool.created_at)
-            .bind(pool.key_generation)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(pool.key_generation), db))
     }
 
     async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>> {
@@ -324,16 +339,12 @@ impl PoolStore for SqlStore {
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&c.client_id)
             .bind(&c.pool_id)
             .bind(to_json(&c.config))
             .bind(hashes_to_json(&c.secret_hashes))
-            .bind(c.created_at)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(c.created_at), db))
     }
 
     async fn get_client(
@@ -379,15 +390,11 @@ impl PoolStore for SqlStore {
 
     async fn insert_domain(&self, d: &DomainRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO domains (domain, pool_id, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(d.config.host_key())
             .bind(&d.pool_id)
             .bind(to_json(&d.config))
-            .bind(d.created_at)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(d.created_at), db))
     }
 
     async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
@@ -424,14 +431,10 @@ impl PoolStore for SqlStore {
 
     async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO resource_servers (pool_id, identifier, config) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&rs.pool_id)
             .bind(&rs.config.identifier)
-            .bind(to_json(&rs.config))
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(to_json(&rs.config)), db))
     }
 
     async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>> {
@@ -453,15 +456,11 @@ impl PoolStore for SqlStore {
 
     async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&idp.pool_id)
             .bind(&idp.config.provider_name)
             .bind(to_json(&idp.config))
-            .bind(idp.created_at)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(idp.created_at), db))
     }
 
     async fn list_identity_providers(
@@ -487,15 +486,11 @@ impl PoolStore for SqlStore {
 
     async fn insert_group(&self, g: &GroupRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO pool_groups (pool_id, name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&g.pool_id)
             .bind(&g.config.group_name)
             .bind(to_json(&g.config))
-            .bind(g.created_at)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(g.created_at), db))
     }
 
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>> {
@@ -523,7 +518,7 @@ impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
         let alias = |name: &str| alias_of(u, name);
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&u.pool_id)
             .bind(&u.username)
             .bind(&u.sub)
@@ -536,17 +531,13 @@ impl UserStore for SqlStore {
             .bind(alias("email"))
             .bind(alias("phone_number"))
             .bind(alias("preferred_username"))
-            .bind(&u.totp_secret)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(&u.totp_secret), db))
     }
 
     async fn update_user(&self, u: &UserRecord) -> StoreResult<bool> {
         let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9 WHERE pool_id = $10 AND username = $11";
         let alias = |name: &str| alias_of(u, name);
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(u.status.as_str())
             .bind(u.enabled)
             .bind(&u.password_hash)
@@ -557,11 +548,7 @@ impl UserStore for SqlStore {
             .bind(alias("preferred_username"))
             .bind(&u.totp_secret)
             .bind(&u.pool_id)
-            .bind(&u.username)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(&u.username), db))
     }
 
     async fn link_identity(
@@ -572,15 +559,11 @@ impl UserStore for SqlStore {
         username: &str,
     ) -> StoreResult<bool> {
         let sql = "INSERT INTO identity_links (pool_id, provider_name, provider_subject, username) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(pool_id)
             .bind(provider)
             .bind(subject)
-            .bind(username)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(username), db))
     }
 
     async fn find_linked_user(
@@ -602,14 +585,10 @@ impl UserStore for SqlStore {
 
     async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool> {
         let sql = "UPDATE users SET totp_last_step = $1 WHERE pool_id = $2 AND username = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(step)
             .bind(pool_id)
-            .bind(username)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(username), db))
     }
 
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -633,14 +612,10 @@ impl UserStore for SqlStore {
         group: &str,
     ) -> StoreResult<bool> {
         let sql = "INSERT INTO user_groups (pool_id, username, group_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(pool_id)
             .bind(username)
-            .bind(group)
-            .execute(db)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(backend))
+            .bind(group), db))
     }
 
     async fn find_user_by_alias(
@@ -797,13 +772,9 @@ impl LockoutStore for SqlStore {
     }
 
     async fn clear_sign_in_failures(&self, pool_id: &str, name: &str) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query("DELETE FROM sign_in_failures WHERE pool_id = $1 AND name = $2")
+        on_db!(self, db => run!(sqlx::query("DELETE FROM sign_in_failures WHERE pool_id = $1 AND name = $2")
             .bind(pool_id)
-            .bind(name)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(name), db))
     }
 }
 
@@ -819,16 +790,12 @@ impl UserCodeStore for SqlStore {
     ) -> StoreResult<()> {
         let sql = "INSERT INTO user_codes (pool_id, username, purpose, code_hash, attempts, expires_at) VALUES ($1, $2, $3, $4, 0, $5) \
             ON CONFLICT (pool_id, username, purpose) DO UPDATE SET code_hash = $4, attempts = 0, expires_at = $5";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(pool_id)
             .bind(username)
             .bind(purpose)
             .bind(code.as_str())
-            .bind(expires_at)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(expires_at), db))
     }
 
     async fn check_user_code(
@@ -894,18 +861,14 @@ fn challenge_record(row: ChallengeRow) -> ChallengeRecord {
 impl ChallengeStore for SqlStore {
     async fn insert_challenge(&self, c: &ChallengeRecord) -> StoreResult<()> {
         let sql = "INSERT INTO auth_challenges (hash, pool_id, username, kind, payload, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(c.hash.as_str())
             .bind(&c.pool_id)
             .bind(&c.username)
             .bind(&c.kind)
             .bind(&c.payload)
             .bind(c.created_at)
-            .bind(c.expires_at)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(c.expires_at), db))
     }
 
     async fn get_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>> {
@@ -933,18 +896,14 @@ impl ChallengeStore for SqlStore {
 impl SessionStore for SqlStore {
     async fn insert_session(&self, x: &SessionRecord) -> StoreResult<()> {
         let sql = "INSERT INTO sessions (hash, pool_id, username, payload, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(x.hash.as_str())
             .bind(&x.pool_id)
             .bind(&x.username)
             .bind(&x.payload)
             .bind(x.auth_time)
             .bind(x.created_at)
-            .bind(x.expires_at)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(x.expires_at), db))
     }
 
     async fn get_session(&self, hash: &TokenHash) -> StoreResult<Option<SessionRecord>> {
@@ -958,51 +917,35 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_user_sessions(&self, pool_id: &str, username: &str) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query("DELETE FROM sessions WHERE pool_id = $1 AND username = $2")
+        on_db!(self, db => run!(sqlx::query("DELETE FROM sessions WHERE pool_id = $1 AND username = $2")
             .bind(pool_id)
-            .bind(username)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(username), db))
     }
 
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query("DELETE FROM sessions WHERE hash = $1")
-            .bind(hash.as_str())
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+        on_db!(self, db => run!(sqlx::query("DELETE FROM sessions WHERE hash = $1")
+            .bind(hash.as_str()), db))
     }
 }
 
 #[async_trait]
 impl TokenStore for SqlStore {
     async fn insert_family(&self, f: &FamilyRecord) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query(INSERT_FAMILY)
-            .bind_family(f)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+        on_db!(self, db => run!(sqlx::query(INSERT_FAMILY)
+            .bind_family(f), db))
     }
 
     async fn bar_family(&self, f: &FamilyRecord, now: Timestamp) -> StoreResult<()> {
         let sql = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
             ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(token_families.revoked_at, $7)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(&f.id)
             .bind(&f.pool_id)
             .bind(&f.client_id)
             .bind(&f.username)
             .bind(f.created_at)
             .bind(f.expires_at)
-            .bind(now)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(now), db))
     }
 
     async fn start_family(&self, f: &FamilyRecord, t: &RefreshRecord) -> StoreResult<bool> {
@@ -1039,13 +982,9 @@ impl TokenStore for SqlStore {
 
     async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<()> {
         let sql = "UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(now)
-            .bind(id)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(id), db))
     }
 
     async fn revoke_user_families(
@@ -1055,23 +994,15 @@ impl TokenStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         let sql = "UPDATE token_families SET revoked_at = $1 WHERE pool_id = $2 AND username = $3 AND revoked_at IS NULL";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(now)
             .bind(pool_id)
-            .bind(username)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(username), db))
     }
 
     async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query(INSERT_REFRESH)
-            .bind_refresh(t)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+        on_db!(self, db => run!(sqlx::query(INSERT_REFRESH)
+            .bind_refresh(t), db))
     }
 
     async fn find_refresh(&self, hash: &TokenHash) -> StoreResult<Option<RefreshRecord>> {
@@ -1132,17 +1063,13 @@ impl TokenStore for SqlStore {
 impl CodeStore for SqlStore {
     async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {
         let sql = "INSERT INTO auth_codes (hash, pool_id, client_id, payload, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_db!(self, db => sqlx::query(sql)
+        on_db!(self, db => run!(sqlx::query(sql)
             .bind(c.hash.as_str())
             .bind(&c.pool_id)
             .bind(&c.client_id)
             .bind(&c.payload)
             .bind(c.created_at)
-            .bind(c.expires_at)
-            .execute(db)
-            .await
-            .map(|_| ())
-            .map_err(backend))
+            .bind(c.expires_at), db))
     }
 
     async fn consume_code(
@@ -1240,7 +1167,7 @@ impl KeyStore for SqlStore {
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        on_db!(self, db => sqlx::query("SELECT 1").execute(db).await.map(|_| ()).map_err(backend))
+        on_db!(self, db => run!(sqlx::query("SELECT 1"), db))
     }
 
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
