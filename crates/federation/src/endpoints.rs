@@ -60,7 +60,7 @@ fn defaults(idp: &IdentityProviderConfig) -> [Option<String>; 5] {
 }
 
 /// HTTPS only (spec §2.3), except loopback hosts, for local providers in development.
-fn check_url(what: &str, url: &str) -> Result<(), FederationError> {
+pub(crate) fn check_url(what: &str, url: &str) -> Result<(), FederationError> {
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
         .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']) || url == *p);

@@ -8,6 +8,7 @@ mod apple;
 mod endpoints;
 mod exchange;
 mod id_token;
+pub mod saml;
 
 use std::time::Duration;
 

@@ -1,0 +1,89 @@
+//! The metadata of a pool's SAML IdPs: parsed from `MetadataFile`, or fetched from
+//! `MetadataURL` with the connector's timeout and kept for up to six hours (spec §2.3).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use userpool_core::crypto::TokenHash;
+use userpool_core::model::IdentityProviderConfig;
+
+use super::metadata::{self, IdpMetadata};
+
+/// Fetched metadata is reused this long.
+const URL_CACHE_SECONDS: i64 = 6 * 3600;
+/// Metadata documents are small; a larger answer is refused.
+const MAX_METADATA_BYTES: usize = 1 << 20;
+
+/// Parsed metadata per provider configuration, shared by the requests of one node.
+pub struct SamlProviders {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, (i64, Arc<IdpMetadata>)>>,
+}
+
+impl SamlProviders {
+    pub fn new(timeout: std::time::Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("userpool/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The IdP's metadata. Errors are for the log; the user sees a misconfigured provider.
+    pub async fn metadata(
+        &self,
+        pool_id: &str,
+        idp: &IdentityProviderConfig,
+        now: i64,
+    ) -> Result<Arc<IdpMetadata>, String> {
+        let d = &idp.provider_details;
+        let source = d
+            .get("MetadataFile")
+            .map(|f| format!("file:{}", TokenHash::of(f).as_str()))
+            .or_else(|| d.get("MetadataURL").map(|u| format!("url:{u}")))
+            .ok_or("no metadata configured")?;
+        let key = format!("{pool_id}/{}/{source}", idp.provider_name);
+        if let Some((at, md)) = self.cache.lock().expect("cache lock").get(&key)
+            && (source.starts_with("file:") || now - at < URL_CACHE_SECONDS)
+        {
+            return Ok(md.clone());
+        }
+        let text = match d.get("MetadataFile") {
+            Some(f) => f.clone(),
+            None => self.fetch(&d["MetadataURL"]).await?,
+        };
+        let md = Arc::new(metadata::parse(&text, now)?);
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, (now, md.clone()));
+        Ok(md)
+    }
+
+    async fn fetch(&self, url: &str) -> Result<String, String> {
+        crate::endpoints::check_url("MetadataURL", url).map_err(|e| format!("{e:?}"))?;
+        let r = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("Error retrieving metadata: {e}"))?;
+        if !r.status().is_success() {
+            return Err(format!("Error retrieving metadata: HTTP {}", r.status()));
+        }
+        let bytes = r
+            .bytes()
+            .await
+            .map_err(|e| format!("Error retrieving metadata: {e}"))?;
+        if bytes.len() > MAX_METADATA_BYTES {
+            return Err("Error retrieving metadata: document too large".into());
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|_| "metadata is not UTF-8".into())
+    }
+}
