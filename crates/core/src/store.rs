@@ -214,6 +214,31 @@ pub enum CodeCheck {
     Expired,
 }
 
+/// One of our SAML keys with its certificate (spec §16.2–§16.3). `owner` is `pool` for the
+/// pool's signing key, else the name of the IdP whose encrypted assertions it opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamlCredentialRecord {
+    pub pool_id: String,
+    pub owner: String,
+    pub generation: i64,
+    /// The PKCS#8 PEM key, sealed under the master key.
+    pub sealed_key: String,
+    pub cert_pem: String,
+    pub created_at: Timestamp,
+    pub not_after: Timestamp,
+}
+
+/// Ties a session to the SAML identity it came from, for single logout (spec §12).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamlSessionRecord {
+    pub session_hash: TokenHash,
+    pub pool_id: String,
+    /// Hash of provider and NameID: every session of that user at that IdP.
+    pub subject_key: String,
+    /// Hash of provider, NameID and SessionIndex: one IdP session.
+    pub session_key: String,
+}
+
 /// A sign-in that waits for one more step (a new password, an MFA code), behind a cookie.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChallengeRecord {
@@ -400,6 +425,34 @@ pub trait KeyStore {
     ) -> StoreResult<CasOutcome>;
 }
 
+#[async_trait]
+pub trait SamlStore {
+    /// The owner's credentials, oldest generation first.
+    async fn list_saml_credentials(
+        &self,
+        pool_id: &str,
+        owner: &str,
+    ) -> StoreResult<Vec<SamlCredentialRecord>>;
+    /// Adds a generation; false when another node added the same generation first.
+    async fn insert_saml_credential(&self, c: &SamlCredentialRecord) -> StoreResult<bool>;
+    /// Records a message ID as used until `expires_at`: true the first time, on any node.
+    async fn first_saml_use(
+        &self,
+        pool_id: &str,
+        message_id: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn tag_saml_session(&self, s: &SamlSessionRecord) -> StoreResult<()>;
+    /// Ends the sessions of `subject_key`, only those of `session_keys` when any are given.
+    /// Returns how many ended.
+    async fn end_saml_sessions(
+        &self,
+        pool_id: &str,
+        subject_key: &str,
+        session_keys: &[String],
+    ) -> StoreResult<u64>;
+}
+
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -412,6 +465,7 @@ pub trait Store:
     + LockoutStore
     + UserCodeStore
     + ChallengeStore
+    + SamlStore
     + Send
     + Sync
 {

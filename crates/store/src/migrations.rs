@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     3 => "0003_lockout.sql",
     4 => "0004_lifecycle.sql",
     5 => "0005_links.sql",
+    6 => "0006_saml.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     3 => "0003_lockout.sql",
     4 => "0004_lifecycle.sql",
     5 => "0005_links.sql",
+    6 => "0006_saml.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -1192,6 +1192,11 @@ impl Store for SqlStore {
                 .execute(db)
                 .await
                 .map_err(backend)?;
+            let replay = sqlx::query("DELETE FROM saml_replay WHERE expires_at < $1")
+                .bind(now)
+                .execute(db)
+                .await
+                .map_err(backend)?;
             let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(now)
                 .execute(db)
@@ -1208,8 +1213,106 @@ impl Store for SqlStore {
                 + user_codes.rows_affected()
                 + keys.rows_affected()
                 + sessions.rows_affected()
+                + replay.rows_affected()
                 + families.rows_affected())
         })
+    }
+}
+
+type SamlCredentialRow = (String, String, i64, String, String, i64, i64);
+
+#[async_trait]
+impl SamlStore for SqlStore {
+    async fn list_saml_credentials(
+        &self,
+        pool_id: &str,
+        owner: &str,
+    ) -> StoreResult<Vec<SamlCredentialRecord>> {
+        let sql = "SELECT pool_id, owner, generation, sealed_key, cert_pem, created_at, not_after FROM saml_credentials WHERE pool_id = $1 AND owner = $2 ORDER BY generation";
+        let rows: Vec<SamlCredentialRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(owner)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(pool_id, owner, generation, sealed_key, cert_pem, created_at, not_after)| {
+                    SamlCredentialRecord {
+                        pool_id,
+                        owner,
+                        generation,
+                        sealed_key,
+                        cert_pem,
+                        created_at,
+                        not_after,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    async fn insert_saml_credential(&self, c: &SamlCredentialRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO saml_credentials (pool_id, owner, generation, sealed_key, cert_pem, created_at, not_after) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&c.pool_id)
+            .bind(&c.owner)
+            .bind(c.generation)
+            .bind(&c.sealed_key)
+            .bind(&c.cert_pem)
+            .bind(c.created_at)
+            .bind(c.not_after), db))
+    }
+
+    async fn first_saml_use(
+        &self,
+        pool_id: &str,
+        message_id: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = "INSERT INTO saml_replay (pool_id, message_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(message_id)
+            .bind(expires_at), db))
+    }
+
+    async fn tag_saml_session(&self, x: &SamlSessionRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO saml_sessions (session_hash, pool_id, subject_key, session_key) VALUES ($1, $2, $3, $4)";
+        on_db!(self, db => run!(sqlx::query(sql)
+            .bind(x.session_hash.as_str())
+            .bind(&x.pool_id)
+            .bind(&x.subject_key)
+            .bind(&x.session_key), db))
+    }
+
+    async fn end_saml_sessions(
+        &self,
+        pool_id: &str,
+        subject_key: &str,
+        session_keys: &[String],
+    ) -> StoreResult<u64> {
+        let mut ended = 0;
+        // One statement per key keeps the SQL identical on both databases; a LogoutRequest
+        // carries one SessionIndex or a handful.
+        let keys: Vec<Option<&str>> = if session_keys.is_empty() {
+            vec![None]
+        } else {
+            session_keys.iter().map(|k| Some(k.as_str())).collect()
+        };
+        for key in keys {
+            let sql = "DELETE FROM sessions WHERE hash IN (SELECT session_hash FROM saml_sessions WHERE pool_id = $1 AND subject_key = $2 AND ($3 IS NULL OR session_key = $3))";
+            ended += on_db!(self, db => sqlx::query(sql)
+                .bind(pool_id)
+                .bind(subject_key)
+                .bind(key)
+                .execute(db)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(backend))?;
+        }
+        Ok(ended)
     }
 }
 

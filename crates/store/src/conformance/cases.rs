@@ -825,3 +825,116 @@ pub async fn a_barred_family_cannot_start(b: &impl Connect) {
         Some(NOW + 3)
     );
 }
+
+pub async fn saml_messages_are_accepted_once_across_nodes(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            let (p, barrier) = (p.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .first_saml_use(&p, "_assertion1", NOW + 300)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for t in tasks {
+        first += usize::from(t.await.unwrap());
+    }
+    assert_eq!(first, 1, "exactly one node accepts the assertion");
+    assert!(
+        node_b
+            .first_saml_use(&p, "_assertion2", NOW + 300)
+            .await
+            .unwrap()
+    );
+    node_a.purge_expired(NOW + 301).await.unwrap();
+    assert!(
+        node_a
+            .first_saml_use(&p, "_assertion1", NOW + 900)
+            .await
+            .unwrap(),
+        "an expired record is purged"
+    );
+}
+
+pub async fn saml_credentials_and_sessions(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let cred = SamlCredentialRecord {
+        pool_id: p.clone(),
+        owner: "pool".into(),
+        generation: 1,
+        sealed_key: "sealed".into(),
+        cert_pem: "cert".into(),
+        created_at: NOW,
+        not_after: NOW + 1000,
+    };
+    assert!(s.insert_saml_credential(&cred).await.unwrap());
+    let rival = SamlCredentialRecord {
+        cert_pem: "other".into(),
+        ..cred.clone()
+    };
+    assert!(
+        !s.insert_saml_credential(&rival).await.unwrap(),
+        "one generation, one winner"
+    );
+    assert_eq!(
+        s.list_saml_credentials(&p, "pool").await.unwrap(),
+        vec![cred]
+    );
+    assert!(
+        s.list_saml_credentials(&p, "Okta")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut cookies = Vec::new();
+    for (subject, session) in [("alice", "s1"), ("alice", "s2"), ("bob", "s1")] {
+        let cookie = random_token();
+        s.insert_session(&SessionRecord {
+            hash: TokenHash::of(&cookie),
+            pool_id: p.clone(),
+            username: subject.into(),
+            payload: "{}".into(),
+            auth_time: NOW,
+            created_at: NOW,
+            expires_at: NOW + 3600,
+        })
+        .await
+        .unwrap();
+        s.tag_saml_session(&SamlSessionRecord {
+            session_hash: TokenHash::of(&cookie),
+            pool_id: p.clone(),
+            subject_key: subject.into(),
+            session_key: format!("{subject}/{session}"),
+        })
+        .await
+        .unwrap();
+        cookies.push(cookie);
+    }
+    let alive = |i: usize| {
+        let (s, c) = (s.clone(), cookies[i].clone());
+        async move { s.get_session(&TokenHash::of(&c)).await.unwrap().is_some() }
+    };
+    assert_eq!(
+        s.end_saml_sessions(&p, "alice", &["alice/s2".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(alive(0).await && !alive(1).await && alive(2).await);
+    assert_eq!(s.end_saml_sessions(&p, "alice", &[]).await.unwrap(), 1);
+    assert!(!alive(0).await && alive(2).await);
+}

@@ -51,6 +51,8 @@ macro_rules! conformance_tests {
             user_codes_work_once_and_die_after_too_many_guesses,
             a_challenge_is_taken_once,
             a_barred_family_cannot_start,
+            saml_messages_are_accepted_once_across_nodes,
+            saml_credentials_and_sessions,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {
