@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import urllib.parse
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
@@ -33,16 +34,19 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-import saml2
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
-from saml2.attribute_converter import AttributeConverter
-from saml2.config import IdPConfig
-from saml2.metadata import create_metadata_string
-from saml2.s_utils import decode_base64_and_inflate, factory
-from saml2.saml import NameID, NAMEID_FORMAT_PERSISTENT
-from saml2.server import Server
-from saml2.sigver import pre_encryption_part
-from saml2.xmldsig import (
+# pysaml2 touches cryptography's deprecated CFB mode at import time; keep stderr readable.
+warnings.filterwarnings("ignore", message=".*CFB has been moved.*")
+
+import saml2  # noqa: E402
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp  # noqa: E402
+from saml2.attribute_converter import AttributeConverter  # noqa: E402
+from saml2.config import IdPConfig  # noqa: E402
+from saml2.metadata import create_metadata_string  # noqa: E402
+from saml2.s_utils import decode_base64_and_inflate, factory  # noqa: E402
+from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID  # noqa: E402
+from saml2.server import Server  # noqa: E402
+from saml2.sigver import pre_encryption_part  # noqa: E402
+from saml2.xmldsig import (  # noqa: E402
     DIGEST_SHA1,
     DIGEST_SHA256,
     DIGEST_SHA512,
@@ -313,6 +317,14 @@ class TestIdpServer(Server):
             return self.sec.encrypt_assertion(response, tmp.name, template, session_key, node_xpath=node_xpath)
 
 
+def idp_metadata(config):
+    """pysaml2's metadata minus the md:Extensions algorithm list (it advertises md5 and dsa-sha1)."""
+    root = etree.fromstring(create_metadata_string(None, config=config, sign=False))
+    for ext in root.findall("md:Extensions", NS):
+        root.remove(ext)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def html_post_form(action, field, b64_message, relay_state):
     esc = lambda s: html.escape(s, quote=True)  # noqa: E731
     relay = ""
@@ -354,7 +366,7 @@ class TestIdp:
         self.state = {}
         self.sp = None
         self.server = self._build_server()
-        self.metadata_xml = create_metadata_string(None, config=self.server.config, sign=False)
+        self.metadata_xml = idp_metadata(self.server.config)
         with open(os.path.join(directory, "idp-metadata.xml"), "wb") as f:
             f.write(self.metadata_xml)
 

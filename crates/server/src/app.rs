@@ -110,6 +110,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         connector: Arc::new(userpool_federation::HttpConnector::new(
             Duration::from_secs(args.federation_timeout),
         )),
+        saml: Arc::new(userpool_federation::saml::SamlProviders::new(
+            Duration::from_secs(args.federation_timeout),
+        )),
         argon2: Arc::new(tokio::sync::Semaphore::new(
             2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),

@@ -9,14 +9,15 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
-use userpool_core::federation::{self, Outbound};
+use userpool_core::federation::{self, Outbound, UpstreamIdentity};
+use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::ChallengeRecord;
 
 use crate::host::DomainPool;
 use crate::login::html;
-use crate::login::session::Cookie;
+use crate::login::session::{Cookie, SamlLogin};
 use crate::oauth::authorize::{redirect, reject, to_client};
 use crate::state::AppState;
 
@@ -225,42 +226,52 @@ async fn complete(
             return to_client(&req, OAuthError::invalid_request(e.to_string()));
         }
     };
+    sign_in(state, view, &req, &idp.config, &identity, None).await
+}
+
+/// Signs an outside identity in (OIDC, social or SAML): a linked user, or the provisioned
+/// federated user, then the same session and grant as a local sign-in (spec §14).
+pub(crate) async fn sign_in(
+    state: &AppState,
+    view: &PoolView,
+    req: &AuthorizeRequest,
+    idp: &IdentityProviderConfig,
+    identity: &UpstreamIdentity,
+    saml: Option<SamlLogin>,
+) -> Response {
     // An identity linked to an existing user signs in as that user (spec §14, linking).
     match state
         .store
-        .find_linked_user(&view.pool.id, &idp.config.provider_name, &identity.subject)
+        .find_linked_user(&view.pool.id, &idp.provider_name, &identity.subject)
         .await
     {
         Ok(Some(linked)) => match state.store.get_user(&view.pool.id, &linked).await {
             Ok(Some(user)) if user.enabled => {
-                let mut r = crate::login::finish(state, view, &req, &user).await;
+                let mut r = crate::login::finish(state, view, req, &user, saml).await;
                 r.headers_mut()
                     .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
                 return r;
             }
-            Ok(_) => return to_client(&req, OAuthError::invalid_request("User is disabled.")),
+            Ok(_) => return to_client(req, OAuthError::invalid_request("User is disabled.")),
             Err(e) => {
                 tracing::error!(error = %e, "reading the linked user failed");
-                return to_client(&req, OAuthError::server_error());
+                return to_client(req, OAuthError::server_error());
             }
         },
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, "reading identity links failed");
-            return to_client(&req, OAuthError::server_error());
+            return to_client(req, OAuthError::server_error());
         }
     }
     // 7. Provisioning, then the same session and grant as a local sign-in.
-    let username = federation::federated_username(
-        &view.pool.config,
-        &idp.config.provider_name,
-        &identity.subject,
-    );
+    let username =
+        federation::federated_username(&view.pool.config, &idp.provider_name, &identity.subject);
     let existing = match state.store.get_user(&view.pool.id, &username).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "reading the federated user failed");
-            return to_client(&req, OAuthError::server_error());
+            return to_client(req, OAuthError::server_error());
         }
     };
     let is_new = existing.is_none();
@@ -269,14 +280,14 @@ async fn complete(
     let user = match federation::provision(
         &view.pool.config,
         &view.pool.id,
-        &idp.config,
-        &identity,
+        idp,
+        identity,
         existing,
         write,
         state.clock.now(),
     ) {
         Ok(u) => u,
-        Err(e) => return to_client(&req, OAuthError::invalid_request(e.to_string())),
+        Err(e) => return to_client(req, OAuthError::invalid_request(e.to_string())),
     };
     let saved = if is_new {
         match state.store.insert_user(&user).await {
@@ -289,12 +300,12 @@ async fn complete(
     };
     if let Err(e) = saved {
         tracing::error!(error = %e, "saving the federated user failed");
-        return to_client(&req, OAuthError::server_error());
+        return to_client(req, OAuthError::server_error());
     }
     if !user.enabled {
-        return to_client(&req, OAuthError::invalid_request("User is disabled."));
+        return to_client(req, OAuthError::invalid_request("User is disabled."));
     }
-    let mut r = crate::login::finish(state, view, &req, &user).await;
+    let mut r = crate::login::finish(state, view, req, &user, saml).await;
     r.headers_mut()
         .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
     r

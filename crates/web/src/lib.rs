@@ -8,6 +8,7 @@ mod health;
 mod host;
 mod login;
 mod oauth;
+mod saml;
 mod state;
 mod wellknown;
 
@@ -41,6 +42,15 @@ fn api_routes() -> Router<AppState> {
 }
 
 /// The whole application: what the binary serves and what tests drive.
+/// SAML's POST binding carries up to 100,000 characters of base64: a larger body limit.
+fn saml_routes() -> Router<AppState> {
+    Router::new()
+        .route("/saml2/idpresponse", post(saml::idpresponse))
+        .route("/saml2/logout", post(saml::slo))
+        .layer(axum::extract::DefaultBodyLimit::max(saml::MAX_BODY_BYTES))
+        .route("/saml2/metadata", get(saml::sp_metadata))
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
@@ -88,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             get(federation::idpresponse_get).post(federation::idpresponse_post),
         )
         .route("/logout", get(oauth::logout::logout))
+        .merge(saml_routes())
         .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))
         .merge(api_routes())
         .fallback(host::domain_fallback)

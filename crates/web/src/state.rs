@@ -24,6 +24,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Talks to outside identity providers.
     pub connector: Arc<dyn Connector>,
+    /// The metadata of SAML IdPs, parsed or fetched and cached.
+    pub saml: Arc<userpool_federation::saml::SamlProviders>,
     /// Bounds concurrent Argon2 work (memory and CPU): a few permits per core.
     pub argon2: Arc<tokio::sync::Semaphore>,
 }

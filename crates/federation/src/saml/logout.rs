@@ -101,13 +101,13 @@ pub fn verify(
         ));
     }
     if xml::is(&doc, root, SAMLP, "LogoutRequest") {
-        if let Some(until) = xml::attr(&doc, root, "NotOnOrAfter") {
-            if now - super::response::SKEW >= xml::instant(until).map_err(malformed)? {
-                return Err(SamlError::new(
-                    "Logout message expired",
-                    "NotOnOrAfter passed",
-                ));
-            }
+        if let Some(until) = xml::attr(&doc, root, "NotOnOrAfter")
+            && now - super::response::SKEW >= xml::instant(until).map_err(malformed)?
+        {
+            return Err(SamlError::new(
+                "Logout message expired",
+                "NotOnOrAfter passed",
+            ));
         }
         let n = xml::only_child(&doc, root, SAML, "NameID").map_err(malformed)?;
         let name_id = NameId {

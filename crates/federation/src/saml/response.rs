@@ -21,18 +21,18 @@ const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 
 /// What the response must match.
-pub struct Expectations<'a> {
-    pub idp_entity_id: &'a str,
+pub struct Expectations {
+    pub idp_entity_id: String,
     /// The IdP's signing certificates (DER): any one may sign.
-    pub signing_certs: &'a [Vec<u8>],
-    pub sp_entity_id: &'a str,
-    pub acs_url: &'a str,
+    pub signing_certs: Vec<Vec<u8>>,
+    pub sp_entity_id: String,
+    pub acs_url: String,
     /// The pending AuthnRequest's ID; `None` for an IdP-initiated response.
-    pub in_response_to: Option<&'a str>,
+    pub in_response_to: Option<String>,
     /// `EncryptedResponses=true`: a plaintext Assertion is refused.
     pub require_encryption: bool,
     /// Our unexpired encryption keys for this IdP (PKCS#8 PEM).
-    pub decryption_keys: &'a [String],
+    pub decryption_keys: Vec<String>,
     pub now: i64,
 }
 
@@ -69,7 +69,7 @@ pub fn decode(field: &str) -> Result<String, SamlError> {
 }
 
 /// The Response's checks, steps 1–8 of checklist §3.1.
-pub fn verify(xml_text: &str, x: &Expectations<'_>) -> Result<VerifiedAssertion, SamlError> {
+pub fn verify(xml_text: &str, x: &Expectations) -> Result<VerifiedAssertion, SamlError> {
     let doc = xml::parse(xml_text).map_err(malformed)?;
     let root = doc.document_element().ok_or_else(|| malformed("empty"))?;
     if !xml::is(&doc, root, SAMLP, "Response") || xml::attr(&doc, root, "Version") != Some("2.0") {
@@ -110,13 +110,13 @@ pub fn verify(xml_text: &str, x: &Expectations<'_>) -> Result<VerifiedAssertion,
         vec![root, assertion_node]
     };
     let covered =
-        signature::verify(&doc, xml_text, x.signing_certs, &allowed, &[]).map_err(forged)?;
+        signature::verify(&doc, xml_text, &x.signing_certs, &allowed, &[]).map_err(forged)?;
     let response_signed = covered.contains(&root);
     // Status and the Response's own fields, checked whether or not they are signed:
     // unsigned ones can only make us refuse.
     check_response_fields(&doc, root, x)?;
     if encrypted {
-        let plaintext = decrypt(&doc, xml_text, assertion_node, x.decryption_keys)?;
+        let plaintext = decrypt(&doc, xml_text, assertion_node, &x.decryption_keys)?;
         let doc2 =
             xml::parse(&plaintext).map_err(|_| undecryptable("decrypted text unparsable"))?;
         signature::unique_ids(&doc2).map_err(malformed)?;
@@ -131,7 +131,7 @@ pub fn verify(xml_text: &str, x: &Expectations<'_>) -> Result<VerifiedAssertion,
         };
         // The Response's signature covered the ciphertext and was checked above; in the
         // decrypted tree only a signature on the Assertion itself counts.
-        let covered2 = signature::verify(&doc2, &plaintext, x.signing_certs, &[inner], &[root2])
+        let covered2 = signature::verify(&doc2, &plaintext, &x.signing_certs, &[inner], &[root2])
             .map_err(forged)?;
         if !response_signed && !covered2.contains(&inner) {
             return Err(forged("neither the Response nor the Assertion is signed"));
@@ -148,7 +148,7 @@ pub fn verify(xml_text: &str, x: &Expectations<'_>) -> Result<VerifiedAssertion,
 fn check_response_fields(
     doc: &Document<'_>,
     root: NodeId,
-    x: &Expectations<'_>,
+    x: &Expectations,
 ) -> Result<(), SamlError> {
     let status = xml::only_child(doc, root, SAMLP, "Status").map_err(malformed)?;
     let code = xml::only_child(doc, status, SAMLP, "StatusCode").map_err(malformed)?;
@@ -175,7 +175,10 @@ fn check_response_fields(
             ));
         }
     }
-    match (xml::attr(doc, root, "InResponseTo"), x.in_response_to) {
+    match (
+        xml::attr(doc, root, "InResponseTo"),
+        x.in_response_to.as_deref(),
+    ) {
         (None, _) => Ok(()),
         (Some(got), Some(want)) if got == want => Ok(()),
         (Some(_), None) => Err(unsolicited_mismatch()),
@@ -277,7 +280,7 @@ fn expired(detail: impl Into<String>) -> SamlError {
 fn read_assertion(
     doc: &Document<'_>,
     a: NodeId,
-    x: &Expectations<'_>,
+    x: &Expectations,
 ) -> Result<VerifiedAssertion, SamlError> {
     let now = x.now;
     if xml::attr(doc, a, "Version") != Some("2.0") {
@@ -395,13 +398,9 @@ fn read_assertion(
 
 /// One bearer `SubjectConfirmationData`: Recipient is our ACS, no NotBefore, NotOnOrAfter
 /// ahead, InResponseTo our request (absent when unsolicited). Returns its NotOnOrAfter.
-fn check_confirmation(
-    doc: &Document<'_>,
-    sc: NodeId,
-    x: &Expectations<'_>,
-) -> Result<i64, SamlError> {
+fn check_confirmation(doc: &Document<'_>, sc: NodeId, x: &Expectations) -> Result<i64, SamlError> {
     let data = xml::only_child(doc, sc, SAML, "SubjectConfirmationData").map_err(malformed)?;
-    if xml::attr(doc, data, "Recipient") != Some(x.acs_url) {
+    if xml::attr(doc, data, "Recipient") != Some(x.acs_url.as_str()) {
         return Err(SamlError::new(
             "Recipient mismatch",
             "Recipient is not our ACS",
@@ -415,7 +414,10 @@ fn check_confirmation(
     if x.now - SKEW >= until {
         return Err(expired("SubjectConfirmationData NotOnOrAfter passed"));
     }
-    match (xml::attr(doc, data, "InResponseTo"), x.in_response_to) {
+    match (
+        xml::attr(doc, data, "InResponseTo"),
+        x.in_response_to.as_deref(),
+    ) {
         (None, None) => Ok(until),
         (Some(got), Some(want)) if got == want => Ok(until),
         (Some(_), None) => Err(unsolicited_mismatch()),

@@ -48,15 +48,14 @@ fn sign(key: &Credential, xml: &str) -> String {
 }
 
 fn check(idp: &Credential, xml: &str, now: i64) -> Result<String, String> {
-    let certs = [credentials::cert_der(&idp.cert_pem).unwrap()];
     let x = Expectations {
-        idp_entity_id: IDP,
-        signing_certs: &certs,
-        sp_entity_id: SP,
-        acs_url: ACS,
-        in_response_to: Some("_req1"),
+        idp_entity_id: IDP.into(),
+        signing_certs: vec![credentials::cert_der(&idp.cert_pem).unwrap()],
+        sp_entity_id: SP.into(),
+        acs_url: ACS.into(),
+        in_response_to: Some("_req1".into()),
         require_encryption: false,
-        decryption_keys: &[],
+        decryption_keys: vec![],
         now,
     };
     response::verify(xml, &x)

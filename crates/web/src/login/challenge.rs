@@ -308,5 +308,5 @@ pub(crate) async fn mfa_post(
             return failed("keeping the TOTP secret", e);
         }
     }
-    flow::finish(&state, &view, &req, &user).await
+    flow::finish(&state, &view, &req, &user, None).await
 }

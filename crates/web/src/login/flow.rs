@@ -29,7 +29,7 @@ pub(crate) async fn after_password(
     user: UserRecord,
 ) -> Response {
     match lifecycle::mfa_step(&view.pool.config, &user) {
-        MfaStep::None => finish(state, view, req, &user).await,
+        MfaStep::None => finish(state, view, req, &user, None).await,
         MfaStep::Verify => start_challenge(state, view, params, &user, MFA, "{}").await,
         MfaStep::Setup => {
             let secret = totp::new_secret();
@@ -114,10 +114,12 @@ pub(crate) async fn finish(
     view: &PoolView,
     req: &AuthorizeRequest,
     user: &UserRecord,
+    saml: Option<session::SamlLogin>,
 ) -> Response {
     let now = state.clock.now();
     let payload = session::SessionPayload {
         event_id: new_uuid(),
+        saml,
     };
     let cookie = match session::start(state, view, user, &payload, now).await {
         Ok(c) => c,

@@ -78,6 +78,17 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionPayload {
     pub(crate) event_id: String,
+    /// Set when the user signed in through a SAML IdP: what single logout needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) saml: Option<SamlLogin>,
+}
+
+/// The SAML sign-in behind a session (spec §11.2: NameID and the first SessionIndex).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SamlLogin {
+    pub(crate) provider: String,
+    pub(crate) name_id: userpool_federation::saml::NameId,
+    pub(crate) session_index: Option<String>,
 }
 
 /// The signed-in user of this browser on this pool, if the session is live.
@@ -130,6 +141,9 @@ pub(crate) async fn start(
             expires_at: now + SESSION_SECONDS,
         })
         .await?;
+    if let Some(saml) = &payload.saml {
+        crate::saml::tag_session(state, &view.pool.id, TokenHash::of(&value), saml).await?;
+    }
     Ok(Cookie::Session.set(state, &value, SESSION_SECONDS))
 }
 

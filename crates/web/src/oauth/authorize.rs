@@ -90,7 +90,15 @@ pub(crate) async fn authorize(
         Err(rejection) => return reject(rejection),
     };
     if let Some(name) = &req.external_provider {
-        return crate::federation::begin(&state, &view, &params, &req, name).await;
+        let is_saml = view
+            .identity_providers
+            .get(name)
+            .is_some_and(|i| i.config.provider_type == "SAML");
+        return if is_saml {
+            crate::saml::begin(&state, &view, &params, &req, name).await
+        } else {
+            crate::federation::begin(&state, &view, &params, &req, name).await
+        };
     }
     if !req.prompt_login {
         match session::current(&state, &view, &headers, state.clock.now()).await {
