@@ -323,6 +323,12 @@ pub(crate) async fn plan(
                 &idp.provider_name,
             );
             p.within(&path, |p| idp.validate(p));
+            if idp.provider_type == "SAML"
+                && let Some(file) = idp.provider_details.get("MetadataFile")
+                && let Err(e) = userpool_federation::saml::metadata::parse(file, now)
+            {
+                p.add(&format!("{path}.ProviderDetails.MetadataFile"), e);
+            }
             let stored = stored_idps
                 .iter()
                 .any(|x| x.config.provider_name == idp.provider_name);
@@ -349,10 +355,13 @@ pub(crate) async fn plan(
             }
         }
 
-        let provider_types: Vec<(String, String)> = stored_idps
+        let provider_configs: Vec<&IdentityProviderConfig> = seed
+            .identity_providers
             .iter()
-            .map(|x| &x.config)
-            .chain(seed.identity_providers.iter())
+            .chain(stored_idps.iter().map(|x| &x.config))
+            .collect();
+        let provider_types: Vec<(String, String)> = provider_configs
+            .iter()
             .map(|c| (c.provider_name.clone(), c.provider_type.clone()))
             .collect();
         let mut group_names: Vec<String> = stored_groups
@@ -379,6 +388,26 @@ pub(crate) async fn plan(
         for (j, c) in seed.clients.iter().enumerate() {
             let path = described(&format!("Clients[{j}]"), "client", &c.client_name);
             p.within(&path, |p| c.validate(&custom_scopes, &providers, p));
+            // Spec §11.3: a client of an IdP-initiated SAML IdP lists SAML IdPs only.
+            let idp_type = |name: &String| {
+                provider_configs
+                    .iter()
+                    .find(|x| &x.provider_name == name)
+                    .map(|x| (x.provider_type.as_str(), is_idp_initiated(x)))
+            };
+            let listed: Vec<_> = c
+                .supported_identity_providers
+                .iter()
+                .map(idp_type)
+                .collect();
+            if listed.iter().any(|t| matches!(t, Some((_, true))))
+                && listed.iter().any(|t| !matches!(t, Some(("SAML", _))))
+            {
+                p.add(
+                    &format!("{path}.SupportedIdentityProviders"),
+                    "a client with an IdP-initiated SAML provider cannot list COGNITO or non-SAML providers",
+                );
+            }
             // Same client: same ClientId, or, without one, same ClientName in this pool.
             let same = stored_clients.iter().find(|x| match &c.client_id {
                 Some(id) => &x.client_id == id,
@@ -631,6 +660,13 @@ impl SeedPlan {
         }
         Ok(report)
     }
+}
+
+fn is_idp_initiated(c: &IdentityProviderConfig) -> bool {
+    c.provider_type == "SAML"
+        && c.provider_details
+            .get("IDPInit")
+            .is_some_and(|v| v == "true")
 }
 
 #[cfg(test)]
