@@ -189,6 +189,8 @@ pub struct OAuthServer {
     pub pool_id: String,
     pub base: String,
     pub dir: tempfile::TempDir,
+    database: String,
+    seed: String,
 }
 
 impl OAuthServer {
@@ -228,7 +230,18 @@ impl OAuthServer {
             pg,
             pool_id,
             dir,
+            database: db,
+            seed,
         }
+    }
+
+    /// Another node on the same database and seed (it answers for the pool when asked with
+    /// the first node's Host).
+    pub fn second_node(&self) -> Server {
+        Server::start(
+            self.dir.path(),
+            &["--database", &self.database, "--seed", &self.seed],
+        )
     }
 
     /// What the server logged so far.

@@ -15,5 +15,8 @@ mod lifecycle;
 mod multi_node;
 mod oauth_errors;
 mod relying_party;
+mod saml;
+mod saml_attacks;
+mod saml_idp;
 mod seed;
 mod smtp;
