@@ -18,7 +18,12 @@ echo "== starting PostgreSQL on 127.0.0.1:$port"
 USERPOOL_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir" "$port" | tail -n 1)
 export USERPOOL_TEST_POSTGRES_URL
 
-echo "== Python test peers (aiosmtpd: a real SMTP server for the mail tests)"
+echo "== Python test peers (aiosmtpd for mail; pysaml2, lxml, signxml for SAML)"
+if ! command -v xmlsec1 >/dev/null 2>&1; then
+    echo "installing xmlsec1 from Debian's packages (pysaml2 signs and encrypts with it)…"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xmlsec1
+fi
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
 
 echo "== cargo fmt --check"
@@ -27,8 +32,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# The OAuth end-to-end tests run a second time with their servers on PostgreSQL.
-oauth_tests='code_flow:: oauth_errors:: relying_party:: lifecycle::'
+# The OAuth and SAML end-to-end tests run a second time with their servers on PostgreSQL.
+oauth_tests='code_flow:: oauth_errors:: relying_party:: lifecycle:: saml:: saml_attacks::'
 
 echo "== Rust tests (SQLite, and PostgreSQL where a test says so)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -98,7 +98,6 @@ STATUS_CODES = {
     "Success": samlp.STATUS_SUCCESS,
     "Requester": samlp.STATUS_REQUESTER,
     "Responder": samlp.STATUS_RESPONDER,
-    "PartialLogout": "urn:oasis:names:tc:SAML:2.0:status:PartialLogout",
 }
 AUTHN_CONTEXT = {"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"}
 ATTR_NAME_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
@@ -123,6 +122,13 @@ DEFAULT_CONFIG = {
     "want_authn_requests_signed": False,
     "logout_response_status": "Success",
     "lifetime_seconds": 300,
+}
+
+# Keys whose default is None (or whose type differs from the default's).
+CONFIG_TYPES = {
+    "name_qualifier": (str, type(None)),
+    "sp_name_qualifier": (str, type(None)),
+    "session_index": (str, type(None)),
 }
 
 log = logging.getLogger("test-idp")
@@ -240,7 +246,8 @@ def parse_redirect_query(raw_query, message_param):
     values = {k: urllib.parse.unquote_plus(p.split("=", 1)[1] if "=" in p else "") for k, p in raw.items()}
     signed = None
     if "SigAlg" in raw:
-        signed = "&".join(raw[k] for k in (message_param, "RelayState", "SigAlg") if k in raw).encode("ascii")
+        # http.server decoded the request line as latin-1, so this restores the exact bytes.
+        signed = "&".join(raw[k] for k in (message_param, "RelayState", "SigAlg") if k in raw).encode("latin-1")
     return values, signed
 
 
@@ -271,9 +278,6 @@ def verify_redirect_signature(values, signed_octets, cert_b64_list):
 class VerbatimAttributes(AttributeConverter):
     """Emit attribute names exactly as configured (pysaml2's maps would rename/lowercase them)."""
 
-    def __init__(self, name_format):
-        super().__init__(name_format)
-
     def to_(self, attrvals):
         return [
             factory(
@@ -286,7 +290,7 @@ class VerbatimAttributes(AttributeConverter):
         ]
 
 
-class TestIdpServer(Server):
+class IdpServer(Server):
     """pysaml2 Server with two knobs its public API lacks: SessionIndex and encryption algorithms."""
 
     next_session_index = None
@@ -352,7 +356,7 @@ def xml_text(message):
     return message.to_string().decode("utf-8")
 
 
-class TestIdp:
+class LoopbackIdp:
     def __init__(self, port, directory, entity_id):
         self.port = port
         self.dir = directory
@@ -404,7 +408,7 @@ class TestIdp:
         conf = IdPConfig()
         conf.load(cfg)
         conf.attribute_converters = [VerbatimAttributes(self.config["attribute_name_format"])]
-        server = TestIdpServer(config=conf)
+        server = IdpServer(config=conf)
         server.data_encryption = self.config["data_encryption"]
         server.key_transport = self.config["key_transport"]
         server.encryption_certs = tuple(self.sp.encryption_certs) if self.sp else ()
@@ -437,9 +441,12 @@ class TestIdp:
             raise HttpError(400, f"unknown config keys: {sorted(unknown)}")
         cfg = dict(DEFAULT_CONFIG)
         cfg.update(given)
-        for k in ("sign_response", "sign_assertion", "encrypt_assertion", "want_authn_requests_signed"):
-            if not isinstance(cfg[k], bool):
-                raise HttpError(400, f"{k} must be a boolean")
+        for k, v in cfg.items():
+            want = CONFIG_TYPES.get(k, type(DEFAULT_CONFIG[k]))
+            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                raise HttpError(400, f"{k} has the wrong type")
+        if cfg["lifetime_seconds"] <= 0:
+            raise HttpError(400, "lifetime_seconds must be positive")
         cfg["name_id_format"] = NAMEID_ALIASES.get(cfg["name_id_format"], cfg["name_id_format"])
         attrs = cfg["attributes"]
         if not isinstance(attrs, dict) or not all(
@@ -623,6 +630,8 @@ class TestIdp:
             )
             if not valid:
                 raise HttpError(400, "LogoutRequest signature missing or invalid")
+            if msg.issuer is None or msg.issuer.text.strip() != self.sp.entity_id:
+                raise HttpError(400, "LogoutRequest Issuer is not the SP")
             status = samlp.Status(status_code=samlp.StatusCode(value=STATUS_CODES[self.config["logout_response_status"]]))
             if not self.sp.slo_post:
                 raise HttpError(409, "SP metadata has no HTTP-POST SingleLogoutService")
@@ -664,6 +673,10 @@ class TestIdp:
             )
             if not valid:
                 raise HttpError(400, "LogoutResponse signature missing or invalid")
+            if msg.issuer is None or msg.issuer.text.strip() != self.sp.entity_id:
+                raise HttpError(400, "LogoutResponse Issuer is not the SP")
+            if msg.destination is not None and msg.destination != self.slo_url:
+                raise HttpError(400, "LogoutResponse Destination is not this IdP's SLO endpoint")
             return "logged out\n", "text/plain; charset=utf-8"
 
     def idp_logout(self, query):
@@ -779,7 +792,7 @@ def main():
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), None)
     httpd.daemon_threads = True
     port = httpd.server_address[1]
-    idp = TestIdp(port, args.dir, args.entity_id or f"http://127.0.0.1:{port}/idp")
+    idp = LoopbackIdp(port, args.dir, args.entity_id or f"http://127.0.0.1:{port}/idp")
     httpd.RequestHandlerClass = make_handler(idp)
 
     def stop(*_):

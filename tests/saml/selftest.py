@@ -38,7 +38,6 @@ from lxml import etree  # noqa: E402
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # noqa: E402
 from saml2.client import Saml2Client  # noqa: E402
 from saml2.config import SPConfig  # noqa: E402
-from saml2.saml import NameID  # noqa: E402
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -313,6 +312,16 @@ def main():
             check(f"encrypted {alg}: EncryptedAssertion, no plaintext Assertion", em is not None and root.find("saml:Assertion", NS) is None)
             check(f"encrypted {alg}: EncryptionMethod", em.get("Algorithm").endswith(alg), em.get("Algorithm"))
             check(f"encrypted {alg}: configured SessionIndex", resp.assertion.authn_statement[0].session_index == "sess-" + alg)
+
+        # Knobs for SP-side negative tests with a real IdP: SHA-1 signatures, no signatures, wrong types.
+        set_config(idp, signature_algorithm="rsa-sha1")
+        xml = base64.b64decode(parse_form(http("GET", idp.base + "/idp-initiated")[1])[1]["SAMLResponse"]).decode()
+        check("signature_algorithm=rsa-sha1 signs with rsa-sha1/sha1", "xmldsig#rsa-sha1" in xml and "xmldsig#sha1" in xml)
+        set_config(idp, sign_assertion=False)
+        xml = base64.b64decode(parse_form(http("GET", idp.base + "/idp-initiated")[1])[1]["SAMLResponse"]).decode()
+        check("sign_assertion=false, sign_response=false gives an unsigned Response", "Signature" not in xml)
+        st, _ = http("POST", idp.base + "/admin/config", b'{"sign_response": "yes"}', "application/json")
+        check("wrongly typed config value -> 400", st == 400)
 
         # 4. SP metadata without an encryption key + encrypt on -> loud 409, not silent plaintext.
         http("POST", idp.base + "/admin/sp-metadata", sp_metadata(sign_b64, None).encode(), "application/xml")

@@ -189,7 +189,7 @@ pub struct OAuthServer {
     pub pool_id: String,
     pub base: String,
     pub dir: tempfile::TempDir,
-    database: String,
+    pub database: String,
     seed: String,
 }
 

@@ -128,7 +128,7 @@ pub async fn redeem(s: &OAuthServer, page: &Page) -> Value {
 }
 
 pub async fn user_exists(s: &OAuthServer, username: &str) -> bool {
-    let store = SqlStore::open(&crate::helpers::sqlite_url(s.dir.path()))
+    let store = SqlStore::open(&s.database)
         .await
         .unwrap();
     let found = store
