@@ -128,9 +128,7 @@ pub async fn redeem(s: &OAuthServer, page: &Page) -> Value {
 }
 
 pub async fn user_exists(s: &OAuthServer, username: &str) -> bool {
-    let store = SqlStore::open(&s.database)
-        .await
-        .unwrap();
+    let store = SqlStore::open(&s.database).await.unwrap();
     let found = store
         .get_user(&s.pool_id, username)
         .await

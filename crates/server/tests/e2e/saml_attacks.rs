@@ -229,6 +229,16 @@ async fn unsolicited_responses_need_idp_init() {
         page.location_param("error_description").as_deref(),
         Some("Invalid samlResponse or relayState from identity provider")
     );
+    // Bodies around Cognito's 100,000-character limit reach the handler (no 413 from a body
+    // limit); the size rule itself is the corpus's `oversized` case.
+    for (len, status) in [(99_996, 302), (100_004, 302)] {
+        let page = post(&mut b, &s.base, &"A".repeat(len), &authorize_query()).await;
+        assert_eq!(page.status, status, "{len}: {}", page.body);
+        assert_eq!(
+            page.location_param("error").as_deref(),
+            Some("invalid_request")
+        );
+    }
     // A RelayState pointing elsewhere is never a redirect target (SM24).
     let page = post(
         &mut b,

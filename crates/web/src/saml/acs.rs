@@ -187,9 +187,17 @@ async fn pending(
     if relay.is_empty() {
         return Ok(None);
     }
-    let record = match state.store.take_challenge(&TokenHash::of(relay)).await {
-        Ok(Some(r)) if r.kind == SIGN_IN => r,
+    // Only a pending SAML sign-in is taken; any other record keeps its owner.
+    let hash = TokenHash::of(relay);
+    let record = match state.store.get_challenge(&hash).await {
+        Ok(Some(r)) if r.kind == SIGN_IN => state.store.take_challenge(&hash).await,
         Ok(_) => return Ok(None),
+        Err(e) => Err(e),
+    };
+    let record = match record {
+        Ok(Some(r)) => r,
+        // Taken by a racing request a moment ago.
+        Ok(None) => return Err(html::error_page("invalid_state")),
         Err(e) => {
             tracing::error!(error = %e, "reading the pending SAML sign-in failed");
             return Err(html::error_page("server_error"));
