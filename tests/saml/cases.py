@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # tests/saml/cases.py — owns the generated SAML Response corpus (attacks + positive controls) and its xmlsec1 self-check.
 """Generate signed SAML 2.0 Responses for SP validation tests (security-checklist SM01–SM18, §3.2/§3.3).
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # tests/saml/idp.py — owns the loopback SAML 2.0 test IdP (pysaml2 Server) that the Rust e2e tests drive.
 """A real SAML 2.0 identity provider for end-to-end tests of the userpool SAML SP.
 
@@ -635,7 +634,10 @@ class LoopbackIdp:
             status = samlp.Status(status_code=samlp.StatusCode(value=STATUS_CODES[self.config["logout_response_status"]]))
             if not self.sp.slo_post:
                 raise HttpError(409, "SP metadata has no HTTP-POST SingleLogoutService")
-            resp = srv.create_logout_response(msg, bindings=[BINDING_HTTP_POST], status=status, sign=True)
+            sign_alg, digest_alg = XML_SIG_ALGS[self.config["signature_algorithm"]]
+            resp = srv.create_logout_response(
+                msg, bindings=[BINDING_HTTP_POST], status=status, sign=True, sign_alg=sign_alg, digest_alg=digest_alg
+            )
             xml = xml_text(resp)
             self._record("sent_logout_response_id", etree.fromstring(xml.encode("utf-8")).get("ID"))
             form = html_post_form(self.sp.slo_post, "SAMLResponse", b64(xml), values.get("RelayState"))

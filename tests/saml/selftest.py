@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # tests/saml/selftest.py — owns the stand-alone check of tests/saml/idp.py (pysaml2 client as the SP).
 """Exercise idp.py end to end without the Rust server.
 

@@ -6,6 +6,8 @@
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
@@ -52,6 +54,10 @@ const CASES: &[&str] = &[
     "oversized",
     "reference_uri_empty",
     "signature_moved",
+    "hmac_sha256_signature",
+    "xxe_external_general",
+    "xxe_parameter",
+    "signed_assertion_in_extensions",
 ];
 const CONTROLS: &[&str] = &[
     "good_assertion_signed",
@@ -60,9 +66,42 @@ const CONTROLS: &[&str] = &[
 ];
 const ATTACKED: &str = "admin@example.test";
 
+/// A loopback listener that counts connections: XSLT and external-entity cases point at it,
+/// and nothing may ever call it (checklist SM07, SM11).
+struct Canary {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Canary {
+    async fn start() -> Canary {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        Canary { url, hits }
+    }
+}
+
 /// Runs the generator for `cases` (name, InResponseTo) and returns its JSON.
 fn generate(idp: &PyIdp, s: &OAuthServer, cases: &[(String, Option<String>)]) -> Vec<Value> {
+    generate_with(idp, s, cases, None)
+}
+
+fn generate_with(
+    idp: &PyIdp,
+    s: &OAuthServer,
+    cases: &[(String, Option<String>)],
+    canary: Option<&str>,
+) -> Vec<Value> {
     let input = json!({
+        "canary_url": canary.unwrap_or("http://127.0.0.1:9"),
         "idp_key": idp.dir.path().join("idp.key"),
         "idp_cert": idp.dir.path().join("idp.crt"),
         "issuer": idp.entity_id(),
@@ -154,7 +193,8 @@ async fn the_generated_attack_corpus_is_refused() {
         .iter()
         .map(|(c, (_, _, id))| (c.clone(), Some(id.clone())))
         .collect();
-    let generated = generate(&idp, &s, &named);
+    let canary = Canary::start().await;
+    let generated = generate_with(&idp, &s, &named, Some(&canary.url));
     assert_eq!(generated.len(), named.len());
     let user = format!("corp_{ATTACKED}");
     for ((case, (mut b, relay, _)), g) in flows.into_iter().zip(&generated) {
@@ -175,6 +215,11 @@ async fn the_generated_attack_corpus_is_refused() {
         assert!(!user_exists(&s, &user).await, "{case} created the user");
     }
     assert!(user_exists(&s, &user).await, "the controls sign in");
+    assert_eq!(
+        canary.hits.load(Ordering::SeqCst),
+        0,
+        "nothing fetched the canary"
+    );
 }
 
 #[tokio::test]
