@@ -183,3 +183,54 @@ fn redirect_messages_carry_a_verifiable_signature() {
     let md = super::metadata::not_after(&cert).unwrap();
     assert!(md > now + 9 * 365 * 86_400);
 }
+
+fn metadata_with(certs: &[&Credential]) -> String {
+    let keys: String = certs
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                credentials::cert_base64(&c.cert_pem)
+            )
+        })
+        .collect();
+    format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/slo"/><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/post"/><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+}
+
+#[test]
+fn metadata_gives_locations_and_every_signing_certificate() {
+    let now = 1_800_000_000;
+    let old = credentials::generate("old", now - 10).unwrap();
+    let new = credentials::generate("new", now - 10).unwrap();
+    let md = super::metadata::parse(&metadata_with(&[&old, &new]), now).unwrap();
+    assert_eq!(md.entity_id, IDP);
+    assert_eq!(md.sso_redirect, "https://idp.test/sso");
+    assert_eq!(md.slo_redirect.as_deref(), Some("https://idp.test/slo"));
+    assert_eq!(md.signing_certs.len(), 2);
+    // Either certificate may sign.
+    let signed = sign(&new, &response(now, &assertion(now, "alice", true), false));
+    let x = Expectations {
+        idp_entity_id: IDP.into(),
+        signing_certs: md.signing_certs.clone(),
+        sp_entity_id: SP.into(),
+        acs_url: ACS.into(),
+        in_response_to: Some("_req1".into()),
+        require_encryption: false,
+        decryption_keys: vec![],
+        now,
+    };
+    assert!(response::verify(&signed, &x).is_ok());
+}
+
+#[test]
+fn metadata_without_usable_certificates_is_refused() {
+    let now = 1_800_000_000;
+    let expired = credentials::generate("expired", now - 11 * 365 * 86_400).unwrap();
+    let err = super::metadata::parse(&metadata_with(&[&expired]), now).unwrap_err();
+    assert!(err.contains("expired"), "{err}");
+    let err = super::metadata::parse(&metadata_with(&[]), now).unwrap_err();
+    assert!(err.contains("no signing certificate"), "{err}");
+    assert!(super::metadata::parse("<!DOCTYPE x []><x/>", now).is_err());
+}

@@ -23,6 +23,9 @@ pub fn with_saml(pool: &mut Value, idp: &PyIdp, details: Value) {
     d.as_object_mut()
         .unwrap()
         .extend(details.as_object().unwrap().clone());
+    if d.get("MetadataURL").is_some() {
+        d.as_object_mut().unwrap().remove("MetadataFile");
+    }
     pool["IdentityProviders"] = json!([{
         "ProviderName": "Corp", "ProviderType": "SAML", "ProviderDetails": d,
         "AttributeMapping": {"email": "email", "name": "name"},
@@ -276,7 +279,12 @@ async fn idp_initiated_sign_in_only_when_allowed() {
 #[tokio::test]
 async fn sp_initiated_logout_goes_through_the_idp() {
     let idp = PyIdp::start();
-    let s = saml_server(&idp, json!({})).await;
+    // This IdP's metadata comes from its URL (fetched with a timeout, cached).
+    let s = saml_server(
+        &idp,
+        json!({"MetadataURL": format!("{}/metadata", idp.base)}),
+    )
+    .await;
     idp.configure(json!({"session_index": "idp-session-7"}))
         .await;
     let mut b = Browser::default();
@@ -362,6 +370,19 @@ async fn idp_initiated_logout_ends_the_session_and_answers_signed() {
     // Both sessions of that IdP session end (the same SessionIndex in both browsers).
     assert!(!has_session(&mut b, &s).await);
     assert!(!has_session(&mut other, &s).await);
+    // An unsigned LogoutRequest ends nothing (SM25).
+    let mut c = Browser::default();
+    let answer = sign_in(&mut c, &s).await;
+    redeem(&s, &answer).await;
+    let page = c
+        .get(&format!(
+            "{}/admin/idp-logout?name_id={USER}&session_index=idp-session-9&sign=0",
+            idp.base
+        ))
+        .await;
+    let refused = submit(&mut c, &page).await;
+    assert!(refused.location.is_none(), "{:?}", refused.location);
+    assert!(has_session(&mut c, &s).await);
     // Replaying the IdP's LogoutRequest is refused.
     let replay = submit(&mut b, &page).await;
     assert!(replay.location.is_none() || !replay.location.unwrap().contains("SAMLResponse"));

@@ -294,3 +294,22 @@ async fn unsolicited_responses_need_idp_init() {
     .await;
     assert!(!page.location.unwrap_or_default().contains("evil.test"));
 }
+
+#[tokio::test]
+async fn a_response_counts_only_in_the_browser_that_asked() {
+    let idp = PyIdp::start();
+    let s = saml_server(&idp, json!({})).await;
+    let (_, relay, id) = pending(&s).await;
+    let generated = generate(&idp, &s, &[("good_assertion_signed".into(), Some(id))]);
+    // Another browser (without the binding cookie) posts the victim's pending sign-in.
+    let mut attacker = Browser::default();
+    let page = post(
+        &mut attacker,
+        &s.base,
+        generated[0]["saml_response"].as_str().unwrap(),
+        &relay,
+    )
+    .await;
+    assert_refused("another browser", &page);
+    assert!(!user_exists(&s, &format!("corp_{ATTACKED}")).await);
+}
