@@ -141,6 +141,22 @@ impl IdentityProviderConfig {
                     "ProviderDetails",
                     "exactly one of MetadataURL or MetadataFile is required",
                 );
+                if let Some(url) = d.get("MetadataURL") {
+                    // Loopback http is for IdPs in development and tests.
+                    let loopback = [
+                        "http://127.0.0.1:",
+                        "http://127.0.0.1/",
+                        "http://localhost:",
+                        "http://localhost/",
+                    ]
+                    .iter()
+                    .any(|p| url.starts_with(p));
+                    p.check(
+                        url.starts_with("https://") || loopback,
+                        "ProviderDetails.MetadataURL",
+                        "must be an https URL",
+                    );
+                }
                 for k in ["IDPInit", "IDPSignout", "EncryptedResponses"] {
                     if let Some(v) = d.get(k) {
                         p.check(

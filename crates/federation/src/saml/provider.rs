@@ -13,11 +13,17 @@ use super::metadata::{self, IdpMetadata};
 const URL_CACHE_SECONDS: i64 = 6 * 3600;
 /// Metadata documents are small; a larger answer is refused.
 const MAX_METADATA_BYTES: usize = 1 << 20;
+/// A failed fetch is not retried for this long: requests cannot turn into a stream of
+/// outbound calls to a broken metadata URL.
+const FAILURE_CACHE_SECONDS: i64 = 30;
+
+/// A metadata lookup as cached: when it was made, and what it gave.
+type Cached = (i64, Result<Arc<IdpMetadata>, String>);
 
 /// Parsed metadata per provider configuration, shared by the requests of one node.
 pub struct SamlProviders {
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, (i64, Arc<IdpMetadata>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl SamlProviders {
@@ -49,21 +55,28 @@ impl SamlProviders {
             .or_else(|| d.get("MetadataURL").map(|u| format!("url:{u}")))
             .ok_or("no metadata configured")?;
         let key = format!("{pool_id}/{}/{source}", idp.provider_name);
-        if let Some((at, md)) = self.cache.lock().expect("cache lock").get(&key)
-            && (source.starts_with("file:") || now - at < URL_CACHE_SECONDS)
-        {
-            return Ok(md.clone());
+        if let Some((at, cached)) = self.cache.lock().expect("cache lock").get(&key) {
+            let fresh = match cached {
+                Ok(_) => source.starts_with("file:") || now - at < URL_CACHE_SECONDS,
+                Err(_) => now - at < FAILURE_CACHE_SECONDS,
+            };
+            if fresh {
+                return cached.clone();
+            }
         }
-        let text = match d.get("MetadataFile") {
-            Some(f) => f.clone(),
-            None => self.fetch(&d["MetadataURL"]).await?,
-        };
-        let md = Arc::new(metadata::parse(&text, now)?);
+        let parsed = match d.get("MetadataFile") {
+            Some(f) => metadata::parse(f, now),
+            None => match self.fetch(&d["MetadataURL"]).await {
+                Ok(text) => metadata::parse(&text, now),
+                Err(e) => Err(e),
+            },
+        }
+        .map(Arc::new);
         self.cache
             .lock()
             .expect("cache lock")
-            .insert(key, (now, md.clone()));
-        Ok(md)
+            .insert(key, (now, parsed.clone()));
+        parsed
     }
 
     async fn fetch(&self, url: &str) -> Result<String, String> {

@@ -317,6 +317,13 @@ async fn sp_initiated_logout_goes_through_the_idp() {
         s.log()
     );
     assert!(!has_session(&mut b, &s).await);
+    // Only the POST binding is accepted.
+    let get = crate::helpers::client()
+        .get(format!("{}/saml2/logout", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
     // The same LogoutResponse again finds no pending logout.
     let again = submit(&mut b, &idp_page).await;
     assert_ne!(again.location.as_deref(), Some("https://app.test/bye"));

@@ -81,10 +81,26 @@ async fn credentials_of(
         .list_saml_credentials(pool_id, owner)
         .await
         .map_err(|e| e.to_string())?;
-    let due = records
-        .last()
-        .is_none_or(|r| r.created_at + credentials::RENEW_AFTER <= now);
-    if due {
+    let due = |records: &[SamlCredentialRecord]| {
+        records
+            .last()
+            .is_none_or(|r| r.created_at + credentials::RENEW_AFTER <= now)
+    };
+    // One key generation at a time per node: a burst of first requests makes one key, and
+    // the database settles races between nodes.
+    static GENERATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = if due(&records) {
+        let turn = GENERATING.lock().await;
+        records = state
+            .store
+            .list_saml_credentials(pool_id, owner)
+            .await
+            .map_err(|e| e.to_string())?;
+        Some(turn)
+    } else {
+        None
+    };
+    if due(&records) {
         let generation = records.last().map_or(1, |r| r.generation + 1);
         let name = format!("{} {owner}", saml::sp_entity_id(pool_id));
         let made = tokio::task::spawn_blocking(move || credentials::generate(&name, now))
