@@ -24,10 +24,10 @@ import sys
 import tempfile
 
 import signxml
-from cryptography import x509
+
+import testkeys
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 XMLSEC1 = "/usr/bin/xmlsec1"
@@ -87,19 +87,7 @@ class Ctx:
 
 
 def make_key_and_cert(cn):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = testkeys.self_signed(cn)
     return key, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -461,59 +449,60 @@ def _minutes(m):
     return iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=m))
 
 
-def expired_conditions(ctx):
-    r = both_signed(ctx, ctx.name_id, not_before=_minutes(-20), not_on_or_after=_minutes(-10))
-    return serialize(r), "Conditions NotOnOrAfter 10 min ago (SM15)"
+# One field wrong, everything else genuine and signed on both Response and Assertion:
+# case -> (both_signed overrides, note). Built lazily, since times are relative to now.
+FIELD_CASES = {
+    "expired_conditions": (
+        lambda ctx: dict(not_before=_minutes(-20), not_on_or_after=_minutes(-10)),
+        "Conditions NotOnOrAfter 10 min ago (SM15)",
+    ),
+    "not_yet_valid": (
+        lambda ctx: dict(not_before=_minutes(10), not_on_or_after=_minutes(20)),
+        "Conditions NotBefore in 10 min (SM15)",
+    ),
+    "expired_subjectconfirmation": (
+        lambda ctx: dict(scd_not_on_or_after=_minutes(-10)),
+        "SubjectConfirmationData NotOnOrAfter 10 min ago (SM14)",
+    ),
+    "wrong_audience": (
+        lambda ctx: dict(audience="urn:amazon:cognito:sp:attacker-pool"),
+        "Audience is another SP (SM16)",
+    ),
+    "no_audience": (lambda ctx: dict(audience=MISSING), "Conditions without AudienceRestriction (SM16)"),
+    "wrong_destination": (
+        lambda ctx: dict(destination=EVIL_URL + "/saml2/idpresponse"),
+        "signed Response Destination is another ACS (SM13)",
+    ),
+    "wrong_recipient": (
+        lambda ctx: dict(recipient=EVIL_URL + "/saml2/idpresponse"),
+        "SubjectConfirmationData Recipient is another ACS (SM14)",
+    ),
+    "wrong_inresponseto": (
+        lambda ctx: dict(in_response_to=new_id()),
+        "InResponseTo names a request we never sent (SM14/SM19)",
+    ),
+    "missing_inresponseto": (
+        lambda ctx: dict(in_response_to=MISSING),
+        "unsolicited (no InResponseTo); accept only with IdP-initiated on (SM19)",
+    ),
+    "wrong_issuer": (
+        lambda ctx: dict(issuer=EVIL_URL + "/idp"),
+        "Issuer is another IdP, signed with the real key (SM17)",
+    ),
+    "status_responder": (
+        lambda ctx: dict(status=STATUS_REQUESTER, sub_status=STATUS_REQUEST_DENIED),
+        "signed non-Success status (Requester/RequestDenied) carrying a signed Assertion (SM18)",
+    ),
+}
 
 
-def not_yet_valid(ctx):
-    r = both_signed(ctx, ctx.name_id, not_before=_minutes(10), not_on_or_after=_minutes(20))
-    return serialize(r), "Conditions NotBefore in 10 min (SM15)"
+def field_case(name):
+    overrides, note = FIELD_CASES[name]
 
+    def case(ctx):
+        return serialize(both_signed(ctx, ctx.name_id, **overrides(ctx))), note
 
-def expired_subjectconfirmation(ctx):
-    r = both_signed(ctx, ctx.name_id, scd_not_on_or_after=_minutes(-10))
-    return serialize(r), "SubjectConfirmationData NotOnOrAfter 10 min ago (SM14)"
-
-
-def wrong_audience(ctx):
-    r = both_signed(ctx, ctx.name_id, audience="urn:amazon:cognito:sp:attacker-pool")
-    return serialize(r), "Audience is another SP (SM16)"
-
-
-def no_audience(ctx):
-    r = both_signed(ctx, ctx.name_id, audience=MISSING)
-    return serialize(r), "Conditions without AudienceRestriction (SM16)"
-
-
-def wrong_destination(ctx):
-    r = both_signed(ctx, ctx.name_id, destination=EVIL_URL + "/saml2/idpresponse")
-    return serialize(r), "signed Response Destination is another ACS (SM13)"
-
-
-def wrong_recipient(ctx):
-    r = both_signed(ctx, ctx.name_id, recipient=EVIL_URL + "/saml2/idpresponse")
-    return serialize(r), "SubjectConfirmationData Recipient is another ACS (SM14)"
-
-
-def wrong_inresponseto(ctx):
-    r = both_signed(ctx, ctx.name_id, in_response_to=new_id())
-    return serialize(r), "InResponseTo names a request we never sent (SM14/SM19)"
-
-
-def missing_inresponseto(ctx):
-    r = both_signed(ctx, ctx.name_id, in_response_to=MISSING)
-    return serialize(r), "unsolicited (no InResponseTo); accept only with IdP-initiated on (SM19)"
-
-
-def wrong_issuer(ctx):
-    r = both_signed(ctx, ctx.name_id, issuer=EVIL_URL + "/idp")
-    return serialize(r), "Issuer is another IdP, signed with the real key (SM17)"
-
-
-def status_responder(ctx):
-    r = both_signed(ctx, ctx.name_id, status=STATUS_REQUESTER, sub_status=STATUS_REQUEST_DENIED)
-    return serialize(r), "signed non-Success status (Requester/RequestDenied) carrying a signed Assertion (SM18)"
+    return case
 
 
 def decoy_signature_error_response(ctx):
@@ -710,17 +699,17 @@ CASES = {
     "xsw8": ("reject", OK, xsw8),
     "two_assertions_cve_2022_41912": ("reject", OK, two_assertions_cve_2022_41912),
     "comment_injection_nameid": ("reject", OK, comment_injection_nameid),
-    "expired_conditions": ("reject", OK, expired_conditions),
-    "not_yet_valid": ("reject", OK, not_yet_valid),
-    "expired_subjectconfirmation": ("reject", OK, expired_subjectconfirmation),
-    "wrong_audience": ("reject", OK, wrong_audience),
-    "no_audience": ("reject", OK, no_audience),
-    "wrong_destination": ("reject", OK, wrong_destination),
-    "wrong_recipient": ("reject", OK, wrong_recipient),
-    "wrong_inresponseto": ("reject", OK, wrong_inresponseto),
-    "missing_inresponseto": ("reject", OK, missing_inresponseto),
-    "wrong_issuer": ("reject", OK, wrong_issuer),
-    "status_responder": ("reject", OK, status_responder),
+    "expired_conditions": ("reject", OK, field_case("expired_conditions")),
+    "not_yet_valid": ("reject", OK, field_case("not_yet_valid")),
+    "expired_subjectconfirmation": ("reject", OK, field_case("expired_subjectconfirmation")),
+    "wrong_audience": ("reject", OK, field_case("wrong_audience")),
+    "no_audience": ("reject", OK, field_case("no_audience")),
+    "wrong_destination": ("reject", OK, field_case("wrong_destination")),
+    "wrong_recipient": ("reject", OK, field_case("wrong_recipient")),
+    "wrong_inresponseto": ("reject", OK, field_case("wrong_inresponseto")),
+    "missing_inresponseto": ("reject", OK, field_case("missing_inresponseto")),
+    "wrong_issuer": ("reject", OK, field_case("wrong_issuer")),
+    "status_responder": ("reject", OK, field_case("status_responder")),
     "decoy_signature_error_response": ("reject", OK, decoy_signature_error_response),
     "xslt_transform": ("reject", None, xslt_transform),
     "injected_digestvalue_cve_2024_45409": ("reject", FAIL, injected_digestvalue_cve_2024_45409),

@@ -12,7 +12,6 @@ because pysaml2 re-encodes the parameters before verifying (SM25).
 
 import argparse
 import base64
-import datetime
 import html
 import json
 import logging
@@ -29,9 +28,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
+
+import testkeys
 
 # pysaml2 touches cryptography's deprecated CFB mode at import time; keep stderr readable.
 warnings.filterwarnings("ignore", message=".*CFB has been moved.*")
@@ -143,32 +143,8 @@ class HttpError(Exception):
 
 
 def generate_key_and_cert(directory, common_name):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    key_path = os.path.join(directory, "idp.key")
-    cert_path = os.path.join(directory, "idp.crt")
-    with open(key_path, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption(),
-            )
-        )
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path
+    key, cert = testkeys.self_signed(common_name)
+    return testkeys.write_pair(directory, "idp", key, cert, serialization.PrivateFormat.TraditionalOpenSSL)
 
 
 def cert_from_b64(text):

@@ -9,7 +9,6 @@ Exits non-zero on the first failure; cleans up its IdP processes and temp dir.
 """
 
 import base64
-import datetime
 import html
 import json
 import os
@@ -29,15 +28,15 @@ import zlib
 
 warnings.filterwarnings("ignore", message=".*CFB has been moved.*")
 
-from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 from lxml import etree  # noqa: E402
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # noqa: E402
 from saml2.client import Saml2Client  # noqa: E402
 from saml2.config import SPConfig  # noqa: E402
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256  # noqa: E402
+
+import testkeys  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 XMLSEC1 = "/usr/bin/xmlsec1"
@@ -67,24 +66,8 @@ def check(name, cond, detail=""):
 
 
 def make_keypair(directory, stem, cn):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    kp, cp = os.path.join(directory, stem + ".key"), os.path.join(directory, stem + ".crt")
-    with open(kp, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    with open(cp, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    key, cert = testkeys.self_signed(cn, days=365)
+    kp, cp = testkeys.write_pair(directory, stem, key, cert)
     b64der = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
     return key, kp, cp, b64der
 

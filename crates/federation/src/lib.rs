@@ -26,17 +26,22 @@ pub struct HttpConnector {
 
 impl HttpConnector {
     pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // Endpoints are configured; following redirects would let a provider point us
-            // anywhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("userpool/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client");
-        Self { http }
+        Self {
+            http: http_client(timeout),
+        }
     }
+}
+
+/// The HTTP client for calls to providers: every call times out, and redirects are not
+/// followed — endpoints are configured, and following would let a provider point us anywhere.
+pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("userpool/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client")
 }
 
 #[async_trait]

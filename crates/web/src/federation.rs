@@ -14,6 +14,7 @@ use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::ChallengeRecord;
+use userpool_core::time::Timestamp;
 
 use crate::host::DomainPool;
 use crate::login::html;
@@ -23,7 +24,7 @@ use crate::state::AppState;
 
 const KIND: &str = "federation";
 /// An unfinished federation is cancelled after five minutes (spec §5.2).
-const LIFETIME: i64 = 300;
+pub(crate) const LIFETIME: i64 = 300;
 
 /// What waits for the provider's answer.
 #[derive(Serialize, Deserialize)]
@@ -73,7 +74,6 @@ pub(crate) async fn begin(
         Ok(u) => u,
         Err(e) => return to_client(req, OAuthError::invalid_request(e.to_string())),
     };
-    let now = state.clock.now();
     let pending = Pending {
         query: params.to_query(),
         idp: idp_name.to_string(),
@@ -81,23 +81,47 @@ pub(crate) async fn begin(
         verifier,
         binding: TokenHash::of(&binding).as_str().to_string(),
     };
-    let record = ChallengeRecord {
-        hash: TokenHash::of(&st),
+    let record = pending_record(view, KIND, &st, &pending, state.clock.now());
+    park(state, req, &record, &binding, &url).await
+}
+
+/// The record of a pending outside sign-in (or SAML logout), keyed by the handle the
+/// provider sends back (`state`, RelayState); it lives five minutes.
+pub(crate) fn pending_record(
+    view: &PoolView,
+    kind: &str,
+    handle: &str,
+    payload: &impl Serialize,
+    now: Timestamp,
+) -> ChallengeRecord {
+    ChallengeRecord {
+        hash: TokenHash::of(handle),
         pool_id: view.pool.id.clone(),
         username: String::new(),
-        kind: KIND.into(),
-        payload: serde_json::to_string(&pending).expect("serializable"),
+        kind: kind.into(),
+        payload: serde_json::to_string(payload).expect("serializable"),
         created_at: now,
         expires_at: now + LIFETIME,
-    };
-    if let Err(e) = state.store.insert_challenge(&record).await {
-        tracing::error!(error = %e, "storing the pending federation failed");
+    }
+}
+
+/// Stores the pending sign-in and sends the browser to `url`, bound to the record by the
+/// federation cookie.
+pub(crate) async fn park(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    record: &ChallengeRecord,
+    binding: &str,
+    url: &str,
+) -> Response {
+    if let Err(e) = state.store.insert_challenge(record).await {
+        tracing::error!(error = %e, kind = %record.kind, "storing the pending sign-in failed");
         return to_client(req, OAuthError::server_error());
     }
-    let mut r = redirect(&url);
+    let mut r = redirect(url);
     r.headers_mut().append(
         header::SET_COOKIE,
-        Cookie::Federation.set(state, &binding, LIFETIME),
+        Cookie::Federation.set(state, binding, LIFETIME),
     );
     r
 }

@@ -28,15 +28,8 @@ pub struct SamlProviders {
 
 impl SamlProviders {
     pub fn new(timeout: std::time::Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("userpool/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client");
         Self {
-            http,
+            http: crate::http_client(timeout),
             cache: Mutex::new(HashMap::new()),
         }
     }

@@ -10,12 +10,12 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
-use userpool_core::store::ChallengeRecord;
 use userpool_federation::saml::logout::{self as slo_message, Logout};
 use userpool_federation::saml::{self, SamlError, messages, response};
 
 use super::acs::fields;
-use super::{LIFETIME, is_on, saml_idp, signing_key, subject_keys, urls};
+use super::{is_on, saml_idp, signing_key, subject_keys, urls};
+use crate::federation::pending_record;
 use crate::host::DomainPool;
 use crate::login::html;
 use crate::login::session::SamlLogin;
@@ -70,15 +70,7 @@ pub(crate) async fn begin_logout(
         request_id,
         location: location.to_string(),
     };
-    let record = ChallengeRecord {
-        hash: TokenHash::of(&relay),
-        pool_id: view.pool.id.clone(),
-        username: String::new(),
-        kind: LOGOUT.into(),
-        payload: serde_json::to_string(&pending).expect("serializable"),
-        created_at: now,
-        expires_at: now + LIFETIME,
-    };
+    let record = pending_record(view, LOGOUT, &relay, &pending, now);
     if let Err(e) = state.store.insert_challenge(&record).await {
         tracing::error!(error = %e, "storing the pending SAML logout failed");
         return None;

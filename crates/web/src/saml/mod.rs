@@ -16,19 +16,18 @@ use userpool_core::directory::PoolView;
 use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{AuthorizeParams, AuthorizeRequest};
-use userpool_core::store::{ChallengeRecord, SamlCredentialRecord, SamlSessionRecord, StoreResult};
+use userpool_core::store::{SamlCredentialRecord, SamlSessionRecord, StoreResult};
 use userpool_federation::saml::{self, IdpMetadata, credentials, messages};
 
+use crate::federation::{park, pending_record};
 use crate::host::DomainPool;
-use crate::login::session::{Cookie, SamlLogin};
-use crate::oauth::authorize::{redirect, to_client};
+use crate::login::session::SamlLogin;
+use crate::oauth::authorize::to_client;
 use crate::state::AppState;
 
 pub(crate) use acs::idpresponse;
 pub(crate) use logout::{begin_logout, slo};
 
-/// A pending SAML sign-in or logout is cancelled after five minutes, like any federation.
-const LIFETIME: i64 = 300;
 const SIGN_IN: &str = "saml";
 /// The owner of the pool's signing credential; IdP names own encryption credentials.
 const POOL_OWNER: &str = "pool";
@@ -233,25 +232,8 @@ pub(crate) async fn begin(
         request_id,
         binding: TokenHash::of(&binding).as_str().to_string(),
     };
-    let record = ChallengeRecord {
-        hash: TokenHash::of(&relay),
-        pool_id: view.pool.id.clone(),
-        username: String::new(),
-        kind: SIGN_IN.into(),
-        payload: serde_json::to_string(&pending).expect("serializable"),
-        created_at: now,
-        expires_at: now + LIFETIME,
-    };
-    if let Err(e) = state.store.insert_challenge(&record).await {
-        tracing::error!(error = %e, "storing the pending SAML sign-in failed");
-        return to_client(req, OAuthError::server_error());
-    }
-    let mut r = redirect(&url);
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        Cookie::Federation.set(state, &binding, LIFETIME),
-    );
-    r
+    let record = pending_record(view, SIGN_IN, &relay, &pending, now);
+    park(state, req, &record, &binding, &url).await
 }
 
 fn subject_keys(
