@@ -26,6 +26,10 @@ if ! command -v xmlsec1 >/dev/null 2>&1; then
 fi
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
 
+echo "== SAML test tools: the attack corpus checked against xmlsec1 (differential), the IdP's self-test"
+python3 tests/saml/cases.py --self-check
+python3 tests/saml/selftest.py
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -306,6 +306,14 @@ def tampered_nameid(ctx):
     return serialize(r), "NameID changed after signing (digest mismatch)"
 
 
+def unsigned_copy(el):
+    """A detached deep copy of a signed element, without its own Signature."""
+    c = copy.deepcopy(el)
+    c.tail = None
+    drop(own_signature(c))
+    return c
+
+
 def xsw1(ctx):
     r = response_signed(ctx, ATTACKER_NAME_ID)
     s = own_signature(r)
@@ -360,9 +368,7 @@ def xsw4(ctx):
 def xsw5(ctx):
     r = assertion_signed(ctx, ATTACKER_NAME_ID)
     a = assertion_of(r)
-    c = copy.deepcopy(a)
-    c.tail = None
-    drop(own_signature(c))
+    c = unsigned_copy(a)
     evilize(a, ctx.name_id)
     a.set("ID", new_id())
     r.append(c)
@@ -372,9 +378,7 @@ def xsw5(ctx):
 def xsw6(ctx):
     r = assertion_signed(ctx, ATTACKER_NAME_ID)
     a = assertion_of(r)
-    c = copy.deepcopy(a)
-    c.tail = None
-    drop(own_signature(c))
+    c = unsigned_copy(a)
     evilize(a, ctx.name_id)
     a.set("ID", new_id())
     own_signature(a).append(c)
