@@ -234,3 +234,31 @@ fn metadata_without_usable_certificates_is_refused() {
     assert!(err.contains("no signing certificate"), "{err}");
     assert!(super::metadata::parse("<!DOCTYPE x []><x/>", now).is_err());
 }
+
+/// A small deterministic fuzz of the verify entry point: single-byte changes anywhere in a good
+/// response never panic and never yield a different user or attribute.
+#[test]
+fn mutated_responses_never_change_who_signs_in() {
+    let now = 1_800_000_000;
+    let idp = credentials::generate("idp", now - 10).unwrap();
+    for signed in [
+        sign(&idp, &response(now, &assertion(now, "alice", true), false)),
+        sign(&idp, &response(now, &assertion(now, "alice", false), true)),
+    ] {
+        let bytes = signed.as_bytes();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..400 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let at = (seed >> 33) as usize % bytes.len();
+            let with = b"<>\"'=/ a1Z-_:#&;!"[(seed >> 20) as usize % 17];
+            let mut m = bytes.to_vec();
+            m[at] = with;
+            let Ok(text) = String::from_utf8(m) else {
+                continue;
+            };
+            if let Ok(name) = check(&idp, &text, now) {
+                assert_eq!(name, "alice", "mutation at {at} to {:?}", with as char);
+            }
+        }
+    }
+}
