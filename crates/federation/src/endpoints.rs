@@ -61,10 +61,19 @@ fn defaults(idp: &IdentityProviderConfig) -> [Option<String>; 5] {
 
 /// HTTPS only (spec §2.3), except loopback hosts, for local providers in development.
 pub(crate) fn check_url(what: &str, url: &str) -> Result<(), FederationError> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']) || url == *p);
-    if url.starts_with("https://") || loopback {
+    let parsed = url::Url::parse(url).ok();
+    let allowed = parsed.is_some_and(|u| {
+        let loopback = matches!(
+            u.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        u.username().is_empty()
+            && u.password().is_none()
+            && (u.scheme() == "https" || (u.scheme() == "http" && loopback))
+    });
+    if allowed {
         Ok(())
     } else {
         Err(FederationError::Config(format!(
@@ -181,6 +190,8 @@ mod tests {
         assert!(check_url("x", "http://idp.example.com/a").is_err());
         assert!(check_url("x", "http://127.0.0.1.evil.test/a").is_err());
         assert!(check_url("x", "http://localhost.evil.test/a").is_err());
+        assert!(check_url("x", "http://localhost:80@evil.test/a").is_err());
+        assert!(check_url("x", "http://[::1]:8080/a").is_ok());
     }
 
     #[tokio::test]

@@ -11,12 +11,21 @@ pub const CERT_YEARS: i64 = 10;
 pub const RENEW_AFTER: i64 = 365 * 86_400;
 
 /// A key pair and its certificate, as stored (the key sealed by the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
     /// PKCS#8 PEM.
     pub key_pem: String,
     pub cert_pem: String,
     pub not_after: i64,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("key_pem", &"(redacted)")
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Makes a fresh key and a self-signed certificate for `common_name`, valid from `now`.

@@ -8,6 +8,8 @@ use super::xml::{self, SAML, SAMLP};
 use super::{NameId, SamlError, signature};
 
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+/// A logout message is accepted this long around its IssueInstant (seconds).
+const MESSAGE_WINDOW: i64 = 600;
 
 /// Which logout message a POST carries, and who claims to have sent it; unverified, only to
 /// pick the IdP whose certificates then verify it.
@@ -42,6 +44,8 @@ pub enum Logout {
         id: String,
         name_id: NameId,
         session_indexes: Vec<String>,
+        /// Its replay record must last until the request could no longer be accepted.
+        keep_until: i64,
     },
     /// The IdP's answer to our LogoutRequest.
     Response {
@@ -94,7 +98,7 @@ pub fn verify(
         .transpose()
         .map_err(malformed)?
         .ok_or_else(|| malformed("no IssueInstant"))?;
-    if (issued - now).abs() > 600 {
+    if (issued - now).abs() > MESSAGE_WINDOW {
         return Err(SamlError::new(
             "Logout message expired",
             "IssueInstant out of range",
@@ -124,6 +128,7 @@ pub fn verify(
             id,
             name_id,
             session_indexes,
+            keep_until: issued.max(now) + MESSAGE_WINDOW + super::response::SKEW,
         })
     } else {
         let in_response_to = xml::attr(&doc, root, "InResponseTo")

@@ -74,7 +74,7 @@ impl SamlProviders {
 
     async fn fetch(&self, url: &str) -> Result<String, String> {
         crate::endpoints::check_url("MetadataURL", url).map_err(|e| format!("{e:?}"))?;
-        let r = self
+        let mut r = self
             .http
             .get(url)
             .send()
@@ -83,13 +83,18 @@ impl SamlProviders {
         if !r.status().is_success() {
             return Err(format!("Error retrieving metadata: HTTP {}", r.status()));
         }
-        let bytes = r
-            .bytes()
+        // Read up to the cap, never more, whatever Content-Length claims.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = r
+            .chunk()
             .await
-            .map_err(|e| format!("Error retrieving metadata: {e}"))?;
-        if bytes.len() > MAX_METADATA_BYTES {
-            return Err("Error retrieving metadata: document too large".into());
+            .map_err(|e| format!("Error retrieving metadata: {e}"))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_METADATA_BYTES {
+                return Err("Error retrieving metadata: document too large".into());
+            }
         }
-        String::from_utf8(bytes.to_vec()).map_err(|_| "metadata is not UTF-8".into())
+        String::from_utf8(bytes).map_err(|_| "metadata is not UTF-8".into())
     }
 }

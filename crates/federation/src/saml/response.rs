@@ -113,29 +113,27 @@ pub fn verify(xml_text: &str, x: &Expectations) -> Result<VerifiedAssertion, Sam
         signature::verify(&doc, xml_text, &x.signing_certs, &allowed, &[]).map_err(forged)?;
     let response_signed = covered.contains(&root);
     // Status and the Response's own fields, checked whether or not they are signed:
-    // unsigned ones can only make us refuse.
+    // unsigned ones can only make us refuse. A signed Response must name its Destination
+    // (saml-bindings §3.5.5.2).
+    if response_signed && xml::attr(&doc, root, "Destination").is_none() {
+        return Err(SamlError::new(
+            "Destination mismatch",
+            "signed Response without Destination",
+        ));
+    }
     check_response_fields(&doc, root, x)?;
     if encrypted {
-        let plaintext = decrypt(&doc, xml_text, assertion_node, &x.decryption_keys)?;
-        let doc2 =
-            xml::parse(&plaintext).map_err(|_| undecryptable("decrypted text unparsable"))?;
-        signature::unique_ids(&doc2).map_err(malformed)?;
-        let root2 = doc2.document_element().ok_or_else(|| malformed("empty"))?;
-        let holders = xml::all(&doc2, SAML, "EncryptedAssertion");
-        let inner = match (
-            holders.as_slice(),
-            xml::all(&doc2, SAML, "Assertion").as_slice(),
-        ) {
-            ([h], [a]) if doc2.parent(*h) == Some(root2) && doc2.parent(*a) == Some(*h) => *a,
-            _ => return Err(malformed("the encrypted assertion is not one Assertion")),
+        // Anyone can encrypt to our public certificate: until a signature vouches for the
+        // content, every failure reads the same, so nothing here is an oracle (SM22).
+        let hidden = |e: SamlError| {
+            SamlError::new(
+                "Response could not be verified",
+                format!("{}: {}", e.public, e.detail),
+            )
         };
-        // The Response's signature covered the ciphertext and was checked above; in the
-        // decrypted tree only a signature on the Assertion itself counts.
-        let covered2 = signature::verify(&doc2, &plaintext, &x.signing_certs, &[inner], &[root2])
-            .map_err(forged)?;
-        if !response_signed && !covered2.contains(&inner) {
-            return Err(forged("neither the Response nor the Assertion is signed"));
-        }
+        let plaintext = decrypt(&doc, assertion_node, &x.decryption_keys).map_err(hidden)?;
+        let doc2 = xml::parse(&plaintext).map_err(|e| hidden(malformed(e)))?;
+        let inner = check_decrypted(&doc2, &plaintext, x, response_signed).map_err(hidden)?;
         read_assertion(&doc2, inner, x)
     } else {
         if !response_signed && !covered.contains(&assertion_node) {
@@ -143,6 +141,39 @@ pub fn verify(xml_text: &str, x: &Expectations) -> Result<VerifiedAssertion, Sam
         }
         read_assertion(&doc, assertion_node, x)
     }
+}
+
+/// Checks the decrypted EncryptedAssertion like a fresh message: one Assertion, every
+/// signature shape-checked, and a valid signature on the Assertion unless the Response's
+/// signature covered the ciphertext. Returns the Assertion's node.
+fn check_decrypted(
+    doc: &Document<'_>,
+    source: &str,
+    x: &Expectations,
+    response_signed: bool,
+) -> Result<NodeId, SamlError> {
+    signature::unique_ids(doc).map_err(malformed)?;
+    let wrapper = doc.document_element().ok_or_else(|| malformed("empty"))?;
+    let inner = match (
+        xml::elements(doc, wrapper).as_slice(),
+        xml::all(doc, SAML, "Assertion").as_slice(),
+    ) {
+        ([h], [a])
+            if xml::is(doc, *h, SAML, "EncryptedAssertion") && doc.parent(*a) == Some(*h) =>
+        {
+            *a
+        }
+        _ => return Err(malformed("the encrypted assertion is not one Assertion")),
+    };
+    if !xml::all(doc, XENC, "EncryptedData").is_empty() {
+        return Err(malformed("nested encrypted data"));
+    }
+    let covered =
+        signature::verify(doc, source, &x.signing_certs, &[inner], &[]).map_err(forged)?;
+    if !response_signed && !covered.contains(&inner) {
+        return Err(forged("neither the Response nor the Assertion is signed"));
+    }
+    Ok(inner)
 }
 
 fn check_response_fields(
@@ -218,24 +249,55 @@ const KEY_TRANSPORTS: &[&str] = &[
     "http://www.w3.org/2009/xmlenc11#rsa-oaep",
 ];
 
-/// Decrypts the EncryptedAssertion with any of our keys and returns the whole document with
-/// the Assertion in place. Every failure reads the same (no decryption oracle).
-fn decrypt(
-    doc: &Document<'_>,
-    source: &str,
-    holder: NodeId,
-    keys: &[String],
-) -> Result<String, SamlError> {
-    let data = xml::all(doc, XENC, "EncryptedData");
-    let [data] = data.as_slice() else {
-        return Err(undecryptable("expected one EncryptedData"));
+const ELEMENT_TYPE: &str = "http://www.w3.org/2001/04/xmlenc#Element";
+const ENCRYPTED_KEY_TYPE: &str = "http://www.w3.org/2001/04/xmlenc#EncryptedKey";
+
+/// Checks the EncryptedAssertion's shape before any key is used: one `EncryptedData` of type
+/// Element, exactly one `EncryptedKey` (inside its KeyInfo, or a sibling named by one
+/// `RetrievalMethod`), allow-listed algorithms, no `CipherReference`, no key names or
+/// derivations — one RSA operation per key of ours, at most.
+fn check_encrypted_shape(doc: &Document<'_>, holder: NodeId) -> Result<NodeId, SamlError> {
+    let under = doc.descendants(holder);
+    let count = |ns: &str, local: &str| {
+        under
+            .iter()
+            .filter(|n| xml::is(doc, **n, ns, local))
+            .count()
     };
-    if doc.parent(*data) != Some(holder) || !xml::all(doc, XENC, "CipherReference").is_empty() {
+    let data = xml::only_child(doc, holder, XENC, "EncryptedData").map_err(undecryptable)?;
+    let d = doc.element(data).expect("an element");
+    if xml::attr(doc, data, "Type") != Some(ELEMENT_TYPE)
+        || d.get_attribute("MimeType").is_some()
+        || d.get_attribute("Encoding").is_some()
+        || count(XENC, "EncryptedData") != 1
+        || count(XENC, "EncryptedKey") != 1
+        || count(XENC, "CipherReference") != 0
+        || count(XENC, "AgreementMethod") != 0
+        || count(super::xml::XENC11, "DerivedKey") != 0
+    {
         return Err(undecryptable("EncryptedData shape"));
     }
-    for method in xml::all(doc, XENC, "EncryptionMethod") {
-        let algorithm = xml::attr(doc, method, "Algorithm").unwrap_or("");
-        let owner = doc.parent(method).expect("a parent");
+    for child in xml::elements(doc, holder) {
+        if child != data && !xml::is(doc, child, XENC, "EncryptedKey") {
+            return Err(undecryptable("unexpected element in EncryptedAssertion"));
+        }
+    }
+    if let Some(ki) = xml::first_child(doc, data, super::xml::DSIG, "KeyInfo") {
+        for child in xml::elements(doc, ki) {
+            let retrieval = xml::is(doc, child, super::xml::DSIG, "RetrievalMethod")
+                && xml::attr(doc, child, "Type") == Some(ENCRYPTED_KEY_TYPE)
+                && xml::attr(doc, child, "URI").is_some_and(|u| u.starts_with('#'));
+            if !retrieval && !xml::is(doc, child, XENC, "EncryptedKey") {
+                return Err(undecryptable("unexpected KeyInfo content"));
+            }
+        }
+    }
+    for method in under
+        .iter()
+        .filter(|n| xml::is(doc, **n, XENC, "EncryptionMethod"))
+    {
+        let algorithm = xml::attr(doc, *method, "Algorithm").unwrap_or("");
+        let owner = doc.parent(*method).expect("a parent");
         let allowed = if xml::is(doc, owner, XENC, "EncryptedKey") {
             KEY_TRANSPORTS
         } else {
@@ -245,6 +307,35 @@ fn decrypt(
             return Err(undecryptable(format!("algorithm {algorithm} not allowed")));
         }
     }
+    Ok(data)
+}
+
+/// Decrypts the EncryptedAssertion, cut out of the message with the namespace declarations
+/// in scope around it, with any of our keys. The result is that small document with the
+/// Assertion in place; nothing of the rest of the message is in it.
+fn decrypt(doc: &Document<'_>, holder: NodeId, keys: &[String]) -> Result<String, SamlError> {
+    check_encrypted_shape(doc, holder)?;
+    let source = doc
+        .node_source(holder)
+        .ok_or_else(|| undecryptable("no source text"))?;
+    let mut declared = std::collections::BTreeMap::new();
+    for a in doc.ancestors(holder) {
+        if let Some(e) = doc.element(a) {
+            for (prefix, uri) in &e.namespace_declarations {
+                declared
+                    .entry(prefix.to_string())
+                    .or_insert(uri.to_string());
+            }
+        }
+    }
+    let decls: String = declared
+        .iter()
+        .map(|(p, u)| match p.as_str() {
+            "" => format!(r#" xmlns="{}""#, xml::escape(u)),
+            p => format!(r#" xmlns:{p}="{}""#, xml::escape(u)),
+        })
+        .collect();
+    let standalone = format!("<userpool-encrypted{decls}>{source}</userpool-encrypted>");
     for pem in keys {
         let Ok(key) = bergshamra::keys::loader::load_pem_auto(pem.as_bytes(), None) else {
             continue;
@@ -252,7 +343,7 @@ fn decrypt(
         let mut km = bergshamra::KeysManager::new();
         km.add_key(key);
         let ctx = bergshamra::EncContext::new(km).with_disable_cipher_reference(true);
-        if let Ok(out) = bergshamra::decrypt(&ctx, source) {
+        if let Ok(out) = bergshamra::decrypt(&ctx, &standalone) {
             return Ok(out);
         }
     }

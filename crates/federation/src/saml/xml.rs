@@ -7,14 +7,26 @@ pub(crate) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(crate) const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub(crate) const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub(crate) const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+pub(crate) const XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
 pub(crate) const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 
 /// SAML messages are shallow; deeper input is an attack on the parser.
 const MAX_DEPTH: u32 = 48;
+/// An element of a SAML message has a handful of attributes. Thousands on one element would
+/// make the parser's duplicate-attribute check quadratic, so input is refused first.
+const MAX_EQUALS_PER_TAG: usize = 256;
 
 /// Parses with DOCTYPE refused outright: no DTD, no entities, no external anything
 /// (checklist SM11), and trailing junk is an error, not something to recover from.
 pub(crate) fn parse(xml: &str) -> Result<Document<'_>, String> {
+    // `<` cannot appear raw in an attribute value, so every start tag with all its
+    // attributes lies between one `<` and the next: count `=` there.
+    if xml
+        .split('<')
+        .any(|part| part.bytes().filter(|b| *b == b'=').count() > MAX_EQUALS_PER_TAG)
+    {
+        return Err("too many attributes".into());
+    }
     uppsala::parser::Parser::new()
         .with_forbid_dtd(true)
         .with_forbid_entities(true)

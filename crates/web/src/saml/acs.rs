@@ -15,7 +15,7 @@ use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_federation::saml::response::{self, Expectations, VerifiedAssertion};
 use userpool_federation::saml::{self, SamlError};
 
-use super::{PendingSignIn, SIGN_IN, credentials_of, is_on, saml_idp, urls};
+use super::{PendingSignIn, SIGN_IN, credentials_of, encryption_owner, is_on, saml_idp, urls};
 use crate::host::DomainPool;
 use crate::login::html;
 use crate::login::session::{Cookie, SamlLogin};
@@ -88,6 +88,15 @@ pub(crate) async fn idpresponse(
             None => return to_client(&req, OAuthError::invalid_request(UNSOLICITED)),
         }
     };
+    // An unsolicited response is looked at only for an IdP that may send one: no metadata
+    // is fetched on behalf of anyone else.
+    let allows_unsolicited = view
+        .identity_providers
+        .get(&idp_name)
+        .is_some_and(|i| is_on(&i.config, "IDPInit"));
+    if flow.request_id.is_none() && !allows_unsolicited {
+        return to_client(&req, OAuthError::invalid_request(UNSOLICITED));
+    }
     let idp = match saml_idp(&state, &view, &idp_name).await {
         Ok(i) => i,
         Err(e) => {
@@ -100,15 +109,12 @@ pub(crate) async fn idpresponse(
             return to_client(&req, OAuthError::invalid_request(text));
         }
     };
-    if flow.request_id.is_none() && !is_on(&idp.config, "IDPInit") {
-        return to_client(&req, OAuthError::invalid_request(UNSOLICITED));
-    }
     let Some((acs, _)) = urls(&state, &view) else {
         return to_client(&req, OAuthError::server_error());
     };
     let require_encryption = is_on(&idp.config, "EncryptedResponses");
     let keys: Vec<String> = if require_encryption {
-        match credentials_of(&state, &view.pool.id, &idp_name).await {
+        match credentials_of(&state, &view.pool.id, &encryption_owner(&idp_name)).await {
             Ok(c) => c.into_iter().rev().map(|o| o.key_pem).collect(),
             Err(e) => {
                 tracing::error!(error = %e, "SAML encryption keys unavailable");
@@ -187,17 +193,12 @@ async fn pending(
     if relay.is_empty() {
         return Ok(None);
     }
-    // Only a pending SAML sign-in is taken; any other record keeps its owner.
+    // The record is checked before it is taken: someone who learns a RelayState (it travels
+    // in URLs) cannot spend another browser's pending sign-in, or another kind of record.
     let hash = TokenHash::of(relay);
     let record = match state.store.get_challenge(&hash).await {
-        Ok(Some(r)) if r.kind == SIGN_IN => state.store.take_challenge(&hash).await,
+        Ok(Some(r)) if r.kind == SIGN_IN => r,
         Ok(_) => return Ok(None),
-        Err(e) => Err(e),
-    };
-    let record = match record {
-        Ok(Some(r)) => r,
-        // Taken by a racing request a moment ago.
-        Ok(None) => return Err(html::error_page("invalid_state")),
         Err(e) => {
             tracing::error!(error = %e, "reading the pending SAML sign-in failed");
             return Err(html::error_page("server_error"));
@@ -211,6 +212,15 @@ async fn pending(
     });
     if record.pool_id != view.pool.id || record.expires_at <= state.clock.now() || !bound {
         return Err(html::error_page("invalid_state"));
+    }
+    match state.store.take_challenge(&hash).await {
+        Ok(Some(_)) => {}
+        // Taken by a racing request a moment ago.
+        Ok(None) => return Err(html::error_page("invalid_state")),
+        Err(e) => {
+            tracing::error!(error = %e, "taking the pending SAML sign-in failed");
+            return Err(html::error_page("server_error"));
+        }
     }
     Ok(Some(Flow {
         params: AuthorizeParams::from_query(&p.query),

@@ -80,6 +80,29 @@ pub(crate) async fn begin_logout(
         .ok()
 }
 
+/// Parsing and verifying untrusted XML is CPU work: it runs off the async workers.
+async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+/// Verifies a logout message from `idp` off the async workers.
+async fn verify(
+    idp: &super::SamlIdp,
+    xml: &str,
+    slo_url: &str,
+    now: i64,
+) -> Result<Logout, SamlError> {
+    let (md, xml, slo_url) = (idp.metadata.clone(), xml.to_string(), slo_url.to_string());
+    off_runtime(move || slo_message::verify(&xml, &md.entity_id, &md.signing_certs, &slo_url, now))
+        .await
+        .unwrap_or_else(|| {
+            Err(SamlError::new(
+                "Logout message could not be checked",
+                "task failed",
+            ))
+        })
+}
+
 fn refused(e: &SamlError) -> Response {
     tracing::warn!(reason = e.public, detail = %e.detail, "SAML logout message refused");
     html::error_page("invalid_request")
@@ -103,13 +126,15 @@ pub(crate) async fn slo(
         (None, Some(r)) => (r.clone(), true),
         _ => return html::error_page("invalid_request"),
     };
-    let xml = match response::decode(&field) {
-        Ok(x) => x,
-        Err(e) => return refused(&e),
-    };
-    let (peeked_request, issuer) = match slo_message::peek(&xml) {
-        Ok(p) => p,
-        Err(e) => return refused(&e),
+    let peeked = off_runtime(move || {
+        let xml = response::decode(&field)?;
+        slo_message::peek(&xml).map(|p| (xml, p))
+    })
+    .await;
+    let (xml, (peeked_request, issuer)) = match peeked {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return refused(&e),
+        None => return html::error_page("server_error"),
     };
     if peeked_request != is_request {
         return html::error_page("invalid_request");
@@ -140,11 +165,9 @@ async fn logout_answered(
     relay: Option<&str>,
     now: i64,
 ) -> Response {
-    let record = match state
-        .store
-        .take_challenge(&TokenHash::of(relay.unwrap_or("")))
-        .await
-    {
+    // Checked, then verified, then taken: a forged answer cannot spend a real pending logout.
+    let hash = TokenHash::of(relay.unwrap_or(""));
+    let record = match state.store.get_challenge(&hash).await {
         Ok(Some(r)) if r.kind == LOGOUT && r.pool_id == view.pool.id && r.expires_at > now => r,
         Ok(_) => return html::error_page("invalid_state"),
         Err(e) => {
@@ -162,8 +185,7 @@ async fn logout_answered(
             return html::error_page("server_error");
         }
     };
-    let md = &idp.metadata;
-    match slo_message::verify(xml, &md.entity_id, &md.signing_certs, slo_url, now) {
+    match verify(&idp, xml, slo_url, now).await {
         Ok(Logout::Response {
             in_response_to,
             success,
@@ -171,7 +193,14 @@ async fn logout_answered(
             if !success {
                 tracing::warn!(provider = %p.idp, "the IdP reports a failed logout");
             }
-            redirect(&p.location)
+            match state.store.take_challenge(&hash).await {
+                Ok(Some(_)) => redirect(&p.location),
+                Ok(None) => html::error_page("invalid_state"),
+                Err(e) => {
+                    tracing::error!(error = %e, "taking the pending SAML logout failed");
+                    html::error_page("server_error")
+                }
+            }
         }
         Ok(_) => refused(&SamlError::new(
             "Logout response does not match the request",
@@ -211,20 +240,20 @@ async fn idp_logout(
             "logout issuer",
         ));
     };
+    let (id, name_id, indexes, keep_until) = match verify(&idp, xml, slo_url, now).await {
+        Ok(Logout::Request {
+            id,
+            name_id,
+            session_indexes,
+            keep_until,
+        }) => (id, name_id, session_indexes, keep_until),
+        Ok(_) => return html::error_page("invalid_request"),
+        Err(e) => return refused(&e),
+    };
     let md = &idp.metadata;
-    let (id, name_id, indexes) =
-        match slo_message::verify(xml, &md.entity_id, &md.signing_certs, slo_url, now) {
-            Ok(Logout::Request {
-                id,
-                name_id,
-                session_indexes,
-            }) => (id, name_id, session_indexes),
-            Ok(_) => return html::error_page("invalid_request"),
-            Err(e) => return refused(&e),
-        };
     match state
         .store
-        .first_saml_use(&view.pool.id, &id, now + 600)
+        .first_saml_use(&view.pool.id, &id, keep_until)
         .await
     {
         Ok(true) => {}

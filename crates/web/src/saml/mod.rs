@@ -29,8 +29,13 @@ pub(crate) use acs::idpresponse;
 pub(crate) use logout::{begin_logout, slo};
 
 const SIGN_IN: &str = "saml";
-/// The owner of the pool's signing credential; IdP names own encryption credentials.
+/// The owner of the pool's signing credential.
 const POOL_OWNER: &str = "pool";
+
+/// The owner of an IdP's encryption credentials (prefixed: an IdP may be named `pool`).
+fn encryption_owner(idp: &str) -> String {
+    format!("idp:{idp}")
+}
 /// A body with a 100,000-character SAMLResponse, form-encoded (`+`, `/`, `=` escaped).
 pub(crate) const MAX_BODY_BYTES: usize = 320 * 1024;
 
@@ -284,7 +289,11 @@ pub(crate) async fn sp_metadata(
     DomainPool(view): DomainPool,
     Query(p): Query<MetadataParams>,
 ) -> Response {
-    let Some((acs, slo)) = urls(&state, &view) else {
+    let has_saml = view
+        .identity_providers
+        .values()
+        .any(|i| i.config.provider_type == "SAML");
+    let Some((acs, slo)) = urls(&state, &view).filter(|_| has_saml) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let certs = |c: Vec<Opened>| c.into_iter().rev().map(|o| o.cert_pem).collect::<Vec<_>>();
@@ -310,7 +319,7 @@ pub(crate) async fn sp_metadata(
             .provider_details
             .contains_key("RequestSigningAlgorithm");
         if is_on(&idp.config, "EncryptedResponses") {
-            match credentials_of(&state, &view.pool.id, &name).await {
+            match credentials_of(&state, &view.pool.id, &encryption_owner(&name)).await {
                 Ok(c) => encryption = certs(c),
                 Err(e) => {
                     tracing::error!(error = %e, "SAML encryption credentials unavailable");
