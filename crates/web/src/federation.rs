@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
@@ -126,6 +127,46 @@ pub(crate) async fn park(
     r
 }
 
+/// The pending record of `kind` under `handle`, taken only once it is known to be this
+/// pool's, live, and bound to this browser: someone who learns a handle (it travels in URLs)
+/// cannot spend another browser's pending sign-in. `Ok(None)`: no such record.
+pub(crate) async fn take_pending<T: DeserializeOwned>(
+    state: &AppState,
+    view: &PoolView,
+    headers: &HeaderMap,
+    kind: &str,
+    handle: &str,
+    binding_of: impl Fn(&T) -> &String,
+) -> Result<Option<T>, Response> {
+    let hash = TokenHash::of(handle);
+    let record = match state.store.get_challenge(&hash).await {
+        Ok(Some(r)) if r.kind == kind => r,
+        Ok(_) => return Ok(None),
+        Err(e) => {
+            tracing::error!(error = %e, kind, "reading the pending sign-in failed");
+            return Err(html::error_page("server_error"));
+        }
+    };
+    let Ok(pending) = serde_json::from_str::<T>(&record.payload) else {
+        return Err(html::error_page("invalid_state"));
+    };
+    let bound = Cookie::Federation.read(state, headers).is_some_and(|c| {
+        TokenHash::of(&c).matches_hash(&TokenHash::from_stored(binding_of(&pending).clone()))
+    });
+    if record.pool_id != view.pool.id || record.expires_at <= state.clock.now() || !bound {
+        return Err(html::error_page("invalid_state"));
+    }
+    match state.store.take_challenge(&hash).await {
+        Ok(Some(_)) => Ok(Some(pending)),
+        // Taken by a racing request a moment ago.
+        Ok(None) => Err(html::error_page("invalid_state")),
+        Err(e) => {
+            tracing::error!(error = %e, kind, "taking the pending sign-in failed");
+            Err(html::error_page("server_error"))
+        }
+    }
+}
+
 /// The provider's answer, from the query (GET) or a form (POST, `response_mode=form_post`).
 #[derive(Debug, Default, Deserialize)]
 struct Answer {
@@ -182,27 +223,12 @@ async fn complete(
     let Some(st) = answer.state.as_deref() else {
         return html::error_page("invalid_request");
     };
-    let record = match state.store.take_challenge(&TokenHash::of(st)).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return html::error_page("invalid_state"),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the pending federation failed");
-            return html::error_page("server_error");
-        }
-    };
-    let Ok(pending) = serde_json::from_str::<Pending>(&record.payload) else {
-        return html::error_page("invalid_state");
-    };
-    let bound = Cookie::Federation.read(state, headers).is_some_and(|c| {
-        TokenHash::of(&c).matches_hash(&TokenHash::from_stored(pending.binding.clone()))
-    });
-    if record.kind != KIND
-        || record.pool_id != view.pool.id
-        || record.expires_at <= state.clock.now()
-        || !bound
+    let pending = match take_pending(state, view, headers, KIND, st, |p: &Pending| &p.binding).await
     {
-        return html::error_page("invalid_state");
-    }
+        Ok(Some(p)) => p,
+        Ok(None) => return html::error_page("invalid_state"),
+        Err(page) => return page,
+    };
     let params = AuthorizeParams::from_query(&pending.query);
     let req = match authorize::check(view, &params) {
         Ok(r) => r,

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value};
-use userpool_core::crypto::TokenHash;
 use userpool_core::directory::PoolView;
 use userpool_core::federation::UpstreamIdentity;
 use userpool_core::oauth::OAuthError;
@@ -16,6 +15,7 @@ use userpool_federation::saml::response::{self, Expectations, VerifiedAssertion}
 use userpool_federation::saml::{self, SamlError};
 
 use super::{PendingSignIn, SIGN_IN, credentials_of, encryption_owner, is_on, saml_idp, urls};
+use crate::federation::take_pending;
 use crate::host::DomainPool;
 use crate::login::html;
 use crate::login::session::{Cookie, SamlLogin};
@@ -193,35 +193,13 @@ async fn pending(
     if relay.is_empty() {
         return Ok(None);
     }
-    // The record is checked before it is taken: someone who learns a RelayState (it travels
-    // in URLs) cannot spend another browser's pending sign-in, or another kind of record.
-    let hash = TokenHash::of(relay);
-    let record = match state.store.get_challenge(&hash).await {
-        Ok(Some(r)) if r.kind == SIGN_IN => r,
-        Ok(_) => return Ok(None),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the pending SAML sign-in failed");
-            return Err(html::error_page("server_error"));
-        }
+    let Some(p) = take_pending(state, view, headers, SIGN_IN, relay, |p: &PendingSignIn| {
+        &p.binding
+    })
+    .await?
+    else {
+        return Ok(None);
     };
-    let Ok(p) = serde_json::from_str::<PendingSignIn>(&record.payload) else {
-        return Err(html::error_page("invalid_state"));
-    };
-    let bound = Cookie::Federation.read(state, headers).is_some_and(|c| {
-        TokenHash::of(&c).matches_hash(&TokenHash::from_stored(p.binding.clone()))
-    });
-    if record.pool_id != view.pool.id || record.expires_at <= state.clock.now() || !bound {
-        return Err(html::error_page("invalid_state"));
-    }
-    match state.store.take_challenge(&hash).await {
-        Ok(Some(_)) => {}
-        // Taken by a racing request a moment ago.
-        Ok(None) => return Err(html::error_page("invalid_state")),
-        Err(e) => {
-            tracing::error!(error = %e, "taking the pending SAML sign-in failed");
-            return Err(html::error_page("server_error"));
-        }
-    }
     Ok(Some(Flow {
         params: AuthorizeParams::from_query(&p.query),
         idp: p.idp,
