@@ -100,7 +100,18 @@ fn generate_with(
     cases: &[(String, Option<String>)],
     canary: Option<&str>,
 ) -> Vec<Value> {
-    let input = json!({
+    generate_more(idp, s, cases, canary, json!({}))
+}
+
+/// As `generate_with`, with more generator inputs (`sp_encryption_cert`, `slo`, …).
+fn generate_more(
+    idp: &PyIdp,
+    s: &OAuthServer,
+    cases: &[(String, Option<String>)],
+    canary: Option<&str>,
+    extra: Value,
+) -> Vec<Value> {
+    let mut input = json!({
         "canary_url": canary.unwrap_or("http://127.0.0.1:9"),
         "idp_key": idp.dir.path().join("idp.key"),
         "idp_cert": idp.dir.path().join("idp.crt"),
@@ -109,7 +120,12 @@ fn generate_with(
         "acs": format!("{}/saml2/idpresponse", s.base),
         "name_id": ATTACKED,
         "cases": cases.iter().map(|(n, irt)| json!({"name": n, "in_response_to": irt})).collect::<Vec<_>>(),
+        "slo": format!("{}/saml2/logout", s.base),
     });
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     let mut child = Command::new("python3")
         .arg(repo_file("tests/saml/cases.py"))
         .stdin(Stdio::piped())
@@ -312,4 +328,229 @@ async fn a_response_counts_only_in_the_browser_that_asked() {
     .await;
     assert_refused("another browser", &page);
     assert!(!user_exists(&s, &format!("corp_{ATTACKED}")).await);
+}
+
+const ENCRYPTED_REJECTED: &[&str] = &[
+    "encrypted_unsigned",
+    "encrypted_opaque_type",
+    "encrypted_tampered_ciphertext",
+    "encrypted_rsa_1_5",
+    "encrypted_two_keys",
+    "encrypted_to_attacker_cert",
+    "encrypted_xsw_two_assertions",
+    "encrypted_tripledes",
+];
+const ENCRYPTED_ACCEPTED: &[&str] = &[
+    "encrypted_good_gcm",
+    "encrypted_good_response_signed_cbc",
+    "encrypted_good_retrieval_method",
+];
+
+/// Our encryption certificate for `Corp`, from the SP metadata, as a PEM file.
+async fn encryption_cert(s: &OAuthServer) -> std::path::PathBuf {
+    let md = crate::helpers::client()
+        .get(format!("{}/saml2/metadata?identity_provider=Corp", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = md.find("use=\"encryption\"").expect("an encryption key");
+    let start = md[at..].find("<ds:X509Certificate>").unwrap() + at + 20;
+    let end = md[start..].find("</ds:X509Certificate>").unwrap() + start;
+    let body = &md[start..end];
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let path = s.dir.path().join("sp-encryption.crt");
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn encrypted_assertions_resist_the_encryption_attacks() {
+    let idp = PyIdp::start();
+    let s = saml_server(&idp, json!({"EncryptedResponses": "true"})).await;
+    let cert = encryption_cert(&s).await;
+    let mut flows = Vec::new();
+    for case in ENCRYPTED_REJECTED.iter().chain(ENCRYPTED_ACCEPTED) {
+        flows.push((case.to_string(), pending(&s).await));
+    }
+    let named: Vec<(String, Option<String>)> = flows
+        .iter()
+        .map(|(c, (_, _, id))| (c.clone(), Some(id.clone())))
+        .collect();
+    let canary = Canary::start().await;
+    let generated = generate_more(
+        &idp,
+        &s,
+        &named,
+        Some(&canary.url),
+        json!({"sp_encryption_cert": cert}),
+    );
+    let user = format!("corp_{ATTACKED}");
+    for ((case, (mut b, relay, _)), g) in flows.into_iter().zip(&generated) {
+        assert_eq!(g["name"], case.as_str());
+        let page = post(
+            &mut b,
+            &s.base,
+            g["saml_response"].as_str().unwrap(),
+            &relay,
+        )
+        .await;
+        if ENCRYPTED_ACCEPTED.contains(&case.as_str()) {
+            assert!(signed_in(&page), "{case}: {:?} {}", page.location, s.log());
+            continue;
+        }
+        assert_refused(&case, &page);
+        // Before a signature vouches for the content, every failure reads the same.
+        assert_eq!(
+            page.location_param("error_description").as_deref(),
+            Some("Invalid SAML response received: Response could not be verified"),
+            "{case}"
+        );
+        assert!(!user_exists(&s, &user).await, "{case} created the user");
+    }
+    assert!(
+        user_exists(&s, &user).await,
+        "the good encrypted cases sign in"
+    );
+    assert_eq!(
+        canary.hits.load(Ordering::SeqCst),
+        0,
+        "nothing fetched the canary"
+    );
+}
+
+/// Posts a logout message as the IdP's page would (a cross-site form post).
+async fn post_logout(s: &OAuthServer, g: &Value, relay: Option<&str>) -> Page {
+    let mut form = vec![(
+        g["field"].as_str().unwrap(),
+        g["saml_response"].as_str().unwrap(),
+    )];
+    if let Some(r) = relay {
+        form.push(("RelayState", r));
+    }
+    Browser::default()
+        .post_form(&format!("{}/saml2/logout", s.base), &form)
+        .await
+}
+
+/// Signs the attacked user in IdP-initiated with a generated response (in browser `b`).
+async fn victim_signs_in(b: &mut Browser, s: &OAuthServer, response: &Value) {
+    let page = post(
+        b,
+        &s.base,
+        response["saml_response"].as_str().unwrap(),
+        &authorize_query(),
+    )
+    .await;
+    assert!(signed_in(&page), "{:?} {}", page.location, s.log());
+}
+
+async fn signed_in_still(b: &mut Browser, s: &OAuthServer) -> bool {
+    let q = authorize_query().replace("&identity_provider=Corp", "&prompt=none");
+    b.get(&format!("{}/oauth2/authorize?{q}", s.base))
+        .await
+        .location_param("code")
+        .is_some()
+}
+
+#[tokio::test]
+async fn forged_logout_messages_end_nothing() {
+    let idp = PyIdp::start();
+    let s = saml_server(&idp, json!({"IDPInit": "true"})).await;
+    let requests = [
+        "logout_request_unsigned",
+        "logout_request_attacker_key",
+        "logout_request_wrong_destination",
+        "logout_request_wrong_issuer",
+        "logout_request_wrapped_assertion",
+        "logout_request_expired",
+        "logout_request_good",
+    ];
+    let mut named = vec![("good_assertion_signed".to_string(), None)];
+    named.extend(requests.iter().map(|c| (c.to_string(), None)));
+    let generated = generate(&idp, &s, &named);
+    let mut victim = Browser::default();
+    victim_signs_in(&mut victim, &s, &generated[0]).await;
+    for g in &generated[1..] {
+        let case = g["name"].as_str().unwrap();
+        let page = post_logout(&s, g, None).await;
+        if case == "logout_request_good" {
+            let back = page.location.clone().unwrap_or_default();
+            assert!(
+                back.starts_with(&format!("{}/slo/redirect?SAMLResponse=", idp.base)),
+                "{back}"
+            );
+            assert!(
+                !signed_in_still(&mut victim, &s).await,
+                "the genuine request ends the session"
+            );
+        } else {
+            assert!(page.location.is_none(), "{case}: {:?}", page.location);
+            assert!(
+                signed_in_still(&mut victim, &s).await,
+                "{case} ended the session"
+            );
+        }
+    }
+
+    // Our own logout waits for the IdP's answer; forged answers do not complete it.
+    let again = generate(&idp, &s, &[("good_assertion_signed".into(), None)]);
+    victim_signs_in(&mut victim, &s, &again[0]).await;
+    let out = victim
+        .get(&format!(
+            "{}/logout?client_id={APP}&logout_uri=https%3A%2F%2Fapp.test%2Fbye",
+            s.base
+        ))
+        .await;
+    let to_idp = out.location.clone().unwrap();
+    let relay = param(&to_idp, "RelayState").unwrap();
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        param(&to_idp, "SAMLRequest").unwrap(),
+    )
+    .unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::DeflateDecoder::new(&raw[..]), &mut xml)
+        .unwrap();
+    let at = xml.find(" ID=\"").unwrap() + 5;
+    let request_id = xml[at..].split('"').next().unwrap().to_string();
+    let answers = generate_more(
+        &idp,
+        &s,
+        &[
+            ("logout_response_wrong_inresponseto".into(), None),
+            ("logout_response_unsigned".into(), None),
+            ("logout_response_good".into(), None),
+        ],
+        None,
+        json!({"logout_in_response_to": request_id}),
+    );
+    for g in &answers {
+        let case = g["name"].as_str().unwrap();
+        let page = post_logout(&s, g, Some(&relay)).await;
+        if case == "logout_response_good" {
+            assert_eq!(
+                page.location.as_deref(),
+                Some("https://app.test/bye"),
+                "{}",
+                s.log()
+            );
+        } else {
+            assert_ne!(
+                page.location.as_deref(),
+                Some("https://app.test/bye"),
+                "{case}"
+            );
+        }
+    }
 }
