@@ -530,6 +530,15 @@ def field_case(name):
     return case
 
 
+def unsigned_fields_forged(ctx):
+    # SM21: the Assertion answers another request (signed); the unsigned Response around it
+    # is edited to name ours. Only the signed InResponseTo may count.
+    r = assertion_signed(ctx, ctx.name_id, in_response_to=new_id())
+    if ctx.in_response_to:
+        r.set("InResponseTo", ctx.in_response_to)
+    return serialize(r), "signed Assertion for another request in an unsigned Response edited to name ours (SM21)"
+
+
 def decoy_signature_error_response(ctx):
     r = response_signed(ctx, ctx.name_id, status=STATUS_REQUESTER, assertion=False)
     s = own_signature(r)
@@ -1037,6 +1046,7 @@ CASES = {
     "missing_inresponseto": ("reject", OK, field_case("missing_inresponseto")),
     "wrong_issuer": ("reject", OK, field_case("wrong_issuer")),
     "status_responder": ("reject", OK, field_case("status_responder")),
+    "unsigned_fields_forged": ("reject", OK, unsigned_fields_forged),
     "decoy_signature_error_response": ("reject", OK, decoy_signature_error_response),
     "xslt_transform": ("reject", None, xslt_transform),
     "injected_digestvalue_cve_2024_45409": ("reject", FAIL, injected_digestvalue_cve_2024_45409),

@@ -58,6 +58,7 @@ const CASES: &[&str] = &[
     "xxe_external_general",
     "xxe_parameter",
     "signed_assertion_in_extensions",
+    "unsigned_fields_forged",
 ];
 const CONTROLS: &[&str] = &[
     "good_assertion_signed",
