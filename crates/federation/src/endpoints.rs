@@ -59,8 +59,9 @@ fn defaults(idp: &IdentityProviderConfig) -> [Option<String>; 5] {
     }
 }
 
-/// HTTPS only (spec §2.3), except loopback hosts, for local providers in development.
-pub(crate) fn check_url(what: &str, url: &str) -> Result<(), FederationError> {
+/// HTTPS only (spec §2.3); plain http to a loopback host only when `http_loopback` allows
+/// it (a server whose own public URL is http: development and tests).
+pub(crate) fn check_url(what: &str, url: &str, http_loopback: bool) -> Result<(), FederationError> {
     let parsed = url::Url::parse(url).ok();
     let allowed = parsed.is_some_and(|u| {
         let loopback = matches!(
@@ -71,7 +72,7 @@ pub(crate) fn check_url(what: &str, url: &str) -> Result<(), FederationError> {
         );
         u.username().is_empty()
             && u.password().is_none()
-            && (u.scheme() == "https" || (u.scheme() == "http" && loopback))
+            && (u.scheme() == "https" || (http_loopback && u.scheme() == "http" && loopback))
     });
     if allowed {
         Ok(())
@@ -96,6 +97,7 @@ struct Discovery {
 pub(crate) async fn resolve(
     http: &reqwest::Client,
     idp: &IdentityProviderConfig,
+    http_loopback: bool,
 ) -> Result<Endpoints, FederationError> {
     let d = &idp.provider_details;
     let [
@@ -114,7 +116,7 @@ pub(crate) async fn resolve(
         && !all_explicit
         && let Some(iss) = &issuer
     {
-        check_url("oidc_issuer", iss)?;
+        check_url("oidc_issuer", iss, http_loopback)?;
         let url = format!(
             "{}/.well-known/openid-configuration",
             iss.trim_end_matches('/')
@@ -172,7 +174,7 @@ pub(crate) async fn resolve(
         ("jwks_uri", ep.jwks.as_ref()),
     ] {
         if let Some(u) = url {
-            check_url(what, u)?;
+            check_url(what, u, http_loopback)?;
         }
     }
     Ok(ep)
@@ -184,14 +186,16 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback_urls_are_allowed() {
-        assert!(check_url("x", "https://idp.example.com/a").is_ok());
-        assert!(check_url("x", "http://127.0.0.1:4000/a").is_ok());
-        assert!(check_url("x", "http://localhost/a").is_ok());
-        assert!(check_url("x", "http://idp.example.com/a").is_err());
-        assert!(check_url("x", "http://127.0.0.1.evil.test/a").is_err());
-        assert!(check_url("x", "http://localhost.evil.test/a").is_err());
-        assert!(check_url("x", "http://localhost:80@evil.test/a").is_err());
-        assert!(check_url("x", "http://[::1]:8080/a").is_ok());
+        assert!(check_url("x", "https://idp.example.com/a", true).is_ok());
+        assert!(check_url("x", "http://127.0.0.1:4000/a", true).is_ok());
+        assert!(check_url("x", "http://localhost/a", true).is_ok());
+        assert!(check_url("x", "http://idp.example.com/a", true).is_err());
+        assert!(check_url("x", "http://127.0.0.1.evil.test/a", true).is_err());
+        assert!(check_url("x", "http://localhost.evil.test/a", true).is_err());
+        assert!(check_url("x", "http://localhost:80@evil.test/a", true).is_err());
+        assert!(check_url("x", "http://[::1]:8080/a", true).is_ok());
+        assert!(check_url("x", "http://127.0.0.1:4000/a", false).is_err());
+        assert!(check_url("x", "https://idp.example.com/a", false).is_ok());
     }
 
     #[tokio::test]
@@ -202,7 +206,7 @@ mod tests {
             provider_type: "Facebook".into(),
             ..Default::default()
         };
-        let ep = resolve(&http, &idp).await.unwrap();
+        let ep = resolve(&http, &idp, true).await.unwrap();
         assert_eq!(
             ep.token,
             "https://graph.facebook.com/v17.0/oauth/access_token"
@@ -211,7 +215,7 @@ mod tests {
         idp.provider_details
             .insert("token_url".into(), "http://127.0.0.1:9/token".into());
         assert_eq!(
-            resolve(&http, &idp).await.unwrap().token,
+            resolve(&http, &idp, true).await.unwrap().token,
             "http://127.0.0.1:9/token"
         );
     }

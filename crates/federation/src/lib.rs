@@ -22,12 +22,15 @@ pub use endpoints::Endpoints;
 /// all time out: a provider that hangs never holds a request.
 pub struct HttpConnector {
     http: reqwest::Client,
+    /// Plain http to loopback providers: only for a server that is itself on http.
+    http_loopback: bool,
 }
 
 impl HttpConnector {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, http_loopback: bool) -> Self {
         Self {
             http: http_client(timeout),
+            http_loopback,
         }
     }
 }
@@ -51,7 +54,7 @@ impl Connector for HttpConnector {
         idp: &IdentityProviderConfig,
         out: &Outbound<'_>,
     ) -> Result<String, FederationError> {
-        let ep = endpoints::resolve(&self.http, idp).await?;
+        let ep = endpoints::resolve(&self.http, idp, self.http_loopback).await?;
         Ok(exchange::authorization_url(idp, &ep, out))
     }
 
@@ -63,7 +66,7 @@ impl Connector for HttpConnector {
         nonce: &str,
         pkce_verifier: &str,
     ) -> Result<UpstreamIdentity, FederationError> {
-        let ep = endpoints::resolve(&self.http, idp).await?;
+        let ep = endpoints::resolve(&self.http, idp, self.http_loopback).await?;
         exchange::complete(
             &self.http,
             idp,

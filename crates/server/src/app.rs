@@ -107,11 +107,14 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: settings.is_https(),
         master,
         mailer,
+        // Providers on plain-http loopback are for development: only while we are on http.
         connector: Arc::new(userpool_federation::HttpConnector::new(
             Duration::from_secs(args.federation_timeout),
+            !settings.is_https(),
         )),
         saml: Arc::new(userpool_federation::saml::SamlProviders::new(
             Duration::from_secs(args.federation_timeout),
+            !settings.is_https(),
         )),
         argon2: Arc::new(tokio::sync::Semaphore::new(
             2 * std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -23,13 +23,16 @@ type Cached = (i64, Result<Arc<IdpMetadata>, String>);
 /// Parsed metadata per provider configuration, shared by the requests of one node.
 pub struct SamlProviders {
     http: reqwest::Client,
+    /// Plain http to a loopback metadata URL: only for a server that is itself on http.
+    http_loopback: bool,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl SamlProviders {
-    pub fn new(timeout: std::time::Duration) -> Self {
+    pub fn new(timeout: std::time::Duration, http_loopback: bool) -> Self {
         Self {
             http: crate::http_client(timeout),
+            http_loopback,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -73,7 +76,8 @@ impl SamlProviders {
     }
 
     async fn fetch(&self, url: &str) -> Result<String, String> {
-        crate::endpoints::check_url("MetadataURL", url).map_err(|e| format!("{e:?}"))?;
+        crate::endpoints::check_url("MetadataURL", url, self.http_loopback)
+            .map_err(|e| format!("{e:?}"))?;
         let mut r = self
             .http
             .get(url)

@@ -188,6 +188,8 @@ pub struct OAuthServer {
     pg: Option<PgDatabase>,
     pub pool_id: String,
     pub base: String,
+    /// The loopback address it listens on (the same as `base` unless `--public-url` is given).
+    pub local: String,
     pub dir: tempfile::TempDir,
     pub database: String,
     seed: String,
@@ -226,6 +228,7 @@ impl OAuthServer {
         let server = Server::start(dir.path(), &args);
         OAuthServer {
             base: server.url.clone(),
+            local: format!("http://{listen}"),
             server: Some(server),
             pg,
             pool_id,

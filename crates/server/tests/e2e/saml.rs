@@ -395,3 +395,30 @@ async fn idp_initiated_logout_ends_the_session_and_answers_signed() {
     assert!(replay.location.is_none(), "{:?}", replay.location);
     assert!(has_session(&mut c, &s).await);
 }
+
+#[tokio::test]
+async fn an_https_server_refuses_plain_http_loopback_metadata() {
+    let idp = PyIdp::start();
+    let details = json!({"MetadataURL": format!("{}/metadata", idp.base)});
+    let s = OAuthServer::start_with(&["--public-url", "https://auth.test"], |p| {
+        with_saml(p, &idp, details)
+    })
+    .await;
+    let mut b = Browser::default();
+    let start = b
+        .get(&format!(
+            "{}/oauth2/authorize?{}",
+            s.local,
+            authorize_query()
+        ))
+        .await;
+    assert_eq!(
+        start.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        start.location_param("error_description").as_deref(),
+        Some("identity provider misconfigured")
+    );
+    assert!(s.log().contains("must be an https URL"), "{}", s.log());
+}
