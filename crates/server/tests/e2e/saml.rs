@@ -422,3 +422,38 @@ async fn an_https_server_refuses_plain_http_loopback_metadata() {
     );
     assert!(s.log().contains("must be an https URL"), "{}", s.log());
 }
+
+/// SM23: NameIDs are exact. In a case-sensitive pool `Alice@corp.test` and `alice@corp.test`
+/// are two users; in a case-insensitive one they share a username and the second is refused,
+/// never merged into the first.
+#[tokio::test]
+async fn name_ids_are_exact() {
+    let idp = PyIdp::start();
+    let s = OAuthServer::start_with(&[], |p| {
+        with_saml(p, &idp, json!({}));
+        p["UsernameConfiguration"]["CaseSensitive"] = json!(true);
+    })
+    .await;
+    idp.trust(&s.base, "Corp").await;
+    for name in ["Alice@corp.test", "alice@corp.test"] {
+        idp.configure(json!({"name_id": name})).await;
+        let mut b = Browser::default();
+        let answer = sign_in(&mut b, &s).await;
+        let id = claims(redeem(&s, &answer).await["id_token"].as_str().unwrap());
+        assert_eq!(id["cognito:username"], format!("Corp_{name}").as_str());
+        assert_eq!(id["identities"][0]["userId"], name);
+    }
+
+    let insensitive = saml_server(&idp, json!({})).await;
+    idp.trust(&insensitive.base, "Corp").await;
+    idp.configure(json!({"name_id": "Alice@corp.test"})).await;
+    let mut b = Browser::default();
+    redeem(&insensitive, &sign_in(&mut b, &insensitive).await).await;
+    idp.configure(json!({"name_id": "alice@corp.test"})).await;
+    let mut b = Browser::default();
+    let second = sign_in(&mut b, &insensitive).await;
+    assert_eq!(
+        second.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
+}
