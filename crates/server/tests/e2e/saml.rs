@@ -39,6 +39,19 @@ pub fn with_saml(pool: &mut Value, idp: &PyIdp, details: Value) {
         "SupportedIdentityProviders": ["Corp"]}));
 }
 
+/// Our SP metadata for one of our IdP configurations.
+pub async fn sp_metadata(sp_base: &str, provider: &str) -> String {
+    let r = crate::helpers::client()
+        .get(format!(
+            "{sp_base}/saml2/metadata?identity_provider={provider}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 pub async fn saml_server(idp: &PyIdp, details: Value) -> OAuthServer {
     let s = OAuthServer::start_with(&[], |p| with_saml(p, idp, details)).await;
     idp.trust(&s.base, "Corp").await;
@@ -198,14 +211,7 @@ async fn sp_initiated_sign_in_with_every_signing_choice() {
 async fn encrypted_assertions_are_required_and_decrypted() {
     let idp = PyIdp::start();
     let s = saml_server(&idp, json!({"EncryptedResponses": "true"})).await;
-    let md = crate::helpers::client()
-        .get(format!("{}/saml2/metadata?identity_provider=Corp", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let md = sp_metadata(&s.base, "Corp").await;
     assert!(md.contains("use=\"encryption\""), "{md}");
     assert!(md.contains(&format!("urn:amazon:cognito:sp:{}", s.pool_id)));
     idp.configure(json!({"sign_assertion": true, "encrypt_assertion": true}))
