@@ -639,3 +639,58 @@ async fn logout_without_a_client_or_a_uri_shows_the_error_page() {
         assert!(page.location.is_none(), "{q}: never a redirect");
     }
 }
+
+/// AU01 under a burst: guesses sent all at once cannot all pass the lock check before any of
+/// them is counted. At most the free attempts plus one per Argon2 permit get an answer.
+#[tokio::test]
+async fn a_burst_of_guesses_meets_the_lock_too() {
+    let s = OAuthServer::start(&[]).await;
+    let mut b = Browser::default();
+    let login_url = format!(
+        "{}/login?client_id={SPA}&response_type=code&redirect_uri=https%3A%2F%2Fapp.test%2Fcb",
+        s.base
+    );
+    let csrf = b.get(&login_url).await.csrf();
+    let cookie = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let attempts = 24;
+    let tasks: Vec<_> = (0..attempts)
+        .map(|_| {
+            let (url, cookie, csrf) = (login_url.clone(), cookie.clone(), csrf.clone());
+            tokio::spawn(async move {
+                client()
+                    .post(url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .form(&[
+                        ("username", "alice"),
+                        ("password", "wrong"),
+                        ("_csrf", &csrf),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut guessed = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body.contains("Incorrect username or password.") {
+            guessed += 1;
+        } else {
+            assert!(body.contains("Password attempts exceeded"), "{body}");
+        }
+    }
+    let permits = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        guessed < 5 + permits,
+        "{guessed} of {attempts} guesses were checked (permits: {permits})"
+    );
+}

@@ -91,19 +91,24 @@ async fn argon2<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
-    let permit = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        state.argon2.clone().acquire_owned(),
-    )
-    .await
-    .ok()?
-    .ok()?;
+    let permit = argon2_permit(state).await?;
     tokio::task::spawn_blocking(move || {
         let out = work();
         drop(permit);
         out
     })
     .await
+    .ok()
+}
+
+/// A place in the Argon2 queue; `None` when it did not clear within ten seconds.
+async fn argon2_permit(state: &AppState) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.argon2.clone().acquire_owned(),
+    )
+    .await
+    .ok()?
     .ok()
 }
 
@@ -384,6 +389,12 @@ pub(crate) async fn login_post(
         Some(u) => lockout::user_key(&u.username),
         None => lockout::name_key(&username),
     };
+    // The lock is read and the attempt counted while this request holds an Argon2 permit: a
+    // burst cannot pass the check all at once before any failure is counted. At most as many
+    // attempts as there are permits (per node) race past one check.
+    let Some(permit) = argon2_permit(&state).await else {
+        return busy();
+    };
     let failures = match state
         .store
         .get_sign_in_failures(&view.pool.id, &lock_key)
@@ -400,7 +411,8 @@ pub(crate) async fn login_post(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_string());
-    let Some(matched) = argon2(&state, move || verify_password(&password, &hash)).await else {
+    let Ok(matched) = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await
+    else {
         return busy();
     };
     let matched = matched && user.as_ref().is_some_and(|u| u.password_hash.is_some());
@@ -419,6 +431,7 @@ pub(crate) async fn login_post(
         }
         _ => Ok(()),
     };
+    drop(permit);
     if let Err(e) = counted {
         return failed("recording the sign-in attempt", e);
     }
