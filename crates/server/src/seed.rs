@@ -424,8 +424,11 @@ pub(crate) async fn plan(
                     format!("ClientId {client_id} appears twice in the seed"),
                 );
             }
+            // A client of this very pool appearing here was made a moment ago by another node
+            // applying the same seed (we read the pool's clients before it committed).
             if same.is_none()
                 && let Some(other) = store.find_client(&client_id).await?
+                && other.pool_id != pool_id
             {
                 p.add(
                     &path,

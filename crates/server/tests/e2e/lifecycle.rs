@@ -442,3 +442,77 @@ async fn an_alias_and_the_username_share_one_lockout_counter() {
         "every name of the account counts together"
     );
 }
+
+/// AU03 under a burst: wrong TOTP codes sent all at once meet the lock like sequential ones;
+/// a burst cannot buy thousands of guesses at a six-digit code.
+#[tokio::test]
+async fn a_burst_of_mfa_guesses_meets_the_lock() {
+    let s = OAuthServer::start_with(&[], |pool| pool["MfaConfiguration"] = "ON".into()).await;
+    let mut b = Browser::default();
+    let first = b
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    let setup = follow(&mut b, &s, &first).await;
+    let at = setup.body.find("id=\"totp-secret\">").unwrap() + 17;
+    let secret = totp::from_base32(setup.body[at..].split('<').next().unwrap()).unwrap();
+    let code = totp::current(&secret, crate::helpers::now());
+    let done = submit(&mut b, &s, &setup, &[("code", &code)]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+
+    let mut attacker = Browser::default();
+    let second = attacker
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    let ask = follow(&mut attacker, &s, &second).await;
+    let at = ask.body.find("<form method=\"post\" action=\"").unwrap() + 28;
+    let action = ask.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let url = format!("{}{action}", s.base);
+    let csrf = ask.csrf();
+    let cookie = attacker
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (url, cookie, csrf) = (url.clone(), cookie.clone(), csrf.clone());
+            // Codes that are surely wrong: not the current one or its neighbours.
+            let guess = format!("{:06}", (i * 7919 + 13) % 1_000_000);
+            let right: Vec<String> = [-30, 0, 30]
+                .iter()
+                .map(|d| totp::current(&secret, crate::helpers::now() + d))
+                .collect();
+            tokio::spawn(async move {
+                if right.contains(&guess) {
+                    return String::from("Code mismatch (skipped)");
+                }
+                crate::helpers::client()
+                    .post(url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .form(&[("code", guess.as_str()), ("_csrf", &csrf)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body.contains("Code mismatch") {
+            checked += 1;
+        } else {
+            assert!(body.contains("Too many attempts"), "{body}");
+        }
+    }
+    // Five free guesses, and at most one more once the first one-second lock has passed.
+    assert!(checked <= 6, "{checked} of 30 guesses were checked");
+}

@@ -221,6 +221,8 @@ pub(crate) async fn mfa_post(
         };
     let now = state.clock.now();
     let lock_key = lockout::mfa_key(&user.username);
+    // Check, verify and count in this user's turn: a burst of guesses meets the lock.
+    let _turn = super::lockout_turn(&format!("{}/{lock_key}", view.pool.id)).await;
     let failures = match state
         .store
         .get_sign_in_failures(&view.pool.id, &lock_key)

@@ -112,6 +112,19 @@ async fn argon2_permit(state: &AppState) -> Option<tokio::sync::OwnedSemaphorePe
     .ok()
 }
 
+/// Serializes, on this node, the check → verify → count of one lockout counter, so a burst of
+/// guesses cannot all pass the lock check before any of them is counted (checklist AU01,
+/// AU03). Striped: unrelated names rarely wait for each other.
+pub(crate) async fn lockout_turn(key: &str) -> tokio::sync::MutexGuard<'static, ()> {
+    const STRIPES: usize = 64;
+    static TURNS: [tokio::sync::Mutex<()>; STRIPES] =
+        [const { tokio::sync::Mutex::const_new(()) }; STRIPES];
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    TURNS[usize::from(digest.as_ref()[0]) % STRIPES]
+        .lock()
+        .await
+}
+
 /// The answer when Argon2 work is queued too long: try again shortly.
 fn busy() -> Response {
     let body = r#"<h1>Please try again</h1>
@@ -147,6 +160,7 @@ async fn check_code(
     use userpool_core::store::CodeCheck;
     // Guesses are counted across codes: asking for a new code buys no new guesses.
     let key = lockout::code_key(purpose, username);
+    let _turn = lockout_turn(&format!("{}/{key}", view.pool.id)).await;
     let now = state.clock.now();
     match state.store.get_sign_in_failures(&view.pool.id, &key).await {
         Ok(f) if lockout::is_locked(f.as_ref(), now) => {
@@ -389,9 +403,9 @@ pub(crate) async fn login_post(
         Some(u) => lockout::user_key(&u.username),
         None => lockout::name_key(&username),
     };
-    // The lock is read and the attempt counted while this request holds an Argon2 permit: a
-    // burst cannot pass the check all at once before any failure is counted. At most as many
-    // attempts as there are permits (per node) race past one check.
+    // The lock is read and the attempt counted in this name's turn on this node: a burst
+    // cannot pass the check all at once before any failure is counted (one racer per node).
+    let turn = lockout_turn(&format!("{}/{lock_key}", view.pool.id)).await;
     let Some(permit) = argon2_permit(&state).await else {
         return busy();
     };
@@ -431,7 +445,7 @@ pub(crate) async fn login_post(
         }
         _ => Ok(()),
     };
-    drop(permit);
+    drop((permit, turn));
     if let Err(e) = counted {
         return failed("recording the sign-in attempt", e);
     }
