@@ -474,7 +474,14 @@ fn read_assertion(
                 xml::attr(doc, attr, "Name").ok_or_else(|| malformed("Attribute without Name"))?;
             let values = attributes.entry(name.to_string()).or_default();
             for v in xml::children(doc, attr, SAML, "AttributeValue") {
-                values.push(xml::text(doc, v).map_err(malformed)?);
+                // A structured value (e.g. eduPersonTargetedID as a NameID) maps to no pool
+                // attribute: it is skipped. Comments and PIs still refuse the response.
+                if xml::has_comment_or_pi(doc, v) {
+                    return Err(malformed("unexpected markup inside a value"));
+                }
+                if xml::elements(doc, v).is_empty() {
+                    values.push(xml::text(doc, v).map_err(malformed)?);
+                }
             }
         }
     }

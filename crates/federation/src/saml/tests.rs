@@ -262,3 +262,36 @@ fn mutated_responses_never_change_who_signs_in() {
         }
     }
 }
+
+#[test]
+fn structured_attribute_values_are_skipped_but_comments_refused() {
+    let now = 1_800_000_000;
+    let idp = credentials::generate("idp", now - 10).unwrap();
+    let with_value = |value: &str| {
+        let a = assertion(now, "alice", true).replace(
+            "<saml:AttributeValue>alice@corp.test</saml:AttributeValue>",
+            &format!("<saml:AttributeValue>alice@corp.test</saml:AttributeValue></saml:Attribute><saml:Attribute Name=\"eptid\"><saml:AttributeValue>{value}</saml:AttributeValue>"),
+        );
+        sign(&idp, &response(now, &a, false))
+    };
+    let x = |xml: &str| {
+        let e = Expectations {
+            idp_entity_id: IDP.into(),
+            signing_certs: vec![credentials::cert_der(&idp.cert_pem).unwrap()],
+            sp_entity_id: SP.into(),
+            acs_url: ACS.into(),
+            in_response_to: Some("_req1".into()),
+            require_encryption: false,
+            decryption_keys: vec![],
+            now,
+        };
+        response::verify(xml, &e)
+    };
+    let structured = x(&with_value(r#"<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">abc</saml:NameID>"#)).unwrap();
+    assert_eq!(
+        structured.attributes["email"],
+        vec!["alice@corp.test".to_string()]
+    );
+    assert!(structured.attributes["eptid"].is_empty());
+    assert!(x(&with_value("ab<!---->c")).is_err());
+}

@@ -213,6 +213,8 @@ fn upstream(a: &VerifiedAssertion, issuer: &str) -> UpstreamIdentity {
     let mut claims = Map::new();
     for (name, values) in &a.attributes {
         let v = match values.as_slice() {
+            // Nothing usable was sent: like a missing claim, the old value stays.
+            [] => continue,
             [one] => Value::String(one.clone()),
             many => Value::Array(many.iter().cloned().map(Value::String).collect()),
         };
