@@ -525,3 +525,44 @@ async fn forged_logout_messages_end_nothing() {
         }
     }
 }
+
+/// Two nodes asked for the SP metadata at the same moment make one signing key between them
+/// (the database settles the race), and both publish it.
+#[tokio::test]
+async fn two_nodes_make_one_signing_key() {
+    let idp = PyIdp::start();
+    let s = OAuthServer::start_with(&[], |p| {
+        with_saml(p, &idp, json!({"EncryptedResponses": "true"}))
+    })
+    .await;
+    let node_b = s.second_node();
+    let host = s.base.trim_start_matches("http://").to_string();
+    let fetch = |base: String| {
+        let host = host.clone();
+        async move {
+            crate::helpers::client()
+                .get(format!("{base}/saml2/metadata?identity_provider=Corp"))
+                .header("host", host)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = tokio::join!(fetch(s.base.clone()), fetch(node_b.url.clone()));
+    let certs = |md: &str| -> Vec<String> {
+        md.split("<ds:X509Certificate>")
+            .skip(1)
+            .map(|c| c.split('<').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        certs(&a).len(),
+        2,
+        "one signing and one encryption certificate: {a}"
+    );
+    assert_eq!(certs(&a), certs(&b));
+    node_b.stop();
+}
