@@ -1172,52 +1172,31 @@ impl Store for SqlStore {
 
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         on_db!(self, db => {
-            let codes = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            let keys = sqlx::query("DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            let pending = sqlx::query("DELETE FROM auth_challenges WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            let user_codes = sqlx::query("DELETE FROM user_codes WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            let replay = sqlx::query("DELETE FROM saml_replay WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            // Refresh tokens go with their family (ON DELETE CASCADE).
-            let families = sqlx::query("DELETE FROM token_families WHERE expires_at < $1")
-                .bind(now)
-                .execute(db)
-                .await
-                .map_err(backend)?;
-            Ok(codes.rows_affected()
-                + pending.rows_affected()
-                + user_codes.rows_affected()
-                + keys.rows_affected()
-                + sessions.rows_affected()
-                + replay.rows_affected()
-                + families.rows_affected())
+            let mut purged = 0;
+            for sql in PURGES {
+                purged += sqlx::query(*sql)
+                    .bind(now)
+                    .execute(db)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            Ok(purged)
         })
     }
 }
+
+/// What `purge_expired` deletes, each statement bound to `now`. Refresh tokens go with their
+/// family (ON DELETE CASCADE); SAML session tags with their session.
+const PURGES: &[&str] = &[
+    "DELETE FROM auth_codes WHERE expires_at < $1",
+    "DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at < $1",
+    "DELETE FROM auth_challenges WHERE expires_at < $1",
+    "DELETE FROM user_codes WHERE expires_at < $1",
+    "DELETE FROM saml_replay WHERE expires_at < $1",
+    "DELETE FROM sessions WHERE expires_at < $1",
+    "DELETE FROM token_families WHERE expires_at < $1",
+];
 
 type SamlCredentialRow = (String, String, i64, String, String, i64, i64);
 
