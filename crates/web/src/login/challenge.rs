@@ -1,8 +1,7 @@
 //! The steps between password and grant: choosing a new password (accounts with a temporary
 //! one) and TOTP — set-up with a QR code, then a code at each sign-in.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
@@ -15,8 +14,7 @@ use userpool_core::store::{ChallengeRecord, UserRecord};
 
 use super::form::{Field, FormPage, page_url};
 use super::html::escape;
-use super::{Posted, failed, flow, hash_new_password, page_params, posted};
-use crate::host::DomainPool;
+use super::{Page, Posted, failed, flow, hash_new_password};
 use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
@@ -48,14 +46,13 @@ fn new_password_page<'a>(error: Option<&'a str>) -> FormPage<'a> {
 
 pub(crate) async fn new_password_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
 ) -> Response {
-    let (params, _) = match page_params(&view, query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     match flow::pending(&state, &view, &headers, &[flow::NEW_PASSWORD]).await {
         Ok(Some(_)) => new_password_page(None).render(&state, &view, &headers, &params),
         Ok(None) => start_over(&params),
@@ -65,16 +62,17 @@ pub(crate) async fn new_password_get(
 
 pub(crate) async fn new_password_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                req,
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, req, form } =
-        match posted(&state, &view, &headers, query.as_deref(), &body) {
-            Ok(p) => p,
-            Err(r) => return *r,
-        };
     let (challenge, mut user) =
         match flow::pending(&state, &view, &headers, &[flow::NEW_PASSWORD]).await {
             Ok(Some(p)) => p,
@@ -184,14 +182,13 @@ fn render_mfa(
 
 pub(crate) async fn mfa_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
 ) -> Response {
-    let (params, _) = match page_params(&view, query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     match flow::pending(&state, &view, &headers, &[flow::MFA, flow::MFA_SETUP]).await {
         Ok(Some((c, user))) => render_mfa(&state, &view, &headers, &params, &c, &user, None),
         Ok(None) => start_over(&params),
@@ -203,16 +200,17 @@ pub(crate) async fn mfa_get(
 /// secret. Wrong codes count toward the same lockout curve as passwords.
 pub(crate) async fn mfa_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                req,
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, req, form } =
-        match posted(&state, &view, &headers, query.as_deref(), &body) {
-            Ok(p) => p,
-            Err(r) => return *r,
-        };
     let (challenge, mut user) =
         match flow::pending(&state, &view, &headers, &[flow::MFA, flow::MFA_SETUP]).await {
             Ok(Some(p)) => p,

@@ -1,9 +1,7 @@
 //! `/forgotPassword` and `/confirmforgotPassword`: a reset code by email, then a new password.
 //! Both answer the same way for unknown users.
 
-use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use userpool_core::lifecycle;
 use userpool_core::model::UserStatus;
@@ -13,10 +11,8 @@ use userpool_core::signin::{self, lockout};
 use super::form::{Field, FormPage, page_url};
 use super::signup::UsernameParam;
 use super::{
-    CODE_MISMATCH, CodeOutcome, Posted, check_code, failed, hash_new_password, page_params, posted,
-    send_code,
+    CODE_MISMATCH, CodeOutcome, Page, Posted, check_code, failed, hash_new_password, send_code,
 };
-use crate::host::DomainPool;
 use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
@@ -43,28 +39,29 @@ fn forgot_page<'a>(params: &AuthorizeParams, username: &'a str) -> FormPage<'a> 
 
 pub(crate) async fn forgot_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
 ) -> Response {
-    match page_params(&view, query.as_deref()) {
-        Ok((params, _)) => forgot_page(&params, "").render(&state, &view, &headers, &params),
-        Err(r) => *r,
-    }
+    forgot_page(&params, "").render(&state, &view, &headers, &params)
 }
 
 pub(crate) async fn forgot_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers: _,
+                params,
+                ..
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
-    {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let username = form.get("username").unwrap_or_default();
     let user = match signin::find_user(&*state.store, &view, &username).await {
         Ok(u) => u.filter(|u| u.enabled && u.status != UserStatus::ExternalProvider),
@@ -135,34 +132,33 @@ fn confirm_page<'a>(
 
 pub(crate) async fn confirm_forgot_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
     Query(u): Query<UsernameParam>,
 ) -> Response {
-    match page_params(&view, query.as_deref()) {
-        Ok((params, _)) => {
-            let username = u.username.unwrap_or_default();
-            confirm_page(&params, &username, None).render(&state, &view, &headers, &params)
-        }
-        Err(r) => *r,
-    }
+    let username = u.username.unwrap_or_default();
+    confirm_page(&params, &username, None).render(&state, &view, &headers, &params)
 }
 
 /// `POST /confirmforgotPassword`: a right code sets the new password, confirms the account,
 /// and lifts any lock; the user then signs in with it.
 pub(crate) async fn confirm_forgot_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                ..
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
-    {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let username = form.get("username").unwrap_or_default();
     let code = form.get("code").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();

@@ -15,10 +15,13 @@ pub(crate) use flow::finish;
 pub(crate) use forgot::{confirm_forgot_get, confirm_forgot_post, forgot_get, forgot_post};
 pub(crate) use signup::{confirm_get, confirm_post, resend_code, signup_get, signup_post};
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
@@ -45,44 +48,71 @@ fn checked(view: &PoolView, params: &AuthorizeParams) -> Result<AuthorizeRequest
     }
 }
 
-/// A page request: its authorize parameters, checked as `/oauth2/authorize` checks them.
-fn page_params(
-    view: &PoolView,
-    query: Option<&str>,
-) -> Result<(AuthorizeParams, AuthorizeRequest), Box<Response>> {
-    let params = AuthorizeParams::from_query(query.unwrap_or(""));
-    let req = checked(view, &params)?;
-    Ok((params, req))
-}
-
-/// A form post: parsed, CSRF-checked, and its authorize parameters checked.
-struct Posted {
+/// A managed-login page request: the pool (by Host), the headers, and the authorize
+/// parameters the page carries in its query, checked as `/oauth2/authorize` checks them.
+pub(crate) struct Page {
+    view: Arc<PoolView>,
+    headers: HeaderMap,
     params: AuthorizeParams,
     req: AuthorizeRequest,
+}
+
+impl Page {
+    /// The page of `view` that `parts` asks for.
+    fn of(view: Arc<PoolView>, parts: &Parts) -> Result<Self, Box<Response>> {
+        let params = AuthorizeParams::from_query(parts.uri.query().unwrap_or(""));
+        let req = checked(&view, &params)?;
+        Ok(Page {
+            view,
+            headers: parts.headers.clone(),
+            params,
+            req,
+        })
+    }
+}
+
+async fn domain_pool(parts: &mut Parts, state: &AppState) -> Result<Arc<PoolView>, Response> {
+    DomainPool::from_request_parts(parts, state)
+        .await
+        .map(|DomainPool(view)| view)
+        .map_err(IntoResponse::into_response)
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        Page::of(domain_pool(parts, state).await?, parts).map_err(|r| *r)
+    }
+}
+
+/// A form post to a managed-login page: the form parsed and its CSRF token checked, then the
+/// page's parameters.
+pub(crate) struct Posted {
+    page: Page,
     form: Form,
 }
 
-fn posted(
-    state: &AppState,
-    view: &PoolView,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Posted, Box<Response>> {
-    let Ok(form) = Form::parse(headers, body) else {
-        return Err(Box::new(html::error_page("invalid_request")));
-    };
-    if !session::csrf_ok(state, headers, form.get("_csrf").as_deref()) {
-        let body = r#"<h1>Please try again</h1>
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let view = domain_pool(&mut parts, state).await?;
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Ok(form) = Form::parse(&parts.headers, &body) else {
+            return Err(html::error_page("invalid_request"));
+        };
+        if !session::csrf_ok(state, &parts.headers, form.get("_csrf").as_deref()) {
+            let body = r#"<h1>Please try again</h1>
 <p role="alert" class="alert">This form expired or did not come from this page. Go back, reload the page and try again.</p>"#;
-        return Err(Box::new(html::page(
-            StatusCode::FORBIDDEN,
-            "Please try again",
-            body,
-        )));
+            return Err(html::page(StatusCode::FORBIDDEN, "Please try again", body));
+        }
+        let page = Page::of(view, &parts).map_err(|r| *r)?;
+        Ok(Posted { page, form })
     }
-    let (params, req) = page_params(view, query)?;
-    Ok(Posted { params, req, form })
 }
 
 /// Runs Argon2 work on the blocking pool, a few at a time (each takes 19 MiB and ~50 ms of a
@@ -357,15 +387,14 @@ fn notice_text(n: &Notice) -> Option<&'static str> {
 /// `GET /login`.
 pub(crate) async fn login_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let (params, _) = match page_params(&view, query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let hint = params.login_hint.clone().unwrap_or_default();
     sign_in_page(&view, &params, &hint, None, notice_text(&notice))
         .render(&state, &view, &headers, &params)
@@ -375,16 +404,17 @@ pub(crate) async fn login_get(
 /// (new password, MFA) or starts a session and delivers the grant.
 pub(crate) async fn login_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                req,
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, req, form } =
-        match posted(&state, &view, &headers, query.as_deref(), &body) {
-            Ok(p) => p,
-            Err(r) => return *r,
-        };
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     let again = |error: &'static str| {

@@ -1,9 +1,7 @@
 //! `/signup`, `/confirm` and `/resendcode`: self-registration with a confirmation code sent by
 //! email; a confirmed account is signed in at once.
 
-use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use userpool_core::directory::PoolView;
@@ -15,10 +13,9 @@ use userpool_core::store::UserRecord;
 
 use super::form::{Field, FormPage, page_url};
 use super::{
-    CODE_MISMATCH, CodeOutcome, Notice, Posted, check_code, failed, flow, hash_new_password,
-    notice_text, page_params, posted, send_code,
+    CODE_MISMATCH, CodeOutcome, Notice, Page, Posted, check_code, failed, flow, hash_new_password,
+    notice_text, send_code,
 };
-use crate::host::DomainPool;
 use crate::oauth::authorize::redirect;
 use crate::state::AppState;
 
@@ -96,30 +93,29 @@ fn signup_page<'a>(
 
 pub(crate) async fn signup_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
 ) -> Response {
-    match page_params(&view, query.as_deref()) {
-        Ok((params, _)) => {
-            signup_page(&view, &params, "", "", None).render(&state, &view, &headers, &params)
-        }
-        Err(r) => *r,
-    }
+    signup_page(&view, &params, "", "", None).render(&state, &view, &headers, &params)
 }
 
 pub(crate) async fn signup_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                ..
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, form, .. } = match posted(&state, &view, &headers, query.as_deref(), &body)
-    {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let username = form.get("username").unwrap_or_default();
     let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
@@ -211,35 +207,34 @@ fn confirm_page<'a>(
 
 pub(crate) async fn confirm_get(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Page {
+        view,
+        headers,
+        params,
+        ..
+    }: Page,
     Query(u): Query<UsernameParam>,
     Query(notice): Query<Notice>,
 ) -> Response {
-    match page_params(&view, query.as_deref()) {
-        Ok((params, _)) => {
-            let username = u.username.unwrap_or_default();
-            confirm_page(&params, &username, None, notice_text(&notice))
-                .render(&state, &view, &headers, &params)
-        }
-        Err(r) => *r,
-    }
+    let username = u.username.unwrap_or_default();
+    confirm_page(&params, &username, None, notice_text(&notice))
+        .render(&state, &view, &headers, &params)
 }
 
 /// `POST /confirm`: a right code confirms the account (and its email) and signs the user in.
 pub(crate) async fn confirm_post(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Posted {
+        page:
+            Page {
+                view,
+                headers,
+                params,
+                req,
+            },
+        form,
+    }: Posted,
 ) -> Response {
-    let Posted { params, req, form } =
-        match posted(&state, &view, &headers, query.as_deref(), &body) {
-            Ok(p) => p,
-            Err(r) => return *r,
-        };
     let username = form.get("username").unwrap_or_default();
     let code = form.get("code").unwrap_or_default();
     let again = |error: &str| {
@@ -269,14 +264,9 @@ pub(crate) async fn confirm_post(
 /// `GET /resendcode`: a new code for an unconfirmed account; the same answer for any name.
 pub(crate) async fn resend_code(
     State(state): State<AppState>,
-    DomainPool(view): DomainPool,
-    RawQuery(query): RawQuery,
+    Page { view, params, .. }: Page,
     Query(u): Query<UsernameParam>,
 ) -> Response {
-    let (params, _) = match page_params(&view, query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let username = u.username.unwrap_or_default();
     match signin::find_user(&*state.store, &view, &username).await {
         Ok(Some(user)) if user.status == UserStatus::Unconfirmed => {
