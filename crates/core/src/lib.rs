@@ -9,6 +9,7 @@ pub mod federation;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;
+pub mod markup;
 pub mod model;
 pub mod oauth;
 pub mod password;

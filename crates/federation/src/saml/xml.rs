@@ -3,6 +3,8 @@
 
 use uppsala::{Document, NodeId, NodeKind};
 
+pub(crate) use userpool_core::markup::escape;
+
 pub(crate) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(crate) const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub(crate) const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -111,22 +113,6 @@ pub(crate) fn has_comment_or_pi(doc: &Document<'_>, node: NodeId) -> bool {
             Some(NodeKind::Comment(_) | NodeKind::ProcessingInstruction(_))
         )
     })
-}
-
-/// Escapes text for an attribute value or element content.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// An `xs:dateTime` (always UTC in SAML) as Unix seconds.
