@@ -148,11 +148,24 @@ pub(crate) async fn start(
 }
 
 /// Ends this browser's session (server side too) and returns the cookie that clears it.
-pub(crate) async fn end(state: &AppState, headers: &HeaderMap) -> StoreResult<HeaderValue> {
+/// Also returns what the ended session remembered of its sign-in, if it was this pool's.
+pub(crate) async fn end(
+    state: &AppState,
+    view: &PoolView,
+    headers: &HeaderMap,
+) -> StoreResult<(HeaderValue, Option<SessionPayload>)> {
+    let mut ended = None;
     if let Some(value) = Cookie::Session.read(state, headers) {
-        state.store.delete_session(&TokenHash::of(&value)).await?;
+        let hash = TokenHash::of(&value);
+        ended = state
+            .store
+            .get_session(&hash)
+            .await?
+            .filter(|s| s.pool_id == view.pool.id)
+            .and_then(|s| serde_json::from_str(&s.payload).ok());
+        state.store.delete_session(&hash).await?;
     }
-    Ok(Cookie::Session.set(state, "", 0))
+    Ok((Cookie::Session.set(state, "", 0), ended))
 }
 
 /// The browser's CSRF cookie value, and a `Set-Cookie` when a new one had to be made.

@@ -61,20 +61,16 @@ pub(crate) async fn logout(
     } else {
         return html::error_page("invalid_request");
     };
-    // A session from a SAML IdP with single logout goes through the IdP first (spec §12.2).
-    let saml = match session::current(&state, &view, &headers, state.clock.now()).await {
-        Ok(Some((_, payload, _))) => payload.saml,
-        _ => None,
-    };
-    let clear = match session::end(&state, &headers).await {
+    let (clear, ended) = match session::end(&state, &view, &headers).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "ending the session failed");
             return html::error_page("server_error");
         }
     };
-    let location = match &saml {
-        Some(login) => crate::saml::begin_logout(&state, &view, login, &location)
+    // A session from a SAML IdP with single logout goes through the IdP first (spec §12.2).
+    let location = match ended.and_then(|p| p.saml) {
+        Some(login) => crate::saml::begin_logout(&state, &view, &login, &location)
             .await
             .unwrap_or(location),
         None => location,
