@@ -75,7 +75,7 @@ pub fn verify(
     {
         return Err(malformed("assertion inside a logout message"));
     }
-    let covered = signature::verify(&doc, xml_text, certs, &[root], &[])
+    let covered = signature::verify(&doc, xml_text, certs, &[root])
         .map_err(|e| SamlError::new("Logout message signature is invalid", e))?;
     if !covered.contains(&root) {
         return Err(SamlError::new(

@@ -109,8 +109,7 @@ pub fn verify(xml_text: &str, x: &Expectations) -> Result<VerifiedAssertion, Sam
     } else {
         vec![root, assertion_node]
     };
-    let covered =
-        signature::verify(&doc, xml_text, &x.signing_certs, &allowed, &[]).map_err(forged)?;
+    let covered = signature::verify(&doc, xml_text, &x.signing_certs, &allowed).map_err(forged)?;
     let response_signed = covered.contains(&root);
     // Status and the Response's own fields, checked whether or not they are signed:
     // unsigned ones can only make us refuse. A signed Response must name its Destination
@@ -168,8 +167,7 @@ fn check_decrypted(
     if !xml::all(doc, XENC, "EncryptedData").is_empty() {
         return Err(malformed("nested encrypted data"));
     }
-    let covered =
-        signature::verify(doc, source, &x.signing_certs, &[inner], &[]).map_err(forged)?;
+    let covered = signature::verify(doc, source, &x.signing_certs, &[inner]).map_err(forged)?;
     if !response_signed && !covered.contains(&inner) {
         return Err(forged("neither the Response nor the Assertion is signed"));
     }

@@ -144,15 +144,15 @@ fn keys(certs: &[Vec<u8>]) -> Result<KeysManager, String> {
     Ok(km)
 }
 
-/// Verifies every signature in `doc` whose parent is one of `signed_parents`, and returns
-/// those parents that a valid signature covers. `doc` must be the tree parsed from
-/// `source`. A signature anywhere else is an error (decoys in `Extensions`, `Object`, …).
+/// Verifies every signature in `doc`, each of which must sit directly on one of
+/// `allowed_parents`, and returns the parents a valid signature covers. `doc` must be the tree
+/// parsed from `source`. A signature anywhere else is an error (decoys in `Extensions`,
+/// `Object`, …), as is any signature that does not verify.
 pub(crate) fn verify(
     doc: &Document<'_>,
     source: &str,
     certs: &[Vec<u8>],
     allowed_parents: &[NodeId],
-    skip_parents: &[NodeId],
 ) -> Result<HashSet<NodeId>, String> {
     let signatures = xml::all(doc, DSIG, "Signature");
     let mut covered = HashSet::new();
@@ -162,15 +162,13 @@ pub(crate) fn verify(
     let mut per_parent = HashSet::new();
     for sig in &signatures {
         let parent = doc.parent(*sig).ok_or("signature without parent")?;
-        if !allowed_parents.contains(&parent) && !skip_parents.contains(&parent) {
+        if !allowed_parents.contains(&parent) {
             return Err("signature in an unexpected place".into());
         }
         if !per_parent.insert(parent) {
             return Err("more than one signature on one element".into());
         }
-        if !skip_parents.contains(&parent) {
-            check_shape(doc, *sig)?;
-        }
+        check_shape(doc, *sig)?;
     }
     let ctx = DsigContext::new(keys(certs)?)
         .with_trusted_keys_only(true)
@@ -184,9 +182,6 @@ pub(crate) fn verify(
     }
     for (sig, result) in signatures.iter().zip(&results) {
         let parent = doc.parent(*sig).expect("checked above");
-        if skip_parents.contains(&parent) {
-            continue;
-        }
         match result {
             VerifyResult::Valid { references, .. } if result.all_reference_digests_verified() => {
                 if references.len() != 1 || references[0].resolved_node != Some(parent) {
