@@ -9,7 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const USERPOOL_BIN = process.env.USERPOOL_BIN || join(REPO_ROOT, 'target', 'debug', 'userpool');
+// The binary cargo built: under CARGO_TARGET_DIR when the build put it elsewhere.
+export const USERPOOL_BIN =
+  process.env.USERPOOL_BIN ||
+  join(resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'userpool');
 
 export const POOL_ID = 'us-east-1_NodeTest1';
 export const SPA_CLIENT_ID = 'spaclient000000000000000001';
