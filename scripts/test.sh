@@ -67,7 +67,6 @@ cargo build -p userpool --locked
 (
     cd tests/node
     npm ci --no-audit --no-fund --loglevel=error
-    export USERPOOL_BIN="$PWD/../../target/debug/userpool"
     node --test
     echo "== real clients again, every server on PostgreSQL"
     USERPOOL_NODE_BACKEND=postgres node --test openid-client.test.js aws-jwt-verify.test.js federation.test.js browser.test.js
