@@ -34,7 +34,7 @@ const CAROL = 'CarolFed';
 const DAN = 'DanDenied';
 const ERIN = 'ErinLate';
 
-function fedSeed(idpPort) {
+function fedSeed(idpPort, gonePort) {
   const issuer = `http://127.0.0.1:${idpPort}`;
   const explicit = {
     authorize_url: `${issuer}/auth`,
@@ -75,6 +75,13 @@ function fedSeed(idpPort) {
           ProviderDetails: { ...details, ...explicit },
           AttributeMapping: mapping,
         },
+        {
+          // Nothing ever listens here: its discovery document was never read, so none is cached.
+          ProviderName: 'Gone',
+          ProviderType: 'OIDC',
+          ProviderDetails: { ...details, oidc_issuer: `http://127.0.0.1:${gonePort}` },
+          AttributeMapping: mapping,
+        },
       ],
       Clients: [{
         ClientName: 'web',
@@ -83,7 +90,7 @@ function fedSeed(idpPort) {
         AllowedOAuthFlows: ['code'],
         AllowedOAuthScopes: ['openid', 'email', 'profile'],
         CallbackURLs: [REDIRECT_URI],
-        SupportedIdentityProviders: ['COGNITO', 'Corp', 'CorpDirect', 'Google'],
+        SupportedIdentityProviders: ['COGNITO', 'Corp', 'CorpDirect', 'Google', 'Gone'],
       }],
     }],
   });
@@ -115,7 +122,7 @@ before(async () => {
   // The provider's port goes into the seed, the userpool's into the provider's client: the
   // provider's port is reserved first and the provider started once the userpool runs.
   idpPort = await freePort();
-  env = await startEnv({ seed: fedSeed(idpPort) });
+  env = await startEnv({ seed: fedSeed(idpPort, await freePort()) });
   base = env.servers[0].url;
   idp = await startIdp({
     port: idpPort,
@@ -374,9 +381,11 @@ test('explicit endpoints (no discovery) and ProviderType Google with overridden 
     const discovery = result.idpRequests.filter((r) => r.path.startsWith('/.well-known/'));
     assert.deepEqual(discovery, [], `${provider}: no discovery request`);
     const server = result.idpRequests.filter((r) => r.from === 'server').map((r) => `${r.method} ${r.path}`);
-    for (const want of ['POST /token', 'GET /jwks', 'GET /me']) {
+    for (const want of ['POST /token', 'GET /me']) {
       assert.ok(server.includes(want), `${provider}: userpool → provider: ${want} in ${JSON.stringify(server)}`);
     }
+    // The key set at this jwks_uri was read for Corp's sign-in and is cached (design 0003).
+    assert.ok(!server.includes('GET /jwks'), `${provider}: the cached JWKS is used: ${JSON.stringify(server)}`);
   }
   assert.deepEqual(idp.errors, [], 'provider server errors');
 });
@@ -522,10 +531,11 @@ test('provider down: during the code exchange, and when the federation starts', 
   assert.equal(cb.searchParams.get('state'), authorize.state, 'state echoed');
   assert.equal(cb.searchParams.get('code'), null, 'no code');
 
-  // Down from the start: the userpool cannot read the provider's discovery document.
+  // Down from the start: the userpool cannot read the provider's discovery document. (Corp's
+  // is cached from the earlier sign-ins and would still be served while Corp is down.)
   const { context, page } = await newPage();
   try {
-    const down = authorizeUrl({ identity_provider: 'Corp' });
+    const down = authorizeUrl({ identity_provider: 'Gone' });
     await page.goto(down.url);
     await onCallback(page);
     await screenshot(page, 'idp-down-callback');

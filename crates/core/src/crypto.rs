@@ -54,6 +54,18 @@ impl TokenHash {
         let d = digest::digest(&digest::SHA256, secret.as_bytes());
         Self(hex(d.as_ref()))
     }
+    /// HMAC-SHA256 of a short secret under a server key, bound to its context: for secrets too
+    /// small to survive a plain hash (six-digit codes invert in a millisecond), so a database
+    /// read alone reveals nothing (RFC 2104).
+    pub fn keyed(key: &[u8; 32], context: &str, secret: &str) -> Self {
+        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&k);
+        ctx.update(context.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(secret.as_bytes());
+        Self(hex(ctx.sign().as_ref()))
+    }
+
     /// Wraps a hash read back from storage.
     pub fn from_stored(hex: String) -> Self {
         Self(hex)
@@ -114,5 +126,14 @@ mod tests {
         assert!(h.matches("secret-1"));
         assert!(!h.matches("secret-2"));
         assert_eq!(h.as_str().len(), 64);
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_key_and_context() {
+        let a = TokenHash::keyed(&[1; 32], "c:reset:alice", "123456");
+        assert_ne!(a, TokenHash::of("123456"));
+        assert_ne!(a, TokenHash::keyed(&[2; 32], "c:reset:alice", "123456"));
+        assert_ne!(a, TokenHash::keyed(&[1; 32], "c:reset:bob", "123456"));
+        assert_eq!(a, TokenHash::keyed(&[1; 32], "c:reset:alice", "123456"));
     }
 }

@@ -190,6 +190,8 @@ pub fn provision(
             status: UserStatus::ExternalProvider,
             enabled: true,
             password_hash: None,
+            password_set_at: None,
+            tokens_valid_from_ms: None,
             totp_secret: None,
             attributes: vec![AttributeType {
                 name: "identities".into(),
@@ -205,6 +207,7 @@ pub fn provision(
             }],
             created_at: now,
             updated_at: now,
+            version: 0,
         },
     };
     let mapped_verified = idp.attribute_mapping.contains_key("email_verified");

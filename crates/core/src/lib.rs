@@ -2,6 +2,7 @@
 //! on it. It has no HTTP, SQL or network dependency: those live in `userpool-web`,
 //! `userpool-store` and the binary, and reach core only through the traits in [`store`].
 
+pub mod auth;
 pub mod crypto;
 pub mod directory;
 pub mod discovery;
@@ -14,6 +15,5 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod settings;
-pub mod signin;
 pub mod store;
 pub mod time;

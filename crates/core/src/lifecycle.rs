@@ -1,10 +1,9 @@
-//! The user lifecycle behind the managed-login pages: sign-up, confirmation and reset codes,
+//! The user lifecycle's rules (the use cases in `auth` apply them): sign-up, confirmation and reset codes,
 //! new passwords, and TOTP multi-factor authentication, with Cognito's rules and exception
 //! names. Delivery of messages is a port ([`Mailer`]) the binary fills.
 
 use async_trait::async_trait;
 
-use crate::crypto::{TokenHash, random_string};
 use crate::directory::PoolView;
 use crate::model::{AttributeType, UserPoolConfig, UserStatus};
 use crate::store::UserRecord;
@@ -40,13 +39,6 @@ impl LifecycleError {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
-}
-
-/// A six-digit code, and the hash under which it is stored.
-pub fn new_code() -> (String, TokenHash) {
-    let code = random_string(b"0123456789", 6);
-    let hash = TokenHash::of(&code);
-    (code, hash)
 }
 
 /// The confirmation message of a pool: its `EmailVerificationSubject` / `Message` (with the
@@ -178,10 +170,13 @@ pub fn new_user(
         status: UserStatus::Unconfirmed,
         enabled: true,
         password_hash: None,
+        password_set_at: None,
+        tokens_valid_from_ms: None,
         totp_secret: None,
         attributes,
         created_at: now,
         updated_at: now,
+        version: 0,
     })
 }
 

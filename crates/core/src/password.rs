@@ -1,7 +1,12 @@
-//! Password hashing with Argon2id; the parameters are the only cost of a sign-in.
+//! Password hashing with Argon2id; the parameters are the only cost of a sign-in. Each thread
+//! that hashes keeps one Argon2 memory buffer and reuses it, so a server under a flood of
+//! sign-ins holds a fixed amount of Argon2 memory instead of the allocator's leftovers of every
+//! 19 MiB buffer it ever made.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{self, Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy)]
@@ -25,30 +30,103 @@ fn hasher(p: HashParams) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password into a PHC string (salt and parameters included).
-pub fn hash_password(password: &str, params: HashParams) -> String {
-    hasher(params)
-        .hash_password(password.as_bytes())
-        .expect("Argon2 hashing cannot fail with valid parameters")
-        .to_string()
+/// A stored password: an Argon2id PHC string (salt and parameters included). It is made only by
+/// hashing a password or by reading one back from storage, so no code path can store "no
+/// password" where a password was meant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a hash read back from storage (or written by an earlier version).
+    pub fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Whether `password` is this one (constant time inside Argon2's verifier).
+    pub fn verify(&self, password: &str) -> bool {
+        verify_password(password, &self.0)
+    }
 }
 
-/// Verifies a password against a stored PHC string; any malformed hash is a mismatch.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(h) => Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok(),
-        Err(_) => false,
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(…)")
     }
+}
+
+thread_local! {
+    /// This thread's Argon2 memory, grown to the largest cost it has met.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs Argon2 into `out` with this thread's reusable memory.
+fn argon2_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    let blocks = argon.params().block_count();
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::new());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+            .is_ok()
+    })
+}
+
+/// Hashes a password (CPU-heavy: schedule it off request workers, see `auth::WorkQueue`).
+pub fn hash_password(password: &str, params: HashParams) -> PasswordHash {
+    let argon = hasher(params);
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    crate::crypto::random_bytes(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    assert!(
+        argon2_into(&argon, password.as_bytes(), &salt, &mut out),
+        "Argon2 hashing cannot fail with valid parameters"
+    );
+    let phc = phc::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).expect("valid Argon2 parameters"),
+        salt: Some(Salt::new(&salt).expect("a 16-byte salt")),
+        hash: Some(Output::new(&out).expect("a 32-byte output")),
+    };
+    PasswordHash(phc.to_string())
+}
+
+/// Verifies a password against a stored PHC string (its own algorithm, version and cost);
+/// any malformed hash is a mismatch.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    let Ok(stored) = phc::PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(stored.algorithm.as_str()),
+        Params::try_from(&stored),
+    ) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&argon, password.as_bytes(), salt, &mut out)
+        && aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok()
 }
 
 /// A hash of no one's password, verified against when a user does not exist so that unknown
 /// and known usernames take the same time.
 pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::LazyLock<String> =
+    static HASH: std::sync::LazyLock<PasswordHash> =
         std::sync::LazyLock::new(|| hash_password("no such user", HashParams::default()));
-    &HASH
+    HASH.as_str()
 }
 
 #[cfg(test)]
@@ -62,9 +140,34 @@ mod tests {
             iterations: 1,
         };
         let h = hash_password("Correct horse 1!", p);
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("Correct horse 1!", &h));
-        assert!(!verify_password("wrong", &h));
+        assert!(h.as_str().starts_with("$argon2id$"));
+        assert!(h.verify("Correct horse 1!"));
+        assert!(!h.verify("wrong"));
+        assert_eq!(format!("{h:?}"), "PasswordHash(…)");
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn hashes_are_standard_phc_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let p = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+        };
+        // Ours verify with the crate's own verifier…
+        let ours = hash_password("Correct horse 1!", p);
+        let parsed = phc::PasswordHash::new(ours.as_str()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Correct horse 1!", &parsed)
+                .is_ok()
+        );
+        // …and hashes the crate made (as earlier versions stored) verify with ours.
+        let theirs = hasher(p)
+            .hash_password(b"Correct horse 1!")
+            .unwrap()
+            .to_string();
+        assert!(verify_password("Correct horse 1!", &theirs));
+        assert!(!verify_password("Correct horse 2!", &theirs));
     }
 }

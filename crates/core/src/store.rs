@@ -10,6 +10,7 @@ use crate::model::{
     AttributeType, ClientConfig, DomainConfig, GroupConfig, IdentityProviderConfig,
     ResourceServerConfig, UserPoolConfig, UserStatus,
 };
+use crate::password::PasswordHash;
 use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum StoreError {
     /// Stored data that this version cannot read (for example JSON of an unknown shape).
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A record that breaks a rule of the domain and must never be written.
+    #[error("refused to write: {0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Backend(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -96,13 +100,36 @@ pub struct UserRecord {
     pub sub: String,
     pub status: UserStatus,
     pub enabled: bool,
-    /// Argon2id PHC string; none for federated users.
-    pub password_hash: Option<String>,
+    /// The Argon2id hash; none exactly for federated users ([`UserRecord::check_writable`]).
+    pub password_hash: Option<PasswordHash>,
+    /// When the password was last set (a temporary password expires from then).
+    pub password_set_at: Option<Timestamp>,
+    /// Access tokens issued before this instant (Unix milliseconds) are refused: set by a
+    /// password reset and by global sign-out.
+    pub tokens_valid_from_ms: Option<i64>,
     /// The TOTP secret, sealed under the master key (`kek_id:base64`), once MFA is set up.
     pub totp_secret: Option<String>,
     pub attributes: Vec<AttributeType>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Bumped by every update: updates are compare-and-swap on it, so a read-modify-write never
+    /// undoes another writer's change.
+    pub version: i64,
+}
+
+impl UserRecord {
+    /// The rule every stored user keeps: a local user has a real password hash, a federated
+    /// one has none. Stores refuse to write a record that breaks it.
+    pub fn check_writable(&self) -> StoreResult<()> {
+        match (
+            self.status == UserStatus::ExternalProvider,
+            &self.password_hash,
+        ) {
+            (false, None) => Err(StoreError::Refused("a local user without a password")),
+            (true, Some(_)) => Err(StoreError::Refused("a federated user with a password")),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,14 +266,58 @@ pub struct SamlSessionRecord {
     pub session_key: String,
 }
 
-/// A sign-in that waits for one more step (a new password, an MFA code), behind a cookie.
+/// What a pending record waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingKind {
+    /// A user with a temporary password chooses a new one.
+    NewPassword,
+    /// A user sets up TOTP (the payload holds the sealed secret being set up).
+    MfaSetup,
+    /// A user answers with a TOTP code.
+    Mfa,
+    /// An outside OIDC or social provider's answer.
+    Federation,
+    /// A SAML IdP's answer to our AuthnRequest.
+    Saml,
+    /// A SAML IdP's answer to our LogoutRequest.
+    SamlLogout,
+}
+
+impl PendingKind {
+    pub const ALL: [PendingKind; 6] = [
+        Self::NewPassword,
+        Self::MfaSetup,
+        Self::Mfa,
+        Self::Federation,
+        Self::Saml,
+        Self::SamlLogout,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewPassword => "new_password",
+            Self::MfaSetup => "mfa_setup",
+            Self::Mfa => "mfa",
+            Self::Federation => "federation",
+            Self::Saml => "saml",
+            Self::SamlLogout => "saml_logout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A sign-in that waits for one more step (a new password, an MFA code, an outside
+/// provider's answer), behind a cookie or a handle the provider sends back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChallengeRecord {
     pub hash: TokenHash,
     pub pool_id: String,
     pub username: String,
-    /// `new_password`, `mfa_setup` or `mfa`.
-    pub kind: String,
+    pub kind: PendingKind,
     /// Step data (for example a TOTP secret being set up), as JSON.
     pub payload: String,
     pub created_at: Timestamp,
@@ -255,10 +326,14 @@ pub struct ChallengeRecord {
 
 #[async_trait]
 pub trait UserStore {
+    /// Creates the user (version 0); false when the username is taken. Refuses records that
+    /// break [`UserRecord::check_writable`].
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<bool>;
-    /// Replaces the stored user (status, enabled, password, attributes, TOTP); false when
-    /// there is no such user.
-    async fn update_user(&self, user: &UserRecord) -> StoreResult<bool>;
+    /// Replaces the stored user (status, enabled, password, attributes, TOTP, token cut-off)
+    /// if its version is still `user.version`, bumping it: `Stale` when another writer came
+    /// first or the user is gone (nothing written). Refuses records that break
+    /// [`UserRecord::check_writable`].
+    async fn update_user(&self, user: &UserRecord) -> StoreResult<CasOutcome>;
     /// Records that a TOTP code of time step `step` was used; false (and nothing written) when
     /// that step or a later one was used before, so no code works twice (RFC 6238 §5.2).
     async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool>;

@@ -8,6 +8,11 @@ pub type Timestamp = i64;
 /// The source of "now" for every expiry decision.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
+    /// Milliseconds since the Unix epoch, where an order finer than a second matters (token
+    /// cut-offs).
+    fn now_ms(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 /// The operating system's clock.
@@ -19,6 +24,12 @@ impl Clock for SystemClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
 }

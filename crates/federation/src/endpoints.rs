@@ -5,6 +5,7 @@
 use userpool_core::federation::FederationError;
 use userpool_core::model::IdentityProviderConfig;
 
+use crate::fetch::read_capped;
 use crate::transport;
 
 /// The resolved endpoints of one provider.
@@ -83,8 +84,9 @@ pub(crate) fn check_url(what: &str, url: &str, http_loopback: bool) -> Result<()
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Discovery {
+/// The parts of a discovery document we use (Discovery 1.0 §3).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Discovery {
     issuer: String,
     authorization_endpoint: String,
     token_endpoint: Option<String>,
@@ -92,11 +94,63 @@ struct Discovery {
     jwks_uri: String,
 }
 
-/// Resolves a provider's endpoints, fetching its discovery document when it has an issuer and
-/// not every endpoint is given.
-pub(crate) async fn resolve(
-    http: &reqwest::Client,
+/// The issuer whose discovery document `idp` needs: an OIDC provider with an issuer and not
+/// every endpoint given.
+pub(crate) fn discovery_issuer(
     idp: &IdentityProviderConfig,
+    http_loopback: bool,
+) -> Result<Option<String>, FederationError> {
+    let d = &idp.provider_details;
+    let all_explicit = ["authorize_url", "token_url", "jwks_uri"]
+        .iter()
+        .all(|k| d.get(*k).is_some_and(|v| !v.is_empty()));
+    match d.get("oidc_issuer") {
+        Some(iss) if idp.provider_type == "OIDC" && !all_explicit => {
+            check_url("oidc_issuer", iss, http_loopback)?;
+            Ok(Some(iss.clone()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Fetches and checks the discovery document of `issuer` (Discovery 1.0 §4): its `issuer`
+/// must be exactly the configured one (§4.3).
+pub(crate) async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<Discovery, FederationError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let r = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| transport("discovery", &e))?;
+    if !r.status().is_success() {
+        return Err(FederationError::Connection(format!(
+            "discovery answered {}",
+            r.status().as_u16()
+        )));
+    }
+    let body = read_capped(r).await.map_err(|e| e.at("discovery"))?;
+    let doc: Discovery = serde_json::from_slice(&body)
+        .map_err(|e| FederationError::Config(format!("discovery document: {e}")))?;
+    if doc.issuer != issuer {
+        return Err(FederationError::Config(format!(
+            "discovery issuer {} is not the configured {issuer}",
+            doc.issuer
+        )));
+    }
+    Ok(doc)
+}
+
+/// Resolves a provider's endpoints from its discovery document (when
+/// [`discovery_issuer`] asked for one), Cognito's defaults and the explicit overrides.
+pub(crate) fn resolve(
+    idp: &IdentityProviderConfig,
+    discovered: Option<&Discovery>,
     http_loopback: bool,
 ) -> Result<Endpoints, FederationError> {
     let d = &idp.provider_details;
@@ -109,43 +163,11 @@ pub(crate) async fn resolve(
     ] = defaults(idp);
     let issuer = d.get("oidc_issuer").cloned().or(default_issuer);
     let explicit = |k: &str| d.get(k).filter(|v| !v.is_empty()).cloned();
-    let all_explicit = ["authorize_url", "token_url", "jwks_uri"]
-        .iter()
-        .all(|k| explicit(k).is_some());
-    if idp.provider_type == "OIDC"
-        && !all_explicit
-        && let Some(iss) = &issuer
-    {
-        check_url("oidc_issuer", iss, http_loopback)?;
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            iss.trim_end_matches('/')
-        );
-        let r = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| transport("discovery", &e))?;
-        if !r.status().is_success() {
-            return Err(FederationError::Connection(format!(
-                "discovery answered {}",
-                r.status().as_u16()
-            )));
-        }
-        let doc: Discovery = r
-            .json()
-            .await
-            .map_err(|e| FederationError::Config(format!("discovery document: {e}")))?;
-        if doc.issuer != *iss {
-            return Err(FederationError::Config(format!(
-                "discovery issuer {} is not the configured {iss}",
-                doc.issuer
-            )));
-        }
-        authorize = Some(doc.authorization_endpoint);
-        token = doc.token_endpoint;
-        attributes = doc.userinfo_endpoint;
-        jwks = Some(doc.jwks_uri);
+    if let Some(doc) = discovered {
+        authorize = Some(doc.authorization_endpoint.clone());
+        token = doc.token_endpoint.clone();
+        attributes = doc.userinfo_endpoint.clone();
+        jwks = Some(doc.jwks_uri.clone());
     }
     let ep = Endpoints {
         authorize: explicit("authorize_url")
@@ -198,15 +220,15 @@ mod tests {
         assert!(check_url("x", "https://idp.example.com/a", false).is_ok());
     }
 
-    #[tokio::test]
-    async fn social_defaults_apply_and_overrides_win() {
-        let http = reqwest::Client::new();
+    #[test]
+    fn social_defaults_apply_and_overrides_win() {
         let mut idp = IdentityProviderConfig {
             provider_name: "Facebook".into(),
             provider_type: "Facebook".into(),
             ..Default::default()
         };
-        let ep = resolve(&http, &idp, true).await.unwrap();
+        assert_eq!(discovery_issuer(&idp, true).unwrap(), None);
+        let ep = resolve(&idp, None, true).unwrap();
         assert_eq!(
             ep.token,
             "https://graph.facebook.com/v17.0/oauth/access_token"
@@ -215,8 +237,49 @@ mod tests {
         idp.provider_details
             .insert("token_url".into(), "http://127.0.0.1:9/token".into());
         assert_eq!(
-            resolve(&http, &idp, true).await.unwrap().token,
+            resolve(&idp, None, true).unwrap().token,
             "http://127.0.0.1:9/token"
         );
+    }
+
+    #[test]
+    fn discovery_is_asked_for_only_when_needed_and_overrides_win_over_it() {
+        let mut idp = IdentityProviderConfig {
+            provider_name: "Corp".into(),
+            provider_type: "OIDC".into(),
+            ..Default::default()
+        };
+        let d = &mut idp.provider_details;
+        d.insert("oidc_issuer".into(), "https://idp.example.com".into());
+        d.insert(
+            "token_url".into(),
+            "https://idp.example.com/other-token".into(),
+        );
+        assert_eq!(
+            discovery_issuer(&idp, false).unwrap().as_deref(),
+            Some("https://idp.example.com")
+        );
+        let doc: Discovery = serde_json::from_value(serde_json::json!({
+            "issuer": "https://idp.example.com",
+            "authorization_endpoint": "https://idp.example.com/authorize",
+            "token_endpoint": "https://idp.example.com/token",
+            "jwks_uri": "https://idp.example.com/jwks",
+        }))
+        .unwrap();
+        let ep = resolve(&idp, Some(&doc), false).unwrap();
+        assert_eq!(ep.authorize, "https://idp.example.com/authorize");
+        assert_eq!(ep.token, "https://idp.example.com/other-token");
+        assert_eq!(ep.jwks.as_deref(), Some("https://idp.example.com/jwks"));
+        for (k, v) in [
+            ("authorize_url", "https://idp.example.com/a"),
+            ("jwks_uri", "https://idp.example.com/k"),
+        ] {
+            idp.provider_details.insert(k.into(), v.into());
+        }
+        assert_eq!(discovery_issuer(&idp, false).unwrap(), None);
+        idp.provider_details
+            .insert("oidc_issuer".into(), "http://idp.example.com".into());
+        idp.provider_details.remove("jwks_uri");
+        assert!(discovery_issuer(&idp, false).is_err(), "https only");
     }
 }

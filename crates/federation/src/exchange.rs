@@ -1,11 +1,13 @@
-//! The authorization request to a provider and the exchange of its code (spec §10.1–§10.2).
+//! The authorization request to a provider and the exchange of its code (spec §10.1–§10.2),
+//! every answer read through the capped reader.
 
 use serde_json::{Map, Value};
 use userpool_core::federation::{FederationError, Outbound, UpstreamIdentity, subject_claim};
 use userpool_core::model::IdentityProviderConfig;
 
 use crate::endpoints::Endpoints;
-use crate::{apple, id_token, transport};
+use crate::fetch::read_capped;
+use crate::{HttpConnector, apple, id_token, transport};
 
 /// Provider types that speak OpenID Connect (ID tokens, `nonce`).
 fn is_oidc(idp: &IdentityProviderConfig) -> bool {
@@ -84,7 +86,7 @@ struct TokenAnswer {
 
 /// Code → tokens → validated ID token → attributes → the identity.
 pub(crate) async fn complete(
-    http: &reqwest::Client,
+    conn: &HttpConnector,
     idp: &IdentityProviderConfig,
     ep: &Endpoints,
     redirect_uri: &str,
@@ -92,6 +94,8 @@ pub(crate) async fn complete(
     nonce: &str,
     pkce_verifier: &str,
 ) -> Result<UpstreamIdentity, FederationError> {
+    let http = &conn.http;
+    let now = conn.clock.now();
     let client_id = detail(idp, "client_id");
     let secret = if idp.provider_type == "SignInWithApple" {
         apple::client_secret(
@@ -99,7 +103,7 @@ pub(crate) async fn complete(
             detail(idp, "key_id"),
             client_id,
             detail(idp, "private_key"),
-            now(),
+            now,
         )?
     } else {
         detail(idp, "client_secret").to_string()
@@ -122,7 +126,7 @@ pub(crate) async fn complete(
     };
     let r = request.send().await.map_err(|e| transport("token", &e))?;
     let status = r.status();
-    let body = r.bytes().await.map_err(|e| transport("token", &e))?;
+    let body = read_capped(r).await.map_err(|e| e.at("token"))?;
     if !status.is_success() {
         return Err(FederationError::TokenHttp {
             provider: idp.provider_name.clone(),
@@ -147,9 +151,14 @@ pub(crate) async fn complete(
             .jwks
             .as_deref()
             .ok_or_else(|| FederationError::Config("jwks_uri is required".into()))?;
-        let jwks = id_token::fetch_jwks(http, jwks_url).await?;
-        let hmac_secret = (idp.provider_type != "SignInWithApple").then_some(secret.as_str());
-        claims = id_token::verify(&token, jwks, issuer, client_id, hmac_secret, nonce)?;
+        let expected = id_token::Expected {
+            issuer,
+            client_id,
+            client_secret: (idp.provider_type != "SignInWithApple").then_some(secret.as_str()),
+            nonce,
+        };
+        claims =
+            id_token::verify_cached(http, &conn.jwks, jwks_url, now, &token, &expected).await?;
     }
     if let Some(url) = &ep.attributes {
         let extra = attributes(http, idp, ep, url, &access_token).await?;
@@ -225,13 +234,7 @@ async fn attributes(
             r.status().as_u16()
         )));
     }
-    r.json()
-        .await
+    let body = read_capped(r).await.map_err(|e| e.at("userInfo"))?;
+    serde_json::from_slice(&body)
         .map_err(|e| FederationError::Attributes(format!("unreadable attributes: {e}")))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

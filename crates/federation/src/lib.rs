@@ -2,20 +2,27 @@
 //! and social identity providers. It resolves a provider's endpoints (discovery, Cognito's
 //! defaults for the social types, operator overrides), builds the authorization URL, exchanges
 //! the code, validates the ID token with the `openidconnect` crate, and reads attributes.
-//! Provisioning and sessions are core's and web's.
+//! Discovery documents and key sets are cached per node (`cache`); every answer is read with a
+//! cap (`fetch`). Provisioning and sessions are core's and web's.
 
 mod apple;
+mod cache;
 mod endpoints;
 mod exchange;
+mod fetch;
 mod id_token;
 pub mod saml;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use openidconnect::core::CoreJsonWebKeySet;
 use userpool_core::federation::{Connector, FederationError, Outbound, UpstreamIdentity};
 use userpool_core::model::IdentityProviderConfig;
+use userpool_core::time::{Clock, SystemClock};
 
+use cache::{Cache, Want};
 pub use endpoints::Endpoints;
 
 /// The connector for every OIDC and social provider type, over one HTTP client whose calls
@@ -24,6 +31,12 @@ pub struct HttpConnector {
     http: reqwest::Client,
     /// Plain http to loopback providers: only for a server that is itself on http.
     http_loopback: bool,
+    clock: Arc<dyn Clock>,
+    /// Discovery documents by configured issuer: overrides are applied after the cache, and
+    /// another issuer is another entry.
+    discovery: Cache<endpoints::Discovery>,
+    /// Key sets by `jwks_uri`, whether discovered or configured.
+    jwks: Cache<CoreJsonWebKeySet>,
 }
 
 impl HttpConnector {
@@ -31,7 +44,25 @@ impl HttpConnector {
         Self {
             http: http_client(timeout),
             http_loopback,
+            clock: Arc::new(SystemClock),
+            discovery: Cache::new("discovery", cache::POLICY),
+            jwks: Cache::new("jwks", cache::POLICY),
         }
+    }
+
+    /// The provider's endpoints, its discovery document from the cache.
+    async fn endpoints(&self, idp: &IdentityProviderConfig) -> Result<Endpoints, FederationError> {
+        let doc = match endpoints::discovery_issuer(idp, self.http_loopback)? {
+            Some(iss) => Some(
+                self.discovery
+                    .get(&iss, self.clock.now(), Want::Fresh, || {
+                        endpoints::discover(&self.http, &iss)
+                    })
+                    .await?,
+            ),
+            None => None,
+        };
+        endpoints::resolve(idp, doc.as_deref(), self.http_loopback)
     }
 }
 
@@ -54,7 +85,7 @@ impl Connector for HttpConnector {
         idp: &IdentityProviderConfig,
         out: &Outbound<'_>,
     ) -> Result<String, FederationError> {
-        let ep = endpoints::resolve(&self.http, idp, self.http_loopback).await?;
+        let ep = self.endpoints(idp).await?;
         Ok(exchange::authorization_url(idp, &ep, out))
     }
 
@@ -66,17 +97,8 @@ impl Connector for HttpConnector {
         nonce: &str,
         pkce_verifier: &str,
     ) -> Result<UpstreamIdentity, FederationError> {
-        let ep = endpoints::resolve(&self.http, idp, self.http_loopback).await?;
-        exchange::complete(
-            &self.http,
-            idp,
-            &ep,
-            redirect_uri,
-            code,
-            nonce,
-            pkce_verifier,
-        )
-        .await
+        let ep = self.endpoints(idp).await?;
+        exchange::complete(self, idp, &ep, redirect_uri, code, nonce, pkce_verifier).await
     }
 }
 

@@ -41,6 +41,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let settings = IssuerSettings::new(&public_url, &args.domain_base, args.aws_issuers)
         .map_err(anyhow::Error::msg)?;
+    let data_dir = master_key::data_dir(&args.database);
+    // Before the database is touched: a server that cannot deliver codes does not start.
+    crate::mail::check(&args.mail, &data_dir, settings.is_https())?;
     let store = open_store(&args.database.database).await?;
     let master = Arc::new(master_key::load(&args.database)?);
     let hash_params = HashParams::default();
@@ -75,7 +78,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let csrf_key = master.derive("userpool csrf tokens v1");
     let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(crate::mail::from_args(
         &args.mail,
-        master_key::data_dir(&args.database),
+        &data_dir,
+        settings.is_https(),
     )?);
 
     let directory = Arc::new(Directory::new(settings.clone(), master.clone()));
@@ -105,8 +109,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         csrf_key,
         secure_cookies: settings.is_https(),
-        master,
-        mailer,
+        master: master.clone(),
         // Providers on plain-http loopback are for development: only while we are on http.
         connector: Arc::new(userpool_federation::HttpConnector::new(
             Duration::from_secs(args.federation_timeout),
@@ -116,9 +119,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.federation_timeout),
             !settings.is_https(),
         )),
-        argon2: Arc::new(tokio::sync::Semaphore::new(
-            2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
-        )),
+        auth: AppState::auth(
+            store.clone(),
+            Arc::new(SystemClock),
+            master.clone(),
+            mailer.clone(),
+            Duration::from_millis(args.hash_queue_timeout_ms),
+        ),
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
 

@@ -28,8 +28,9 @@ pub(crate) enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the server.
-    Serve(ServeArgs),
+    /// Run the server. Boxed: its arguments dwarf the other commands' (clippy's
+    /// `large_enum_variant`).
+    Serve(Box<ServeArgs>),
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -84,10 +85,16 @@ pub(crate) struct DatabaseArgs {
 /// How codes (sign-up confirmation, password reset) reach users.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct MailArgs {
-    /// SMTP server for codes. Without it, messages go to the development outbox: the log and
-    /// `{data-dir}/outbox/*.eml`.
+    /// SMTP server for codes. Without it, messages go to the development outbox,
+    /// `{data-dir}/outbox/*.eml`: by default with an http --public-url, only with --dev-outbox
+    /// with an https one.
     #[arg(long, env = "USERPOOL_SMTP_HOST")]
     pub(crate) smtp_host: Option<String>,
+
+    /// Write codes to the development outbox even though --public-url is https (a staging
+    /// server with no mail). Without it, an https server with no --smtp-host refuses to start.
+    #[arg(long, env = "USERPOOL_DEV_OUTBOX")]
+    pub(crate) dev_outbox: bool,
 
     #[arg(long, env = "USERPOOL_SMTP_PORT", default_value_t = 587)]
     pub(crate) smtp_port: u16,
@@ -157,6 +164,12 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) federation_timeout: u64,
 
+    /// Milliseconds a sign-in waits for a place in the password-hashing queue before the
+    /// server answers "busy, try again" (having spent nothing: no code, no step).
+    #[arg(long, env = "USERPOOL_HASH_QUEUE_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub(crate) hash_queue_timeout_ms: u64,
+
     /// Seconds between reloads of pools, domains and keys from the database (changes made by
     /// other nodes show within this time).
     #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5,
@@ -166,7 +179,7 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => crate::app::serve(args).await,
+        Command::Serve(args) => crate::app::serve(*args).await,
         Command::Keys {
             command:
                 KeysCommand::Rotate {

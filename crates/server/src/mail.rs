@@ -1,7 +1,11 @@
-//! Delivery of codes: SMTP to a real mail server (`--smtp-host`), or, by default, a development
-//! outbox that logs each message and writes it as an `.eml` file to `{data-dir}/outbox/`.
+//! Delivery of codes: SMTP to a real mail server (`--smtp-host`), or a development outbox that
+//! writes each message as a private `.eml` file to `{data-dir}/outbox/`. The outbox is the
+//! default only while the public URL is http (local development); behind https it must be asked
+//! for with `--dev-outbox`, so a deployment never keeps codes on disk instead of mailing them
+//! by mistake. Codes are secrets: no log line carries a message body.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
@@ -13,22 +17,45 @@ use userpool_core::lifecycle::Mailer;
 
 use crate::cli::{MailArgs, SmtpTls};
 
+/// Refuses, before anything is written, an https server with no way to deliver codes chosen,
+/// and contradictory choices.
+pub(crate) fn check(args: &MailArgs, data_dir: &Path, https: bool) -> anyhow::Result<()> {
+    // Checked here rather than by clap, which would also refuse USERPOOL_DEV_OUTBOX=false.
+    if args.dev_outbox && args.smtp_host.is_some() {
+        anyhow::bail!("--dev-outbox and --smtp-host exclude each other: choose one");
+    }
+    if https && args.smtp_host.is_none() && !args.dev_outbox {
+        anyhow::bail!(
+            "the public URL is https but no mail server is set: codes (sign-up confirmation, \
+             password reset) would reach nobody. Set --smtp-host (USERPOOL_SMTP_HOST) to send \
+             them by mail, or pass --dev-outbox (USERPOOL_DEV_OUTBOX=true) to write them to {} \
+             for development",
+            data_dir.join("outbox").display()
+        );
+    }
+    Ok(())
+}
+
 /// Builds the mailer the flags ask for.
-pub(crate) fn from_args(args: &MailArgs, data_dir: PathBuf) -> anyhow::Result<Box<dyn Mailer>> {
+pub(crate) fn from_args(
+    args: &MailArgs,
+    data_dir: &Path,
+    https: bool,
+) -> anyhow::Result<Box<dyn Mailer>> {
+    check(args, data_dir, https)?;
     let from: Mailbox = args
         .mail_from
         .parse()
         .with_context(|| format!("--mail-from '{}' is not an email address", args.mail_from))?;
     let Some(host) = &args.smtp_host else {
-        let dir = data_dir.join("outbox");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        tracing::info!(dir = %dir.display(), "codes go to the development outbox (set --smtp-host to send mail)");
-        return Ok(Box::new(Outbox {
-            dir,
-            from,
-            seq: AtomicU64::new(0),
-        }));
+        let outbox = Outbox::create(data_dir.join("outbox"), from)?;
+        let dir = outbox.dir.display();
+        if args.dev_outbox {
+            tracing::warn!(%dir, "--dev-outbox: codes are written to the development outbox, not mailed");
+        } else {
+            tracing::info!(%dir, "codes go to the development outbox, the default while the public URL is http (set --smtp-host to send mail)");
+        }
+        return Ok(Box::new(outbox));
     };
     let builder = match args.smtp_tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
@@ -76,10 +103,59 @@ impl Mailer for Smtp {
     }
 }
 
+/// The development outbox. Each message is written whole under a private staging directory
+/// inside the outbox, then renamed into place (same file system, so the rename is atomic): a
+/// reader of the outbox sees complete messages only, never half of one.
 struct Outbox {
     dir: PathBuf,
+    staging: PathBuf,
     from: Mailbox,
     seq: AtomicU64,
+}
+
+impl Outbox {
+    fn create(dir: PathBuf, from: Mailbox) -> anyhow::Result<Outbox> {
+        let staging = dir.join(".staging");
+        for d in [&dir, &staging] {
+            private_dir(d).with_context(|| format!("cannot create {}", d.display()))?;
+        }
+        Ok(Outbox {
+            dir,
+            staging,
+            from,
+            seq: AtomicU64::new(0),
+        })
+    }
+}
+
+/// Creates `dir` readable by its owner only (0700 on Unix), and tightens one that exists.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        builder.mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Writes `bytes` to a new file at `staged` (0600 on Unix), then renames it to `path`.
+fn write_private(staged: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(staged)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(staged, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(staged);
+    }
+    written
 }
 
 #[async_trait]
@@ -100,10 +176,20 @@ impl Mailer for Outbox {
                 }
             })
             .collect();
-        let path = self.dir.join(format!("{millis}-{n}-{safe_to}.eml"));
-        tracing::info!(%to, %subject, %body, file = %path.display(), "outbox");
-        tokio::fs::write(&path, m.formatted())
+        let name = format!("{millis}-{n}-{safe_to}.eml");
+        let path = self.dir.join(&name);
+        // The process ID keeps two servers sharing a data directory off each other's staging files.
+        let staged = self
+            .staging
+            .join(format!("{}-{name}.part", std::process::id()));
+        let shown = path.display().to_string();
+        let bytes = m.formatted();
+        tokio::task::spawn_blocking(move || write_private(&staged, &path, &bytes))
             .await
-            .map_err(|e| format!("outbox {}: {e}", path.display()))
+            .map_err(|e| format!("outbox {shown}: {e}"))?
+            .map_err(|e| format!("outbox {shown}: {e}"))?;
+        // Recipient, subject and file only: the body holds the code.
+        tracing::info!(%to, %subject, file = %shown, "outbox: message written");
+        Ok(())
     }
 }

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     4 => "0004_lifecycle.sql",
     5 => "0005_links.sql",
     6 => "0006_saml.sql",
+    7 => "0007_user_versions.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     4 => "0004_lifecycle.sql",
     5 => "0005_links.sql",
     6 => "0006_saml.sql",
+    7 => "0007_user_versions.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -1,31 +1,31 @@
-//! Sign-in through an outside identity provider (spec §10): the outbound redirect, with a
-//! pending-federation record bound to the browser, and `/oauth2/idpresponse`, which validates
-//! the answer, provisions the user and finishes the sign-in like a local one.
+//! Sign-in through an outside OIDC or social identity provider (spec §10): the outbound
+//! redirect, with a pending-federation record bound to the browser, and `/oauth2/idpresponse`,
+//! which validates the answer; and `sign_in`, shared with SAML, which provisions the user and
+//! finishes the sign-in like a local one.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use userpool_core::auth::ErrorKind;
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
-use userpool_core::federation::{self, Outbound, UpstreamIdentity};
+use userpool_core::federation::{Outbound, UpstreamIdentity};
 use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
-use userpool_core::store::ChallengeRecord;
-use userpool_core::time::Timestamp;
+use userpool_core::store::PendingKind;
 
+use crate::complete::finish;
 use crate::host::DomainPool;
-use crate::login::html;
-use crate::login::session::{Cookie, SamlLogin};
-use crate::oauth::authorize::{redirect, reject, to_client};
+use crate::html;
+use crate::pending::{park, pending_record, take_pending};
+use crate::respond::{reject, to_client};
+use crate::session::{Cookie, SamlLogin};
 use crate::state::AppState;
 
-const KIND: &str = "federation";
-/// An unfinished federation is cancelled after five minutes (spec §5.2).
-pub(crate) const LIFETIME: i64 = 300;
+const KIND: PendingKind = PendingKind::Federation;
 
 /// What waits for the provider's answer.
 #[derive(Serialize, Deserialize)]
@@ -84,87 +84,6 @@ pub(crate) async fn begin(
     };
     let record = pending_record(view, KIND, &st, &pending, state.clock.now());
     park(state, req, &record, &binding, &url).await
-}
-
-/// The record of a pending outside sign-in (or SAML logout), keyed by the handle the
-/// provider sends back (`state`, RelayState); it lives five minutes.
-pub(crate) fn pending_record(
-    view: &PoolView,
-    kind: &str,
-    handle: &str,
-    payload: &impl Serialize,
-    now: Timestamp,
-) -> ChallengeRecord {
-    ChallengeRecord {
-        hash: TokenHash::of(handle),
-        pool_id: view.pool.id.clone(),
-        username: String::new(),
-        kind: kind.into(),
-        payload: serde_json::to_string(payload).expect("serializable"),
-        created_at: now,
-        expires_at: now + LIFETIME,
-    }
-}
-
-/// Stores the pending sign-in and sends the browser to `url`, bound to the record by the
-/// federation cookie.
-pub(crate) async fn park(
-    state: &AppState,
-    req: &AuthorizeRequest,
-    record: &ChallengeRecord,
-    binding: &str,
-    url: &str,
-) -> Response {
-    if let Err(e) = state.store.insert_challenge(record).await {
-        tracing::error!(error = %e, kind = %record.kind, "storing the pending sign-in failed");
-        return to_client(req, OAuthError::server_error());
-    }
-    let mut r = redirect(url);
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        Cookie::Federation.set(state, binding, LIFETIME),
-    );
-    r
-}
-
-/// The pending record of `kind` under `handle`, taken only once it is known to be this
-/// pool's, live, and bound to this browser: someone who learns a handle (it travels in URLs)
-/// cannot spend another browser's pending sign-in. `Ok(None)`: no such record.
-pub(crate) async fn take_pending<T: DeserializeOwned>(
-    state: &AppState,
-    view: &PoolView,
-    headers: &HeaderMap,
-    kind: &str,
-    handle: &str,
-    binding_of: impl Fn(&T) -> &String,
-) -> Result<Option<T>, Response> {
-    let hash = TokenHash::of(handle);
-    let record = match state.store.get_challenge(&hash).await {
-        Ok(Some(r)) if r.kind == kind => r,
-        Ok(_) => return Ok(None),
-        Err(e) => {
-            tracing::error!(error = %e, kind, "reading the pending sign-in failed");
-            return Err(html::error_page("server_error"));
-        }
-    };
-    let Ok(pending) = serde_json::from_str::<T>(&record.payload) else {
-        return Err(html::error_page("invalid_state"));
-    };
-    let bound = Cookie::Federation.read(state, headers).is_some_and(|c| {
-        TokenHash::of(&c).matches_hash(&TokenHash::from_stored(binding_of(&pending).clone()))
-    });
-    if record.pool_id != view.pool.id || record.expires_at <= state.clock.now() || !bound {
-        return Err(html::error_page("invalid_state"));
-    }
-    match state.store.take_challenge(&hash).await {
-        Ok(Some(_)) => Ok(Some(pending)),
-        // Taken by a racing request a moment ago.
-        Ok(None) => Err(html::error_page("invalid_state")),
-        Err(e) => {
-            tracing::error!(error = %e, kind, "taking the pending sign-in failed");
-            Err(html::error_page("server_error"))
-        }
-    }
 }
 
 /// The provider's answer, from the query (GET) or a form (POST, `response_mode=form_post`).
@@ -242,7 +161,7 @@ async fn complete(
     };
     // 2. The provider's error, relayed.
     if let Some(error) = answer.error {
-        let e = federation::FederationError::Provider {
+        let e = userpool_core::federation::FederationError::Provider {
             provider: idp.config.provider_name.clone(),
             error,
             description: answer.error_description.unwrap_or_default(),
@@ -279,8 +198,8 @@ async fn complete(
     sign_in(state, view, &req, &idp.config, &identity, None).await
 }
 
-/// Signs an outside identity in (OIDC, social or SAML): a linked user, or the provisioned
-/// federated user, then the same session and grant as a local sign-in (spec §14).
+/// Signs an outside identity in (OIDC, social or SAML): the `federated_sign_in` use case,
+/// then the same session and grant as a local sign-in (spec §14).
 pub(crate) async fn sign_in(
     state: &AppState,
     view: &PoolView,
@@ -289,73 +208,21 @@ pub(crate) async fn sign_in(
     identity: &UpstreamIdentity,
     saml: Option<SamlLogin>,
 ) -> Response {
-    // An identity linked to an existing user signs in as that user (spec §14, linking).
-    match state
-        .store
-        .find_linked_user(&view.pool.id, &idp.provider_name, &identity.subject)
+    let Some(client) = view.clients.get(&req.client_id) else {
+        return to_client(req, OAuthError::server_error());
+    };
+    let user = match state
+        .auth
+        .federated_sign_in(view, client, idp, identity)
         .await
     {
-        Ok(Some(linked)) => match state.store.get_user(&view.pool.id, &linked).await {
-            Ok(Some(user)) if user.enabled => {
-                let mut r = crate::login::finish(state, view, req, &user, saml).await;
-                r.headers_mut()
-                    .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
-                return r;
-            }
-            Ok(_) => return to_client(req, OAuthError::invalid_request("User is disabled.")),
-            Err(e) => {
-                tracing::error!(error = %e, "reading the linked user failed");
-                return to_client(req, OAuthError::server_error());
-            }
-        },
-        Ok(None) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "reading identity links failed");
+        Ok(u) => u,
+        Err(e) if e.kind == ErrorKind::Internal => {
             return to_client(req, OAuthError::server_error());
         }
-    }
-    // 7. Provisioning, then the same session and grant as a local sign-in.
-    let username =
-        federation::federated_username(&view.pool.config, &idp.provider_name, &identity.subject);
-    let existing = match state.store.get_user(&view.pool.id, &username).await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "reading the federated user failed");
-            return to_client(req, OAuthError::server_error());
-        }
+        Err(e) => return to_client(req, OAuthError::invalid_request(e.message)),
     };
-    let is_new = existing.is_none();
-    let client = view.clients.get(&req.client_id);
-    let write = client.and_then(|c| c.config.write_attributes.as_deref());
-    let user = match federation::provision(
-        &view.pool.config,
-        &view.pool.id,
-        idp,
-        identity,
-        existing,
-        write,
-        state.clock.now(),
-    ) {
-        Ok(u) => u,
-        Err(e) => return to_client(req, OAuthError::invalid_request(e.to_string())),
-    };
-    let saved = if is_new {
-        match state.store.insert_user(&user).await {
-            // Another node provisioned the same identity a moment ago: update it instead.
-            Ok(false) => state.store.update_user(&user).await,
-            other => other,
-        }
-    } else {
-        state.store.update_user(&user).await
-    };
-    if let Err(e) = saved {
-        tracing::error!(error = %e, "saving the federated user failed");
-        return to_client(req, OAuthError::server_error());
-    }
-    if !user.enabled {
-        return to_client(req, OAuthError::invalid_request("User is disabled."));
-    }
-    let mut r = crate::login::finish(state, view, req, &user, saml).await;
+    let mut r = finish(state, view, req, &user, saml).await;
     r.headers_mut()
         .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
     r

@@ -2,15 +2,21 @@
 //! domain host), the wire formats, and the mapping of errors to responses. Handlers parse,
 //! call core, and render; they make no protocol decisions of their own.
 
+mod complete;
 mod error;
 mod federation;
 mod health;
 mod host;
+mod html;
 mod login;
 mod oauth;
+mod pending;
+mod respond;
 mod saml;
+mod session;
 mod state;
 mod wellknown;
+mod work;
 
 pub use state::AppState;
 
@@ -18,7 +24,7 @@ use axum::Router;
 use axum::http::{Method, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 /// Endpoints that browser apps call directly: CORS `*` (spec §6.1, §7.4, §17.1).
@@ -99,14 +105,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/logout", get(oauth::logout::logout))
         .merge(saml_routes())
-        .route(login::html::STYLESHEET_PATH, get(login::html::stylesheet))
+        .route(html::STYLESHEET_PATH, get(html::stylesheet))
         .merge(api_routes())
         .fallback(host::domain_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(oauth::MAX_FORM_BYTES))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The span of one request: its method and path, never the query string, which carries
+/// secrets and personal data (an outside provider's `code` and `state` on
+/// `/oauth2/idpresponse`, `login_hint` and `username` on the login pages).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }

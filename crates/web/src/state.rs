@@ -1,13 +1,17 @@
-//! What every handler can reach: the store, the directory of pools, and the clock.
+//! What every handler can reach: the store, the directory of pools, the clock, and the
+//! sign-in use cases.
 
 use std::sync::Arc;
 
+use userpool_core::auth::Auth;
 use userpool_core::directory::Directory;
 use userpool_core::federation::Connector;
 use userpool_core::keys::MasterKey;
 use userpool_core::lifecycle::Mailer;
 use userpool_core::store::Store;
 use userpool_core::time::Clock;
+
+use crate::work::{BlockingQueue, DetachedMailer, StripedTurns};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,12 +24,32 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Seals TOTP secrets at rest.
     pub master: Arc<MasterKey>,
-    /// Delivers confirmation and reset codes.
-    pub mailer: Arc<dyn Mailer>,
     /// Talks to outside identity providers.
     pub connector: Arc<dyn Connector>,
     /// The metadata of SAML IdPs, parsed or fetched and cached.
     pub saml: Arc<userpool_federation::saml::SamlProviders>,
-    /// Bounds concurrent Argon2 work (memory and CPU): a few permits per core.
-    pub argon2: Arc<tokio::sync::Semaphore>,
+    /// The sign-in use cases, on this node's work queue and lockout turns.
+    pub auth: Arc<Auth>,
+}
+
+impl AppState {
+    /// The use cases over the state's store, clock, master key and mailer; Argon2 work runs
+    /// two per core, waiting at most `hash_queue_wait` for a place.
+    pub fn auth(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: Arc<MasterKey>,
+        mailer: Arc<dyn Mailer>,
+        hash_queue_wait: std::time::Duration,
+    ) -> Arc<Auth> {
+        let width = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(Auth::new(
+            store,
+            clock,
+            master,
+            Arc::new(DetachedMailer(mailer)),
+            Arc::new(BlockingQueue::new(width, hash_queue_wait)),
+            Arc::new(StripedTurns::default()),
+        ))
+    }
 }

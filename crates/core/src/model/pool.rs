@@ -231,6 +231,21 @@ pub struct UserPoolConfig {
 }
 
 impl UserPoolConfig {
+    /// `AdminCreateUserConfig.AllowAdminCreateUserOnly`: only administrators create users
+    /// (self sign-up is refused).
+    pub fn admin_create_user_only(&self) -> bool {
+        self.admin_create_user_config
+            .as_ref()
+            .and_then(|c| c.get("AllowAdminCreateUserOnly"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Whether users sign in with their email as username (`UsernameAttributes: [email]`).
+    pub fn signs_in_by_email(&self) -> bool {
+        self.username_attributes.iter().any(|a| a == "email")
+    }
+
     /// Usernames are case-sensitive unless the pool says otherwise: the API's default when
     /// `UsernameConfiguration` is omitted (the console proposes case-insensitive).
     pub fn case_sensitive(&self) -> bool {

@@ -274,6 +274,27 @@ fn check_pkce(rt: ResponseType, p: &AuthorizeParams) -> Result<Option<String>, O
     }
 }
 
+/// Whether the client offers the pool's own users (`COGNITO` among its providers): only then
+/// do the managed-login pages sign in, sign up or reset local users.
+pub fn offers_local_sign_in(client: &ClientRecord) -> bool {
+    client
+        .config
+        .supported_identity_providers
+        .iter()
+        .any(|p| p == "COGNITO")
+}
+
+/// The one outside provider of a client that offers nothing else: sign-in goes straight
+/// there, as Cognito's authorize endpoint does.
+pub fn sole_outside_provider(view: &PoolView, client: &ClientRecord) -> Option<String> {
+    match client.config.supported_identity_providers.as_slice() {
+        [only] if only != "COGNITO" && view.identity_providers.contains_key(only) => {
+            Some(only.clone())
+        }
+        _ => None,
+    }
+}
+
 /// `identity_provider` (or the provider an `idp_identifier` names) must be one of the
 /// client's providers; `COGNITO` means our own sign-in page.
 fn check_identity_provider(

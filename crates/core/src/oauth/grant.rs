@@ -55,6 +55,30 @@ pub fn new_uuid() -> String {
         .to_string()
 }
 
+/// A new `event_id`: a UUID v7 (RFC 9562 §5.7) whose first 48 bits are the authentication
+/// instant in Unix milliseconds, so a token's sign-in can be ordered against the user's token
+/// cut-off (a password reset, a global sign-out) to the millisecond.
+pub fn new_event_id(now_ms: i64) -> String {
+    let random: [u8; 10] = rand::random();
+    uuid::Builder::from_unix_timestamp_millis(now_ms.max(0) as u64, &random)
+        .into_uuid()
+        .to_string()
+}
+
+/// The authentication instant of an `event_id` made by [`new_event_id`]; none for others.
+pub fn event_instant_ms(event_id: &str) -> Option<i64> {
+    let id = uuid::Uuid::parse_str(event_id).ok()?;
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let b = id.as_bytes();
+    Some(
+        b[..6]
+            .iter()
+            .fold(0i64, |acc, x| (acc << 8) | i64::from(*x)),
+    )
+}
+
 /// A new refresh token: opaque, shaped like Cognito's (a five-part JWE compact string) with
 /// 256 bits of entropy; only its hash is stored.
 pub fn new_refresh_token() -> String {
@@ -67,4 +91,17 @@ pub fn new_refresh_token() -> String {
         part(),
         &part()[..22]
     )
+}
+
+#[cfg(test)]
+mod event_id_tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_carries_its_instant() {
+        let id = new_event_id(1_800_000_000_123);
+        assert_eq!(event_instant_ms(&id), Some(1_800_000_000_123));
+        assert_eq!(event_instant_ms(&new_uuid()), None);
+        assert_ne!(id, new_event_id(1_800_000_000_123));
+    }
 }

@@ -175,7 +175,7 @@ async fn authorization_code(
             return Err(OAuthError::invalid_grant("code_verifier does not match"));
         }
     }
-    let user = active_user(store, view, &grant.username).await?;
+    let user = active_user(store, view, &grant).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
     let refresh_lifetime = client.config.refresh_token_seconds();
     let refresh_token = new_refresh_token();
@@ -204,14 +204,22 @@ async fn authorization_code(
     Ok(response)
 }
 
-/// The user, if they exist and are enabled; otherwise the grant is dead.
+/// The user, if they exist, are enabled, and signed in for this grant after their last
+/// password reset or global sign-out; otherwise the grant is dead.
 async fn active_user(
     store: &dyn Store,
     view: &PoolView,
-    username: &str,
+    grant: &Grant,
 ) -> Result<UserRecord, OAuthError> {
-    match store.get_user(&view.pool.id, username).await? {
-        Some(u) if u.enabled => Ok(u),
+    match store.get_user(&view.pool.id, &grant.username).await? {
+        Some(u) if u.enabled => {
+            if authenticated_before_cutoff(Some(&grant.event_id), Some(grant.auth_time), &u) {
+                return Err(OAuthError::invalid_grant(
+                    "the user signed out or reset the password",
+                ));
+            }
+            Ok(u)
+        }
         _ => Err(OAuthError::invalid_grant(
             "user does not exist or is disabled",
         )),
@@ -274,7 +282,7 @@ async fn refresh(
         return Err(invalid());
     }
     let grant = Grant::from_json(&record.payload).ok_or_else(OAuthError::server_error)?;
-    let user = active_user(store, view, &grant.username).await?;
+    let user = active_user(store, view, &grant).await?;
     let rotation = client
         .config
         .refresh_token_rotation
@@ -383,6 +391,31 @@ pub async fn revoke(
     Ok(())
 }
 
+/// Whether the token's sign-in came before the user's last password reset or global sign-out:
+/// such tokens are dead whatever the client's revocation setting. The sign-in instant is the
+/// `event_id`'s (to the millisecond); for older tokens, the end of `auth_time`'s second.
+pub fn signed_in_before_cutoff(claims: &Map<String, Value>, user: &UserRecord) -> bool {
+    authenticated_before_cutoff(
+        claims.get("event_id").and_then(Value::as_str),
+        claims.get("auth_time").and_then(Value::as_i64),
+        user,
+    )
+}
+
+fn authenticated_before_cutoff(
+    event_id: Option<&str>,
+    auth_time: Option<i64>,
+    user: &UserRecord,
+) -> bool {
+    let Some(cutoff) = user.tokens_valid_from_ms else {
+        return false;
+    };
+    let instant = event_id
+        .and_then(super::grant::event_instant_ms)
+        .or_else(|| auth_time.map(|t| t * 1000 + 999));
+    instant.is_none_or(|ms| ms < cutoff)
+}
+
 /// `/oauth2/userInfo` (spec §7): the user's attributes released by the access token's scopes.
 /// Every failure is `invalid_token`.
 pub async fn userinfo(
@@ -427,6 +460,9 @@ pub async fn userinfo(
         }
         _ => return Err(invalid()),
     };
+    if signed_in_before_cutoff(&claims, &user) {
+        return Err(invalid());
+    }
     let released = released_attributes(&scopes, &client.config);
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.sub));

@@ -8,11 +8,10 @@ use userpool_core::crypto::TokenHash;
 use userpool_core::model::IdentityProviderConfig;
 
 use super::metadata::{self, IdpMetadata};
+use crate::fetch::BodyError;
 
 /// Fetched metadata is reused this long.
 const URL_CACHE_SECONDS: i64 = 6 * 3600;
-/// Metadata documents are small; a larger answer is refused.
-const MAX_METADATA_BYTES: usize = 1 << 20;
 /// A failed fetch is not retried for this long: requests cannot turn into a stream of
 /// outbound calls to a broken metadata URL.
 const FAILURE_CACHE_SECONDS: i64 = 30;
@@ -78,7 +77,7 @@ impl SamlProviders {
     async fn fetch(&self, url: &str) -> Result<String, String> {
         crate::endpoints::check_url("MetadataURL", url, self.http_loopback)
             .map_err(|e| format!("{e:?}"))?;
-        let mut r = self
+        let r = self
             .http
             .get(url)
             .send()
@@ -87,18 +86,11 @@ impl SamlProviders {
         if !r.status().is_success() {
             return Err(format!("Error retrieving metadata: HTTP {}", r.status()));
         }
-        // Read up to the cap, never more, whatever Content-Length claims.
-        let mut bytes = Vec::new();
-        while let Some(chunk) = r
-            .chunk()
-            .await
-            .map_err(|e| format!("Error retrieving metadata: {e}"))?
-        {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_METADATA_BYTES {
-                return Err("Error retrieving metadata: document too large".into());
-            }
-        }
+        // Metadata documents are small; a larger answer is refused.
+        let bytes = crate::fetch::read_capped(r).await.map_err(|e| match e {
+            BodyError::TooLarge => "Error retrieving metadata: document too large".to_string(),
+            BodyError::Transport(e) => format!("Error retrieving metadata: {e}"),
+        })?;
         String::from_utf8(bytes).map_err(|_| "metadata is not UTF-8".into())
     }
 }

@@ -247,6 +247,11 @@ impl OAuthServer {
         )
     }
 
+    /// The server process's ID.
+    pub fn pid(&self) -> u32 {
+        self.server.as_ref().expect("a running server").pid()
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         self.server

@@ -169,3 +169,48 @@ fn a_port_in_use_and_an_unopenable_database_give_clear_errors() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("must use http or https"));
 }
+
+/// Behind https, codes must reach people: with no --smtp-host the development outbox must be
+/// chosen by name, and without either `serve` refuses before touching the database.
+#[test]
+fn an_https_server_needs_smtp_or_an_explicit_dev_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let https = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        &db,
+        "--no-demo",
+        "--public-url",
+        "https://auth.example.test",
+    ];
+    let out = run_until_exit(dir.path(), &https, std::time::Duration::from_secs(30))
+        .expect("an https server with no mail must not start");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--smtp-host") && err.contains("--dev-outbox"),
+        "names both ways out:\n{err}"
+    );
+    assert!(
+        !dir.path().join("userpool.db").exists() && !dir.path().join("outbox").exists(),
+        "nothing is written before refusing"
+    );
+
+    let serve = String::from_utf8(run(dir.path(), &["serve", "--help"]).stdout).unwrap();
+    assert!(
+        serve.contains("--dev-outbox") && serve.contains("USERPOOL_DEV_OUTBOX"),
+        "{serve}"
+    );
+
+    let s = Server::start(dir.path(), &[&https[1..], &["--dev-outbox"]].concat());
+    assert_eq!(s.url, "https://auth.example.test");
+    assert!(
+        s.log_text().contains("--dev-outbox"),
+        "the log says codes are not mailed:\n{}",
+        s.log_text()
+    );
+    assert!(s.stop().success());
+}

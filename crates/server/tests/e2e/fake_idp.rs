@@ -1,6 +1,8 @@
 //! A deliberately misbehaving OpenID Provider for the federation negative tests: it signs in
 //! anyone at once and answers the token request with whichever defect the test asks for. The
 //! positive flows run against panva's oidc-provider (tests/node); this one exists to break rules.
+//! It also counts the discovery and JWKS requests it gets, can fail discovery, serve an
+//! oversized key set and rotate its key, for the tests of the connector's cache.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,8 +31,24 @@ pub enum Defect {
     NoEmail,
 }
 
+/// How the key set is made too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    /// With a Content-Length that says so.
+    Declared,
+    /// Streamed in chunks, with no length given.
+    Streamed,
+}
+
+/// A 5 MiB key set: the real keys and a padding member, valid JSON that would verify tokens.
+const OVERSIZED_BYTES: usize = 5 << 20;
+
 struct Inner {
     issuer: String,
+    discovery_hits: usize,
+    jwks_hits: usize,
+    fail_discovery: bool,
+    oversize: Option<Oversize>,
     client_id: String,
     defect: Defect,
     subject: String,
@@ -58,6 +76,10 @@ impl FakeIdp {
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let inner = Arc::new(Mutex::new(Inner {
             issuer: issuer.clone(),
+            discovery_hits: 0,
+            jwks_hits: 0,
+            fail_discovery: false,
+            oversize: None,
             client_id: client_id.to_string(),
             defect: Defect::None,
             subject: "sub-0".into(),
@@ -88,6 +110,27 @@ impl FakeIdp {
         i.subject = subject.to_string();
         i.defect = defect;
     }
+
+    /// How many times discovery and the JWKS were asked for.
+    pub fn hits(&self) -> (usize, usize) {
+        let i = self.inner.lock().unwrap();
+        (i.discovery_hits, i.jwks_hits)
+    }
+
+    /// Discovery answers 503 while `fail` holds.
+    pub fn fail_discovery(&self, fail: bool) {
+        self.inner.lock().unwrap().fail_discovery = fail;
+    }
+
+    /// The key set is served 5 MiB large, as `how` says, or normally.
+    pub fn oversized_jwks(&self, how: Option<Oversize>) {
+        self.inner.lock().unwrap().oversize = how;
+    }
+
+    /// A new signing key replaces the old one, in the key set and in the tokens.
+    pub fn rotate_keys(&self) {
+        self.inner.lock().unwrap().keys = ring(13);
+    }
 }
 
 impl Drop for FakeIdp {
@@ -100,8 +143,15 @@ impl Drop for FakeIdp {
 
 type Shared = State<Arc<Mutex<Inner>>>;
 
-async fn discovery(State(s): Shared) -> axum::Json<Value> {
-    let iss = s.lock().unwrap().issuer.clone();
+async fn discovery(State(s): Shared) -> Response {
+    let iss = {
+        let mut i = s.lock().unwrap();
+        i.discovery_hits += 1;
+        if i.fail_discovery {
+            return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+        }
+        i.issuer.clone()
+    };
     axum::Json(json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
@@ -112,10 +162,41 @@ async fn discovery(State(s): Shared) -> axum::Json<Value> {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
+    .into_response()
 }
 
-async fn jwks(State(s): Shared) -> axum::Json<Value> {
-    axum::Json(serde_json::to_value(s.lock().unwrap().keys.jwks()).unwrap())
+async fn jwks(State(s): Shared) -> Response {
+    let (set, oversize) = {
+        let mut i = s.lock().unwrap();
+        i.jwks_hits += 1;
+        (serde_json::to_value(i.keys.jwks()).unwrap(), i.oversize)
+    };
+    let Some(how) = oversize else {
+        return axum::Json(set).into_response();
+    };
+    let keys = set["keys"].to_string();
+    let head = format!("{{\"keys\":{keys},\"padding\":\"");
+    let pad = OVERSIZED_BYTES - head.len() - 2;
+    match how {
+        Oversize::Declared => {
+            let body = format!("{head}{}\"}}", " ".repeat(pad));
+            ([("content-type", "application/json")], body).into_response()
+        }
+        Oversize::Streamed => {
+            const CHUNK: usize = 64 * 1024;
+            let parts = std::iter::once(head.into_bytes())
+                .chain(
+                    (0..pad.div_ceil(CHUNK)).map(move |n| vec![b' '; CHUNK.min(pad - n * CHUNK)]),
+                )
+                .chain(std::iter::once(b"\"}".to_vec()))
+                .map(Ok::<_, std::io::Error>);
+            (
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(futures::stream::iter(parts)),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn authorize(

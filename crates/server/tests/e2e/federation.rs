@@ -1,13 +1,14 @@
 //! Federation failures (spec §10.2, §14; checklist FO): every defect of the provider's answer,
 //! of the pending state and of the attributes reaches the app as Cognito reports it, or our
-//! error page, and creates no user. The provider is `fake_idp`.
+//! error page, and creates no user. The provider is `fake_idp`. The connector's cache of
+//! discovery and JWKS (docs/design/0003-federation.md) is tested here too, over HTTP.
 
 use serde_json::{Value, json};
 use userpool_core::store::UserStore;
 use userpool_store::SqlStore;
 
 use crate::browser::*;
-use crate::fake_idp::{Defect, FakeIdp};
+use crate::fake_idp::{Defect, FakeIdp, Oversize};
 
 const FAKE_CLIENT: &str = "userpool-rp";
 
@@ -67,11 +68,15 @@ async fn federate(b: &mut Browser, s: &OAuthServer, provider: &str) -> (String, 
 }
 
 async fn user_exists(s: &OAuthServer, subject: &str) -> bool {
+    user_named(s, &format!("fake_{subject}")).await
+}
+
+async fn user_named(s: &OAuthServer, username: &str) -> bool {
     let store = SqlStore::open(&crate::helpers::sqlite_url(s.dir.path()))
         .await
         .unwrap();
     let found = store
-        .get_user(&s.pool_id, &format!("fake_{subject}"))
+        .get_user(&s.pool_id, username)
         .await
         .unwrap()
         .is_some();
@@ -397,4 +402,120 @@ async fn a_local_account_cannot_take_a_federated_name() {
         "{}",
         r.body
     );
+}
+
+/// A federated sign-in through `provider` that must succeed.
+async fn signs_in(s: &OAuthServer, provider: &str) {
+    let (_, done) = federate(&mut Browser::default(), s, provider).await;
+    assert!(
+        done.location_param("code").is_some(),
+        "{:?} {}",
+        done.location,
+        done.body
+    );
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_are_fetched_once_for_many_sign_ins() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    for n in 0..3 {
+        idp.next(&format!("cached{n}"), Defect::None);
+        signs_in(&s, "Fake").await;
+    }
+    assert_eq!(idp.hits(), (1, 1), "(discovery, jwks) requests");
+    assert!(user_exists(&s, "cached2").await);
+}
+
+#[tokio::test]
+async fn a_sign_in_works_from_the_cache_while_discovery_fails() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    idp.next("before", Defect::None);
+    signs_in(&s, "Fake").await;
+    idp.fail_discovery(true);
+    let down = crate::helpers::client()
+        .get(format!("{}/.well-known/openid-configuration", idp.issuer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 503, "the provider's discovery is down");
+    idp.next("during", Defect::None);
+    signs_in(&s, "Fake").await;
+    assert!(user_exists(&s, "during").await);
+    assert_eq!(idp.hits().0, 2, "ours, and the check above");
+}
+
+#[tokio::test]
+async fn an_oversized_jwks_fails_the_sign_in_and_the_server_stays_healthy() {
+    let declared = FakeIdp::start(FAKE_CLIENT).await;
+    let streamed = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| {
+        with_idp(p, &declared.issuer, false);
+        let mut second = p["IdentityProviders"][0].clone();
+        second["ProviderName"] = json!("Streamed");
+        second["ProviderDetails"]["oidc_issuer"] = json!(streamed.issuer);
+        second.as_object_mut().unwrap().remove("IdpIdentifiers");
+        p["IdentityProviders"].as_array_mut().unwrap().push(second);
+        p["Clients"][0]["SupportedIdentityProviders"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("Streamed"));
+    })
+    .await;
+    for (idp, provider, how) in [
+        (&declared, "Fake", Oversize::Declared),
+        (&streamed, "Streamed", Oversize::Streamed),
+    ] {
+        idp.oversized_jwks(Some(how));
+        idp.next("huge", Defect::None);
+        let mut b = Browser::default();
+        let (_, answer) = federate(&mut b, &s, provider).await;
+        let (error, description) = app_error(&answer);
+        assert_eq!(error, "invalid_request", "{how:?}");
+        assert_eq!(
+            description, "Connection error: jwks response larger than 1024 KiB",
+            "{how:?}"
+        );
+        assert!(
+            !user_named(&s, &format!("{}_huge", provider.to_lowercase())).await,
+            "{how:?} created a user"
+        );
+        assert!(!b.cookies.contains_key("userpool-session"));
+        assert_eq!(idp.hits(), (1, 1), "{how:?}");
+    }
+    let health = crate::helpers::client()
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refetches_the_jwks_once_and_picks_up_a_rotation() {
+    let idp = FakeIdp::start(FAKE_CLIENT).await;
+    let s = OAuthServer::start_with(&[], |p| with_idp(p, &idp.issuer, false)).await;
+    idp.next("r0", Defect::None);
+    signs_in(&s, "Fake").await;
+    assert_eq!(idp.hits(), (1, 1));
+    // The provider rotates: its tokens name a key our cached set lacks.
+    idp.rotate_keys();
+    idp.next("r1", Defect::None);
+    signs_in(&s, "Fake").await;
+    assert_eq!(idp.hits(), (1, 2), "one refetch for the new kid");
+    idp.next("r2", Defect::None);
+    signs_in(&s, "Fake").await;
+    assert_eq!(idp.hits(), (1, 2), "the new set is cached");
+    // Tokens with keys the provider never published: refused, and no more refetches.
+    for n in 0..3 {
+        let subject = format!("forged{n}");
+        idp.next(&subject, Defect::ForeignKey);
+        let (_, answer) = federate(&mut Browser::default(), &s, "Fake").await;
+        let (error, description) = app_error(&answer);
+        assert_eq!(error, "invalid_request");
+        assert!(description.starts_with("Invalid id_token"), "{description}");
+        assert!(!user_exists(&s, &subject).await);
+    }
+    assert_eq!(idp.hits(), (1, 2), "at most one refetch per interval");
 }

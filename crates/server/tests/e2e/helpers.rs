@@ -174,6 +174,11 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The server process's ID (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("a running server").id()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         client()
             .get(format!("{}{path}", self.url))
@@ -240,4 +245,77 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Runs the binary with `args` and waits up to `limit` for it to exit; `None` (after killing it)
+/// if it is still running then, as a server that should have refused to start would be.
+pub fn run_until_exit(dir: &Path, args: &[&str], limit: Duration) -> Option<Output> {
+    let out = dir.join("run.stdout");
+    let err = dir.join("run.stderr");
+    let mut child = command(dir)
+        .args(args)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("spawn userpool");
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            terminate(&mut child);
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Some(Output {
+        status,
+        stdout: std::fs::read(out).unwrap_or_default(),
+        stderr: std::fs::read(err).unwrap_or_default(),
+    })
+}
+
+impl Server {
+    /// Like `start`, but stdout and stderr both go to `log` for the server's whole life, so a
+    /// test can search everything it ever printed.
+    pub fn start_logging_all(dir: &Path, args: &[&str]) -> Server {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, Ordering::SeqCst);
+        let log = dir.join(format!("server-all-{n}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = command(dir);
+        cmd.arg("serve");
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file);
+        let mut child = cmd.spawn().expect("spawn userpool");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(url) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("userpool listening on "))
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                break url.to_string();
+            }
+            if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("userpool did not start; output:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        Server {
+            child: Some(child),
+            url,
+            stdout: std::fs::read_to_string(&log).unwrap_or_default(),
+            log,
+        }
+    }
 }

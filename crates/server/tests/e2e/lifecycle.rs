@@ -300,7 +300,7 @@ async fn mfa_on_sets_up_totp_at_first_sign_in_then_asks_for_codes() {
 }
 
 #[tokio::test]
-async fn code_guesses_are_counted_across_new_codes() {
+async fn wrong_code_guesses_meet_the_lock_but_cannot_keep_a_right_code_out() {
     let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();
     let page = b
@@ -308,28 +308,40 @@ async fn code_guesses_are_counted_across_new_codes() {
         .await;
     let sent = submit(&mut b, &s, &page, &[("username", "alice")]).await;
     let confirm = follow(&mut b, &s, &sent).await;
-    for _ in 0..5 {
-        let wrong = submit(
-            &mut b,
-            &s,
-            &confirm,
-            &[
-                ("username", "alice"),
-                ("code", "000000"),
-                ("password", "N3w-passw0rd"),
-            ],
-        )
-        .await;
+    let guess = |code: &'static str| {
+        [
+            ("username", "alice"),
+            ("code", code),
+            ("password", "N3w-passw0rd"),
+        ]
+    };
+    for _ in 0..4 {
+        let wrong = submit(&mut b, &s, &confirm, &guess("000000")).await;
         assert!(
             wrong.body.contains("Invalid verification code"),
             "{}",
             wrong.body
         );
     }
-    // A fresh code buys no fresh guesses: the right one now meets the lock.
+    // The fifth wrong guess locks further guessing (and kills the code).
+    let locked = submit(&mut b, &s, &confirm, &guess("000000")).await;
+    assert!(
+        locked.body.contains("Attempt limit exceeded"),
+        "{}",
+        locked.body
+    );
+    // Whoever guessed wrong cannot keep the owner out: a fresh right code still resets.
+    let first = s.outbox_code("alice@example.test").await;
     submit(&mut b, &s, &page, &[("username", "alice")]).await;
-    let code = s.outbox_code("alice@example.test").await;
-    let locked = submit(
+    let mut code = first.clone();
+    for _ in 0..50 {
+        code = s.outbox_code("alice@example.test").await;
+        if code != first {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reset = submit(
         &mut b,
         &s,
         &confirm,
@@ -341,9 +353,13 @@ async fn code_guesses_are_counted_across_new_codes() {
     )
     .await;
     assert!(
-        locked.body.contains("Attempt limit exceeded"),
-        "{}",
-        locked.body
+        reset
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("notice=password_reset")),
+        "{:?} {}",
+        reset.location,
+        reset.body
     );
 }
 

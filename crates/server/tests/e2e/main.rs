@@ -19,4 +19,5 @@ mod saml;
 mod saml_attacks;
 mod saml_idp;
 mod seed;
+mod signin_holes;
 mod smtp;

@@ -406,9 +406,10 @@ async fn idp_initiated_logout_ends_the_session_and_answers_signed() {
 async fn an_https_server_refuses_plain_http_loopback_metadata() {
     let idp = PyIdp::start();
     let details = json!({"MetadataURL": format!("{}/metadata", idp.base)});
-    let s = OAuthServer::start_with(&["--public-url", "https://auth.test"], |p| {
-        with_saml(p, &idp, details)
-    })
+    let s = OAuthServer::start_with(
+        &["--public-url", "https://auth.test", "--dev-outbox"],
+        |p| with_saml(p, &idp, details),
+    )
     .await;
     let mut b = Browser::default();
     let start = b

@@ -224,8 +224,8 @@ async fn seeded_users_get_hashed_passwords_attributes_and_groups() {
         .expect("usernames are case-insensitive by default");
     assert_eq!(bob.status.as_str(), "CONFIRMED");
     let hash = bob.password_hash.unwrap();
-    assert!(hash.starts_with("$argon2id$"));
-    assert!(userpool_core::password::verify_password("Passw0rd!", &hash));
+    assert!(hash.as_str().starts_with("$argon2id$"));
+    assert!(hash.verify("Passw0rd!"));
     assert_eq!(bob.attributes[0].value, "bob@example.test");
     assert_eq!(store.list_user_groups(&id, "bob").await.unwrap(), ["staff"]);
     let carol = store.get_user(&id, "carol").await.unwrap().unwrap();

@@ -159,3 +159,95 @@ async fn sign_up_codes_are_delivered_by_smtp() {
         "nothing went to the outbox"
     );
 }
+
+/// Whether `code` stands alone (not inside a longer number) somewhere in `log`, leaving out
+/// the six-digit fractions of log timestamps (`…:56.123456Z`).
+fn shows_code(log: &str, code: &str) -> bool {
+    log.match_indices(code).any(|(at, _)| {
+        let before = log[..at].chars().next_back();
+        let after = log[at + code.len()..].chars().next();
+        let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+        let timestamp = before == Some('.') && after == Some('Z');
+        !digit(before) && !digit(after) && !timestamp
+    })
+}
+
+/// The development outbox keeps codes in private files, and nothing secret reaches the log:
+/// not the emailed code, not an outside provider's `code` and `state`, not a `login_hint`.
+#[tokio::test]
+async fn outbox_files_are_private_and_no_secret_reaches_the_log() {
+    use crate::helpers::{Server, sqlite_url, write_seed};
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let pool_id = crate::helpers::unique_pool_id("us-east-1");
+    let seed = write_seed(dir.path(), &oauth_seed(&pool_id, &listen));
+    let db = sqlite_url(dir.path());
+    let s = Server::start_logging_all(
+        dir.path(),
+        &["--listen", &listen, "--database", &db, "--seed", &seed],
+    );
+    let q = format!(
+        "client_id={SPA}&response_type=code&scope=openid+email&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&state=st"
+    );
+    let mut b = Browser::default();
+    let url = format!("{}/forgotPassword?{q}", s.url);
+    let page = b.get(&url).await;
+    let csrf = page.csrf();
+    let sent = b
+        .post_form(&url, &[("username", "alice"), ("_csrf", &csrf)])
+        .await;
+    assert_eq!(sent.status, 302, "{}", sent.body);
+
+    let outbox = dir.path().join("outbox");
+    let mut message = None;
+    for _ in 0..50 {
+        message = std::fs::read_dir(&outbox).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "eml"))
+        });
+        if message.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let message = message.expect("a message in the outbox");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&message), 0o600, "{}", message.display());
+    assert_eq!(mode(&outbox), 0o700);
+    let text = std::fs::read_to_string(&message).unwrap();
+    assert!(text.contains("To: alice@example.test"), "{text}");
+    let code = six_digits(&text).expect("a code in the message");
+
+    let c = crate::helpers::client();
+    c.get(format!(
+        "{}/oauth2/idpresponse?code=SECRETCODE123&state=SECRETSTATE",
+        s.url
+    ))
+    .send()
+    .await
+    .unwrap();
+    c.get(format!("{}/login?{q}&login_hint=HINTEDPERSON", s.url))
+        .send()
+        .await
+        .unwrap();
+
+    let log_path = s.log.clone();
+    assert!(s.stop().success());
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(
+        log.contains("/oauth2/idpresponse") && log.contains("outbox"),
+        "requests and the message are logged:\n{log}"
+    );
+    assert!(
+        !shows_code(&log, &code),
+        "the code {code} is in the log:\n{log}"
+    );
+    for secret in ["SECRETCODE123", "SECRETSTATE", "HINTEDPERSON"] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+}

@@ -6,6 +6,7 @@ use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::ids;
 use userpool_core::keys::{KeyPurpose, MasterKey, RotationPlan, new_signing_key};
 use userpool_core::model::*;
+use userpool_core::password::PasswordHash;
 use userpool_core::store::*;
 
 use super::Connect;
@@ -194,7 +195,9 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
         sub: random_token(),
         status: UserStatus::ForceChangePassword,
         enabled: true,
-        password_hash: Some("$argon2id$stub".into()),
+        password_hash: Some(PasswordHash::from_stored("$argon2id$stub".into())),
+        password_set_at: Some(NOW - 10),
+        tokens_valid_from_ms: Some(NOW * 1000 + 123),
         totp_secret: Some("kek:sealed".into()),
         attributes: vec![AttributeType {
             name: "email".into(),
@@ -202,6 +205,7 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
         }],
         created_at: NOW,
         updated_at: NOW,
+        version: 0,
     };
     assert!(s.insert_user(&u).await.unwrap());
     assert!(!s.insert_user(&u).await.unwrap());
@@ -396,7 +400,9 @@ fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
         sub: random_token(),
         status: UserStatus::Confirmed,
         enabled: true,
-        password_hash: None,
+        password_hash: Some(PasswordHash::from_stored("$argon2id$stub".into())),
+        password_set_at: Some(NOW),
+        tokens_valid_from_ms: None,
         totp_secret: None,
         attributes: vec![
             AttributeType {
@@ -410,6 +416,7 @@ fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
         ],
         created_at: NOW,
         updated_at: NOW,
+        version: 0,
     }
 }
 
@@ -678,17 +685,30 @@ pub async fn sign_in_failures_count_up_reset_and_clear(b: &impl Connect) {
     );
 }
 
-pub async fn users_are_updated_in_place(b: &impl Connect) {
-    let s = b.connect().await;
-    let p = new_pool(&*s).await;
+pub async fn users_are_updated_by_compare_and_swap(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let s = &node_a;
+    let p = new_pool(&**s).await;
     let mut u = user(&p, "erin", "erin@example.test");
     s.insert_user(&u).await.unwrap();
+    let read_by_b = node_b.get_user(&p, "erin").await.unwrap().unwrap();
     u.status = UserStatus::ForceChangePassword;
-    u.password_hash = Some("$argon2id$new".into());
+    u.password_hash = Some(PasswordHash::from_stored("$argon2id$new".into()));
+    u.password_set_at = Some(NOW + 5);
+    u.tokens_valid_from_ms = Some((NOW + 5) * 1000);
     u.totp_secret = Some("kek:secret".into());
     u.attributes[0].value = "Erin@New.Test".into();
     u.updated_at = NOW + 5;
-    assert!(s.update_user(&u).await.unwrap());
+    assert_eq!(s.update_user(&u).await.unwrap(), CasOutcome::Applied);
+    u.version += 1;
+    assert_eq!(s.get_user(&p, "erin").await.unwrap(), Some(u.clone()));
+    // Another node's write from the old version would undo this one: it is refused.
+    let stale = UserRecord {
+        enabled: false,
+        ..read_by_b
+    };
+    assert_eq!(node_b.update_user(&stale).await.unwrap(), CasOutcome::Stale);
     assert_eq!(s.get_user(&p, "erin").await.unwrap(), Some(u.clone()));
     assert_eq!(
         s.find_user_by_alias(&p, "email", "erin@new.test")
@@ -706,9 +726,41 @@ pub async fn users_are_updated_in_place(b: &impl Connect) {
     );
     let ghost = UserRecord {
         username: "ghost".into(),
+        ..u.clone()
+    };
+    assert_eq!(s.update_user(&ghost).await.unwrap(), CasOutcome::Stale);
+}
+
+pub async fn a_local_user_without_a_password_is_never_written(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let mut u = user(&p, "hank", "hank@example.test");
+    s.insert_user(&u).await.unwrap();
+    let stored = s.get_user(&p, "hank").await.unwrap();
+    u.password_hash = None;
+    assert!(matches!(
+        s.update_user(&u).await,
+        Err(StoreError::Refused(_))
+    ));
+    let new = UserRecord {
+        username: "ivy".into(),
+        sub: random_token(),
+        ..u.clone()
+    };
+    assert!(matches!(
+        s.insert_user(&new).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert_eq!(s.get_user(&p, "hank").await.unwrap(), stored);
+    assert_eq!(s.get_user(&p, "ivy").await.unwrap(), None);
+    // A federated user has no password.
+    let federated = UserRecord {
+        username: "corp_ivy".into(),
+        sub: random_token(),
+        status: UserStatus::ExternalProvider,
         ..u
     };
-    assert!(!s.update_user(&ghost).await.unwrap());
+    assert!(s.insert_user(&federated).await.unwrap());
 }
 
 pub async fn user_codes_work_once_and_die_after_too_many_guesses(b: &impl Connect) {
@@ -781,7 +833,7 @@ pub async fn a_challenge_is_taken_once(b: &impl Connect) {
         hash: TokenHash::of(&secret),
         pool_id: p.clone(),
         username: "gina".into(),
-        kind: "mfa".into(),
+        kind: PendingKind::Mfa,
         payload: "{}".into(),
         created_at: NOW,
         expires_at: NOW + 180,

@@ -1,21 +1,20 @@
-//! The steps between password and grant: choosing a new password (accounts with a temporary
+//! The pages of the steps between password and grant (the `set_new_password` and
+//! `verify_totp` use cases): choosing a new password (accounts with a temporary
 //! one) and TOTP — set-up with a QR code, then a code at each sign-in.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::Value;
+use userpool_core::auth::ErrorKind;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::{self, totp};
-use userpool_core::model::UserStatus;
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::signin::lockout;
-use userpool_core::store::{ChallengeRecord, UserRecord};
+use userpool_core::store::{ChallengeRecord, PendingKind, UserRecord};
 
 use super::form::{Field, FormPage, page_url};
-use super::html::escape;
-use super::{Page, Posted, failed, flow, hash_new_password};
-use crate::oauth::authorize::redirect;
+use super::{Page, Posted, failed, flow, refusal};
+use crate::html::escape;
+use crate::respond::redirect;
 use crate::state::AppState;
 
 /// Without a live step, the browser starts over at sign-in.
@@ -44,6 +43,23 @@ fn new_password_page<'a>(error: Option<&'a str>) -> FormPage<'a> {
     }
 }
 
+/// This browser's pending step of one of `kinds`, with its user.
+async fn pending(
+    state: &AppState,
+    view: &PoolView,
+    headers: &HeaderMap,
+    kinds: &[PendingKind],
+) -> Result<Option<(ChallengeRecord, UserRecord)>, Response> {
+    let Some(session) = flow::step_session(state, headers) else {
+        return Ok(None);
+    };
+    state
+        .auth
+        .pending_step(view, &session, kinds)
+        .await
+        .map_err(|e| failed("reading the sign-in step", e.message))
+}
+
 pub(crate) async fn new_password_get(
     State(state): State<AppState>,
     Page {
@@ -53,10 +69,10 @@ pub(crate) async fn new_password_get(
         ..
     }: Page,
 ) -> Response {
-    match flow::pending(&state, &view, &headers, &[flow::NEW_PASSWORD]).await {
+    match pending(&state, &view, &headers, &[PendingKind::NewPassword]).await {
         Ok(Some(_)) => new_password_page(None).render(&state, &view, &headers, &params),
         Ok(None) => start_over(&params),
-        Err(e) => failed("reading the sign-in step", e),
+        Err(r) => r,
     }
 }
 
@@ -69,39 +85,29 @@ pub(crate) async fn new_password_post(
                 headers,
                 params,
                 req,
+                client,
             },
         form,
     }: Posted,
 ) -> Response {
-    let (challenge, mut user) =
-        match flow::pending(&state, &view, &headers, &[flow::NEW_PASSWORD]).await {
-            Ok(Some(p)) => p,
-            Ok(None) => return start_over(&params),
-            Err(e) => return failed("reading the sign-in step", e),
-        };
+    let Some(session) = flow::step_session(&state, &headers) else {
+        return start_over(&params);
+    };
     let password = form.get("password").unwrap_or_default();
-    if let Err(e) = view.pool.config.policies.password_policy.check(&password) {
-        return new_password_page(Some(&e)).render(&state, &view, &headers, &params);
+    match state
+        .auth
+        .set_new_password(&view, &client, &session, &password)
+        .await
+    {
+        Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
+        Err(e) if e.kind == ErrorKind::NotAuthorized => start_over(&params),
+        Err(e) => match refusal(e) {
+            Ok(message) => {
+                new_password_page(Some(&message)).render(&state, &view, &headers, &params)
+            }
+            Err(r) => *r,
+        },
     }
-    match flow::take(&state, &challenge).await {
-        Ok(true) => {}
-        Ok(false) => return start_over(&params),
-        Err(e) => return failed("taking the sign-in step", e),
-    }
-    user.password_hash = hash_new_password(&state, password).await;
-    user.status = UserStatus::Confirmed;
-    user.updated_at = state.clock.now();
-    if let Err(e) = state.store.update_user(&user).await {
-        return failed("setting the password", e);
-    }
-    flow::after_password(&state, &view, &params, &req, user).await
-}
-
-/// The TOTP secret being set up, from the step's payload.
-fn setup_secret(state: &AppState, view: &PoolView, c: &ChallengeRecord) -> Option<Vec<u8>> {
-    let payload: Value = serde_json::from_str(&c.payload).ok()?;
-    let sealed = payload.get("secret")?.as_str()?;
-    totp::open(&state.master, &view.pool.id, &c.username, sealed)
 }
 
 /// A QR code of `uri` as inline SVG (no script, no outside image).
@@ -167,8 +173,8 @@ fn render_mfa(
     user: &UserRecord,
     error: Option<&str>,
 ) -> Response {
-    if challenge.kind == flow::MFA_SETUP {
-        let Some(secret) = setup_secret(state, view, challenge) else {
+    if challenge.kind == PendingKind::MfaSetup {
+        let Some(secret) = state.auth.setup_secret(view, challenge) else {
             return start_over(params);
         };
         let account = lifecycle::email_of(user).unwrap_or(&user.username);
@@ -180,6 +186,8 @@ fn render_mfa(
     }
 }
 
+const MFA_KINDS: &[PendingKind] = &[PendingKind::Mfa, PendingKind::MfaSetup];
+
 pub(crate) async fn mfa_get(
     State(state): State<AppState>,
     Page {
@@ -189,15 +197,15 @@ pub(crate) async fn mfa_get(
         ..
     }: Page,
 ) -> Response {
-    match flow::pending(&state, &view, &headers, &[flow::MFA, flow::MFA_SETUP]).await {
+    match pending(&state, &view, &headers, MFA_KINDS).await {
         Ok(Some((c, user))) => render_mfa(&state, &view, &headers, &params, &c, &user, None),
         Ok(None) => start_over(&params),
-        Err(e) => failed("reading the sign-in step", e),
+        Err(r) => r,
     }
 }
 
 /// `POST /mfa`: the code of the secret being set up (which is then kept), or of the user's
-/// secret. Wrong codes count toward the same lockout curve as passwords.
+/// secret.
 pub(crate) async fn mfa_post(
     State(state): State<AppState>,
     Posted {
@@ -207,106 +215,35 @@ pub(crate) async fn mfa_post(
                 headers,
                 params,
                 req,
+                ..
             },
         form,
     }: Posted,
 ) -> Response {
-    let (challenge, mut user) =
-        match flow::pending(&state, &view, &headers, &[flow::MFA, flow::MFA_SETUP]).await {
-            Ok(Some(p)) => p,
-            Ok(None) => return start_over(&params),
-            Err(e) => return failed("reading the sign-in step", e),
-        };
-    let now = state.clock.now();
-    let lock_key = lockout::mfa_key(&user.username);
-    // Check, verify and count in this user's turn: a burst of guesses meets the lock.
-    let _turn = super::lockout_turn(&format!("{}/{lock_key}", view.pool.id)).await;
-    let failures = match state
-        .store
-        .get_sign_in_failures(&view.pool.id, &lock_key)
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return failed("reading MFA failures", e),
-    };
-    if lockout::is_locked(failures.as_ref(), now) {
-        return render_mfa(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &challenge,
-            &user,
-            Some("Too many attempts. Wait a moment and try again."),
-        );
-    }
-    let setup = challenge.kind == flow::MFA_SETUP;
-    let secret = if setup {
-        setup_secret(&state, &view, &challenge)
-    } else {
-        user.totp_secret
-            .as_deref()
-            .and_then(|s| totp::open(&state.master, &view.pool.id, &user.username, s))
-    };
-    let Some(secret) = secret else {
-        return failed("opening the TOTP secret", "sealed secret did not open");
+    let Some(session) = flow::step_session(&state, &headers) else {
+        return start_over(&params);
     };
     let code = form.get("code").unwrap_or_default();
-    let step = totp::verify(&secret, &code, now);
-    // A code is good once: its step must be later than the last one used.
-    let fresh = match step {
-        Some(s) => match state
-            .store
-            .use_totp_step(&view.pool.id, &user.username, s)
-            .await
-        {
-            Ok(fresh) => fresh,
-            Err(e) => return failed("recording the TOTP step", e),
-        },
-        None => false,
+    let error = match state.auth.verify_totp(&view, &session, &code).await {
+        Ok(next) => return flow::next_step(&state, &view, &params, &req, next).await,
+        Err(e) => e,
     };
-    if !fresh {
-        if let Err(e) = state
-            .store
-            .record_sign_in_failure(&view.pool.id, &lock_key, now, lockout::MAX_LOCK)
-            .await
-        {
-            return failed("recording the MFA attempt", e);
+    let message = match error.kind {
+        ErrorKind::NotAuthorized => return start_over(&params),
+        ErrorKind::CodeMismatch => "Code mismatch. Try again with a new code.".to_string(),
+        ErrorKind::TooManyFailedAttempts => {
+            "Too many attempts. Wait a moment and try again.".to_string()
         }
-        return render_mfa(
-            &state,
-            &view,
-            &headers,
-            &params,
-            &challenge,
-            &user,
-            Some("Code mismatch. Try again with a new code."),
-        );
-    }
-    match flow::take(&state, &challenge).await {
-        Ok(true) => {}
-        Ok(false) => return start_over(&params),
-        Err(e) => return failed("taking the sign-in step", e),
-    }
-    if failures.is_some()
-        && let Err(e) = state
-            .store
-            .clear_sign_in_failures(&view.pool.id, &lock_key)
-            .await
-    {
-        return failed("clearing MFA failures", e);
-    }
-    if setup {
-        user.totp_secret = Some(totp::seal(
-            &state.master,
-            &view.pool.id,
-            &user.username,
-            &secret,
-        ));
-        user.updated_at = now;
-        if let Err(e) = state.store.update_user(&user).await {
-            return failed("keeping the TOTP secret", e);
+        _ => match refusal(error) {
+            Ok(m) => m,
+            Err(r) => return *r,
+        },
+    };
+    match pending(&state, &view, &headers, MFA_KINDS).await {
+        Ok(Some((c, user))) => {
+            render_mfa(&state, &view, &headers, &params, &c, &user, Some(&message))
         }
+        Ok(None) => start_over(&params),
+        Err(r) => r,
     }
-    flow::finish(&state, &view, &req, &user, None).await
 }

@@ -6,8 +6,8 @@ use axum::response::Response;
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::AuthorizeParams;
 
-use super::html::{self, escape};
-use super::session;
+use crate::html::{self, escape};
+use crate::session;
 use crate::state::AppState;
 
 /// A page of the flow, with the authorize parameters and `extra` values in its query.
@@ -117,30 +117,33 @@ impl FormPage<'_> {
         if let Some(x) = &self.extra_html {
             body.push_str(x);
         }
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"{}?{query}\" novalidate>\n<input type=\"hidden\" name=\"_csrf\" value=\"{}\">\n",
-            escape(self.action),
-            escape(&csrf)
-        ));
-        for (k, v) in &self.hidden {
+        // A page with no fields (a client with only outside providers) has no form.
+        if !self.fields.is_empty() {
             body.push_str(&format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(k),
-                escape(v)
+                "<form method=\"post\" action=\"{}?{query}\" novalidate>\n<input type=\"hidden\" name=\"_csrf\" value=\"{}\">\n",
+                escape(self.action),
+                escape(&csrf)
+            ));
+            for (k, v) in &self.hidden {
+                body.push_str(&format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                    escape(k),
+                    escape(v)
+                ));
+            }
+            let first_empty = self
+                .fields
+                .iter()
+                .position(|f| f.value.is_empty())
+                .unwrap_or(0);
+            for (i, f) in self.fields.iter().enumerate() {
+                body.push_str(&f.html(i == first_empty, self.error.is_some()));
+            }
+            body.push_str(&format!(
+                "<button type=\"submit\">{}</button>\n</form>\n",
+                escape(self.submit)
             ));
         }
-        let first_empty = self
-            .fields
-            .iter()
-            .position(|f| f.value.is_empty())
-            .unwrap_or(0);
-        for (i, f) in self.fields.iter().enumerate() {
-            body.push_str(&f.html(i == first_empty, self.error.is_some()));
-        }
-        body.push_str(&format!(
-            "<button type=\"submit\">{}</button>\n</form>\n",
-            escape(self.submit)
-        ));
         if !self.links.is_empty() {
             body.push_str("<p class=\"links\">");
             let links: Vec<String> = self

@@ -6,12 +6,9 @@ mod challenge;
 mod flow;
 mod forgot;
 mod form;
-pub(crate) mod html;
-pub(crate) mod session;
 mod signup;
 
 pub(crate) use challenge::{mfa_get, mfa_post, new_password_get, new_password_post};
-pub(crate) use flow::finish;
 pub(crate) use forgot::{confirm_forgot_get, confirm_forgot_post, forgot_get, forgot_post};
 pub(crate) use signup::{confirm_get, confirm_post, resend_code, signup_get, signup_post};
 
@@ -23,15 +20,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use userpool_core::auth::{AuthError, ErrorKind};
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
-use userpool_core::password::{dummy_hash, verify_password};
-use userpool_core::signin::{self, SignInOutcome, lockout};
+use userpool_core::store::ClientRecord;
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
-use crate::oauth::authorize::{redirect, reject};
+use crate::respond::{redirect, reject};
 use crate::state::AppState;
+use crate::{html, session};
 use form::{Field, FormPage, page_url};
 
 /// The checked request, or the response that ends it here (boxed: responses are large).
@@ -55,18 +53,29 @@ pub(crate) struct Page {
     headers: HeaderMap,
     params: AuthorizeParams,
     req: AuthorizeRequest,
+    client: ClientRecord,
 }
 
 impl Page {
-    /// The page of `view` that `parts` asks for.
+    /// The page of `view` that `parts` asks for. A client that does not offer `COGNITO`
+    /// (local users) gets only the sign-in page, showing its providers: every local form
+    /// (sign-in, sign-up, confirmation, reset, the steps after a password) is refused.
     fn of(view: Arc<PoolView>, parts: &Parts) -> Result<Self, Box<Response>> {
         let params = AuthorizeParams::from_query(parts.uri.query().unwrap_or(""));
         let req = checked(&view, &params)?;
+        let Some(client) = view.clients.get(&req.client_id).cloned() else {
+            return Err(Box::new(html::error_page("invalid_request")));
+        };
+        let local = authorize::offers_local_sign_in(&client);
+        if !local && (parts.method != axum::http::Method::GET || parts.uri.path() != "/login") {
+            return Err(Box::new(html::error_page("invalid_request")));
+        }
         Ok(Page {
             view,
             headers: parts.headers.clone(),
             params,
             req,
+            client,
         })
     }
 }
@@ -115,170 +124,21 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
-/// Runs Argon2 work on the blocking pool, a few at a time (each takes 19 MiB and ~50 ms of a
-/// core); `None` when the queue did not clear within ten seconds.
-async fn argon2<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let permit = argon2_permit(state).await?;
-    tokio::task::spawn_blocking(move || {
-        let out = work();
-        drop(permit);
-        out
-    })
-    .await
-    .ok()
-}
-
-/// A place in the Argon2 queue; `None` when it did not clear within ten seconds.
-async fn argon2_permit(state: &AppState) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        state.argon2.clone().acquire_owned(),
-    )
-    .await
-    .ok()?
-    .ok()
-}
-
-/// Serializes, on this node, the check → verify → count of one lockout counter, so a burst of
-/// guesses cannot all pass the lock check before any of them is counted (checklist AU01,
-/// AU03). Striped: unrelated names rarely wait for each other.
-pub(crate) async fn lockout_turn(key: &str) -> tokio::sync::MutexGuard<'static, ()> {
-    const STRIPES: usize = 64;
-    static TURNS: [tokio::sync::Mutex<()>; STRIPES] =
-        [const { tokio::sync::Mutex::const_new(()) }; STRIPES];
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
-    TURNS[usize::from(digest.as_ref()[0]) % STRIPES]
-        .lock()
-        .await
-}
-
-/// The answer when Argon2 work is queued too long: try again shortly.
+/// The answer when Argon2 work is queued too long: try again shortly (nothing was spent).
 fn busy() -> Response {
     let body = r#"<h1>Please try again</h1>
 <p role="alert" class="alert">Too many sign-ins at once. Wait a moment and try again.</p>"#;
     html::page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", body)
 }
 
-/// Hashes a new password (Argon2, queued like sign-ins).
-async fn hash_new_password(state: &AppState, password: String) -> Option<String> {
-    let params = userpool_core::password::HashParams::default();
-    argon2(state, move || {
-        userpool_core::password::hash_password(&password, params)
-    })
-    .await
-}
-
-/// What checking a one-time code left to do: nothing (it was right), a message for the page,
-/// or a finished response (a storage failure).
-enum CodeOutcome {
-    Valid,
-    Wrong(&'static str),
-    Failed(Response),
-}
-
-/// Checks the user's one-time code of `purpose` (Cognito's messages for wrong and dead codes).
-async fn check_code(
-    state: &AppState,
-    view: &PoolView,
-    username: &str,
-    purpose: &str,
-    code: &str,
-) -> CodeOutcome {
-    use userpool_core::store::CodeCheck;
-    // Guesses are counted across codes: asking for a new code buys no new guesses.
-    let key = lockout::code_key(purpose, username);
-    let _turn = lockout_turn(&format!("{}/{key}", view.pool.id)).await;
-    let now = state.clock.now();
-    match state.store.get_sign_in_failures(&view.pool.id, &key).await {
-        Ok(f) if lockout::is_locked(f.as_ref(), now) => {
-            return CodeOutcome::Wrong("Attempt limit exceeded, please try after some time.");
-        }
-        Ok(_) => {}
-        Err(e) => return CodeOutcome::Failed(failed("reading code failures", e)),
+/// The message a page shows for a refusal, or the response that ends the request instead (a
+/// busy server, an internal failure; boxed: responses are large).
+fn refusal(e: AuthError) -> Result<String, Box<Response>> {
+    match e.kind {
+        ErrorKind::TooManyRequests => Err(Box::new(busy())),
+        ErrorKind::Internal => Err(Box::new(html::error_page("server_error"))),
+        _ => Ok(e.message),
     }
-    let check = state
-        .store
-        .check_user_code(
-            &view.pool.id,
-            username,
-            purpose,
-            &userpool_core::crypto::TokenHash::of(code.trim()),
-            now,
-            userpool_core::lifecycle::CODE_ATTEMPTS,
-        )
-        .await;
-    let outcome = match check {
-        Ok(CodeCheck::Valid) => state
-            .store
-            .clear_sign_in_failures(&view.pool.id, &key)
-            .await
-            .map(|()| CodeOutcome::Valid),
-        // Wrong and dead codes answer alike, so the answer tells nothing about the account.
-        Ok(CodeCheck::Mismatch | CodeCheck::Expired) => state
-            .store
-            .record_sign_in_failure(&view.pool.id, &key, now, lockout::MAX_LOCK)
-            .await
-            .map(|_| CodeOutcome::Wrong(CODE_MISMATCH)),
-        Err(e) => Err(e),
-    };
-    outcome.unwrap_or_else(|e| CodeOutcome::Failed(failed("checking the code", e)))
-}
-
-const CODE_MISMATCH: &str = "Invalid verification code provided, please try again.";
-
-/// Makes, stores and sends a one-time code of `purpose` to the user's email. Sending follows
-/// the lockout curve per user and purpose (no mail flood), and happens in the background, so
-/// the answer takes the same time whether or not a message goes out.
-async fn send_code(
-    state: &AppState,
-    view: &PoolView,
-    user: &userpool_core::store::UserRecord,
-    purpose: &str,
-    lifetime: i64,
-    message: fn(&PoolView, &str) -> (String, String),
-) -> Result<(), userpool_core::store::StoreError> {
-    let Some(email) = userpool_core::lifecycle::email_of(user) else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    let key = lockout::send_key(purpose, &user.username);
-    if lockout::is_locked(
-        state
-            .store
-            .get_sign_in_failures(&view.pool.id, &key)
-            .await?
-            .as_ref(),
-        now,
-    ) {
-        tracing::warn!(user = %user.username, purpose, "code not sent: too many requests");
-        return Ok(());
-    }
-    state
-        .store
-        .record_sign_in_failure(&view.pool.id, &key, now, lockout::MAX_LOCK)
-        .await?;
-    let (code, hash) = userpool_core::lifecycle::new_code();
-    state
-        .store
-        .put_user_code(
-            &view.pool.id,
-            &user.username,
-            purpose,
-            &hash,
-            now + lifetime,
-        )
-        .await?;
-    let (subject, body) = message(view, &code);
-    let (mailer, to) = (state.mailer.clone(), email.to_string());
-    tokio::spawn(async move {
-        if let Err(e) = mailer.send(&to, &subject, &body).await {
-            tracing::error!(error = %e, "sending a code failed");
-        }
-    });
-    Ok(())
 }
 
 /// Logs a storage failure and answers with the error page.
@@ -288,11 +148,11 @@ fn failed(what: &str, e: impl std::fmt::Display) -> Response {
 }
 
 /// A button per outside identity provider of the client (spec §5.1).
-fn provider_buttons(view: &PoolView, params: &AuthorizeParams) -> Option<String> {
-    let client = params
-        .client_id
-        .as_ref()
-        .and_then(|c| view.clients.get(c))?;
+fn provider_buttons(
+    view: &PoolView,
+    client: &ClientRecord,
+    params: &AuthorizeParams,
+) -> Option<String> {
     let buttons: Vec<String> = client
         .config
         .supported_identity_providers
@@ -312,12 +172,7 @@ fn provider_buttons(view: &PoolView, params: &AuthorizeParams) -> Option<String>
     if buttons.is_empty() {
         return None;
     }
-    let local = client
-        .config
-        .supported_identity_providers
-        .iter()
-        .any(|n| n == "COGNITO");
-    let divider = if local {
+    let divider = if authorize::offers_local_sign_in(client) {
         "<p class=\"divider\"><span>or</span></p>\n"
     } else {
         ""
@@ -328,19 +183,29 @@ fn provider_buttons(view: &PoolView, params: &AuthorizeParams) -> Option<String>
     ))
 }
 
+/// The sign-in page: the client's providers, then (when the client offers local users) the
+/// password form, the reset link, and the sign-up link unless only administrators create users.
 fn sign_in_page<'a>(
     view: &PoolView,
+    client: &ClientRecord,
     params: &AuthorizeParams,
     username: &'a str,
     error: Option<&'a str>,
     notice: Option<&'a str>,
 ) -> FormPage<'a> {
-    FormPage {
-        title: "Sign in",
-        action: "/login",
-        intro: None,
-        extra_html: provider_buttons(view, params),
-        fields: vec![
+    let local = authorize::offers_local_sign_in(client);
+    let mut links = Vec::new();
+    if local {
+        links.push((
+            "Forgot your password?",
+            page_url("/forgotPassword", params, &[]),
+        ));
+        if !view.pool.config.admin_create_user_only() {
+            links.push(("Need an account? Sign up", page_url("/signup", params, &[])));
+        }
+    }
+    let fields = if local {
+        vec![
             Field {
                 name: "username",
                 label: "Username",
@@ -355,16 +220,19 @@ fn sign_in_page<'a>(
                 value: "",
                 autocomplete: "current-password",
             },
-        ],
+        ]
+    } else {
+        vec![]
+    };
+    FormPage {
+        title: "Sign in",
+        action: "/login",
+        intro: None,
+        extra_html: provider_buttons(view, client, params),
+        fields,
         hidden: vec![],
-        submit: "Sign in",
-        links: vec![
-            (
-                "Forgot your password?",
-                page_url("/forgotPassword", params, &[]),
-            ),
-            ("Need an account? Sign up", page_url("/signup", params, &[])),
-        ],
+        submit: if local { "Sign in" } else { "" },
+        links,
         error,
         notice,
     }
@@ -391,17 +259,18 @@ pub(crate) async fn login_get(
         view,
         headers,
         params,
+        client,
         ..
     }: Page,
     Query(notice): Query<Notice>,
 ) -> Response {
     let hint = params.login_hint.clone().unwrap_or_default();
-    sign_in_page(&view, &params, &hint, None, notice_text(&notice))
+    sign_in_page(&view, &client, &params, &hint, None, notice_text(&notice))
         .render(&state, &view, &headers, &params)
 }
 
-/// `POST /login`: checks the lock, the password and the account, then goes on to the next step
-/// (new password, MFA) or starts a session and delivers the grant.
+/// `POST /login`: the password sign-in use case, then its next step (new password, MFA), a
+/// confirmation code for an unconfirmed account, or the session and the grant.
 pub(crate) async fn login_post(
     State(state): State<AppState>,
     Posted {
@@ -411,85 +280,28 @@ pub(crate) async fn login_post(
                 headers,
                 params,
                 req,
+                client,
             },
         form,
     }: Posted,
 ) -> Response {
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
-    let again = |error: &'static str| {
-        sign_in_page(&view, &params, &username, Some(error), None)
-            .render(&state, &view, &headers, &params)
-    };
-    let now = state.clock.now();
-    if password.chars().count() > 256 {
-        return again("Incorrect username or password.");
-    }
-    let user = match signin::find_user(&*state.store, &view, &username).await {
-        Ok(u) => u,
-        Err(e) => return failed("looking up the user", e),
-    };
-    let lock_key = match &user {
-        Some(u) => lockout::user_key(&u.username),
-        None => lockout::name_key(&username),
-    };
-    // The lock is read and the attempt counted in this name's turn on this node: a burst
-    // cannot pass the check all at once before any failure is counted (one racer per node).
-    let turn = lockout_turn(&format!("{}/{lock_key}", view.pool.id)).await;
-    let Some(permit) = argon2_permit(&state).await else {
-        return busy();
-    };
-    let failures = match state
-        .store
-        .get_sign_in_failures(&view.pool.id, &lock_key)
+    match state
+        .auth
+        .sign_in(&view, &client, &username, &password)
         .await
     {
-        Ok(f) => f,
-        Err(e) => return failed("reading sign-in failures", e),
-    };
-    if lockout::is_locked(failures.as_ref(), now) {
-        return again("Password attempts exceeded. Wait a moment and try again.");
-    }
-    // Unknown users cost the same Argon2 work as known ones.
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let Ok(matched) = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await
-    else {
-        return busy();
-    };
-    let matched = matched && user.as_ref().is_some_and(|u| u.password_hash.is_some());
-    let outcome = signin::decide(user, matched);
-    let counted = match &outcome {
-        SignInOutcome::Failed => state
-            .store
-            .record_sign_in_failure(&view.pool.id, &lock_key, now, lockout::MAX_LOCK)
-            .await
-            .map(|_| ()),
-        _ if failures.is_some() => {
-            state
-                .store
-                .clear_sign_in_failures(&view.pool.id, &lock_key)
+        Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
+        Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
+            // As Cognito's managed login: confirm the account first, with a fresh code.
+            if let Err(e) = state
+                .auth
+                .resend_confirmation(&view, &client, &username)
                 .await
-        }
-        _ => Ok(()),
-    };
-    drop((permit, turn));
-    if let Err(e) = counted {
-        return failed("recording the sign-in attempt", e);
-    }
-    match outcome {
-        SignInOutcome::Success(user) => {
-            flow::after_password(&state, &view, &params, &req, user).await
-        }
-        SignInOutcome::NewPasswordRequired(user) => {
-            flow::start_challenge(&state, &view, &params, &user, flow::NEW_PASSWORD, "{}").await
-        }
-        SignInOutcome::NotConfirmed(user) => {
-            // As Cognito's hosted UI: confirm the account first, with a fresh code.
-            if let Err(e) = signup::send_confirmation(&state, &view, &user).await {
-                return failed("sending a confirmation code", e);
+                && let Err(r) = refusal(e)
+            {
+                return *r;
             }
             redirect(&page_url(
                 "/confirm",
@@ -497,7 +309,11 @@ pub(crate) async fn login_post(
                 &[("username", &username), ("notice", "code_sent")],
             ))
         }
-        SignInOutcome::Failed => again("Incorrect username or password."),
+        Err(e) => match refusal(e) {
+            Ok(message) => sign_in_page(&view, &client, &params, &username, Some(&message), None)
+                .render(&state, &view, &headers, &params),
+            Err(r) => *r,
+        },
     }
 }
 

@@ -1,48 +1,22 @@
 //! `/signup`, `/confirm` and `/resendcode`: self-registration with a confirmation code sent by
-//! email; a confirmed account is signed in at once.
+//! email (the `sign_up`, `confirm_sign_up` and `resend_confirmation` use cases); a confirmed
+//! account is signed in at once.
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use userpool_core::directory::PoolView;
-use userpool_core::lifecycle::{self, SignUpInput};
-use userpool_core::model::UserStatus;
+use userpool_core::lifecycle::SignUpInput;
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::signin;
-use userpool_core::store::UserRecord;
 
 use super::form::{Field, FormPage, page_url};
-use super::{
-    CODE_MISMATCH, CodeOutcome, Notice, Page, Posted, check_code, failed, flow, hash_new_password,
-    notice_text, send_code,
-};
-use crate::oauth::authorize::redirect;
+use super::{Notice, Page, Posted, flow, notice_text, refusal};
+use crate::html;
+use crate::respond::redirect;
 use crate::state::AppState;
 
-/// Makes, stores and sends a confirmation code; users without an email get none.
-pub(crate) async fn send_confirmation(
-    state: &AppState,
-    view: &PoolView,
-    user: &UserRecord,
-) -> Result<(), userpool_core::store::StoreError> {
-    send_code(
-        state,
-        view,
-        user,
-        "confirm",
-        lifecycle::CONFIRM_CODE_LIFETIME,
-        |view, code| lifecycle::confirmation_message(&view.pool.config, code),
-    )
-    .await
-}
-
-fn by_email(view: &PoolView) -> bool {
-    view.pool
-        .config
-        .username_attributes
-        .iter()
-        .any(|a| a == "email")
-}
+const SIGN_UP_REFUSED: &str = "SignUp is not permitted for this user pool";
 
 fn signup_page<'a>(
     view: &PoolView,
@@ -51,14 +25,15 @@ fn signup_page<'a>(
     email: &'a str,
     error: Option<&'a str>,
 ) -> FormPage<'a> {
+    let by_email = view.pool.config.signs_in_by_email();
     let mut fields = vec![Field {
         name: "username",
-        label: if by_email(view) { "Email" } else { "Username" },
-        kind: if by_email(view) { "email" } else { "text" },
+        label: if by_email { "Email" } else { "Username" },
+        kind: if by_email { "email" } else { "text" },
         value: username,
-        autocomplete: if by_email(view) { "email" } else { "username" },
+        autocomplete: if by_email { "email" } else { "username" },
     }];
-    if !by_email(view) {
+    if !by_email {
         fields.push(Field {
             name: "email",
             label: "Email",
@@ -100,6 +75,11 @@ pub(crate) async fn signup_get(
         ..
     }: Page,
 ) -> Response {
+    if view.pool.config.admin_create_user_only() {
+        let body =
+            format!("<h1>Sign up</h1>\n<p role=\"alert\" class=\"alert\">{SIGN_UP_REFUSED}</p>");
+        return html::page(StatusCode::BAD_REQUEST, "Sign up", &body);
+    }
     signup_page(&view, &params, "", "", None).render(&state, &view, &headers, &params)
 }
 
@@ -123,43 +103,25 @@ pub(crate) async fn signup_post(
         signup_page(&view, &params, &username, &email, Some(error))
             .render(&state, &view, &headers, &params)
     };
+    if email.trim().is_empty() && !view.pool.config.signs_in_by_email() {
+        return again("Enter an email address: the confirmation code is sent there.");
+    }
     let input = SignUpInput {
         username: &username,
         email: (!email.is_empty()).then_some(email.as_str()),
         password: &password,
     };
-    let mut user = match lifecycle::new_user(&view, &input, state.clock.now()) {
-        Ok(u) => u,
-        Err(e) => return again(&e.message),
-    };
-    if lifecycle::email_of(&user).is_none() {
-        return again("Enter an email address: the confirmation code is sent there.");
+    match state.auth.sign_up(&view, &input).await {
+        Ok(_) => redirect(&page_url(
+            "/confirm",
+            &params,
+            &[("username", &username), ("notice", "code_sent")],
+        )),
+        Err(e) => match refusal(e) {
+            Ok(message) => again(&message),
+            Err(r) => *r,
+        },
     }
-    if by_email(&view) {
-        match state
-            .store
-            .find_user_by_alias(&view.pool.id, "email", &username)
-            .await
-        {
-            Ok(Some(_)) => return again("An account with the given email already exists."),
-            Ok(None) => {}
-            Err(e) => return failed("checking the email", e),
-        }
-    }
-    user.password_hash = hash_new_password(&state, password).await;
-    match state.store.insert_user(&user).await {
-        Ok(true) => {}
-        Ok(false) => return again("User already exists."),
-        Err(e) => return failed("creating the user", e),
-    }
-    if let Err(e) = send_confirmation(&state, &view, &user).await {
-        return failed("sending the confirmation code", e);
-    }
-    redirect(&page_url(
-        "/confirm",
-        &params,
-        &[("username", &username), ("notice", "code_sent")],
-    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,51 +193,54 @@ pub(crate) async fn confirm_post(
                 headers,
                 params,
                 req,
+                client,
             },
         form,
     }: Posted,
 ) -> Response {
     let username = form.get("username").unwrap_or_default();
     let code = form.get("code").unwrap_or_default();
-    let again = |error: &str| {
-        confirm_page(&params, &username, Some(error), None).render(&state, &view, &headers, &params)
+    let confirmed = async {
+        let user = state
+            .auth
+            .confirm_sign_up(&view, &client, &username, &code)
+            .await?;
+        state.auth.after_password(&view, &client, user).await
     };
-    let mismatch = CODE_MISMATCH;
-    let user = match signin::find_user(&*state.store, &view, &username).await {
-        Ok(Some(u)) if u.status == UserStatus::Unconfirmed => u,
-        Ok(_) => return again(mismatch),
-        Err(e) => return failed("looking up the user", e),
-    };
-    match check_code(&state, &view, &user.username, "confirm", &code).await {
-        CodeOutcome::Valid => {}
-        CodeOutcome::Wrong(message) => return again(message),
-        CodeOutcome::Failed(r) => return r,
+    match confirmed.await {
+        Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
+        Err(e) => match refusal(e) {
+            Ok(message) => confirm_page(&params, &username, Some(&message), None)
+                .render(&state, &view, &headers, &params),
+            Err(r) => *r,
+        },
     }
-    let mut user = user;
-    user.status = UserStatus::Confirmed;
-    lifecycle::set_attribute(&mut user, "email_verified", "true");
-    user.updated_at = state.clock.now();
-    if let Err(e) = state.store.update_user(&user).await {
-        return failed("confirming the user", e);
-    }
-    flow::after_password(&state, &view, &params, &req, user).await
 }
 
-/// `GET /resendcode`: a new code for an unconfirmed account; the same answer for any name.
+/// `GET /resendcode`: a new code for an unconfirmed account; the same answer for any name
+/// unless the client reveals unknown users.
 pub(crate) async fn resend_code(
     State(state): State<AppState>,
-    Page { view, params, .. }: Page,
+    Page {
+        view,
+        headers,
+        params,
+        client,
+        ..
+    }: Page,
     Query(u): Query<UsernameParam>,
 ) -> Response {
     let username = u.username.unwrap_or_default();
-    match signin::find_user(&*state.store, &view, &username).await {
-        Ok(Some(user)) if user.status == UserStatus::Unconfirmed => {
-            if let Err(e) = send_confirmation(&state, &view, &user).await {
-                return failed("sending a confirmation code", e);
-            }
-        }
-        Ok(_) => {}
-        Err(e) => return failed("looking up the user", e),
+    if let Err(e) = state
+        .auth
+        .resend_confirmation(&view, &client, &username)
+        .await
+    {
+        return match refusal(e) {
+            Ok(message) => confirm_page(&params, &username, Some(&message), None)
+                .render(&state, &view, &headers, &params),
+            Err(r) => *r,
+        };
     }
     redirect(&page_url(
         "/confirm",

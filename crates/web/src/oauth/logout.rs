@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::authorize::redirect;
 use crate::host::DomainPool;
-use crate::login::{html, session};
+use crate::respond::redirect;
 use crate::state::AppState;
+use crate::{html, session};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LogoutParams {

@@ -15,11 +15,11 @@ use userpool_federation::saml::response::{self, Expectations, VerifiedAssertion}
 use userpool_federation::saml::{self, SamlError};
 
 use super::{PendingSignIn, SIGN_IN, credentials_of, encryption_owner, is_on, saml_idp, urls};
-use crate::federation::take_pending;
 use crate::host::DomainPool;
-use crate::login::html;
-use crate::login::session::{Cookie, SamlLogin};
-use crate::oauth::authorize::{reject, to_client};
+use crate::html;
+use crate::pending::take_pending;
+use crate::respond::{reject, to_client};
+use crate::session::{Cookie, SamlLogin};
 use crate::state::AppState;
 
 /// What an unsolicited response gets when the IdP may not start sign-ins (spec §11.2).

@@ -14,15 +14,17 @@ use userpool_federation::saml::logout::{self as slo_message, Logout};
 use userpool_federation::saml::{self, SamlError, messages, response};
 
 use super::acs::fields;
-use super::{is_on, saml_idp, signing_key, subject_keys, urls};
-use crate::federation::pending_record;
+use super::{is_on, saml_idp, signing_key, urls};
 use crate::host::DomainPool;
-use crate::login::html;
-use crate::login::session::SamlLogin;
-use crate::oauth::authorize::redirect;
+use crate::html;
+use crate::pending::pending_record;
+use crate::respond::redirect;
+use crate::session::{SamlLogin, subject_keys};
 use crate::state::AppState;
 
-const LOGOUT: &str = "saml_logout";
+use userpool_core::store::PendingKind;
+
+const LOGOUT: PendingKind = PendingKind::SamlLogout;
 
 /// What waits for the IdP's LogoutResponse.
 #[derive(Serialize, Deserialize)]

@@ -16,19 +16,18 @@ use userpool_core::directory::PoolView;
 use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{AuthorizeParams, AuthorizeRequest};
-use userpool_core::store::{SamlCredentialRecord, SamlSessionRecord, StoreResult};
+use userpool_core::store::{PendingKind, SamlCredentialRecord};
 use userpool_federation::saml::{self, IdpMetadata, credentials, messages};
 
-use crate::federation::{park, pending_record};
 use crate::host::DomainPool;
-use crate::login::session::SamlLogin;
-use crate::oauth::authorize::to_client;
+use crate::pending::{park, pending_record};
+use crate::respond::to_client;
 use crate::state::AppState;
 
 pub(crate) use acs::idpresponse;
 pub(crate) use logout::{begin_logout, slo};
 
-const SIGN_IN: &str = "saml";
+const SIGN_IN: PendingKind = PendingKind::Saml;
 /// The owner of the pool's signing credential.
 const POOL_OWNER: &str = "pool";
 
@@ -239,41 +238,6 @@ pub(crate) async fn begin(
     };
     let record = pending_record(view, SIGN_IN, &relay, &pending, now);
     park(state, req, &record, &binding, &url).await
-}
-
-fn subject_keys(
-    pool_id: &str,
-    provider: &str,
-    name_id: &str,
-    session_index: &str,
-) -> (String, String) {
-    let subject = TokenHash::of(&format!("{pool_id}\n{provider}\n{name_id}"));
-    let session = TokenHash::of(&format!("{}\n{session_index}", subject.as_str()));
-    (subject.as_str().to_string(), session.as_str().to_string())
-}
-
-/// Files a new session under its SAML identity, so an IdP's LogoutRequest can end it.
-pub(crate) async fn tag_session(
-    state: &AppState,
-    pool_id: &str,
-    session_hash: TokenHash,
-    login: &SamlLogin,
-) -> StoreResult<()> {
-    let (subject_key, session_key) = subject_keys(
-        pool_id,
-        &login.provider,
-        &login.name_id.value,
-        login.session_index.as_deref().unwrap_or(""),
-    );
-    state
-        .store
-        .tag_saml_session(&SamlSessionRecord {
-            session_hash,
-            pool_id: pool_id.to_string(),
-            subject_key,
-            session_key,
-        })
-        .await
 }
 
 #[derive(Deserialize)]

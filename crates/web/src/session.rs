@@ -1,5 +1,7 @@
-//! The managed-login session cookie (one hour, HttpOnly, SameSite=Lax, Secure on https) and
-//! CSRF tokens bound to a per-browser cookie by HMAC, so any node can check them.
+//! The browser's cookies (session, CSRF, pending step, federation binding) and the session
+//! records: the managed-login session cookie (one hour, HttpOnly, SameSite=Lax, Secure on
+//! https), CSRF tokens bound to a per-browser cookie by HMAC, so any node can check them, and
+//! the SAML tagging of sessions that single logout looks them up by.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
@@ -7,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
-use userpool_core::store::{SessionRecord, StoreResult, UserRecord};
+use userpool_core::store::{SamlSessionRecord, SessionRecord, StoreResult, UserRecord};
 use userpool_core::time::Timestamp;
 
 use crate::state::AppState;
@@ -142,9 +144,46 @@ pub(crate) async fn start(
         })
         .await?;
     if let Some(saml) = &payload.saml {
-        crate::saml::tag_session(state, &view.pool.id, TokenHash::of(&value), saml).await?;
+        tag_session(state, &view.pool.id, TokenHash::of(&value), saml).await?;
     }
     Ok(Cookie::Session.set(state, &value, SESSION_SECONDS))
+}
+
+/// The SAML subject key and session key of a NameID (and SessionIndex) at a pool's IdP:
+/// what a session is filed under, and what an IdP's LogoutRequest is matched against.
+pub(crate) fn subject_keys(
+    pool_id: &str,
+    provider: &str,
+    name_id: &str,
+    session_index: &str,
+) -> (String, String) {
+    let subject = TokenHash::of(&format!("{pool_id}\n{provider}\n{name_id}"));
+    let session = TokenHash::of(&format!("{}\n{session_index}", subject.as_str()));
+    (subject.as_str().to_string(), session.as_str().to_string())
+}
+
+/// Files a new session under its SAML identity, so an IdP's LogoutRequest can end it.
+pub(crate) async fn tag_session(
+    state: &AppState,
+    pool_id: &str,
+    session_hash: TokenHash,
+    login: &SamlLogin,
+) -> StoreResult<()> {
+    let (subject_key, session_key) = subject_keys(
+        pool_id,
+        &login.provider,
+        &login.name_id.value,
+        login.session_index.as_deref().unwrap_or(""),
+    );
+    state
+        .store
+        .tag_saml_session(&SamlSessionRecord {
+            session_hash,
+            pool_id: pool_id.to_string(),
+            subject_key,
+            session_key,
+        })
+        .await
 }
 
 /// Ends this browser's session (server side too) and returns the cookie that clears it.

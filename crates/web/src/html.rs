@@ -1,5 +1,6 @@
-//! HTML rendering of the managed-login pages: escaping, the page layout, and the headers every
-//! page carries (no framing, no caching, no referrer, scripts off).
+//! HTML rendering for every page we serve (managed login, OAuth, federation, SAML): escaping,
+//! the page shell, the generic error page, the embedded stylesheet, and the headers every page
+//! carries (no framing, no caching, no referrer, scripts off).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 pub(crate) use userpool_core::markup::escape;
 
 pub(crate) const STYLESHEET_PATH: &str = "/_userpool/style.css";
-pub(crate) const STYLESHEET: &str = include_str!("../../assets/style.css");
+pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
 
 /// Security headers of every HTML page (checklist UI01, UI05, UI06, UI07).
 pub(crate) fn page_headers() -> [(header::HeaderName, HeaderValue); 6] {

@@ -1,0 +1,367 @@
+//! One-time codes by email and the use cases built on them: sign-up, confirmation and its
+//! resend, forgotten-password reset. Codes are keyed at rest (HMAC under a key derived from the
+//! master key), die after five wrong guesses, and are sent on the lockout curve. Unknown names
+//! are counted and answered like real users unless the client reveals unknown users.
+
+use super::lockout;
+use super::{
+    Auth, AuthError, AuthResult, ErrorKind, check_password_policy, find_user, reveals_unknown_users,
+};
+use crate::crypto::{TokenHash, random_string};
+use crate::directory::PoolView;
+use crate::lifecycle::{self, SignUpInput};
+use crate::model::UserStatus;
+use crate::store::{ClientRecord, CodeCheck, UserRecord};
+
+/// What a one-time code proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Sign-up confirmation (the account's email).
+    Confirm,
+    /// A forgotten password.
+    Reset,
+}
+
+impl CodePurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Reset => "reset",
+        }
+    }
+    /// Cognito's lifetimes: a day to confirm, an hour to reset.
+    fn lifetime(self) -> i64 {
+        match self {
+            Self::Confirm => lifecycle::CONFIRM_CODE_LIFETIME,
+            Self::Reset => lifecycle::RESET_CODE_LIFETIME,
+        }
+    }
+}
+
+const CODE_MISMATCH: &str = "Invalid verification code provided, please try again.";
+const NOT_FOUND: &str = "Username/client id combination not found.";
+
+/// Who a code is for: a user, or a name that matches none (counted alike).
+enum Holder<'a> {
+    User(&'a UserRecord),
+    Unknown(&'a str),
+}
+
+impl Holder<'_> {
+    fn who(&self) -> String {
+        match self {
+            Holder::User(u) => lockout::who_user(&u.username),
+            Holder::Unknown(typed) => lockout::who_name(typed),
+        }
+    }
+}
+
+impl Auth {
+    fn code_hash(&self, pool_id: &str, who: &str, purpose: CodePurpose, code: &str) -> TokenHash {
+        let context = format!("{pool_id}/{}/{who}", purpose.as_str());
+        TokenHash::keyed(&self.code_key, &context, code.trim())
+    }
+
+    /// Makes, stores and sends a code of `purpose`, unless sends for this holder are on the
+    /// lockout curve's lock. Unknown names do the same counting, so the work and the answer
+    /// are the same.
+    async fn send_code(
+        &self,
+        view: &PoolView,
+        holder: Holder<'_>,
+        purpose: CodePurpose,
+    ) -> AuthResult<()> {
+        let pool_id = &view.pool.id;
+        let now = self.clock.now();
+        let key = lockout::send_key(purpose.as_str(), &holder.who());
+        if lockout::is_locked(
+            self.store
+                .get_sign_in_failures(pool_id, &key)
+                .await?
+                .as_ref(),
+            now,
+        ) {
+            tracing::warn!(
+                purpose = purpose.as_str(),
+                "code not sent: too many requests"
+            );
+            return Ok(());
+        }
+        self.store
+            .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
+            .await?;
+        let Holder::User(user) = holder else {
+            return Ok(());
+        };
+        let Some(email) = lifecycle::email_of(user) else {
+            return Ok(());
+        };
+        let code = random_string(b"0123456789", 6);
+        let hash = self.code_hash(pool_id, &lockout::who_user(&user.username), purpose, &code);
+        self.store
+            .put_user_code(
+                pool_id,
+                &user.username,
+                purpose.as_str(),
+                &hash,
+                now + purpose.lifetime(),
+            )
+            .await?;
+        let (subject, body) = match purpose {
+            CodePurpose::Confirm => lifecycle::confirmation_message(&view.pool.config, &code),
+            CodePurpose::Reset => lifecycle::reset_message(&code),
+        };
+        if let Err(e) = self.mailer.send(email, &subject, &body).await {
+            tracing::error!(error = %e, "sending a code failed");
+        }
+        Ok(())
+    }
+
+    /// Checks a code. Every wrong guess counts on the holder's curve and on the code itself
+    /// (five, then it is dead); a right live code is accepted even while the curve is locked,
+    /// so whoever guesses wrong for someone else cannot keep them from resetting.
+    async fn check_code(
+        &self,
+        view: &PoolView,
+        holder: Holder<'_>,
+        purpose: CodePurpose,
+        code: &str,
+    ) -> AuthResult<()> {
+        let pool_id = &view.pool.id;
+        let who = holder.who();
+        let key = lockout::code_key(purpose.as_str(), &who);
+        let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+        let now = self.clock.now();
+        let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
+        let username = match &holder {
+            Holder::User(u) => u.username.as_str(),
+            // No user has an empty name: the same statement runs and matches nothing.
+            Holder::Unknown(_) => "",
+        };
+        let hash = self.code_hash(pool_id, &who, purpose, code);
+        let check = self
+            .store
+            .check_user_code(
+                pool_id,
+                username,
+                purpose.as_str(),
+                &hash,
+                now,
+                lifecycle::CODE_ATTEMPTS,
+            )
+            .await?;
+        if check == CodeCheck::Valid {
+            if failures.is_some() {
+                self.store.clear_sign_in_failures(pool_id, &key).await?;
+            }
+            return Ok(());
+        }
+        let locked = if lockout::is_locked(failures.as_ref(), now) {
+            true
+        } else {
+            let after = self
+                .store
+                .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
+                .await?;
+            lockout::is_locked(Some(&after), now)
+        };
+        // Wrong and dead codes answer alike, so the answer tells nothing about the account.
+        Err(if locked {
+            AuthError::new(
+                ErrorKind::LimitExceeded,
+                "Attempt limit exceeded, please try after some time.",
+            )
+        } else {
+            AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH)
+        })
+    }
+
+    /// `SignUp`: a new UNCONFIRMED user with a confirmation code by email. Refused when only
+    /// administrators create users.
+    pub async fn sign_up(
+        &self,
+        view: &PoolView,
+        input: &SignUpInput<'_>,
+    ) -> AuthResult<UserRecord> {
+        if view.pool.config.admin_create_user_only() {
+            return Err(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "SignUp is not permitted for this user pool",
+            ));
+        }
+        let now = self.clock.now();
+        let mut user = lifecycle::new_user(view, input, now)
+            .map_err(|e| AuthError::new(kind_of(e.kind), e.message))?;
+        let pool_id = &view.pool.id;
+        let email_taken = match lifecycle::email_of(&user) {
+            Some(email) if view.pool.config.signs_in_by_email() => self
+                .store
+                .find_user_by_alias(pool_id, "email", email)
+                .await?
+                .is_some(),
+            _ => false,
+        };
+        if email_taken {
+            return Err(AuthError::new(
+                ErrorKind::UsernameExists,
+                "An account with the given email already exists.",
+            ));
+        }
+        let exists = || AuthError::new(ErrorKind::UsernameExists, "User already exists");
+        // A taken name is refused before any Argon2 work (sign-up floods cost nothing).
+        if self
+            .store
+            .get_user(pool_id, &user.username)
+            .await?
+            .is_some()
+        {
+            return Err(exists());
+        }
+        user.password_hash = Some(self.hash_new_password(input.password).await?);
+        user.password_set_at = Some(now);
+        if !self.store.insert_user(&user).await? {
+            return Err(exists());
+        }
+        self.send_code(view, Holder::User(&user), CodePurpose::Confirm)
+            .await?;
+        Ok(user)
+    }
+
+    /// `ConfirmSignUp`: a right code confirms the account and its email.
+    pub async fn confirm_sign_up(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        code: &str,
+    ) -> AuthResult<UserRecord> {
+        let user = find_user(&*self.store, view, typed).await?;
+        let user = match user {
+            Some(u) if u.status == UserStatus::Unconfirmed => u,
+            None if reveals_unknown_users(client) => {
+                return Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND));
+            }
+            _ => {
+                self.check_code(view, Holder::Unknown(typed), CodePurpose::Confirm, code)
+                    .await?;
+                // No code is right for a name without one.
+                return Err(AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH));
+            }
+        };
+        self.check_code(view, Holder::User(&user), CodePurpose::Confirm, code)
+            .await?;
+        self.modify_user(&view.pool.id, &user.username, |u| {
+            u.status = UserStatus::Confirmed;
+            lifecycle::set_attribute(u, "email_verified", "true");
+        })
+        .await
+    }
+
+    /// `ResendConfirmationCode`: a new code for an unconfirmed account; the same answer for
+    /// any name unless the client reveals unknown users.
+    pub async fn resend_confirmation(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+    ) -> AuthResult<()> {
+        match find_user(&*self.store, view, typed).await? {
+            Some(u) if u.status == UserStatus::Unconfirmed => {
+                self.send_code(view, Holder::User(&u), CodePurpose::Confirm)
+                    .await
+            }
+            None if reveals_unknown_users(client) => {
+                Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
+            }
+            _ => {
+                self.send_code(view, Holder::Unknown(typed), CodePurpose::Confirm)
+                    .await
+            }
+        }
+    }
+
+    /// `ForgotPassword`: a reset code by email for an enabled local user.
+    pub async fn forgot_password(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+    ) -> AuthResult<()> {
+        let user = find_user(&*self.store, view, typed)
+            .await?
+            .filter(|u| u.enabled && u.status != UserStatus::ExternalProvider);
+        match &user {
+            Some(u) => {
+                self.send_code(view, Holder::User(u), CodePurpose::Reset)
+                    .await
+            }
+            None if reveals_unknown_users(client) => {
+                Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
+            }
+            None => {
+                self.send_code(view, Holder::Unknown(typed), CodePurpose::Reset)
+                    .await
+            }
+        }
+    }
+
+    /// `ConfirmForgotPassword`: a right code sets the new password, confirms the account and
+    /// its email, lifts the sign-in lock, and ends every session and token of the account.
+    /// The password is hashed first, for known and unknown names alike: a busy server spends
+    /// no code, and the work is the same whoever is named.
+    pub async fn confirm_forgot_password(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        code: &str,
+        password: &str,
+    ) -> AuthResult<()> {
+        check_password_policy(view, password)?;
+        let user = find_user(&*self.store, view, typed)
+            .await?
+            .filter(|u| u.status != UserStatus::ExternalProvider);
+        if user.is_none() && reveals_unknown_users(client) {
+            return Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND));
+        }
+        let hash = self.hash_new_password(password).await?;
+        let Some(user) = user else {
+            self.check_code(view, Holder::Unknown(typed), CodePurpose::Reset, code)
+                .await?;
+            return Err(AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH));
+        };
+        self.check_code(view, Holder::User(&user), CodePurpose::Reset, code)
+            .await?;
+        let now = self.clock.now();
+        let now_ms = self.clock.now_ms();
+        let pool_id = &view.pool.id;
+        self.modify_user(pool_id, &user.username, |u| {
+            u.password_hash = Some(hash.clone());
+            u.password_set_at = Some(now);
+            // The code reached the user's mailbox: the account and its email are proven.
+            u.status = UserStatus::Confirmed;
+            lifecycle::set_attribute(u, "email_verified", "true");
+            u.tokens_valid_from_ms = Some(now_ms);
+        })
+        .await?;
+        // Whoever had the account is out: every session and token family ends.
+        self.store
+            .delete_user_sessions(pool_id, &user.username)
+            .await?;
+        self.store
+            .revoke_user_families(pool_id, &user.username, now)
+            .await?;
+        self.store
+            .clear_sign_in_failures(pool_id, &lockout::user_key(&user.username))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The kind of a lifecycle refusal, by its exception name.
+fn kind_of(name: &str) -> ErrorKind {
+    match name {
+        "InvalidPasswordException" => ErrorKind::InvalidPassword,
+        _ => ErrorKind::InvalidParameter,
+    }
+}

@@ -1,0 +1,224 @@
+//! The sign-in use cases, written once for every front door (the managed-login pages, OIDC and
+//! SAML federation, the Cognito API): password sign-in, the steps after it, sign-up and
+//! confirmation, password reset, and finishing a federated sign-in. They run over ports — the
+//! store, the CPU-work queue, the lockout turns, the mailer, the clock — and return typed
+//! outcomes named as Cognito names them.
+
+mod codes;
+mod federated;
+pub mod lockout;
+mod signin;
+mod steps;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+pub use codes::CodePurpose;
+pub use signin::find_user;
+pub use steps::{Challenge, Next};
+
+use crate::directory::PoolView;
+use crate::keys::MasterKey;
+use crate::lifecycle::Mailer;
+use crate::password::{HashParams, PasswordHash, hash_password};
+use crate::store::{CasOutcome, ClientRecord, Store, StoreError, UserRecord};
+use crate::time::Clock;
+
+/// Cognito's exception names for what a use case refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotAuthorized,
+    UserNotFound,
+    UserNotConfirmed,
+    CodeMismatch,
+    ExpiredCode,
+    LimitExceeded,
+    TooManyFailedAttempts,
+    UsernameExists,
+    InvalidPassword,
+    InvalidParameter,
+    /// The CPU-work queue did not clear in time: nothing was spent; try again.
+    TooManyRequests,
+    Internal,
+}
+
+impl ErrorKind {
+    /// The `__type` Cognito answers with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotAuthorized => "NotAuthorizedException",
+            Self::UserNotFound => "UserNotFoundException",
+            Self::UserNotConfirmed => "UserNotConfirmedException",
+            Self::CodeMismatch => "CodeMismatchException",
+            Self::ExpiredCode => "ExpiredCodeException",
+            Self::LimitExceeded => "LimitExceededException",
+            Self::TooManyFailedAttempts => "TooManyFailedAttemptsException",
+            Self::UsernameExists => "UsernameExistsException",
+            Self::InvalidPassword => "InvalidPasswordException",
+            Self::InvalidParameter => "InvalidParameterException",
+            Self::TooManyRequests => "TooManyRequestsException",
+            Self::Internal => "InternalErrorException",
+        }
+    }
+}
+
+/// A refusal: its kind and Cognito's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl AuthError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+    fn busy() -> Self {
+        Self::new(ErrorKind::TooManyRequests, "Too many requests")
+    }
+    fn session_expired() -> Self {
+        Self::new(
+            ErrorKind::NotAuthorized,
+            "Invalid session for the user, session is expired.",
+        )
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failed");
+        Self::new(ErrorKind::Internal, "Internal server error.")
+    }
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;
+
+/// The queue had no place within its wait: the work did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Runs CPU-heavy work (Argon2) off the request workers, a few at a time. A place in the queue
+/// is held by the work itself until it ends, even when the caller stops waiting: cancelled
+/// requests cannot pile up work beyond the queue's width.
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    async fn run(&self, work: Box<dyn FnOnce() + Send>) -> Result<(), Busy>;
+}
+
+/// Serializes, on this node, the check → verify → count of one lockout counter, so a burst of
+/// guesses cannot all pass the lock check before any of them is counted. The turn lasts as
+/// long as the returned guard.
+#[async_trait]
+pub trait Turns: Send + Sync {
+    async fn turn(&self, key: &str) -> Box<dyn Send>;
+}
+
+/// The ports the use cases run on.
+pub struct Auth {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub master: Arc<MasterKey>,
+    /// Must not wait for delivery: an answer takes the same time whether a message goes out.
+    pub mailer: Arc<dyn Mailer>,
+    pub work: Arc<dyn WorkQueue>,
+    pub turns: Arc<dyn Turns>,
+    /// Keys one-time codes at rest (derived from the master key: the same on every node).
+    code_key: [u8; 32],
+}
+
+impl Auth {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: Arc<MasterKey>,
+        mailer: Arc<dyn Mailer>,
+        work: Arc<dyn WorkQueue>,
+        turns: Arc<dyn Turns>,
+    ) -> Self {
+        let code_key = master.derive("userpool one-time codes");
+        Self {
+            store,
+            clock,
+            master,
+            mailer,
+            work,
+            turns,
+            code_key,
+        }
+    }
+
+    /// Runs `f` on the work queue; `TooManyRequests` when it did not get a place in time.
+    async fn cpu<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> AuthResult<T> {
+        let slot = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        self.work
+            .run(Box::new(move || {
+                let value = f();
+                *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+            }))
+            .await
+            .map_err(|Busy| AuthError::busy())?;
+        let value = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        value.ok_or_else(AuthError::busy)
+    }
+
+    /// Hashes a new password on the work queue. Callers hash before they spend anything (a
+    /// code, a step), so a busy queue costs the user nothing.
+    async fn hash_new_password(&self, password: &str) -> AuthResult<PasswordHash> {
+        let password = password.to_string();
+        self.cpu(move || hash_password(&password, HashParams::default()))
+            .await
+    }
+
+    /// Applies `change` to the stored user by compare-and-swap on its version, re-reading and
+    /// re-applying when another writer came first.
+    async fn modify_user(
+        &self,
+        pool_id: &str,
+        username: &str,
+        change: impl Fn(&mut UserRecord),
+    ) -> AuthResult<UserRecord> {
+        for _ in 0..8 {
+            let Some(mut user) = self.store.get_user(pool_id, username).await? else {
+                return Err(AuthError::new(
+                    ErrorKind::UserNotFound,
+                    "User does not exist.",
+                ));
+            };
+            change(&mut user);
+            user.updated_at = self.clock.now();
+            if self.store.update_user(&user).await? == CasOutcome::Applied {
+                user.version += 1;
+                return Ok(user);
+            }
+        }
+        tracing::error!(user = %username, "user kept changing under an update");
+        Err(AuthError::new(
+            ErrorKind::Internal,
+            "Internal server error.",
+        ))
+    }
+}
+
+/// A new password must meet the pool's policy (`InvalidPasswordException` with its message).
+fn check_password_policy(view: &PoolView, password: &str) -> AuthResult<()> {
+    view.pool
+        .config
+        .policies
+        .password_policy
+        .check(password)
+        .map_err(|m| AuthError::new(ErrorKind::InvalidPassword, m))
+}
+
+/// Whether the client answers as Cognito's `PreventUserExistenceErrors: LEGACY` does (naming
+/// unknown users). Absent means `ENABLED`, as for clients made in Cognito's console [I].
+pub fn reveals_unknown_users(client: &ClientRecord) -> bool {
+    client.config.prevent_user_existence_errors.as_deref() == Some("LEGACY")
+}

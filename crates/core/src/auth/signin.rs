@@ -1,0 +1,156 @@
+//! Password sign-in: which user a typed name means (username, or an alias the pool allows),
+//! the lock, the Argon2 check on the work queue, and what a right password leads to.
+
+use super::lockout;
+use super::steps::Next;
+use super::{Auth, AuthError, AuthResult, ErrorKind, reveals_unknown_users};
+use crate::directory::PoolView;
+use crate::model::UserStatus;
+use crate::password::{dummy_hash, verify_password};
+use crate::store::{ClientRecord, Store, StoreResult, UserRecord};
+
+/// Longer passwords are refused before any work (Cognito's limit is 256 characters).
+const MAX_PASSWORD_CHARS: usize = 256;
+
+/// The user `typed` names in this pool: by username (lowercased unless the pool is
+/// case-sensitive), then by the pool's `UsernameAttributes` or `AliasAttributes`.
+pub async fn find_user(
+    store: &dyn Store,
+    view: &PoolView,
+    typed: &str,
+) -> StoreResult<Option<UserRecord>> {
+    let config = &view.pool.config;
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let username = if config.case_sensitive() {
+        typed.to_string()
+    } else {
+        typed.to_lowercase()
+    };
+    if config.username_attributes.is_empty()
+        && let Some(u) = store.get_user(&view.pool.id, &username).await?
+    {
+        return Ok(Some(u));
+    }
+    for attr in config
+        .username_attributes
+        .iter()
+        .chain(config.alias_attributes.iter())
+    {
+        if let Some(u) = store.find_user_by_alias(&view.pool.id, attr, typed).await? {
+            // An alias signs in only once verified (Cognito), except username attributes.
+            let verified = config.username_attributes.contains(attr)
+                || u.attributes
+                    .iter()
+                    .any(|a| a.name == format!("{attr}_verified") && a.value == "true")
+                || attr == "preferred_username";
+            if verified {
+                return Ok(Some(u));
+            }
+        }
+    }
+    Ok(None)
+}
+
+impl Auth {
+    /// Signs a user in with a password: the next step (new password, MFA) or the user to issue
+    /// tokens for. One answer for unknown users, wrong passwords and disabled users, unless
+    /// the client reveals unknown users (`PreventUserExistenceErrors: LEGACY`).
+    pub async fn sign_in(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        password: &str,
+    ) -> AuthResult<Next> {
+        let incorrect =
+            || AuthError::new(ErrorKind::NotAuthorized, "Incorrect username or password.");
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            return Err(incorrect());
+        }
+        let pool_id = &view.pool.id;
+        let user = find_user(&*self.store, view, typed).await?;
+        let known = user.is_some();
+        let key = match &user {
+            Some(u) => lockout::user_key(&u.username),
+            None => lockout::name_key(typed),
+        };
+        let attempt = {
+            // Read the lock, verify and count in this name's turn on this node.
+            let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+            let now = self.clock.now();
+            let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
+            if lockout::is_locked(failures.as_ref(), now) {
+                return Err(AuthError::new(
+                    ErrorKind::NotAuthorized,
+                    "Password attempts exceeded",
+                ));
+            }
+            // Unknown users cost the same Argon2 work as known ones.
+            let hash = user
+                .as_ref()
+                .and_then(|u| u.password_hash.as_ref())
+                .map_or_else(|| dummy_hash().to_string(), |h| h.as_str().to_string());
+            let password = password.to_string();
+            let matched = self.cpu(move || verify_password(&password, &hash)).await?;
+            // The user whose right password this was, if it was one.
+            let right = user.filter(|u| matched && u.password_hash.is_some() && u.enabled);
+            match &right {
+                None => {
+                    self.store
+                        .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
+                        .await?;
+                }
+                Some(_) if failures.is_some() => {
+                    self.store.clear_sign_in_failures(pool_id, &key).await?;
+                }
+                Some(_) => {}
+            }
+            right
+        };
+        let user = match attempt {
+            Some(u) => u,
+            None if !known && reveals_unknown_users(client) => {
+                return Err(AuthError::new(
+                    ErrorKind::UserNotFound,
+                    "User does not exist.",
+                ));
+            }
+            None => return Err(incorrect()),
+        };
+        match user.status {
+            UserStatus::Confirmed => self.after_password(view, client, user).await,
+            UserStatus::ForceChangePassword | UserStatus::ResetRequired => {
+                if temporary_password_expired(view, &user, self.clock.now()) {
+                    return Err(AuthError::new(
+                        ErrorKind::NotAuthorized,
+                        "Temporary password has expired and must be reset by an administrator.",
+                    ));
+                }
+                self.new_password_step(view, client, &user).await
+            }
+            UserStatus::Unconfirmed => Err(AuthError::new(
+                ErrorKind::UserNotConfirmed,
+                "User is not confirmed.",
+            )),
+            UserStatus::ExternalProvider => Err(incorrect()),
+        }
+    }
+}
+
+/// A temporary password lives `TemporaryPasswordValidityDays` from when it was set.
+fn temporary_password_expired(view: &PoolView, user: &UserRecord, now: i64) -> bool {
+    if user.status != UserStatus::ForceChangePassword {
+        return false;
+    }
+    let days = view
+        .pool
+        .config
+        .policies
+        .password_policy
+        .temporary_password_validity_days;
+    let set_at = user.password_set_at.unwrap_or(user.created_at);
+    now > set_at + days * 86_400
+}

@@ -1,0 +1,232 @@
+//! The steps between a right password and the tokens: a new password for a temporary one, TOTP
+//! set-up or a TOTP code. Each pending step is a record behind an opaque session value (a
+//! cookie on the pages, `Session` in the API), taken once.
+
+use super::lockout;
+use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
+use crate::crypto::{TokenHash, random_token};
+use crate::directory::PoolView;
+use crate::lifecycle::{self, MfaStep, totp};
+use crate::model::UserStatus;
+use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
+
+/// What a sign-in leads to next.
+#[derive(Debug)]
+pub enum Next {
+    /// Authenticated: the front door issues the session and tokens.
+    Done(UserRecord),
+    /// One more step first.
+    Step(Challenge),
+}
+
+/// A pending step: its kind, the session value that names it, and how long it waits.
+#[derive(Debug)]
+pub struct Challenge {
+    pub kind: PendingKind,
+    pub session: String,
+    pub lifetime: i64,
+    pub user: UserRecord,
+}
+
+const MFA_KINDS: &[PendingKind] = &[PendingKind::Mfa, PendingKind::MfaSetup];
+
+impl Auth {
+    /// The next step after a right password: TOTP when the pool asks for it, else done.
+    pub async fn after_password(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: UserRecord,
+    ) -> AuthResult<Next> {
+        match lifecycle::mfa_step(&view.pool.config, &user) {
+            MfaStep::None => Ok(Next::Done(user)),
+            MfaStep::Verify => {
+                self.begin_step(view, client, user, PendingKind::Mfa, "{}")
+                    .await
+            }
+            MfaStep::Setup => {
+                let secret = totp::new_secret();
+                let sealed = totp::seal(&self.master, &view.pool.id, &user.username, &secret);
+                let payload = serde_json::json!({ "secret": sealed }).to_string();
+                self.begin_step(view, client, user, PendingKind::MfaSetup, &payload)
+                    .await
+            }
+        }
+    }
+
+    pub(super) async fn new_password_step(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: &UserRecord,
+    ) -> AuthResult<Next> {
+        self.begin_step(view, client, user.clone(), PendingKind::NewPassword, "{}")
+            .await
+    }
+
+    async fn begin_step(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: UserRecord,
+        kind: PendingKind,
+        payload: &str,
+    ) -> AuthResult<Next> {
+        let now = self.clock.now();
+        let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
+        let session = random_token();
+        self.store
+            .insert_challenge(&ChallengeRecord {
+                hash: TokenHash::of(&session),
+                pool_id: view.pool.id.clone(),
+                username: user.username.clone(),
+                kind,
+                payload: payload.to_string(),
+                created_at: now,
+                expires_at: now + lifetime,
+            })
+            .await?;
+        Ok(Next::Step(Challenge {
+            kind,
+            session,
+            lifetime,
+            user,
+        }))
+    }
+
+    /// The live step named by `session`, of this pool and one of `kinds`, with its (enabled)
+    /// user.
+    pub async fn pending_step(
+        &self,
+        view: &PoolView,
+        session: &str,
+        kinds: &[PendingKind],
+    ) -> AuthResult<Option<(ChallengeRecord, UserRecord)>> {
+        let Some(c) = self.store.get_challenge(&TokenHash::of(session)).await? else {
+            return Ok(None);
+        };
+        if c.pool_id != view.pool.id || c.expires_at <= self.clock.now() || !kinds.contains(&c.kind)
+        {
+            return Ok(None);
+        }
+        match self.store.get_user(&view.pool.id, &c.username).await? {
+            Some(u) if u.enabled => Ok(Some((c, u))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Uses the step up: of racing requests, one gets it.
+    async fn take_step(&self, c: &ChallengeRecord) -> AuthResult<()> {
+        match self.store.take_challenge(&c.hash).await? {
+            Some(_) => Ok(()),
+            None => Err(AuthError::session_expired()),
+        }
+    }
+
+    /// `NEW_PASSWORD_REQUIRED`: sets the new password, then goes on as after a password. The
+    /// password is hashed before the step is spent, so a busy server spends nothing.
+    pub async fn set_new_password(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        session: &str,
+        password: &str,
+    ) -> AuthResult<Next> {
+        let (challenge, user) = self
+            .pending_step(view, session, &[PendingKind::NewPassword])
+            .await?
+            .ok_or_else(AuthError::session_expired)?;
+        check_password_policy(view, password)?;
+        let hash = self.hash_new_password(password).await?;
+        self.take_step(&challenge).await?;
+        let now = self.clock.now();
+        let user = self
+            .modify_user(&view.pool.id, &user.username, |u| {
+                u.password_hash = Some(hash.clone());
+                u.password_set_at = Some(now);
+                u.status = UserStatus::Confirmed;
+            })
+            .await?;
+        self.after_password(view, client, user).await
+    }
+
+    /// The TOTP secret a set-up step is setting up.
+    pub fn setup_secret(&self, view: &PoolView, c: &ChallengeRecord) -> Option<Vec<u8>> {
+        let payload: serde_json::Value = serde_json::from_str(&c.payload).ok()?;
+        let sealed = payload.get("secret")?.as_str()?;
+        totp::open(&self.master, &view.pool.id, &c.username, sealed)
+    }
+
+    /// `SOFTWARE_TOKEN_MFA` (or `MFA_SETUP`): a TOTP code of the user's secret, or of the
+    /// secret being set up, which is then kept. Wrong codes count on the lockout curve, and a
+    /// code works once.
+    pub async fn verify_totp(
+        &self,
+        view: &PoolView,
+        session: &str,
+        code: &str,
+    ) -> AuthResult<Next> {
+        let (challenge, user) = self
+            .pending_step(view, session, MFA_KINDS)
+            .await?
+            .ok_or_else(AuthError::session_expired)?;
+        let pool_id = &view.pool.id;
+        let key = lockout::mfa_key(&user.username);
+        let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+        let now = self.clock.now();
+        let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
+        if lockout::is_locked(failures.as_ref(), now) {
+            return Err(AuthError::new(
+                ErrorKind::TooManyFailedAttempts,
+                "Too many failed attempts.",
+            ));
+        }
+        let setup = challenge.kind == PendingKind::MfaSetup;
+        let secret = if setup {
+            self.setup_secret(view, &challenge)
+        } else {
+            user.totp_secret
+                .as_deref()
+                .and_then(|s| totp::open(&self.master, pool_id, &user.username, s))
+        };
+        let Some(secret) = secret else {
+            tracing::error!(user = %user.username, "a sealed TOTP secret did not open");
+            return Err(AuthError::new(
+                ErrorKind::Internal,
+                "Internal server error.",
+            ));
+        };
+        // A code is good once: its step must be later than the last one used (RFC 6238 §5.2).
+        let fresh = match totp::verify(&secret, code, now) {
+            Some(step) => {
+                self.store
+                    .use_totp_step(pool_id, &user.username, step)
+                    .await?
+            }
+            None => false,
+        };
+        if !fresh {
+            self.store
+                .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
+                .await?;
+            return Err(AuthError::new(
+                ErrorKind::CodeMismatch,
+                "Invalid code received for user",
+            ));
+        }
+        self.take_step(&challenge).await?;
+        if failures.is_some() {
+            self.store.clear_sign_in_failures(pool_id, &key).await?;
+        }
+        let user = if setup {
+            let sealed = totp::seal(&self.master, pool_id, &user.username, &secret);
+            self.modify_user(pool_id, &user.username, |u| {
+                u.totp_secret = Some(sealed.clone());
+            })
+            .await?
+        } else {
+            user
+        };
+        Ok(Next::Done(user))
+    }
+}

@@ -1,0 +1,254 @@
+//! The SQL store. One body of SQL serves both dialects: `on_db!` expands each method once per
+//! backend, so every query is written once and type-checked against both drivers. Dialect
+//! differences stay in `begin_write` and in the migration files. This module opens the store
+//! and holds the shared machinery; each aggregate's trait lives in a file of its own.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Database, Pool, Transaction};
+use userpool_core::store::{Store, StoreResult};
+use userpool_core::time::Timestamp;
+
+use crate::codec::backend;
+use crate::migrations;
+
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's connection pool.
+macro_rules! on_db {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.db {
+            $crate::sql::Db::Sqlite($pool) => $body,
+            $crate::sql::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs a write; true when it changed exactly one row (an insert that was not a conflict, an
+/// update that matched).
+macro_rules! changed_one {
+    ($query:expr, $db:expr) => {
+        $query
+            .execute($db)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err($crate::codec::backend)
+    };
+}
+
+/// Runs a write whose row count does not matter.
+macro_rules! run {
+    ($query:expr, $db:expr) => {
+        $query
+            .execute($db)
+            .await
+            .map(|_| ())
+            .map_err($crate::codec::backend)
+    };
+}
+
+/// `SELECT {columns} FROM {table} {rest}` as a static string, built once per call site.
+macro_rules! select {
+    ($columns:expr, $rest:literal) => {{
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SQL.get_or_init(|| format!("SELECT {} {}", $columns, $rest))
+            .as_str()
+    }};
+}
+
+/// Declares a row struct and its `FromRow` for every backend: each field is read from the
+/// column of the same name, so a query's column list names the fields, in any order.
+macro_rules! row {
+    ($(#[$meta:meta])* struct $name:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
+        $(#[$meta])*
+        struct $name {
+            $($field: $ty),+
+        }
+
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
+        where
+            &'r str: sqlx::ColumnIndex<R>,
+            $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)+
+        {
+            fn from_row(row: &'r R) -> sqlx::Result<Self> {
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?),+
+                })
+            }
+        }
+    };
+}
+
+mod challenges;
+mod codes;
+mod keys;
+mod lockout;
+mod pools;
+mod saml;
+mod sessions;
+mod tokens;
+mod user_codes;
+mod users;
+
+/// A store on SQLite or PostgreSQL, chosen by the database URL.
+pub struct SqlStore {
+    db: Db,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the database URL is not sqlite://… or postgres://…")]
+    UnknownScheme,
+    #[error("cannot open database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot migrate database {url}: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The URL with any password and every query parameter removed, for messages.
+fn redact(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Starts a transaction that may write. SQLite must take its write lock up front: a deferred
+/// transaction that reads and then writes fails with SQLITE_BUSY under concurrency.
+async fn begin_write<DB: Database>(pool: &Pool<DB>) -> sqlx::Result<Transaction<'static, DB>> {
+    if DB::NAME == "SQLite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
+impl SqlStore {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let shown = redact(url);
+        let connect = |source| OpenError::Connect {
+            url: shown.clone(),
+            source,
+        };
+        let db = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map_err(connect)?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .map_err(connect)?;
+            Db::Postgres(pool)
+        } else {
+            return Err(OpenError::UnknownScheme);
+        };
+        let migrate = |source| OpenError::Migrate {
+            url: shown.clone(),
+            source,
+        };
+        match &db {
+            Db::Sqlite(p) => migrations::sqlite().run(p).await.map_err(migrate)?,
+            Db::Postgres(p) => migrations::postgres().run(p).await.map_err(migrate)?,
+        }
+        Ok(Self { db })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (waits for checked-out ones).
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        on_db!(self, db => run!(sqlx::query("SELECT 1"), db))
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
+        on_db!(self, db => {
+            let mut purged = 0;
+            for sql in PURGES {
+                purged += sqlx::query(*sql)
+                    .bind(now)
+                    .execute(db)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            Ok(purged)
+        })
+    }
+}
+
+/// What `purge_expired` deletes, each statement bound to `now`. Refresh tokens go with their
+/// family (ON DELETE CASCADE); SAML session tags with their session.
+const PURGES: &[&str] = &[
+    "DELETE FROM auth_codes WHERE expires_at < $1",
+    "DELETE FROM signing_keys WHERE retires_at IS NOT NULL AND retires_at < $1",
+    "DELETE FROM auth_challenges WHERE expires_at < $1",
+    "DELETE FROM user_codes WHERE expires_at < $1",
+    "DELETE FROM saml_replay WHERE expires_at < $1",
+    "DELETE FROM sessions WHERE expires_at < $1",
+    "DELETE FROM token_families WHERE expires_at < $1",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact("postgres://u:secret@localhost/db"),
+            "postgres://u:***@localhost/db"
+        );
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(
+            redact("postgres://h/db?password=secret&user=u"),
+            "postgres://h/db"
+        );
+    }
+}

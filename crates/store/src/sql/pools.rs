@@ -1,0 +1,265 @@
+//! `PoolStore`: pools, app clients, domains, resource servers, identity providers and groups.
+
+use async_trait::async_trait;
+use userpool_core::store::*;
+
+use super::SqlStore;
+use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
+
+const POOL_COLUMNS: &str = "id, config, created_at, key_generation";
+const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at";
+
+row! {
+    struct PoolRow {
+        id: String,
+        config: String,
+        created_at: i64,
+        key_generation: i64,
+    }
+}
+
+row! {
+    struct ClientRow {
+        client_id: String,
+        pool_id: String,
+        config: String,
+        secret_hashes: String,
+        created_at: i64,
+    }
+}
+
+row! {
+    /// A domain, identity provider or group: its pool, its JSON configuration, its creation.
+    struct ConfigRow {
+        pool_id: String,
+        config: String,
+        created_at: i64,
+    }
+}
+
+impl TryFrom<PoolRow> for PoolRecord {
+    type Error = StoreError;
+
+    fn try_from(row: PoolRow) -> StoreResult<Self> {
+        Ok(PoolRecord {
+            config: from_json("pool config", &row.config)?,
+            id: row.id,
+            created_at: row.created_at,
+            key_generation: row.key_generation,
+        })
+    }
+}
+
+impl TryFrom<ClientRow> for ClientRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> StoreResult<Self> {
+        Ok(ClientRecord {
+            config: from_json("client config", &row.config)?,
+            secret_hashes: hashes_from_json(&row.secret_hashes)?,
+            pool_id: row.pool_id,
+            client_id: row.client_id,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Reads each record that is a pool id, a JSON configuration and a creation time from a
+/// `ConfigRow`; the literal names the configuration in a corruption error.
+macro_rules! from_config_row {
+    ($($record:ident: $what:literal),+ $(,)?) => {$(
+        impl TryFrom<ConfigRow> for $record {
+            type Error = StoreError;
+
+            fn try_from(row: ConfigRow) -> StoreResult<Self> {
+                Ok($record {
+                    config: from_json($what, &row.config)?,
+                    pool_id: row.pool_id,
+                    created_at: row.created_at,
+                })
+            }
+        }
+    )+};
+}
+
+from_config_row!(
+    DomainRecord: "domain config",
+    IdentityProviderRecord: "identity provider config",
+    GroupRecord: "group config",
+);
+
+#[async_trait]
+impl PoolStore for SqlStore {
+    async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO pools (id, config, created_at, key_generation) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&pool.id)
+            .bind(to_json(&pool.config))
+            .bind(pool.created_at)
+            .bind(pool.key_generation), db))
+    }
+
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>> {
+        let sql = select!(POOL_COLUMNS, "FROM pools WHERE id = $1");
+        let row: Option<PoolRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(PoolRecord::try_from).transpose()
+    }
+
+    async fn list_pools(&self) -> StoreResult<Vec<PoolRecord>> {
+        let sql = select!(POOL_COLUMNS, "FROM pools ORDER BY created_at, id");
+        let rows: Vec<PoolRow> =
+            on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
+        rows.into_iter().map(PoolRecord::try_from).collect()
+    }
+
+    async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&c.client_id)
+            .bind(&c.pool_id)
+            .bind(to_json(&c.config))
+            .bind(hashes_to_json(&c.secret_hashes))
+            .bind(c.created_at), db))
+    }
+
+    async fn get_client(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        let sql = select!(
+            CLIENT_COLUMNS,
+            "FROM clients WHERE client_id = $1 AND pool_id = $2"
+        );
+        let row: Option<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(client_id)
+            .bind(pool_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(ClientRecord::try_from).transpose()
+    }
+
+    async fn list_clients(&self, pool_id: &str) -> StoreResult<Vec<ClientRecord>> {
+        let sql = select!(
+            CLIENT_COLUMNS,
+            "FROM clients WHERE pool_id = $1 ORDER BY created_at, client_id"
+        );
+        let rows: Vec<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter().map(ClientRecord::try_from).collect()
+    }
+
+    async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+        let sql = select!(CLIENT_COLUMNS, "FROM clients WHERE client_id = $1");
+        let row: Option<ClientRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(client_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(ClientRecord::try_from).transpose()
+    }
+
+    async fn insert_domain(&self, d: &DomainRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO domains (domain, pool_id, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(d.config.host_key())
+            .bind(&d.pool_id)
+            .bind(to_json(&d.config))
+            .bind(d.created_at), db))
+    }
+
+    async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM domains WHERE domain = $1";
+        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(domain.to_ascii_lowercase())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(DomainRecord::try_from).transpose()
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM domains ORDER BY created_at, domain";
+        let rows: Vec<ConfigRow> =
+            on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
+        rows.into_iter().map(DomainRecord::try_from).collect()
+    }
+
+    async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO resource_servers (pool_id, identifier, config) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&rs.pool_id)
+            .bind(&rs.config.identifier)
+            .bind(to_json(&rs.config)), db))
+    }
+
+    async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>> {
+        let sql = "SELECT config FROM resource_servers WHERE pool_id = $1 ORDER BY identifier";
+        let configs: Vec<String> = on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        configs
+            .into_iter()
+            .map(|config| {
+                Ok(ResourceServerRecord {
+                    pool_id: pool_id.to_string(),
+                    config: from_json("resource server config", &config)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&idp.pool_id)
+            .bind(&idp.config.provider_name)
+            .bind(to_json(&idp.config))
+            .bind(idp.created_at), db))
+    }
+
+    async fn list_identity_providers(
+        &self,
+        pool_id: &str,
+    ) -> StoreResult<Vec<IdentityProviderRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM identity_providers WHERE pool_id = $1 ORDER BY created_at, provider_name";
+        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter()
+            .map(IdentityProviderRecord::try_from)
+            .collect()
+    }
+
+    async fn insert_group(&self, g: &GroupRecord) -> StoreResult<bool> {
+        let sql = "INSERT INTO pool_groups (pool_id, name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&g.pool_id)
+            .bind(&g.config.group_name)
+            .bind(to_json(&g.config))
+            .bind(g.created_at), db))
+    }
+
+    async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        let sql =
+            "SELECT pool_id, config, created_at FROM pool_groups WHERE pool_id = $1 ORDER BY name";
+        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter().map(GroupRecord::try_from).collect()
+    }
+}

@@ -1,0 +1,227 @@
+//! `UserStore`: users, their group memberships, federated identity links, the last TOTP step
+//! and the alias columns (email, phone number, preferred username) users are found by.
+
+use async_trait::async_trait;
+use userpool_core::model::UserStatus;
+use userpool_core::password::PasswordHash;
+use userpool_core::store::*;
+
+use super::SqlStore;
+use crate::codec::{backend, from_json, to_json};
+
+const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret, version, password_set_at, tokens_valid_from_ms";
+
+row! {
+    struct UserRow {
+        pool_id: String,
+        username: String,
+        sub: String,
+        status: String,
+        enabled: bool,
+        password_hash: Option<String>,
+        attributes: String,
+        created_at: i64,
+        updated_at: i64,
+        totp_secret: Option<String>,
+        version: i64,
+        password_set_at: Option<i64>,
+        tokens_valid_from_ms: Option<i64>,
+    }
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> StoreResult<Self> {
+        let status = row.status;
+        Ok(UserRecord {
+            status: UserStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("user status {status}")))?,
+            attributes: from_json("user attributes", &row.attributes)?,
+            pool_id: row.pool_id,
+            username: row.username,
+            sub: row.sub,
+            enabled: row.enabled,
+            password_hash: row.password_hash.map(PasswordHash::from_stored),
+            password_set_at: row.password_set_at,
+            tokens_valid_from_ms: row.tokens_valid_from_ms,
+            totp_secret: row.totp_secret,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        })
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
+        u.check_writable()?;
+        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret, password_set_at, tokens_valid_from_ms, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0) ON CONFLICT DO NOTHING";
+        let alias = |name: &str| alias_of(u, name);
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(&u.pool_id)
+            .bind(&u.username)
+            .bind(&u.sub)
+            .bind(u.status.as_str())
+            .bind(u.enabled)
+            .bind(u.password_hash.as_ref().map(PasswordHash::as_str))
+            .bind(to_json(&u.attributes))
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .bind(alias("email"))
+            .bind(alias("phone_number"))
+            .bind(alias("preferred_username"))
+            .bind(&u.totp_secret)
+            .bind(u.password_set_at)
+            .bind(u.tokens_valid_from_ms), db))
+    }
+
+    async fn update_user(&self, u: &UserRecord) -> StoreResult<CasOutcome> {
+        u.check_writable()?;
+        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9, password_set_at = $10, tokens_valid_from_ms = $11, version = version + 1 WHERE pool_id = $12 AND username = $13 AND version = $14";
+        let alias = |name: &str| alias_of(u, name);
+        let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(u.status.as_str())
+            .bind(u.enabled)
+            .bind(u.password_hash.as_ref().map(PasswordHash::as_str))
+            .bind(to_json(&u.attributes))
+            .bind(u.updated_at)
+            .bind(alias("email"))
+            .bind(alias("phone_number"))
+            .bind(alias("preferred_username"))
+            .bind(&u.totp_secret)
+            .bind(u.password_set_at)
+            .bind(u.tokens_valid_from_ms)
+            .bind(&u.pool_id)
+            .bind(&u.username)
+            .bind(u.version), db))?;
+        Ok(if applied {
+            CasOutcome::Applied
+        } else {
+            CasOutcome::Stale
+        })
+    }
+
+    async fn link_identity(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+        username: &str,
+    ) -> StoreResult<bool> {
+        let sql = "INSERT INTO identity_links (pool_id, provider_name, provider_subject, username) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(provider)
+            .bind(subject)
+            .bind(username), db))
+    }
+
+    async fn find_linked_user(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<String>> {
+        let sql = "SELECT username FROM identity_links WHERE pool_id = $1 AND provider_name = $2 AND provider_subject = $3";
+        on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .bind(provider)
+            .bind(subject)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))
+    }
+
+    async fn use_totp_step(&self, pool_id: &str, username: &str, step: i64) -> StoreResult<bool> {
+        let sql = "UPDATE users SET totp_last_step = $1 WHERE pool_id = $2 AND username = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(step)
+            .bind(pool_id)
+            .bind(username), db))
+    }
+
+    async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = select!(
+            USER_COLUMNS,
+            "FROM users WHERE pool_id = $1 AND username = $2"
+        );
+        let row: Option<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(username)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    async fn add_user_to_group(
+        &self,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> StoreResult<bool> {
+        let sql = "INSERT INTO user_groups (pool_id, username, group_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(username)
+            .bind(group), db))
+    }
+
+    async fn find_user_by_alias(
+        &self,
+        pool_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let sql = match attribute {
+            "email" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND email = $2 ORDER BY created_at, username"
+            ),
+            "phone_number" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND phone_number = $2 ORDER BY created_at, username"
+            ),
+            "preferred_username" => select!(
+                USER_COLUMNS,
+                "FROM users WHERE pool_id = $1 AND preferred_username = $2 ORDER BY created_at, username"
+            ),
+            _ => return Ok(None),
+        };
+        let row: Option<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(alias_key(attribute, value))
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>> {
+        let sql = "SELECT group_name FROM user_groups WHERE pool_id = $1 AND username = $2 ORDER BY group_name";
+        on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .bind(username)
+            .fetch_all(db)
+            .await
+            .map_err(backend))
+    }
+}
+
+/// The alias column value of a user's attribute.
+fn alias_of(u: &UserRecord, name: &str) -> Option<String> {
+    u.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| alias_key(name, &a.value))
+}
+
+/// How an alias is compared: emails and preferred usernames case-insensitively.
+fn alias_key(attribute: &str, value: &str) -> String {
+    match attribute {
+        "phone_number" => value.to_string(),
+        _ => value.to_lowercase(),
+    }
+}

@@ -1,0 +1,64 @@
+//! The end of every successful sign-in, whatever the front door (managed login, OIDC
+//! federation, SAML): a new session, the step cookie cleared, and the grant delivered to the
+//! client.
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use userpool_core::directory::PoolView;
+use userpool_core::oauth::authorize::{self, Authenticated, AuthorizeRequest};
+use userpool_core::oauth::grant::new_event_id;
+use userpool_core::store::UserRecord;
+
+use crate::html;
+use crate::respond::{redirect, to_client};
+use crate::session::{self, Cookie};
+use crate::state::AppState;
+
+/// Issues the grant for a signed-in user and redirects to the client.
+pub(crate) async fn deliver(
+    state: &AppState,
+    view: &PoolView,
+    req: &AuthorizeRequest,
+    who: Authenticated<'_>,
+    set_cookie: Option<HeaderValue>,
+) -> Response {
+    let mut r = match authorize::issue(&*state.store, view, req, who, state.clock.now()).await {
+        Ok(location) => redirect(&location),
+        Err(e) => to_client(req, e),
+    };
+    if let Some(c) = set_cookie {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// The end of every successful sign-in: a new session, the step cookie cleared, the grant.
+pub(crate) async fn finish(
+    state: &AppState,
+    view: &PoolView,
+    req: &AuthorizeRequest,
+    user: &UserRecord,
+    saml: Option<session::SamlLogin>,
+) -> Response {
+    let now = state.clock.now();
+    let payload = session::SessionPayload {
+        event_id: new_event_id(state.clock.now_ms()),
+        saml,
+    };
+    let cookie = match session::start(state, view, user, &payload, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "starting the session failed");
+            return html::error_page("server_error");
+        }
+    };
+    let who = Authenticated {
+        user,
+        auth_time: now,
+        event_id: &payload.event_id,
+    };
+    let mut r = deliver(state, view, req, who, Some(cookie)).await;
+    r.headers_mut()
+        .append(header::SET_COOKIE, Cookie::Challenge.set(state, "", 0));
+    r
+}
