@@ -45,6 +45,13 @@ pub enum CasOutcome {
     Stale,
 }
 
+impl CasOutcome {
+    /// `Applied` when the guarded write changed its row.
+    pub fn of(applied: bool) -> Self {
+        if applied { Self::Applied } else { Self::Stale }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolRecord {
     pub id: String,
@@ -52,6 +59,8 @@ pub struct PoolRecord {
     pub created_at: Timestamp,
     /// Bumped by every change of the pool's signing keys (compare-and-swap counter).
     pub key_generation: i64,
+    /// Bumped by every change of the configuration (compare-and-swap counter).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +72,8 @@ pub struct ClientRecord {
     /// Hashes of the client's secrets (at most two, for rotation).
     pub secret_hashes: Vec<TokenHash>,
     pub created_at: Timestamp,
+    /// Bumped by every update (compare-and-swap counter).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,11 +215,17 @@ pub trait PoolStore {
     async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool>;
     async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>>;
     async fn list_pools(&self) -> StoreResult<Vec<PoolRecord>>;
+    /// Replaces the pool's configuration if its version is still `pool.version`, bumping it;
+    /// `Stale` (nothing written) when another writer came first or the pool is gone.
+    async fn update_pool(&self, pool: &PoolRecord) -> StoreResult<CasOutcome>;
 
     async fn insert_client(&self, client: &ClientRecord) -> StoreResult<bool>;
     async fn get_client(&self, pool_id: &str, client_id: &str)
     -> StoreResult<Option<ClientRecord>>;
     async fn list_clients(&self, pool_id: &str) -> StoreResult<Vec<ClientRecord>>;
+    /// Replaces the client's configuration and secret hashes if its version is still
+    /// `client.version`, bumping it; `Stale` (nothing written) otherwise.
+    async fn update_client(&self, client: &ClientRecord) -> StoreResult<CasOutcome>;
     /// Client IDs are unique across pools; finds a client whatever its pool.
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
 

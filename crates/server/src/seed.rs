@@ -452,6 +452,7 @@ pub(crate) async fn plan(
                     config,
                     secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
                     created_at: now,
+                    version: 0,
                 },
                 generated_secret,
             });
@@ -556,6 +557,7 @@ pub(crate) async fn plan(
                 config: seed.config,
                 created_at: now,
                 key_generation: 0,
+                version: 0,
             }),
             domains: seed.domains,
             resource_servers: seed.resource_servers,

@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     5 => "0005_links.sql",
     6 => "0006_saml.sql",
     7 => "0007_user_versions.sql",
+    8 => "0008_config_versions.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     5 => "0005_links.sql",
     6 => "0006_saml.sql",
     7 => "0007_user_versions.sql",
+    8 => "0008_config_versions.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

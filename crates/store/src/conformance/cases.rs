@@ -22,6 +22,7 @@ fn pool(id: &str) -> PoolRecord {
         },
         created_at: NOW,
         key_generation: 0,
+        version: 0,
     }
 }
 
@@ -75,6 +76,7 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
         },
         secret_hashes: vec![TokenHash::of(&secret)],
         created_at: NOW,
+        version: 0,
     };
     assert!(s.insert_client(&c).await.unwrap());
     assert!(!s.insert_client(&c).await.unwrap());
@@ -100,6 +102,53 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
         "client IDs are unique across pools"
     );
     assert_eq!(s.list_clients(&pool_id).await.unwrap(), vec![c]);
+}
+
+pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let id = new_pool(&*node_a).await;
+    let read_by_b = node_b.get_pool(&id).await.unwrap().unwrap();
+    let mut p = node_a.get_pool(&id).await.unwrap().unwrap();
+    p.config.pool_name = "renamed".into();
+    assert_eq!(node_a.update_pool(&p).await.unwrap(), CasOutcome::Applied);
+    let mut stale = read_by_b.clone();
+    stale.config.pool_name = "lost update".into();
+    assert_eq!(node_b.update_pool(&stale).await.unwrap(), CasOutcome::Stale);
+    let back = node_b.get_pool(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.config.pool_name.as_str(), back.version),
+        ("renamed", 1)
+    );
+    assert_eq!(
+        node_a.update_pool(&pool("us-test-1_gone")).await.unwrap(),
+        CasOutcome::Stale
+    );
+
+    let c = ClientRecord {
+        pool_id: id.clone(),
+        client_id: ids::new_client_id(),
+        config: ClientConfig {
+            client_name: "web".into(),
+            ..Default::default()
+        },
+        secret_hashes: vec![],
+        created_at: NOW,
+        version: 0,
+    };
+    assert!(node_a.insert_client(&c).await.unwrap());
+    let mut renamed = c.clone();
+    renamed.config.client_name = "app".into();
+    renamed.secret_hashes = vec![TokenHash::of("s1")];
+    assert_eq!(
+        node_a.update_client(&renamed).await.unwrap(),
+        CasOutcome::Applied
+    );
+    assert_eq!(node_b.update_client(&c).await.unwrap(), CasOutcome::Stale);
+    let back = node_b.get_client(&id, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(back.config.client_name, "app");
+    assert!(back.secret_hashes[0].matches("s1"));
+    assert_eq!(back.version, 1);
 }
 
 pub async fn domains_are_unique_across_pools(b: &impl Connect) {

@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             purge_removes_expired_sessions_and_families,
             sign_in_failures_count_up_reset_and_clear,
             users_are_updated_by_compare_and_swap,
+            pools_and_clients_are_updated_by_compare_and_swap,
             a_local_user_without_a_password_is_never_written,
             user_codes_work_once_and_die_after_too_many_guesses,
             a_challenge_is_taken_once,

@@ -6,8 +6,8 @@ use userpool_core::store::*;
 use super::SqlStore;
 use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
 
-const POOL_COLUMNS: &str = "id, config, created_at, key_generation";
-const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at";
+const POOL_COLUMNS: &str = "id, config, created_at, key_generation, version";
+const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at, version";
 
 row! {
     struct PoolRow {
@@ -15,6 +15,7 @@ row! {
         config: String,
         created_at: i64,
         key_generation: i64,
+        version: i64,
     }
 }
 
@@ -25,6 +26,7 @@ row! {
         config: String,
         secret_hashes: String,
         created_at: i64,
+        version: i64,
     }
 }
 
@@ -46,6 +48,7 @@ impl TryFrom<PoolRow> for PoolRecord {
             id: row.id,
             created_at: row.created_at,
             key_generation: row.key_generation,
+            version: row.version,
         })
     }
 }
@@ -60,6 +63,7 @@ impl TryFrom<ClientRow> for ClientRecord {
             pool_id: row.pool_id,
             client_id: row.client_id,
             created_at: row.created_at,
+            version: row.version,
         })
     }
 }
@@ -114,6 +118,27 @@ impl PoolStore for SqlStore {
         let rows: Vec<PoolRow> =
             on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
         rows.into_iter().map(PoolRecord::try_from).collect()
+    }
+
+    async fn update_pool(&self, pool: &PoolRecord) -> StoreResult<CasOutcome> {
+        let sql =
+            "UPDATE pools SET config = $1, version = version + 1 WHERE id = $2 AND version = $3";
+        let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&pool.config))
+            .bind(&pool.id)
+            .bind(pool.version), db))?;
+        Ok(CasOutcome::of(applied))
+    }
+
+    async fn update_client(&self, c: &ClientRecord) -> StoreResult<CasOutcome> {
+        let sql = "UPDATE clients SET config = $1, secret_hashes = $2, version = version + 1 WHERE client_id = $3 AND pool_id = $4 AND version = $5";
+        let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&c.config))
+            .bind(hashes_to_json(&c.secret_hashes))
+            .bind(&c.client_id)
+            .bind(&c.pool_id)
+            .bind(c.version), db))?;
+        Ok(CasOutcome::of(applied))
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {

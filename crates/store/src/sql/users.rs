@@ -96,11 +96,7 @@ impl UserStore for SqlStore {
             .bind(&u.pool_id)
             .bind(&u.username)
             .bind(u.version), db))?;
-        Ok(if applied {
-            CasOutcome::Applied
-        } else {
-            CasOutcome::Stale
-        })
+        Ok(CasOutcome::of(applied))
     }
 
     async fn link_identity(
