@@ -37,7 +37,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # The OAuth and SAML end-to-end tests run a second time with their servers on PostgreSQL.
-oauth_tests='code_flow:: oauth_errors:: relying_party:: lifecycle:: saml:: saml_attacks::'
+oauth_tests='code_flow:: oauth_errors:: relying_party:: lifecycle:: saml:: saml_attacks::
+  signin_holes::reset_answers_ signin_holes::legacy_clients_ signin_holes::a_local_session_
+  signin_holes::at_most_five_ signin_holes::a_password_reset_kills_'
 
 echo "== Rust tests (SQLite, and PostgreSQL where a test says so)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -61,17 +61,30 @@ thread_local! {
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs Argon2 into `out` with this thread's reusable memory.
+/// The most a stored hash may ask of us (a hash from elsewhere, or a tampered row, must not
+/// take a worker's memory or time hostage): 64 MiB, ten passes, eight lanes.
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_ITERATIONS: u32 = 10;
+const MAX_LANES: u32 = 8;
+
+/// Runs Argon2 into `out` with this thread's reusable memory, wiped after use so no
+/// password-dependent state stays behind.
 fn argon2_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
-    let blocks = argon.params().block_count();
+    let p = argon.params();
+    if p.m_cost() > MAX_MEMORY_KIB || p.t_cost() > MAX_ITERATIONS || p.p_cost() > MAX_LANES {
+        return false;
+    }
+    let blocks = p.block_count();
     MEMORY.with(|memory| {
         let mut memory = memory.borrow_mut();
         if memory.len() < blocks {
             memory.resize(blocks, Block::new());
         }
-        argon
+        let done = argon
             .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
-            .is_ok()
+            .is_ok();
+        memory[..blocks].fill(Block::new());
+        done
     })
 }
 

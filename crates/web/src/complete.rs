@@ -4,10 +4,10 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use userpool_core::auth::SignedIn;
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, Authenticated, AuthorizeRequest};
 use userpool_core::oauth::grant::new_event_id;
-use userpool_core::store::UserRecord;
 
 use crate::html;
 use crate::respond::{redirect, to_client};
@@ -37,12 +37,16 @@ pub(crate) async fn finish(
     state: &AppState,
     view: &PoolView,
     req: &AuthorizeRequest,
-    user: &UserRecord,
+    signed_in: &SignedIn,
     saml: Option<session::SamlLogin>,
 ) -> Response {
     let now = state.clock.now();
+    let user = &signed_in.user;
     let payload = session::SessionPayload {
-        event_id: new_event_id(state.clock.now_ms()),
+        // The sign-in's instant, from before the user was read: a password reset that came
+        // after it outlives nothing this session makes.
+        event_id: new_event_id(signed_in.started_ms),
+        provider: signed_in.provider.clone(),
         saml,
     };
     let cookie = match session::start(state, view, user, &payload, now).await {

@@ -211,7 +211,7 @@ pub(crate) async fn sign_in(
     let Some(client) = view.clients.get(&req.client_id) else {
         return to_client(req, OAuthError::server_error());
     };
-    let user = match state
+    let signed_in = match state
         .auth
         .federated_sign_in(view, client, idp, identity)
         .await
@@ -222,7 +222,7 @@ pub(crate) async fn sign_in(
         }
         Err(e) => return to_client(req, OAuthError::invalid_request(e.message)),
     };
-    let mut r = finish(state, view, req, &user, saml).await;
+    let mut r = finish(state, view, req, &signed_in, saml).await;
     r.headers_mut()
         .append(header::SET_COOKIE, Cookie::Federation.set(state, "", 0));
     r

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
+use userpool_core::oauth::token::authenticated_before_cutoff;
 use userpool_core::store::{SamlSessionRecord, SessionRecord, StoreResult, UserRecord};
 use userpool_core::time::Timestamp;
 
@@ -80,6 +81,9 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionPayload {
     pub(crate) event_id: String,
+    /// The outside provider of the sign-in; none for the pool's own users (`COGNITO`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provider: Option<String>,
     /// Set when the user signed in through a SAML IdP: what single logout needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) saml: Option<SamlLogin>,
@@ -93,7 +97,8 @@ pub(crate) struct SamlLogin {
     pub(crate) session_index: Option<String>,
 }
 
-/// The signed-in user of this browser on this pool, if the session is live.
+/// The signed-in user of this browser on this pool, if the session is live and began after
+/// the user's last password reset or global sign-out.
 pub(crate) async fn current(
     state: &AppState,
     view: &PoolView,
@@ -117,7 +122,16 @@ pub(crate) async fn current(
         .get_user(&view.pool.id, &session.username)
         .await?
     {
-        Some(u) if u.enabled => Ok(Some((session, payload, u))),
+        Some(u)
+            if u.enabled
+                && !authenticated_before_cutoff(
+                    Some(&payload.event_id),
+                    Some(session.auth_time),
+                    &u,
+                ) =>
+        {
+            Ok(Some((session, payload, u)))
+        }
         _ => Ok(None),
     }
 }

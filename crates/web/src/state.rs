@@ -49,7 +49,7 @@ impl AppState {
             master,
             Arc::new(DetachedMailer(mailer)),
             Arc::new(BlockingQueue::new(width, hash_queue_wait)),
-            Arc::new(StripedTurns::default()),
+            Arc::new(StripedTurns::new(hash_queue_wait)),
         ))
     }
 }

@@ -2,6 +2,7 @@
 //! place travels with its work), the striped lockout turns, and a mailer that never makes an
 //! answer wait for delivery.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,9 +43,13 @@ impl BlockingQueue {
                         let Ok((work, place, done)) = next else {
                             return;
                         };
-                        work();
+                        // A panicking job loses its answer (the caller gets Busy), never
+                        // the worker.
+                        let finished = std::panic::catch_unwind(AssertUnwindSafe(work)).is_ok();
                         drop(place);
-                        done.send(()).ok();
+                        if finished {
+                            done.send(()).ok();
+                        }
                     }
                 })
                 .expect("an Argon2 worker thread");
@@ -73,25 +78,28 @@ impl WorkQueue for BlockingQueue {
 }
 
 /// Lockout turns striped over a fixed set of mutexes: unrelated names rarely wait for each
-/// other, and memory does not grow with the names seen.
+/// other, and memory does not grow with the names seen. A turn is waited for at most `wait`.
 pub(crate) struct StripedTurns {
     stripes: Vec<Arc<Mutex<()>>>,
+    wait: Duration,
 }
 
-impl Default for StripedTurns {
-    fn default() -> Self {
+impl StripedTurns {
+    pub(crate) fn new(wait: Duration) -> Self {
         Self {
             stripes: (0..64).map(|_| Arc::new(Mutex::new(()))).collect(),
+            wait,
         }
     }
 }
 
 #[async_trait]
 impl Turns for StripedTurns {
-    async fn turn(&self, key: &str) -> Box<dyn Send> {
+    async fn turn(&self, key: &str) -> Option<Box<dyn Send>> {
         let digest = userpool_core::crypto::sha256(key.as_bytes());
         let stripe = &self.stripes[usize::from(digest[0]) % self.stripes.len()];
-        Box::new(stripe.clone().lock_owned().await)
+        let guard = tokio::time::timeout(self.wait, stripe.clone().lock_owned()).await;
+        guard.ok().map(|g| Box::new(g) as Box<dyn Send>)
     }
 }
 

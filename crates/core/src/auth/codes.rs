@@ -5,7 +5,8 @@
 
 use super::lockout;
 use super::{
-    Auth, AuthError, AuthResult, ErrorKind, check_password_policy, find_user, reveals_unknown_users,
+    Auth, AuthError, AuthResult, ErrorKind, Next, check_password_policy, find_user,
+    reveals_unknown_users,
 };
 use crate::crypto::{TokenHash, random_string};
 use crate::directory::PoolView;
@@ -47,7 +48,19 @@ enum Holder<'a> {
     Unknown(&'a str),
 }
 
+/// The holder name of unknown names' codes: no user can have it (usernames have no white
+/// space, and federated ones start with their provider's name), and one row per pool and
+/// purpose keeps the table bounded.
+const UNKNOWN_HOLDER: &str = " unknown holder";
+
 impl Holder<'_> {
+    fn username(&self) -> &str {
+        match self {
+            Holder::User(u) => &u.username,
+            Holder::Unknown(_) => UNKNOWN_HOLDER,
+        }
+    }
+
     fn who(&self) -> String {
         match self {
             Holder::User(u) => lockout::who_user(&u.username),
@@ -62,9 +75,9 @@ impl Auth {
         TokenHash::keyed(&self.code_key, &context, code.trim())
     }
 
-    /// Makes, stores and sends a code of `purpose`, unless sends for this holder are on the
-    /// lockout curve's lock. Unknown names do the same counting, so the work and the answer
-    /// are the same.
+    /// Makes, stores and sends a code of `purpose`, unless sends for this holder are paused
+    /// (see [`lockout::sends_paused`]). Unknown names do the same counting and the same code
+    /// write (under a name no user can have), so the work and the answer are the same.
     async fn send_code(
         &self,
         view: &PoolView,
@@ -72,41 +85,42 @@ impl Auth {
         purpose: CodePurpose,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
-        let now = self.clock.now();
         let key = lockout::send_key(purpose.as_str(), &holder.who());
-        if lockout::is_locked(
+        {
+            // Check and count in this holder's turn: a burst of requests cannot all pass.
+            let _turn = self.turn(pool_id, &key).await?;
+            let now = self.clock.now();
+            let sent = self.store.get_sign_in_failures(pool_id, &key).await?;
+            if lockout::sends_paused(sent.as_ref(), now) {
+                tracing::warn!(
+                    purpose = purpose.as_str(),
+                    "code not sent: too many requests"
+                );
+                return Ok(());
+            }
             self.store
-                .get_sign_in_failures(pool_id, &key)
-                .await?
-                .as_ref(),
-            now,
-        ) {
-            tracing::warn!(
-                purpose = purpose.as_str(),
-                "code not sent: too many requests"
-            );
-            return Ok(());
+                .record_sign_in_failure(pool_id, &key, now, lockout::SEND_WINDOW)
+                .await?;
         }
-        self.store
-            .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
-            .await?;
-        let Holder::User(user) = holder else {
-            return Ok(());
-        };
-        let Some(email) = lifecycle::email_of(user) else {
-            return Ok(());
+        let email = match holder {
+            Holder::User(user) => lifecycle::email_of(user),
+            Holder::Unknown(_) => None,
         };
         let code = random_string(b"0123456789", 6);
-        let hash = self.code_hash(pool_id, &lockout::who_user(&user.username), purpose, &code);
+        let hash = self.code_hash(pool_id, &holder.who(), purpose, &code);
+        let expires_at = self.clock.now() + purpose.lifetime();
         self.store
             .put_user_code(
                 pool_id,
-                &user.username,
+                holder.username(),
                 purpose.as_str(),
                 &hash,
-                now + purpose.lifetime(),
+                expires_at,
             )
             .await?;
+        let Some(email) = email else {
+            return Ok(());
+        };
         let (subject, body) = match purpose {
             CodePurpose::Confirm => lifecycle::confirmation_message(&view.pool.config, &code),
             CodePurpose::Reset => lifecycle::reset_message(&code),
@@ -130,20 +144,15 @@ impl Auth {
         let pool_id = &view.pool.id;
         let who = holder.who();
         let key = lockout::code_key(purpose.as_str(), &who);
-        let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+        let _turn = self.turn(pool_id, &key).await?;
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-        let username = match &holder {
-            Holder::User(u) => u.username.as_str(),
-            // No user has an empty name: the same statement runs and matches nothing.
-            Holder::Unknown(_) => "",
-        };
         let hash = self.code_hash(pool_id, &who, purpose, code);
         let check = self
             .store
             .check_user_code(
                 pool_id,
-                username,
+                holder.username(),
                 purpose.as_str(),
                 &hash,
                 now,
@@ -255,6 +264,20 @@ impl Auth {
             lifecycle::set_attribute(u, "email_verified", "true");
         })
         .await
+    }
+
+    /// Managed login's confirmation: a right code confirms the account and signs the user in
+    /// (the steps after a password follow, as after a sign-in).
+    pub async fn confirm_and_sign_in(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        code: &str,
+    ) -> AuthResult<Next> {
+        let started_ms = self.clock.now_ms();
+        let user = self.confirm_sign_up(view, client, typed, code).await?;
+        self.after_password(view, client, user, started_ms).await
     }
 
     /// `ResendConfirmationCode`: a new code for an unconfirmed account; the same answer for

@@ -1,11 +1,11 @@
 //! Finishing a sign-in through an outside provider (OIDC, social or SAML): the user an
 //! identity is linked to, or the federated user `{Provider}_{id}`, provisioned or updated.
 
-use super::{Auth, AuthError, AuthResult, ErrorKind};
+use super::{Auth, AuthError, AuthResult, ErrorKind, SignedIn};
 use crate::directory::PoolView;
 use crate::federation::{self, UpstreamIdentity};
 use crate::model::IdentityProviderConfig;
-use crate::store::{CasOutcome, ClientRecord, UserRecord};
+use crate::store::{CasOutcome, ClientRecord};
 
 impl Auth {
     /// The user an outside identity signs in as. A linked identity signs in as its user; an
@@ -17,7 +17,13 @@ impl Auth {
         client: &ClientRecord,
         idp: &IdentityProviderConfig,
         identity: &UpstreamIdentity,
-    ) -> AuthResult<UserRecord> {
+    ) -> AuthResult<SignedIn> {
+        let started_ms = self.clock.now_ms();
+        let signed_in = |user| SignedIn {
+            user,
+            provider: Some(idp.provider_name.clone()),
+            started_ms,
+        };
         let pool_id = &view.pool.id;
         let disabled = || AuthError::new(ErrorKind::NotAuthorized, "User is disabled.");
         if let Some(linked) = self
@@ -26,7 +32,7 @@ impl Auth {
             .await?
         {
             return match self.store.get_user(pool_id, &linked).await? {
-                Some(user) if user.enabled => Ok(user),
+                Some(user) if user.enabled => Ok(signed_in(user)),
                 _ => Err(disabled()),
             };
         }
@@ -58,7 +64,7 @@ impl Auth {
             };
             if saved {
                 return if user.enabled {
-                    Ok(user)
+                    Ok(signed_in(user))
                 } else {
                     Err(disabled())
                 };

@@ -38,7 +38,7 @@ pub fn user_key(username: &str) -> String {
 
 /// Password failures of a name that matches no user (so a lock reveals nothing).
 pub fn name_key(typed: &str) -> String {
-    format!("p:n:{}", typed.trim().to_lowercase())
+    format!("p:{}", who_name(typed))
 }
 
 /// TOTP failures of a user.
@@ -62,9 +62,25 @@ pub fn who_user(username: &str) -> String {
 }
 
 /// A typed name that matches no user, in code and send keys: unknown names are counted on
-/// the same curve as real users, so answers and counts tell nothing about existence.
+/// the same curve as real users, so answers and counts tell nothing about existence. Keyed by
+/// a digest, so a key's size does not grow with what was typed.
 pub fn who_name(typed: &str) -> String {
-    format!("n:{}", typed.trim().to_lowercase())
+    let digest = crate::crypto::sha256(typed.trim().to_lowercase().as_bytes());
+    format!("n:{}", crate::crypto::hex(&digest))
+}
+
+/// Codes of one purpose sent for one holder within [`SEND_WINDOW`] before sending pauses.
+pub const SENDS_PER_WINDOW: i64 = 5;
+/// The window of the send limit, and the quiet time that starts it over.
+pub const SEND_WINDOW: i64 = 3_600;
+
+// The store purges counters an hour quiet (`purge_expired`): no window may be longer.
+const _: () = assert!(SEND_WINDOW >= MAX_LOCK && SEND_WINDOW == 3_600);
+
+/// Whether sending another code must wait: [`SENDS_PER_WINDOW`] codes went out, the last one
+/// less than [`SEND_WINDOW`] ago. With five guesses a code, at most 25 guesses an hour.
+pub fn sends_paused(record: Option<&FailureRecord>, now: Timestamp) -> bool {
+    record.is_some_and(|r| r.failures >= SENDS_PER_WINDOW && now - r.last_failure_at < SEND_WINDOW)
 }
 
 #[cfg(test)]
@@ -76,6 +92,14 @@ mod tests {
             failures,
             last_failure_at: at,
         }
+    }
+
+    #[test]
+    fn sends_pause_after_five_in_an_hour_and_the_store_purges_only_quiet_counters() {
+        assert!(!sends_paused(Some(&rec(4, 100)), 101));
+        assert!(sends_paused(Some(&rec(5, 100)), 101));
+        assert!(sends_paused(Some(&rec(5, 100)), 100 + 3599));
+        assert!(!sends_paused(Some(&rec(5, 100)), 100 + 3600));
     }
 
     #[test]

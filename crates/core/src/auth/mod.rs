@@ -16,7 +16,7 @@ use async_trait::async_trait;
 
 pub use codes::CodePurpose;
 pub use signin::find_user;
-pub use steps::{Challenge, Next};
+pub use steps::{Challenge, Next, SignedIn};
 
 use crate::directory::PoolView;
 use crate::keys::MasterKey;
@@ -29,6 +29,7 @@ use crate::time::Clock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     NotAuthorized,
+    PasswordResetRequired,
     UserNotFound,
     UserNotConfirmed,
     CodeMismatch,
@@ -48,6 +49,7 @@ impl ErrorKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::NotAuthorized => "NotAuthorizedException",
+            Self::PasswordResetRequired => "PasswordResetRequiredException",
             Self::UserNotFound => "UserNotFoundException",
             Self::UserNotConfirmed => "UserNotConfirmedException",
             Self::CodeMismatch => "CodeMismatchException",
@@ -111,10 +113,11 @@ pub trait WorkQueue: Send + Sync {
 
 /// Serializes, on this node, the check → verify → count of one lockout counter, so a burst of
 /// guesses cannot all pass the lock check before any of them is counted. The turn lasts as
-/// long as the returned guard.
+/// long as the returned guard; `None` when it did not come within the queue's wait (a flood of
+/// names on one stripe must not hold requests without a deadline).
 #[async_trait]
 pub trait Turns: Send + Sync {
-    async fn turn(&self, key: &str) -> Box<dyn Send>;
+    async fn turn(&self, key: &str) -> Option<Box<dyn Send>>;
 }
 
 /// The ports the use cases run on.
@@ -140,6 +143,13 @@ impl Auth {
         turns: Arc<dyn Turns>,
     ) -> Self {
         let code_key = master.derive("userpool one-time codes");
+        // The hash unknown users are checked against, made now on a short-lived thread (its
+        // Argon2 memory leaves with it) rather than by the first sign-in of an unknown name.
+        std::thread::spawn(|| {
+            crate::password::dummy_hash();
+        })
+        .join()
+        .ok();
         Self {
             store,
             clock,
@@ -149,6 +159,14 @@ impl Auth {
             turns,
             code_key,
         }
+    }
+
+    /// This node's turn on a pool's counter; `TooManyRequests` when it did not come in time.
+    async fn turn(&self, pool_id: &str, key: &str) -> AuthResult<Box<dyn Send>> {
+        self.turns
+            .turn(&format!("{pool_id}/{key}"))
+            .await
+            .ok_or_else(AuthError::busy)
     }
 
     /// Runs `f` on the work queue; `TooManyRequests` when it did not get a place in time.

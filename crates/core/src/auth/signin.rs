@@ -70,6 +70,8 @@ impl Auth {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(incorrect());
         }
+        // Before anything about the user is read: a reset after this instant kills this sign-in.
+        let started_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
         let user = find_user(&*self.store, view, typed).await?;
         let known = user.is_some();
@@ -79,7 +81,7 @@ impl Auth {
         };
         let attempt = {
             // Read the lock, verify and count in this name's turn on this node.
-            let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+            let _turn = self.turn(pool_id, &key).await?;
             let now = self.clock.now();
             let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
             if lockout::is_locked(failures.as_ref(), now) {
@@ -121,15 +123,20 @@ impl Auth {
             None => return Err(incorrect()),
         };
         match user.status {
-            UserStatus::Confirmed => self.after_password(view, client, user).await,
-            UserStatus::ForceChangePassword | UserStatus::ResetRequired => {
+            UserStatus::Confirmed => self.after_password(view, client, user, started_ms).await,
+            UserStatus::ResetRequired => Err(AuthError::new(
+                ErrorKind::PasswordResetRequired,
+                "Password reset required for the user",
+            )),
+            UserStatus::ForceChangePassword => {
                 if temporary_password_expired(view, &user, self.clock.now()) {
                     return Err(AuthError::new(
                         ErrorKind::NotAuthorized,
                         "Temporary password has expired and must be reset by an administrator.",
                     ));
                 }
-                self.new_password_step(view, client, &user).await
+                self.new_password_step(view, client, &user, started_ms)
+                    .await
             }
             UserStatus::Unconfirmed => Err(AuthError::new(
                 ErrorKind::UserNotConfirmed,

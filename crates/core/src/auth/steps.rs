@@ -14,9 +14,44 @@ use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 #[derive(Debug)]
 pub enum Next {
     /// Authenticated: the front door issues the session and tokens.
-    Done(UserRecord),
+    Done(SignedIn),
     /// One more step first.
     Step(Challenge),
+}
+
+/// An authenticated user, how they signed in, and when the sign-in started: what the session
+/// and the tokens of this sign-in remember.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserRecord,
+    /// The outside provider they came through; none for the pool's own users (`COGNITO`).
+    pub provider: Option<String>,
+    /// When the sign-in began (Unix milliseconds), before anything about the user was read: a
+    /// password reset after this instant outlives nothing this sign-in makes (its `event_id`).
+    pub started_ms: i64,
+}
+
+impl SignedIn {
+    /// Whether the user's last password reset or global sign-out came after this sign-in began.
+    pub fn cut_off(&self) -> bool {
+        self.user
+            .tokens_valid_from_ms
+            .is_some_and(|cutoff| self.started_ms < cutoff)
+    }
+}
+
+/// What a pending step carries: when its sign-in began, and a TOTP secret being set up.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct StepData {
+    started_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl StepData {
+    fn of(c: &ChallengeRecord) -> Self {
+        serde_json::from_str(&c.payload).unwrap_or_default()
+    }
 }
 
 /// A pending step: its kind, the session value that names it, and how long it waits.
@@ -31,27 +66,40 @@ pub struct Challenge {
 const MFA_KINDS: &[PendingKind] = &[PendingKind::Mfa, PendingKind::MfaSetup];
 
 impl Auth {
-    /// The next step after a right password: TOTP when the pool asks for it, else done.
+    /// The next step after a right password (or code) in a sign-in that began at `started_ms`:
+    /// TOTP when the pool asks for it, else done.
     pub async fn after_password(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         user: UserRecord,
+        started_ms: i64,
     ) -> AuthResult<Next> {
-        match lifecycle::mfa_step(&view.pool.config, &user) {
-            MfaStep::None => Ok(Next::Done(user)),
-            MfaStep::Verify => {
-                self.begin_step(view, client, user, PendingKind::Mfa, "{}")
-                    .await
+        let mut data = StepData {
+            started_ms,
+            secret: None,
+        };
+        let kind = match lifecycle::mfa_step(&view.pool.config, &user) {
+            MfaStep::None => {
+                return Ok(Next::Done(SignedIn {
+                    user,
+                    provider: None,
+                    started_ms,
+                }));
             }
+            MfaStep::Verify => PendingKind::Mfa,
             MfaStep::Setup => {
                 let secret = totp::new_secret();
-                let sealed = totp::seal(&self.master, &view.pool.id, &user.username, &secret);
-                let payload = serde_json::json!({ "secret": sealed }).to_string();
-                self.begin_step(view, client, user, PendingKind::MfaSetup, &payload)
-                    .await
+                data.secret = Some(totp::seal(
+                    &self.master,
+                    &view.pool.id,
+                    &user.username,
+                    &secret,
+                ));
+                PendingKind::MfaSetup
             }
-        }
+        };
+        self.begin_step(view, client, user, kind, &data).await
     }
 
     pub(super) async fn new_password_step(
@@ -59,8 +107,13 @@ impl Auth {
         view: &PoolView,
         client: &ClientRecord,
         user: &UserRecord,
+        started_ms: i64,
     ) -> AuthResult<Next> {
-        self.begin_step(view, client, user.clone(), PendingKind::NewPassword, "{}")
+        let data = StepData {
+            started_ms,
+            secret: None,
+        };
+        self.begin_step(view, client, user.clone(), PendingKind::NewPassword, &data)
             .await
     }
 
@@ -70,7 +123,7 @@ impl Auth {
         client: &ClientRecord,
         user: UserRecord,
         kind: PendingKind,
-        payload: &str,
+        data: &StepData,
     ) -> AuthResult<Next> {
         let now = self.clock.now();
         let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
@@ -81,7 +134,7 @@ impl Auth {
                 pool_id: view.pool.id.clone(),
                 username: user.username.clone(),
                 kind,
-                payload: payload.to_string(),
+                payload: serde_json::to_string(data).expect("step data serializes"),
                 created_at: now,
                 expires_at: now + lifetime,
             })
@@ -95,7 +148,8 @@ impl Auth {
     }
 
     /// The live step named by `session`, of this pool and one of `kinds`, with its (enabled)
-    /// user.
+    /// user, unless the user's password was reset (or they were signed out) after its sign-in
+    /// began.
     pub async fn pending_step(
         &self,
         view: &PoolView,
@@ -109,8 +163,11 @@ impl Auth {
         {
             return Ok(None);
         }
+        let started_ms = StepData::of(&c).started_ms;
         match self.store.get_user(&view.pool.id, &c.username).await? {
-            Some(u) if u.enabled => Ok(Some((c, u))),
+            Some(u) if u.enabled && u.tokens_valid_from_ms.is_none_or(|t| started_ms >= t) => {
+                Ok(Some((c, u)))
+            }
             _ => Ok(None),
         }
     }
@@ -147,14 +204,14 @@ impl Auth {
                 u.status = UserStatus::Confirmed;
             })
             .await?;
-        self.after_password(view, client, user).await
+        let started_ms = StepData::of(&challenge).started_ms;
+        self.after_password(view, client, user, started_ms).await
     }
 
     /// The TOTP secret a set-up step is setting up.
     pub fn setup_secret(&self, view: &PoolView, c: &ChallengeRecord) -> Option<Vec<u8>> {
-        let payload: serde_json::Value = serde_json::from_str(&c.payload).ok()?;
-        let sealed = payload.get("secret")?.as_str()?;
-        totp::open(&self.master, &view.pool.id, &c.username, sealed)
+        let sealed = StepData::of(c).secret?;
+        totp::open(&self.master, &view.pool.id, &c.username, &sealed)
     }
 
     /// `SOFTWARE_TOKEN_MFA` (or `MFA_SETUP`): a TOTP code of the user's secret, or of the
@@ -172,7 +229,7 @@ impl Auth {
             .ok_or_else(AuthError::session_expired)?;
         let pool_id = &view.pool.id;
         let key = lockout::mfa_key(&user.username);
-        let _turn = self.turns.turn(&format!("{pool_id}/{key}")).await;
+        let _turn = self.turn(pool_id, &key).await?;
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
         if lockout::is_locked(failures.as_ref(), now) {
@@ -227,6 +284,10 @@ impl Auth {
         } else {
             user
         };
-        Ok(Next::Done(user))
+        Ok(Next::Done(SignedIn {
+            user,
+            provider: None,
+            started_ms: StepData::of(&challenge).started_ms,
+        }))
     }
 }

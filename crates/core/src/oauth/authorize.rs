@@ -284,6 +284,17 @@ pub fn offers_local_sign_in(client: &ClientRecord) -> bool {
         .any(|p| p == "COGNITO")
 }
 
+/// Whether a browser's session, made by a sign-in through `provider` (none: the pool's own
+/// users), may sign in silently to this client: only through a provider the client offers.
+pub fn session_serves(client: &ClientRecord, provider: Option<&str>) -> bool {
+    let offered = provider.unwrap_or("COGNITO");
+    client
+        .config
+        .supported_identity_providers
+        .iter()
+        .any(|p| p == offered)
+}
+
 /// The one outside provider of a client that offers nothing else: sign-in goes straight
 /// there, as Cognito's authorize endpoint does.
 pub fn sole_outside_provider(view: &PoolView, client: &ClientRecord) -> Option<String> {

@@ -402,7 +402,7 @@ pub fn signed_in_before_cutoff(claims: &Map<String, Value>, user: &UserRecord) -
     )
 }
 
-fn authenticated_before_cutoff(
+pub fn authenticated_before_cutoff(
     event_id: Option<&str>,
     auth_time: Option<i64>,
     user: &UserRecord,

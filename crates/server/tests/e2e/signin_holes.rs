@@ -868,3 +868,103 @@ async fn a_password_reset_kills_access_tokens_without_revocation() {
 async fn a_password_reset_kills_access_tokens_with_revocation() {
     access_token_dies_with_reset(SPA).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found in review: sessions, pending steps and code sends.
+
+#[tokio::test]
+async fn a_local_session_is_no_way_into_a_client_without_cognito() {
+    let (s, idp) = federated_server().await;
+    let mut v = Visitor::new(&s, SPA).await;
+    let local = v.sign_in("alice", ALICE_PASSWORD).await;
+    assert!(
+        local.location_param("code").is_some(),
+        "{:?}",
+        local.location
+    );
+    // The same browser, now at the SSO-only client: no silent grant from the local session.
+    let url = format!("{}/oauth2/authorize?{}", s.base, query(FED_ONLY));
+    let next = v.b.get(&url).await;
+    let to = next.location.clone().unwrap_or_default();
+    assert!(
+        next.status == 302 && to.starts_with(&idp.issuer),
+        "on to the client's provider, not a code: {} {to}",
+        next.status
+    );
+    // `prompt=none` cannot use it either.
+    let none = v.b.get(&format!("{url}&prompt=none")).await;
+    let to = none.location.clone().unwrap_or_default();
+    assert!(
+        to.starts_with(CB) && to.contains("error=login_required") && !to.contains("code="),
+        "{to}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_pending_at_a_password_reset_dies_with_it() {
+    let s = OAuthServer::start_with(&[], |pool| add_temporary_users(pool, &["tina"])).await;
+    // Someone holding the temporary password parks at the new-password step…
+    let mut attacker = Visitor::new(&s, SPA).await;
+    let step = attacker.sign_in("tina", TEMP_PASSWORD).await;
+    assert!(
+        step.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/newPassword?")),
+        "{:?}",
+        step.location
+    );
+    // …while the owner resets the password by email (the seeded user has no email: add one).
+    let mut c = db(&s).await;
+    sqlx::query(
+        "UPDATE users SET attributes = ?, email = ? WHERE pool_id = ? AND username = 'tina'",
+    )
+    .bind(r#"[{"Name":"email","Value":"tina@example.test"}]"#)
+    .bind("tina@example.test")
+    .bind(&s.pool_id)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.ok();
+    let mut owner = Visitor::new(&s, SPA).await;
+    let code = owner.reset_code("tina", "tina@example.test").await;
+    assert_reset(&owner.confirm_reset("tina", &code, "Owner-passw0rd1").await);
+    // The parked step is dead: the attacker starts over and the owner's password stands.
+    let late = attacker
+        .post("/newPassword", &[("password", "Attacker-passw0rd1")])
+        .await;
+    let to = late.location.clone().unwrap_or_default();
+    assert!(
+        late.status == 302 && to.starts_with("/login?") && late.location_param("code").is_none(),
+        "{} {to}",
+        late.status
+    );
+    assert_signs_in(&s, "tina", "Owner-passw0rd1").await;
+}
+
+#[tokio::test]
+async fn at_most_five_codes_an_hour_go_out_however_fast_they_are_asked_for() {
+    let s = OAuthServer::start(&[]).await;
+    let mut v = Visitor::new(&s, SPA).await;
+    // A burst in parallel, each request from its own client with the browser's cookies.
+    let asks = (0..8).map(|_| {
+        let url = v.url("/forgotPassword");
+        let csrf = v.csrf.clone();
+        let mut b = Browser::default();
+        b.cookies = v.b.cookies.clone();
+        async move {
+            let form = [("username", "alice"), ("_csrf", csrf.as_str())];
+            b.post_form(&url, &form).await.status
+        }
+    });
+    let statuses = futures::future::join_all(asks).await;
+    assert!(statuses.iter().all(|s| *s == 302), "{statuses:?}");
+    for _ in 0..3 {
+        v.post("/forgotPassword", &[("username", "alice")]).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        mails_to(&s, ALICE_MAIL),
+        5,
+        "five codes, then sending pauses"
+    );
+}

@@ -432,8 +432,26 @@ pub async fn purge_removes_expired_codes_and_retired_keys(b: &impl Connect) {
             .unwrap(),
         ConsumeOutcome::Consumed(_)
     ));
+    s.record_sign_in_failure(&p, "p:u:old", NOW, 900)
+        .await
+        .unwrap();
+    s.record_sign_in_failure(&p, "p:u:recent", NOW + 300, 900)
+        .await
+        .unwrap();
     s.purge_expired(NOW + 301).await.unwrap();
     assert_eq!(s.list_signing_keys(&p).await.unwrap(), vec![new]);
+    s.purge_expired(NOW + 3601).await.unwrap();
+    assert_eq!(
+        s.get_sign_in_failures(&p, "p:u:old").await.unwrap(),
+        None,
+        "counters an hour quiet are gone"
+    );
+    assert!(
+        s.get_sign_in_failures(&p, "p:u:recent")
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(
         s.consume_code(&TokenHash::of(&secret), NOW + 302)
             .await

@@ -233,6 +233,9 @@ const PURGES: &[&str] = &[
     "DELETE FROM saml_replay WHERE expires_at < $1",
     "DELETE FROM sessions WHERE expires_at < $1",
     "DELETE FROM token_families WHERE expires_at < $1",
+    // Counters quiet for longer than the longest window (`auth::lockout::SEND_WINDOW`, an
+    // hour) would start over anyway.
+    "DELETE FROM sign_in_failures WHERE last_failure_at < $1 - 3600",
 ];
 
 #[cfg(test)]

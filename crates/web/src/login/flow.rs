@@ -23,7 +23,7 @@ pub(crate) async fn next_step(
     next: Next,
 ) -> Response {
     match next {
-        Next::Done(user) => finish(state, view, req, &user, None).await,
+        Next::Done(signed_in) => finish(state, view, req, &signed_in, None).await,
         Next::Step(step) => {
             let path = match step.kind {
                 PendingKind::NewPassword => "/newPassword",

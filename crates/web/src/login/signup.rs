@@ -200,14 +200,11 @@ pub(crate) async fn confirm_post(
 ) -> Response {
     let username = form.get("username").unwrap_or_default();
     let code = form.get("code").unwrap_or_default();
-    let confirmed = async {
-        let user = state
-            .auth
-            .confirm_sign_up(&view, &client, &username, &code)
-            .await?;
-        state.auth.after_password(&view, &client, user).await
-    };
-    match confirmed.await {
+    match state
+        .auth
+        .confirm_and_sign_in(&view, &client, &username, &code)
+        .await
+    {
         Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
         Err(e) => match refusal(e) {
             Ok(message) => confirm_page(&params, &username, Some(&message), None)

@@ -30,7 +30,15 @@ pub(crate) async fn authorize(
     }
     if !req.prompt_login {
         match session::current(&state, &view, &headers, state.clock.now()).await {
-            Ok(Some((session, payload, user))) => {
+            // A session signs in silently only through a provider this client offers: a
+            // local user's session is no way into an SSO-only client, nor one provider's
+            // into another's.
+            Ok(Some((session, payload, user)))
+                if view
+                    .clients
+                    .get(&req.client_id)
+                    .is_some_and(|c| authorize::session_serves(c, payload.provider.as_deref())) =>
+            {
                 let who = Authenticated {
                     user: &user,
                     auth_time: session.auth_time,
@@ -38,7 +46,7 @@ pub(crate) async fn authorize(
                 };
                 return deliver(&state, &view, &req, who, None).await;
             }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "reading the session failed");
                 return to_client(&req, OAuthError::server_error());
