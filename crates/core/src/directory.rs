@@ -100,6 +100,11 @@ impl Snapshot {
     pub fn pools(&self) -> impl Iterator<Item = &Arc<PoolView>> {
         self.by_id.values()
     }
+
+    /// The pool of this ID.
+    pub fn by_id(&self, id: &str) -> Option<Arc<PoolView>> {
+        self.by_id.get(id).cloned()
+    }
 }
 
 /// The live directory of one node.

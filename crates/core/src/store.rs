@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use crate::crypto::TokenHash;
-use crate::keys::{KeyPurpose, SealedKey};
+use crate::crypto::{TokenHash, random_string};
+use crate::keys::{KeyPurpose, MasterKey, SealedKey};
 use crate::model::{
     AttributeType, ClientConfig, DomainConfig, GroupConfig, IdentityProviderConfig,
     ResourceServerConfig, UserPoolConfig, UserStatus,
@@ -208,6 +208,51 @@ pub struct RefreshRecord {
     pub replaced_at: Option<Timestamp>,
 }
 
+/// One of the operator's access keys for the API's SigV4 (`AKIA…`): the secret is sealed under
+/// the master key, so every node with that key can check signatures and a database read alone
+/// reveals nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessKeyRecord {
+    pub id: String,
+    /// The secret access key, sealed by [`AccessKeyRecord::generate`].
+    pub sealed_secret: String,
+    /// What the operator wrote about the key (may be empty).
+    pub description: String,
+    pub created_at: Timestamp,
+}
+
+impl AccessKeyRecord {
+    /// A new key: `AKIA` and 16 uppercase alphanumerics, as AWS's long-term key IDs look, and a
+    /// 40-character secret of AWS's alphabet. Returns the record and the secret, which is shown
+    /// once and never stored in the clear.
+    pub fn generate(master: &MasterKey, description: &str, now: Timestamp) -> (Self, String) {
+        const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        const SECRET_ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let id = format!("AKIA{}", random_string(ID_ALPHABET, 16));
+        let secret = random_string(SECRET_ALPHABET, 40);
+        let sealed_secret = master.seal_text(secret.as_bytes(), &Self::context(&id));
+        let record = Self {
+            id,
+            sealed_secret,
+            description: description.to_string(),
+            created_at: now,
+        };
+        (record, secret)
+    }
+
+    /// The secret, if `master` is the key that sealed it.
+    pub fn open_secret(&self, master: &MasterKey) -> Option<String> {
+        let bytes = master.open_text(&self.sealed_secret, &Self::context(&self.id))?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// Binds a sealed secret to its key ID, so a secret copied to another row does not open.
+    fn context(id: &str) -> String {
+        format!("access-key/{id}")
+    }
+}
+
 /// Pools and their configuration objects. Inserts create what is missing and report whether
 /// they did; an existing record is left alone.
 #[async_trait]
@@ -218,6 +263,11 @@ pub trait PoolStore {
     /// Replaces the pool's configuration if its version is still `pool.version`, bumping it;
     /// `Stale` (nothing written) when another writer came first or the pool is gone.
     async fn update_pool(&self, pool: &PoolRecord) -> StoreResult<CasOutcome>;
+    /// Deletes the pool and everything in it (clients, domains, users, codes, sessions, keys…)
+    /// in one transaction; false when there was no such pool.
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
+    /// How many users the pool has.
+    async fn count_users(&self, pool_id: &str) -> StoreResult<i64>;
 
     async fn insert_client(&self, client: &ClientRecord) -> StoreResult<bool>;
     async fn get_client(&self, pool_id: &str, client_id: &str)
@@ -226,6 +276,8 @@ pub trait PoolStore {
     /// Replaces the client's configuration and secret hashes if its version is still
     /// `client.version`, bumping it; `Stale` (nothing written) otherwise.
     async fn update_client(&self, client: &ClientRecord) -> StoreResult<CasOutcome>;
+    /// Deletes the client; false when the pool has no such client.
+    async fn delete_client(&self, pool_id: &str, client_id: &str) -> StoreResult<bool>;
     /// Client IDs are unique across pools; finds a client whatever its pool.
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
 
@@ -545,6 +597,18 @@ pub trait SamlStore {
     ) -> StoreResult<u64>;
 }
 
+/// The operator's access keys, for the API's SigV4.
+#[async_trait]
+pub trait AccessKeyStore {
+    /// Adds a key; false when the ID exists already.
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> StoreResult<bool>;
+    async fn get_access_key(&self, id: &str) -> StoreResult<Option<AccessKeyRecord>>;
+    /// Every key, oldest first.
+    async fn list_access_keys(&self) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// Deletes the key; false when there was none.
+    async fn delete_access_key(&self, id: &str) -> StoreResult<bool>;
+}
+
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -558,6 +622,7 @@ pub trait Store:
     + UserCodeStore
     + ChallengeStore
     + SamlStore
+    + AccessKeyStore
     + Send
     + Sync
 {
@@ -567,4 +632,32 @@ pub trait Store:
     /// Deletes what expired before `now` (codes, sessions, token families, retired keys);
     /// idempotent, safe on every node.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_keys_look_like_aws_keys_and_their_secrets_open_only_where_they_were_sealed() {
+        let master = MasterKey::from_bytes(&[3u8; 32]);
+        let (key, secret) = AccessKeyRecord::generate(&master, "ci", 1);
+        assert!(key.id.starts_with("AKIA") && key.id.len() == 20);
+        assert!(
+            key.id[4..]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(secret.len(), 40);
+        assert_eq!(key.open_secret(&master).as_deref(), Some(secret.as_str()));
+        assert_eq!(key.open_secret(&MasterKey::from_bytes(&[4u8; 32])), None);
+        let moved = AccessKeyRecord {
+            id: "AKIAAAAAAAAAAAAAAAAA".into(),
+            ..key.clone()
+        };
+        assert_eq!(moved.open_secret(&master), None, "bound to its ID");
+        let (other, other_secret) = AccessKeyRecord::generate(&master, "", 1);
+        assert_ne!(other.id, key.id);
+        assert_ne!(other_secret, secret);
+    }
 }

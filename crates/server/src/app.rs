@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use userpool_api::{Api, Credentials};
 use userpool_core::directory::Directory;
 use userpool_core::password::HashParams;
 use userpool_core::settings::IssuerSettings;
-use userpool_core::store::{PoolStore, Store};
+use userpool_core::store::{AccessKeyStore, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
 use userpool_store::SqlStore;
 use userpool_web::AppState;
 
 use crate::cli::ServeArgs;
-use crate::{demo, keys, master_key, seed};
+use crate::{access_keys, demo, keys, master_key, seed};
 
 pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<SqlStore>> {
     Ok(Arc::new(SqlStore::open(url).await?))
@@ -41,6 +42,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let settings = IssuerSettings::new(&public_url, &args.domain_base, args.aws_issuers)
         .map_err(anyhow::Error::msg)?;
+    if args.accept_any_credentials && settings.is_https() {
+        anyhow::bail!(
+            "--accept-any-credentials (USERPOOL_ACCEPT_ANY_CREDENTIALS) lets anyone call the Cognito \
+             API with made-up keys: it is for local development and refused with an https public \
+             URL ({public_url}); create keys with `userpool access-keys create` instead"
+        );
+    }
     let data_dir = master_key::data_dir(&args.database);
     // Before the database is touched: a server that cannot deliver codes does not start.
     crate::mail::check(&args.mail, &data_dir, settings.is_https())?;
@@ -49,6 +57,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let hash_params = HashParams::default();
 
     let mut demo_client = None;
+    let mut demo_key = None;
     if let Some(path) = &args.seed {
         let report = seed::load(path, &*store, &args.region)
             .await?
@@ -73,6 +82,20 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|p| anyhow::anyhow!("demo pool: {}", p.join("; ")))?;
         plan.apply(&*store, hash_params, &master).await?;
         tracing::info!("created the demo pool");
+        if !store
+            .list_access_keys()
+            .await?
+            .iter()
+            .any(|k| k.description == demo::ACCESS_KEY_DESCRIPTION)
+        {
+            let (key, secret) =
+                access_keys::create(&*store, &master, demo::ACCESS_KEY_DESCRIPTION).await?;
+            tracing::info!(access_key = %key.id, "created the demo access key");
+            demo_key = Some(demo::DemoKey {
+                id: key.id,
+                secret: Some(secret),
+            });
+        }
     }
     keys::ensure_keys(&*store, &master).await?;
     let csrf_key = master.derive("userpool csrf tokens v1");
@@ -101,8 +124,35 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .into_iter()
             .find(|c| c.config.client_name == demo::CLIENT_NAME)
             .map(|c| c.client_id);
+        if demo_key.is_none() {
+            demo_key = store
+                .list_access_keys()
+                .await?
+                .into_iter()
+                .find(|k| k.description == demo::ACCESS_KEY_DESCRIPTION)
+                .map(|k| demo::DemoKey {
+                    id: k.id,
+                    secret: None,
+                });
+        }
     }
 
+    let credentials = if args.accept_any_credentials {
+        tracing::warn!(
+            "--accept-any-credentials: the Cognito API accepts any well-formed signature, valid or not"
+        );
+        Credentials::AcceptAny
+    } else {
+        Credentials::SigV4
+    };
+    let api = Arc::new(Api {
+        store: store.clone(),
+        directory: directory.clone(),
+        clock: Arc::new(SystemClock),
+        master: master.clone(),
+        region: args.region.clone(),
+        credentials,
+    });
     let state = AppState {
         store: store.clone(),
         directory: directory.clone(),
@@ -126,6 +176,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             mailer.clone(),
             Duration::from_millis(args.hash_queue_timeout_ms),
         ),
+        api,
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
 
@@ -133,7 +184,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "userpool listening on {public_url} ({addr}), database {}",
         store.backend_name()
     );
-    if let Some(text) = demo::banner(&directory.snapshot(), &settings, demo_client.as_deref()) {
+    if let Some(text) = demo::banner(
+        &directory.snapshot(),
+        &settings,
+        demo_client.as_deref(),
+        demo_key.as_ref(),
+        &args.region,
+    ) {
         println!("{text}");
     }
     tracing::info!(%addr, %public_url, "listening");

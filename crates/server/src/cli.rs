@@ -36,6 +36,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the access keys that sign requests to the Cognito API (AWS Signature Version 4).
+    /// Their secrets are sealed under the master key, so every node with it accepts them.
+    AccessKeys {
+        #[command(subcommand)]
+        command: AccessKeysCommand,
+    },
     /// Apply schema migrations and exit (serve also does this at start-up).
     Migrate(DatabaseArgs),
     /// Validate a seed file against a database without changing anything.
@@ -62,6 +68,30 @@ pub(crate) enum KeysCommand {
         /// Start signing with the new keys immediately (for a compromised key).
         #[arg(long)]
         now: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccessKeysCommand {
+    /// Create an access key and print its ID and secret (shown once).
+    Create {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// A note to recognize the key by in `list`.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the access keys (IDs, creation times and descriptions; never secrets).
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Delete an access key: requests signed with it are refused at once, on every node.
+    Delete {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The access key ID (AKIA…).
+        id: String,
     },
 }
 
@@ -147,9 +177,16 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "USERPOOL_DOMAIN_BASE", default_value = "localhost")]
     pub(crate) domain_base: String,
 
-    /// Region of pools created without an Id.
+    /// Region of pools created without an Id, and the one the Cognito API answers for (the
+    /// region of SigV4 credential scopes).
     #[arg(long, env = "USERPOOL_REGION", default_value = "us-east-1")]
     pub(crate) region: String,
+
+    /// Accept any well-formed AWS signature on the Cognito API, without checking the key or
+    /// the signature: for test suites that sign with dummy credentials during local
+    /// development. Refused with an https --public-url.
+    #[arg(long, env = "USERPOOL_ACCEPT_ANY_CREDENTIALS")]
+    pub(crate) accept_any_credentials: bool,
 
     /// Do not create the demo pool on an empty database.
     #[arg(long, env = "USERPOOL_NO_DEMO")]
@@ -188,6 +225,21 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
                     now,
                 },
         } => crate::keys::rotate_command(&database, pool.as_deref(), now).await,
+        Command::AccessKeys { command } => match command {
+            AccessKeysCommand::Create {
+                database,
+                description,
+            } => {
+                crate::access_keys::create_command(&database, description.as_deref().unwrap_or(""))
+                    .await
+            }
+            AccessKeysCommand::List { database } => {
+                crate::access_keys::list_command(&database).await
+            }
+            AccessKeysCommand::Delete { database, id } => {
+                crate::access_keys::delete_command(&database, &id).await
+            }
+        },
         Command::Migrate(database) => {
             let store = crate::app::open_store(&database.database).await?;
             println!("database {} is migrated", store.backend_name());

@@ -1,5 +1,6 @@
 //! The demo pool a newcomer gets on an empty database: a pool with a domain on this server's
-//! own host, a public app client with the code flow, and a user to sign in as.
+//! own host, a public app client with the code flow, a user to sign in as, and an access key
+//! for the Cognito API.
 
 use userpool_core::directory::Snapshot;
 use userpool_core::model::*;
@@ -13,6 +14,14 @@ pub(crate) const USERNAME: &str = "demo";
 /// Well known on purpose: the demo pool exists only when no seed is given.
 pub(crate) const PASSWORD: &str = "Demo-pass-1!";
 pub(crate) const CALLBACK: &str = "http://localhost:3000/callback";
+/// The description that marks the demo's access key.
+pub(crate) const ACCESS_KEY_DESCRIPTION: &str = "demo (made on first start)";
+
+/// The demo's access key; its secret only on the start that made it.
+pub(crate) struct DemoKey {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
+}
 
 /// The domain of the demo pool: the public host itself when it can be a custom domain,
 /// otherwise the prefix `demo`.
@@ -87,6 +96,8 @@ pub(crate) fn banner(
     snapshot: &Snapshot,
     settings: &IssuerSettings,
     client_id: Option<&str>,
+    key: Option<&DemoKey>,
+    region: &str,
 ) -> Option<String> {
     let view = snapshot
         .pools()
@@ -99,6 +110,24 @@ pub(crate) fn banner(
         .map(|d| settings.domain_url(&d.config, &view.region))
         .unwrap_or_default();
     let client_id = client_id.unwrap_or("(see the database)");
+    let api = match key {
+        Some(DemoKey {
+            id,
+            secret: Some(secret),
+        }) => format!(
+            "  access key     {id}\n  \
+             secret key     {secret}  (shown only now)\n  \
+             Cognito API    {exports}\n                 \
+             aws --endpoint-url {url} cognito-idp list-user-pools --max-results 10\n",
+            exports = crate::access_keys::exports(id, secret, region),
+            url = settings.public_url(),
+        ),
+        Some(DemoKey { id, secret: None }) => format!(
+            "  access key     {id}  (its secret was shown on first start; \
+             `userpool access-keys create` makes another)\n"
+        ),
+        None => String::new(),
+    };
     Some(format!(
         "\nDemo user pool (made on first start; pass --seed FILE to configure your own):\n  \
          pool id        {pool}\n  \
@@ -107,7 +136,7 @@ pub(crate) fn banner(
          JWKS           {local}/.well-known/jwks.json\n  \
          pool domain    {domain}\n  \
          sign in        {domain}/oauth2/authorize?client_id={client_id}&response_type=code&scope=openid+email&redirect_uri={CALLBACK}\n  \
-         user           {USERNAME} / {PASSWORD}\n",
+         user           {USERNAME} / {PASSWORD}\n{api}",
         pool = view.pool.id,
     ))
 }

@@ -2,7 +2,7 @@
 //! change a pool's keys only by compare-and-swap, so nodes running them together rotate once.
 
 use anyhow::Context;
-use userpool_core::keys::{KeyPurpose, MasterKey, RotationPlan, new_signing_key};
+use userpool_core::keys::{MasterKey, RotationPlan};
 use userpool_core::store::{CasOutcome, PoolRecord, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
 
@@ -23,18 +23,7 @@ pub(crate) async fn rotate_pool(
     plan: RotationPlan,
     now: i64,
 ) -> anyhow::Result<Rotated> {
-    let keys: Vec<_> = KeyPurpose::ALL
-        .iter()
-        .map(|p| new_signing_key(&pool.id, *p, master, now, plan.activates_at))
-        .collect();
-    let outcome = store
-        .rotate_signing_keys(
-            &pool.id,
-            pool.key_generation,
-            &keys,
-            plan.retire_previous_at,
-        )
-        .await?;
+    let outcome = userpool_core::keys::rotate(store, master, pool, plan, now).await?;
     Ok(match outcome {
         CasOutcome::Applied => Rotated::Done,
         CasOutcome::Stale => Rotated::ByAnotherNode,

@@ -1,5 +1,6 @@
 //! The `userpool` binary: parses the command line and runs the chosen command.
 
+mod access_keys;
 mod app;
 mod cli;
 mod demo;

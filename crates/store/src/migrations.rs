@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     6 => "0006_saml.sql",
     7 => "0007_user_versions.sql",
     8 => "0008_config_versions.sql",
+    9 => "0009_access_keys.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     6 => "0006_saml.sql",
     7 => "0007_user_versions.sql",
     8 => "0008_config_versions.sql",
+    9 => "0009_access_keys.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

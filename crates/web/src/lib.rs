@@ -2,6 +2,7 @@
 //! domain host), the wire formats, and the mapping of errors to responses. Handlers parse,
 //! call core, and render; they make no protocol decisions of their own.
 
+mod api;
 mod complete;
 mod error;
 mod federation;
@@ -60,6 +61,12 @@ fn saml_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
+        .route(
+            "/",
+            post(api::api).layer(axum::extract::DefaultBodyLimit::max(
+                userpool_api::MAX_BODY_BYTES,
+            )),
+        )
         .route(
             "/{pool_id}/.well-known/openid-configuration",
             get(wellknown::original_discovery),

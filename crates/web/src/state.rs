@@ -30,6 +30,8 @@ pub struct AppState {
     pub saml: Arc<userpool_federation::saml::SamlProviders>,
     /// The sign-in use cases, on this node's work queue and lockout turns.
     pub auth: Arc<Auth>,
+    /// The Cognito API (`POST /`).
+    pub api: Arc<userpool_api::Api>,
 }
 
 impl AppState {

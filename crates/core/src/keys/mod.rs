@@ -9,7 +9,7 @@ pub use envelope::{MasterKey, SealedKey};
 pub use ring::{Jwk, JwkSet, KeyRing, SigningKey};
 pub use rotation::{
     JWKS_MAX_AGE, MAX_REFRESH_INTERVAL, MAX_TOKEN_LIFETIME, PUBLISH_LEAD, RotationPlan,
-    new_signing_key,
+    new_signing_key, rotate,
 };
 
 /// Which tokens a key signs: Cognito signs ID and access tokens with different keys.

@@ -9,7 +9,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 
 use super::{KeyPurpose, MasterKey, ring};
-use crate::store::SigningKeyRecord;
+use crate::store::{CasOutcome, KeyStore, PoolRecord, SigningKeyRecord, StoreResult};
 use crate::time::Timestamp;
 
 /// Seconds a JWKS response may be cached (its `Cache-Control: max-age`).
@@ -77,4 +77,28 @@ pub fn new_signing_key(
         activates_at,
         retires_at: None,
     }
+}
+
+/// Replaces both signing keys of `pool` according to `plan`, by compare-and-swap on its key
+/// generation: `Stale` when another node changed the keys between our read and our write (its
+/// rotation stands). A pool with generation 0 gets its first keys this way.
+pub async fn rotate(
+    store: &(dyn KeyStore + Sync),
+    master: &MasterKey,
+    pool: &PoolRecord,
+    plan: RotationPlan,
+    now: Timestamp,
+) -> StoreResult<CasOutcome> {
+    let keys: Vec<_> = KeyPurpose::ALL
+        .iter()
+        .map(|p| new_signing_key(&pool.id, *p, master, now, plan.activates_at))
+        .collect();
+    store
+        .rotate_signing_keys(
+            &pool.id,
+            pool.key_generation,
+            &keys,
+            plan.retire_previous_at,
+        )
+        .await
 }

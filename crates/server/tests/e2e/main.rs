@@ -3,6 +3,8 @@
 
 #![allow(unreachable_pub)]
 
+mod api_admin;
+mod api_auth;
 mod browser;
 mod cli;
 mod code_flow;

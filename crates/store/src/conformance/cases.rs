@@ -104,6 +104,53 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
     assert_eq!(s.list_clients(&pool_id).await.unwrap(), vec![c]);
 }
 
+pub async fn a_deleted_pool_takes_everything_with_it(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let keep = new_pool(&*s).await;
+    for pool in [&p, &keep] {
+        s.insert_user(&user(pool, "vera", "vera@example.test"))
+            .await
+            .unwrap();
+        s.record_sign_in_failure(pool, "p:u:vera", NOW, 900)
+            .await
+            .unwrap();
+        s.put_user_code(pool, "vera", "reset", &TokenHash::of("1"), NOW + 60)
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.count_users(&p).await.unwrap(), 1);
+    let c = ClientRecord {
+        pool_id: p.clone(),
+        client_id: ids::new_client_id(),
+        config: ClientConfig {
+            client_name: "web".into(),
+            ..Default::default()
+        },
+        secret_hashes: vec![],
+        created_at: NOW,
+        version: 0,
+    };
+    s.insert_client(&c).await.unwrap();
+    assert!(s.delete_client(&p, &c.client_id).await.unwrap());
+    assert!(!s.delete_client(&p, &c.client_id).await.unwrap());
+    s.insert_client(&c).await.unwrap();
+    assert!(s.delete_pool(&p).await.unwrap());
+    assert!(!s.delete_pool(&p).await.unwrap());
+    assert_eq!(s.get_pool(&p).await.unwrap(), None);
+    assert_eq!(s.find_client(&c.client_id).await.unwrap(), None);
+    assert_eq!(s.count_users(&p).await.unwrap(), 0);
+    assert_eq!(s.get_sign_in_failures(&p, "p:u:vera").await.unwrap(), None);
+    // The other pool keeps all of its own.
+    assert_eq!(s.count_users(&keep).await.unwrap(), 1);
+    assert!(
+        s.get_sign_in_failures(&keep, "p:u:vera")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect) {
     let node_a = b.connect().await;
     let node_b = b.connect().await;
@@ -1056,4 +1103,32 @@ pub async fn saml_credentials_and_sessions(b: &impl Connect) {
     assert!(alive(0).await && !alive(1).await && alive(2).await);
     assert_eq!(s.end_saml_sessions(&p, "alice", &[]).await.unwrap(), 1);
     assert!(!alive(0).await && alive(2).await);
+}
+
+pub async fn access_keys_round_trip_and_delete_on_every_node(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let master = MasterKey::from_bytes(&[9u8; 32]);
+    let (first, secret) = AccessKeyRecord::generate(&master, "ci", NOW);
+    let (second, _) = AccessKeyRecord::generate(&master, "", NOW + 1);
+    assert!(first.id.starts_with("AKIA") && first.id.len() == 20);
+    assert_eq!(secret.len(), 40);
+    assert!(!first.sealed_secret.contains(&secret));
+    assert!(node_a.insert_access_key(&first).await.unwrap());
+    assert!(
+        !node_b.insert_access_key(&first).await.unwrap(),
+        "an ID is taken once"
+    );
+    assert!(node_a.insert_access_key(&second).await.unwrap());
+    let read = node_b.get_access_key(&first.id).await.unwrap().unwrap();
+    assert_eq!(read, first);
+    assert_eq!(read.open_secret(&master).as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        node_b.list_access_keys().await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert!(node_b.delete_access_key(&first.id).await.unwrap());
+    assert!(!node_a.delete_access_key(&first.id).await.unwrap());
+    assert_eq!(node_a.get_access_key(&first.id).await.unwrap(), None);
+    assert_eq!(node_a.list_access_keys().await.unwrap(), vec![second]);
 }

@@ -49,12 +49,14 @@ macro_rules! conformance_tests {
             sign_in_failures_count_up_reset_and_clear,
             users_are_updated_by_compare_and_swap,
             pools_and_clients_are_updated_by_compare_and_swap,
+            a_deleted_pool_takes_everything_with_it,
             a_local_user_without_a_password_is_never_written,
             user_codes_work_once_and_die_after_too_many_guesses,
             a_challenge_is_taken_once,
             a_barred_family_cannot_start,
             saml_messages_are_accepted_once_across_nodes,
             saml_credentials_and_sessions,
+            access_keys_round_trip_and_delete_on_every_node,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

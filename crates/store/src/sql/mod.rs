@@ -88,6 +88,7 @@ macro_rules! row {
     };
 }
 
+mod access_keys;
 mod challenges;
 mod codes;
 mod keys;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use userpool_core::store::*;
 
-use super::SqlStore;
+use super::{SqlStore, begin_write};
 use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
 
 const POOL_COLUMNS: &str = "id, config, created_at, key_generation, version";
@@ -92,6 +92,15 @@ from_config_row!(
     GroupRecord: "group config",
 );
 
+/// What `delete_pool` deletes before the pool row, each statement bound to the pool's ID.
+const POOL_LEFTOVERS: &[&str] = &[
+    "DELETE FROM sign_in_failures WHERE pool_id = $1",
+    "DELETE FROM user_codes WHERE pool_id = $1",
+    "DELETE FROM auth_challenges WHERE pool_id = $1",
+    "DELETE FROM saml_replay WHERE pool_id = $1",
+    "DELETE FROM auth_codes WHERE pool_id = $1",
+];
+
 #[async_trait]
 impl PoolStore for SqlStore {
     async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool> {
@@ -128,6 +137,41 @@ impl PoolStore for SqlStore {
             .bind(&pool.id)
             .bind(pool.version), db))?;
         Ok(CasOutcome::of(applied))
+    }
+
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            // Tables keyed by pool without a foreign key to it; the rest go by ON DELETE CASCADE.
+            for sql in POOL_LEFTOVERS {
+                sqlx::query(*sql).bind(id).execute(&mut *tx).await.map_err(backend)?;
+            }
+            let deleted = sqlx::query("DELETE FROM pools WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected()
+                == 1;
+            tx.commit().await.map_err(backend)?;
+            Ok(deleted)
+        })
+    }
+
+    async fn count_users(&self, pool_id: &str) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM users WHERE pool_id = $1";
+        on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .fetch_one(db)
+            .await
+            .map_err(backend))
+    }
+
+    async fn delete_client(&self, pool_id: &str, client_id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM clients WHERE pool_id = $1 AND client_id = $2";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(client_id), db))
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<CasOutcome> {

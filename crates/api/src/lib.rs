@@ -1,0 +1,156 @@
+//! userpool-api owns the Cognito API: `POST /` requests in the AWS JSON 1.1 protocol
+//! (`X-Amz-Target: AWSCognitoIdentityProviderService.{Operation}`), checked against the service
+//! model, authenticated with AWS Signature Version 4 where Cognito uses IAM, answered by core's
+//! use cases in Cognito's wire shapes. It knows no HTTP framework: the web crate hands it the
+//! request's parts and writes back the [`Response`].
+
+mod error;
+mod model;
+mod ops;
+pub mod sigv4;
+
+use std::sync::Arc;
+
+pub use error::ApiError;
+use serde_json::Value;
+use userpool_core::directory::Directory;
+use userpool_core::keys::MasterKey;
+use userpool_core::store::Store;
+use userpool_core::time::Clock;
+
+/// The largest request body read (Cognito's own requests are far smaller).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The header naming the operation.
+const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// A request as the API needs it: what SigV4 covers and the body.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path as sent (SigV4 signs it), without the query.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// Header names in lower case, values as sent.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl Request<'_> {
+    /// The first value of a header (names are lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer: status, headers and a JSON body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+/// How the operations Cognito authorizes with IAM are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// AWS Signature Version 4 against the operator's access keys.
+    SigV4,
+    /// Any well-formed signature is accepted (local development with dummy credentials;
+    /// refused at start-up when the public URL is https).
+    AcceptAny,
+}
+
+/// What the operations run on.
+pub struct Api {
+    pub store: Arc<dyn Store>,
+    pub directory: Arc<Directory>,
+    pub clock: Arc<dyn Clock>,
+    pub master: Arc<MasterKey>,
+    /// The region this server answers for (pool IDs, ARNs, the SigV4 credential scope).
+    pub region: String,
+    pub credentials: Credentials,
+}
+
+impl Api {
+    /// Answers one API request.
+    pub async fn handle(&self, req: &Request<'_>) -> Response {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let result = self.dispatch(req).await;
+        let (status, body) = match result {
+            Ok(body) => (200, body),
+            Err(e) => {
+                if e.status >= 500 {
+                    tracing::error!(error = %e.message, "API request failed");
+                }
+                (e.status, e.body())
+            }
+        };
+        let mut headers = vec![
+            ("content-type", "application/x-amz-json-1.1".to_string()),
+            ("x-amzn-requestid", request_id),
+        ];
+        if let Some(kind) = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("__type").and_then(Value::as_str).map(String::from))
+        {
+            headers.push(("x-amzn-errortype", kind));
+        }
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn dispatch(&self, req: &Request<'_>) -> Result<String, ApiError> {
+        let name = req
+            .header("x-amz-target")
+            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+            .unwrap_or("");
+        let Some(op) = model::operation(name) else {
+            return Err(ApiError::unknown_operation());
+        };
+        if req.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::serialization("Request body is too large"));
+        }
+        if !op.unsigned {
+            sigv4::authenticate(self, req).await?;
+        }
+        let input: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(req.body).map_err(|_| {
+                ApiError::serialization("Start of structure or map found where not expected.")
+            })?
+        };
+        if !input.is_object() {
+            return Err(ApiError::serialization(
+                "Start of structure or map found where not expected.",
+            ));
+        }
+        model::check_input(op, &input)?;
+        let output = ops::call(self, &op.name, input).await?;
+        Ok(model::project_output(op, output).to_string())
+    }
+
+    /// Reloads this node's view of the pools after a write, so it reads its own writes at once
+    /// (other nodes reload on their refresh interval).
+    async fn reload(&self) {
+        if let Err(e) = self.directory.refresh(&*self.store, self.clock.now()).await {
+            tracing::error!(error = %e, "reloading the directory failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod send_check {
+    #[allow(dead_code)]
+    fn handle_is_send(api: &super::Api, req: &super::Request<'_>) {
+        fn send<T: Send>(_: T) {}
+        send(api.handle(req));
+    }
+}

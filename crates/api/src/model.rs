@@ -1,0 +1,371 @@
+//! The service model of Cognito's API (its operations and shapes, without documentation),
+//! embedded in the binary: which operations exist and which need SigV4, the checks of each
+//! input against its shape as the service makes them, and the projection of each output onto
+//! its shape, so nothing Cognito would not send leaves the server.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+/// The model file: the botocore service model of `cognito-idp` (API version 2016-04-18) with
+/// its documentation removed.
+const MODEL_JSON: &str = include_str!("../model/cognito-idp.json");
+
+#[derive(Debug, Deserialize)]
+struct ModelFile {
+    operations: HashMap<String, OperationFile>,
+    shapes: HashMap<String, Shape>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OperationFile {
+    input: Option<String>,
+    output: Option<String>,
+    #[serde(default)]
+    unsigned: bool,
+}
+
+/// One shape of the model, with the constraints the service checks.
+#[derive(Debug, Deserialize)]
+struct Shape {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    required: Vec<String>,
+    #[serde(default)]
+    members: HashMap<String, MemberRef>,
+    member: Option<MemberRef>,
+    key: Option<MemberRef>,
+    value: Option<MemberRef>,
+    min: Option<f64>,
+    max: Option<f64>,
+    #[serde(rename = "enum")]
+    values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MemberRef {
+    shape: String,
+}
+
+/// An operation of the API.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    pub(crate) name: String,
+    input: Option<String>,
+    output: Option<String>,
+    /// Called without SigV4 (the client ID, a session or an access token identify the caller).
+    pub(crate) unsigned: bool,
+}
+
+struct Model {
+    operations: HashMap<String, Operation>,
+    shapes: HashMap<String, Shape>,
+}
+
+static MODEL: LazyLock<Model> = LazyLock::new(|| {
+    let file: ModelFile = serde_json::from_str(MODEL_JSON).expect("the embedded model parses");
+    let operations = file
+        .operations
+        .into_iter()
+        .map(|(name, op)| {
+            let operation = Operation {
+                name: name.clone(),
+                input: op.input,
+                output: op.output,
+                unsigned: op.unsigned,
+            };
+            (name, operation)
+        })
+        .collect();
+    Model {
+        operations,
+        shapes: file.shapes,
+    }
+});
+
+/// The operation of this name, if the API has one.
+pub(crate) fn operation(name: &str) -> Option<&'static Operation> {
+    MODEL.operations.get(name)
+}
+
+/// Checks `input` against the operation's input shape: JSON types (a mismatch is a
+/// `SerializationException`, as the service answers), then required members, lengths, ranges
+/// and enum values, all reported at once in the service's wording
+/// (`InvalidParameterException`).
+pub(crate) fn check_input(op: &Operation, input: &Value) -> Result<(), ApiError> {
+    let Some(shape) = &op.input else {
+        return Ok(());
+    };
+    let mut problems = Vec::new();
+    check(shape, input, "", &mut problems)?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let n = problems.len();
+    let noun = if n == 1 { "error" } else { "errors" };
+    Err(ApiError::invalid_parameter(format!(
+        "{n} validation {noun} detected: {}",
+        problems.join("; ")
+    )))
+}
+
+/// A member's path as the service names it: camelCase, dotted, list items by position.
+fn member_path(parent: &str, member: &str) -> String {
+    let mut chars = member.chars();
+    let camel: String = chars
+        .next()
+        .map(|c| c.to_ascii_lowercase())
+        .into_iter()
+        .chain(chars)
+        .collect();
+    if parent.is_empty() {
+        camel
+    } else {
+        format!("{parent}.{camel}")
+    }
+}
+
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check(
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    let Some(shape) = MODEL.shapes.get(shape_name) else {
+        return Ok(());
+    };
+    let wrong_type = || {
+        ApiError::serialization(format!(
+            "Unexpected value type for '{}': expected {}",
+            if path.is_empty() { "input" } else { path },
+            shape.kind
+        ))
+    };
+    let mut violated = |constraint: String| {
+        problems.push(format!(
+            "Value '{}' at '{path}' failed to satisfy constraint: {constraint}",
+            shown(value)
+        ));
+    };
+    match shape.kind.as_str() {
+        "structure" => {
+            let Value::Object(members) = value else {
+                return Err(wrong_type());
+            };
+            for name in &shape.required {
+                if members.get(name).is_none_or(Value::is_null) {
+                    problems.push(format!(
+                        "Value null at '{}' failed to satisfy constraint: Member must not be null",
+                        member_path(path, name)
+                    ));
+                }
+            }
+            for (name, v) in members {
+                if let (Some(member), false) = (shape.members.get(name), v.is_null()) {
+                    check(&member.shape, v, &member_path(path, name), problems)?;
+                }
+            }
+        }
+        "list" => {
+            let Value::Array(items) = value else {
+                return Err(wrong_type());
+            };
+            check_length(shape, items.len(), &mut violated);
+            if let Some(member) = &shape.member {
+                for (i, item) in items.iter().enumerate() {
+                    check(
+                        &member.shape,
+                        item,
+                        &format!("{path}.{}.member", i + 1),
+                        problems,
+                    )?;
+                }
+            }
+        }
+        "map" => {
+            let Value::Object(entries) = value else {
+                return Err(wrong_type());
+            };
+            check_length(shape, entries.len(), &mut violated);
+            for (k, v) in entries {
+                if let Some(key) = &shape.key {
+                    check(&key.shape, &Value::String(k.clone()), path, problems)?;
+                }
+                if let Some(member) = &shape.value {
+                    check(&member.shape, v, &format!("{path}.{k}"), problems)?;
+                }
+            }
+        }
+        "string" => {
+            let Value::String(s) = value else {
+                return Err(wrong_type());
+            };
+            check_length(shape, s.chars().count(), &mut violated);
+            if let Some(values) = &shape.values
+                && !values.contains(s)
+            {
+                violated(format!(
+                    "Member must satisfy enum value set: [{}]",
+                    values.join(", ")
+                ));
+            }
+        }
+        "integer" | "long" => {
+            let Some(n) = value.as_i64() else {
+                return Err(wrong_type());
+            };
+            if let Some(min) = shape.min
+                && (n as f64) < min
+            {
+                violated(format!(
+                    "Member must have value greater than or equal to {min}"
+                ));
+            }
+            if let Some(max) = shape.max
+                && (n as f64) > max
+            {
+                violated(format!(
+                    "Member must have value less than or equal to {max}"
+                ));
+            }
+        }
+        "boolean" if !value.is_boolean() => return Err(wrong_type()),
+        "timestamp" if !value.is_number() => return Err(wrong_type()),
+        "blob" if !value.is_string() => return Err(wrong_type()),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn check_length(shape: &Shape, len: usize, violated: &mut impl FnMut(String)) {
+    if let Some(min) = shape.min
+        && (len as f64) < min
+    {
+        violated(format!(
+            "Member must have length greater than or equal to {min}"
+        ));
+    }
+    if let Some(max) = shape.max
+        && (len as f64) > max
+    {
+        violated(format!(
+            "Member must have length less than or equal to {max}"
+        ));
+    }
+}
+
+/// `output` reduced to the members of the operation's output shape, recursively: what the
+/// service would send and nothing else (an operation without output answers `{}`).
+pub(crate) fn project_output(op: &Operation, output: Value) -> Value {
+    match &op.output {
+        Some(shape) => project(shape, output),
+        None => Value::Object(Map::new()),
+    }
+}
+
+fn project(shape_name: &str, value: Value) -> Value {
+    let Some(shape) = MODEL.shapes.get(shape_name) else {
+        return value;
+    };
+    match (shape.kind.as_str(), value) {
+        ("structure", Value::Object(members)) => Value::Object(
+            members
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .filter_map(|(k, v)| {
+                    let member = shape.members.get(&k)?;
+                    Some((k, project(&member.shape, v)))
+                })
+                .collect(),
+        ),
+        ("list", Value::Array(items)) => match &shape.member {
+            Some(member) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| project(&member.shape, item))
+                    .collect(),
+            ),
+            None => Value::Array(items),
+        },
+        ("map", Value::Object(entries)) => match &shape.value {
+            Some(member) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, project(&member.shape, v)))
+                    .collect(),
+            ),
+            None => Value::Object(entries),
+        },
+        (_, other) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_model_has_every_operation_and_knows_which_are_unsigned() {
+        assert_eq!(MODEL.operations.len(), 129);
+        assert!(!operation("CreateUserPool").unwrap().unsigned);
+        assert!(operation("InitiateAuth").unwrap().unsigned);
+        assert!(operation("NoSuchThing").is_none());
+    }
+
+    #[test]
+    fn inputs_are_checked_in_the_services_words() {
+        let op = operation("CreateUserPool").unwrap();
+        let e = check_input(op, &json!({})).unwrap_err();
+        assert_eq!(e.kind, "InvalidParameterException");
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value null at 'poolName' failed to satisfy constraint: Member must not be null"
+        );
+        let long = "p".repeat(129);
+        let e =
+            check_input(op, &json!({"PoolName": long, "MfaConfiguration": "MAYBE"})).unwrap_err();
+        assert!(
+            e.message.starts_with("2 validation errors detected: "),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("at 'poolName' failed to satisfy constraint: Member must have length less than or equal to 128"));
+        assert!(e.message.contains("at 'mfaConfiguration' failed to satisfy constraint: Member must satisfy enum value set: [OFF, ON, OPTIONAL]"));
+        let e = check_input(op, &json!({"PoolName": 5})).unwrap_err();
+        assert_eq!(e.kind, "SerializationException");
+        assert!(
+            check_input(
+                op,
+                &json!({"PoolName": "ok", "Policies": {"PasswordPolicy": {"MinimumLength": 8}}})
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn outputs_keep_only_what_the_shape_has() {
+        let op = operation("DescribeUserPoolClient").unwrap();
+        let out = project_output(
+            op,
+            json!({"UserPoolClient": {"ClientId": "c", "ClientName": "n", "Secret": "x", "ClientSecret": null}, "Extra": 1}),
+        );
+        assert_eq!(
+            out,
+            json!({"UserPoolClient": {"ClientId": "c", "ClientName": "n"}})
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! App clients: `CreateUserPoolClient`, `DescribeUserPoolClient`, `ListUserPoolClients`,
+//! `DeleteUserPoolClient`.
+
+use serde_json::{Map, Value, json};
+use userpool_core::crypto::TokenHash;
+use userpool_core::ids;
+use userpool_core::model::{ClientConfig, Problems};
+use userpool_core::store::ClientRecord;
+
+use super::pools::{existing, strip_nulls};
+use super::{member, page, refuse};
+use crate::{Api, ApiError};
+
+pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    strip_nulls(&mut input);
+    if let Value::Object(m) = &mut input {
+        m.remove("UserPoolId");
+    }
+    // The request's members are `ClientConfig`'s, whose own checks are the seed's.
+    let config: ClientConfig =
+        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let custom_scopes: Vec<String> = api
+        .store
+        .list_resource_servers(&pool.id)
+        .await?
+        .iter()
+        .flat_map(|rs| {
+            rs.config
+                .scopes
+                .iter()
+                .map(move |s| format!("{}/{}", rs.config.identifier, s.scope_name))
+        })
+        .collect();
+    let providers: Vec<String> = api
+        .store
+        .list_identity_providers(&pool.id)
+        .await?
+        .into_iter()
+        .map(|i| i.config.provider_name)
+        .collect();
+    let mut p = Problems::new("");
+    config.validate(&custom_scopes, &providers, &mut p);
+    refuse(p)?;
+    // A secret is shown once, here: only its hash is kept (see docs/compat/cognito.md).
+    let secret = config.generate_secret.then(ids::new_client_secret);
+    let client = ClientRecord {
+        pool_id: pool.id.clone(),
+        client_id: ids::new_client_id(),
+        config,
+        secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
+        created_at: api.clock.now(),
+        version: 0,
+    };
+    if !api.store.insert_client(&client).await? {
+        return Err(ApiError::internal());
+    }
+    api.reload().await;
+    let mut out = described(&client);
+    if let (Some(secret), Value::Object(m)) = (secret, &mut out) {
+        m.insert("ClientSecret".into(), json!(secret));
+    }
+    Ok(json!({ "UserPoolClient": out }))
+}
+
+pub(super) async fn describe(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let client = existing_client(api, &input).await?;
+    Ok(json!({ "UserPoolClient": described(&client) }))
+}
+
+pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let max: Option<usize> = member(&input, "MaxResults")?;
+    let token: Option<String> = member(&input, "NextToken")?;
+    let clients = api.store.list_clients(&pool.id).await?;
+    let (clients, next) = page(clients, token.as_deref(), max.unwrap_or(60))?;
+    let listed: Vec<Value> = clients
+        .iter()
+        .map(|c| {
+            json!({
+                "ClientId": c.client_id,
+                "UserPoolId": c.pool_id,
+                "ClientName": c.config.client_name,
+            })
+        })
+        .collect();
+    Ok(json!({ "UserPoolClients": listed, "NextToken": next }))
+}
+
+pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let client = existing_client(api, &input).await?;
+    api.store
+        .delete_client(&client.pool_id, &client.client_id)
+        .await?;
+    api.reload().await;
+    Ok(json!({}))
+}
+
+/// The client the input names, in the pool it names.
+async fn existing_client(api: &Api, input: &Value) -> Result<ClientRecord, ApiError> {
+    let pool = existing(api, &member::<String>(input, "UserPoolId")?).await?;
+    let client_id: String = member(input, "ClientId")?;
+    api.store
+        .get_client(&pool.id, &client_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("User pool client {client_id} does not exist.")))
+}
+
+/// `UserPoolClientType`: the configuration under Cognito's names, with its IDs and dates.
+fn described(client: &ClientRecord) -> Value {
+    let mut out = match serde_json::to_value(&client.config) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    out.remove("GenerateSecret");
+    out.insert("ClientId".into(), json!(client.client_id));
+    out.insert("UserPoolId".into(), json!(client.pool_id));
+    out.insert("CreationDate".into(), json!(client.created_at));
+    out.insert("LastModifiedDate".into(), json!(client.created_at));
+    Value::Object(out)
+}

@@ -1,0 +1,65 @@
+//! The operations, by family, behind one dispatch table: the name in `X-Amz-Target` to its
+//! handler. Each handler takes the checked input and returns the output before projection.
+
+mod clients;
+mod pools;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use userpool_core::model::Problems;
+
+use crate::{Api, ApiError};
+
+/// Runs operation `name` on `input` (already checked against its shape).
+pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, ApiError> {
+    match name {
+        "CreateUserPool" => pools::create(api, input).await,
+        "DescribeUserPool" => pools::describe(api, input).await,
+        "ListUserPools" => pools::list(api, input).await,
+        "DeleteUserPool" => pools::delete(api, input).await,
+        "CreateUserPoolClient" => clients::create(api, input).await,
+        "DescribeUserPoolClient" => clients::describe(api, input).await,
+        "ListUserPoolClients" => clients::list(api, input).await,
+        "DeleteUserPoolClient" => clients::delete(api, input).await,
+        // An operation of the model this server does not serve yet: said plainly, in the
+        // model's own exception.
+        _ => Err(ApiError::new(
+            "UnsupportedOperationException",
+            format!("userpool does not serve {name} yet"),
+        )),
+    }
+}
+
+/// A member of the input as a typed value (the input passed the shape check).
+fn member<T: DeserializeOwned>(input: &Value, name: &str) -> Result<T, ApiError> {
+    serde_json::from_value(input.get(name).cloned().unwrap_or(Value::Null))
+        .map_err(|e| ApiError::invalid_parameter(format!("{name}: {e}")))
+}
+
+/// The first problem of a configuration, as the exception its rule names.
+fn refuse(p: Problems) -> Result<(), ApiError> {
+    match p.errors.into_iter().next() {
+        Some(e) => Err(ApiError::new(e.kind, format!("{}: {}", e.path, e.message))),
+        None => Ok(()),
+    }
+}
+
+/// A page of `items` after the position `token` names (an opaque index), at most `max` long,
+/// and the token of the next page.
+fn page<T>(
+    items: Vec<T>,
+    token: Option<&str>,
+    max: usize,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let start = match token {
+        None => 0,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| ApiError::invalid_parameter("Invalid pagination token"))?,
+    };
+    let end = (start + max).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    Ok((items.into_iter().skip(start).take(max).collect(), next))
+}
