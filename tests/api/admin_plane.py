@@ -2,121 +2,25 @@
 
 Usage: admin_plane.py ENDPOINT ACCESS_KEY_ID SECRET_ACCESS_KEY
 
-Every raw response is also checked against the output shape of the service model (the one in
-crates/api/model, read here by separate code): a member
-Cognito would not send, a missing required member, or a value of the wrong type fails the run.
+Every raw response is also checked against the output shape of the service model (common.py).
 Prints one line per check and "N passed, 0 failed" at the end; exits non-zero on the first failure.
 """
 
 import json
 import sys
-import urllib.error
 import urllib.request
-from pathlib import Path
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from common import REGION, check, client as new_client, error_of, raw as raw_to, summary
 
 ENDPOINT, KEY, SECRET = sys.argv[1:4]
-REGION = "us-east-1"
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    if not ok:
-        print(f"FAILED: {what}", flush=True)
-        sys.exit(1)
-    passed += 1
-    print(f"ok: {what}", flush=True)
-
-
-MODEL = json.load(open(Path(__file__).resolve().parents[2] / "crates/api/model/cognito-idp.json"))
-
-
-def shape_problems(name, value, path="output"):
-    """What in `value` does not fit the model's shape `name` (the service model in the repo, a
-    newer one than the installed botocore may carry)."""
-    shape = MODEL["shapes"][name]
-    kind = shape["type"]
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: not an object"]
-        members = shape.get("members", {})
-        problems = [f"{path}.{m}: not in the model" for m in value if m not in members]
-        problems += [f"{path}.{m}: required, missing" for m in shape.get("required", []) if m not in value]
-        for m, v in value.items():
-            if m in members:
-                problems += shape_problems(members[m]["shape"], v, f"{path}.{m}")
-        return problems
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: not a list"]
-        return [p for i, v in enumerate(value) for p in shape_problems(shape["member"]["shape"], v, f"{path}[{i}]")]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: not a map"]
-        return [p for k, v in value.items() for p in shape_problems(shape["value"]["shape"], v, f"{path}.{k}")]
-    expected = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "boolean": bool,
-        "timestamp": (int, float),
-        "blob": str,
-    }.get(kind)
-    if expected and (not isinstance(value, expected) or (kind in ("integer", "long") and isinstance(value, bool))):
-        return [f"{path}: {value!r} is not a {kind}"]
-    if kind == "string" and "enum" in shape and value not in shape["enum"]:
-        return [f"{path}: {value!r} not one of {shape['enum']}"]
-    return []
-
-
-def check_shape(http_response, model, **_):
-    """botocore's after-call hook: the raw body against the operation's output shape."""
-    output = MODEL["operations"][model.name]["output"]
-    if http_response.status_code != 200 or output is None:
-        return
-    body = json.loads(http_response.content or b"{}")
-    problems = shape_problems(output, body)
-    check(not problems, f"{model.name} answers in the model's shape {problems}")
 
 
 def client(validate=True):
-    c = boto3.client(
-        "cognito-idp",
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
-    )
-    c.meta.events.register("after-call.cognito-idp", check_shape)
-    return c
-
-
-def error_of(call):
-    try:
-        call()
-    except ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"]["Message"]
-    return None, None
+    return new_client(ENDPOINT, KEY, SECRET, validate)
 
 
 def raw(target, body):
-    """A request boto3 would never send, signed with nothing: the protocol's own errors."""
-    req = urllib.request.Request(
-        ENDPOINT + "/",
-        data=body,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return raw_to(ENDPOINT, target, body)
 
 
 cognito = client()
@@ -194,4 +98,4 @@ check(status == 400 and body["__type"] == "UnknownOperationException", "an unkno
 status, body = raw("AWSCognitoIdentityProviderService.SignUp", b"{not json")
 check(status == 400 and body["__type"] == "SerializationException", "a malformed body")
 
-print(f"{passed} passed, 0 failed")
+summary()

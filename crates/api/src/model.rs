@@ -182,7 +182,7 @@ fn check(
             let Value::Array(items) = value else {
                 return Err(wrong_type());
             };
-            check_length(shape, items.len(), &mut violated);
+            check_bounds(shape, items.len() as f64, "length", &mut violated);
             if let Some(member) = &shape.member {
                 for (i, item) in items.iter().enumerate() {
                     check(
@@ -198,7 +198,7 @@ fn check(
             let Value::Object(entries) = value else {
                 return Err(wrong_type());
             };
-            check_length(shape, entries.len(), &mut violated);
+            check_bounds(shape, entries.len() as f64, "length", &mut violated);
             for (k, v) in entries {
                 if let Some(key) = &shape.key {
                     check(&key.shape, &Value::String(k.clone()), path, problems)?;
@@ -212,7 +212,7 @@ fn check(
             let Value::String(s) = value else {
                 return Err(wrong_type());
             };
-            check_length(shape, s.chars().count(), &mut violated);
+            check_bounds(shape, s.chars().count() as f64, "length", &mut violated);
             if let Some(values) = &shape.values
                 && !values.contains(s)
             {
@@ -226,20 +226,7 @@ fn check(
             let Some(n) = value.as_i64() else {
                 return Err(wrong_type());
             };
-            if let Some(min) = shape.min
-                && (n as f64) < min
-            {
-                violated(format!(
-                    "Member must have value greater than or equal to {min}"
-                ));
-            }
-            if let Some(max) = shape.max
-                && (n as f64) > max
-            {
-                violated(format!(
-                    "Member must have value less than or equal to {max}"
-                ));
-            }
+            check_bounds(shape, n as f64, "value", &mut violated);
         }
         "boolean" if !value.is_boolean() => return Err(wrong_type()),
         "timestamp" if !value.is_number() => return Err(wrong_type()),
@@ -249,19 +236,20 @@ fn check(
     Ok(())
 }
 
-fn check_length(shape: &Shape, len: usize, violated: &mut impl FnMut(String)) {
+/// The shape's `min` and `max` on a length or a value, in the service's wording.
+fn check_bounds(shape: &Shape, n: f64, what: &str, violated: &mut impl FnMut(String)) {
     if let Some(min) = shape.min
-        && (len as f64) < min
+        && n < min
     {
         violated(format!(
-            "Member must have length greater than or equal to {min}"
+            "Member must have {what} greater than or equal to {min}"
         ));
     }
     if let Some(max) = shape.max
-        && (len as f64) > max
+        && n > max
     {
         violated(format!(
-            "Member must have length less than or equal to {max}"
+            "Member must have {what} less than or equal to {max}"
         ));
     }
 }

@@ -57,6 +57,8 @@ pub struct PoolRecord {
     pub id: String,
     pub config: UserPoolConfig,
     pub created_at: Timestamp,
+    /// The last change of the configuration (`created_at` until the first update).
+    pub updated_at: Timestamp,
     /// Bumped by every change of the pool's signing keys (compare-and-swap counter).
     pub key_generation: i64,
     /// Bumped by every change of the configuration (compare-and-swap counter).
@@ -72,6 +74,8 @@ pub struct ClientRecord {
     /// Hashes of the client's secrets (at most two, for rotation).
     pub secret_hashes: Vec<TokenHash>,
     pub created_at: Timestamp,
+    /// The last change of the configuration (`created_at` until the first update).
+    pub updated_at: Timestamp,
     /// Bumped by every update (compare-and-swap counter).
     pub version: i64,
 }
@@ -285,6 +289,11 @@ pub trait PoolStore {
     async fn insert_domain(&self, domain: &DomainRecord) -> StoreResult<bool>;
     async fn get_domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>>;
     async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>>;
+    /// Replaces the configuration of the pool's domain `domain.config.domain`; false when the
+    /// pool has no such domain.
+    async fn update_domain(&self, domain: &DomainRecord) -> StoreResult<bool>;
+    /// Deletes the pool's domain; false when the pool has no such domain.
+    async fn delete_domain(&self, pool_id: &str, domain: &str) -> StoreResult<bool>;
 
     async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool>;
     async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>>;
@@ -297,6 +306,11 @@ pub trait PoolStore {
 
     async fn insert_group(&self, group: &GroupRecord) -> StoreResult<bool>;
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>>;
+    async fn get_group(&self, pool_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
+    /// Replaces the group's configuration (its name stays); false when there is no such group.
+    async fn update_group(&self, group: &GroupRecord) -> StoreResult<bool>;
+    /// Deletes the group and its memberships; false when there was no such group.
+    async fn delete_group(&self, pool_id: &str, name: &str) -> StoreResult<bool>;
 }
 
 /// What checking a one-time user code found.
@@ -429,6 +443,21 @@ pub trait UserStore {
         group: &str,
     ) -> StoreResult<bool>;
     async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>>;
+    /// Ends a membership; false when the user was not in the group.
+    async fn remove_user_from_group(
+        &self,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> StoreResult<bool>;
+    /// The members of a group by username, at most `limit` of them after `after` (exclusive).
+    async fn list_group_users(
+        &self,
+        pool_id: &str,
+        group: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<UserRecord>>;
     /// The user whose `email`, `phone_number` or `preferred_username` is `value` (oldest first
     /// if several). Other attribute names find nobody.
     async fn find_user_by_alias(

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     7 => "0007_user_versions.sql",
     8 => "0008_config_versions.sql",
     9 => "0009_access_keys.sql",
+    10 => "0010_updated_at.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     7 => "0007_user_versions.sql",
     8 => "0008_config_versions.sql",
     9 => "0009_access_keys.sql",
+    10 => "0010_updated_at.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

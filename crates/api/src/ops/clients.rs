@@ -1,14 +1,14 @@
 //! App clients: `CreateUserPoolClient`, `DescribeUserPoolClient`, `ListUserPoolClients`,
-//! `DeleteUserPoolClient`.
+//! `UpdateUserPoolClient`, `DeleteUserPoolClient`.
 
 use serde_json::{Map, Value, json};
 use userpool_core::crypto::TokenHash;
 use userpool_core::ids;
 use userpool_core::model::{ClientConfig, Problems};
-use userpool_core::store::ClientRecord;
+use userpool_core::store::{CasOutcome, ClientRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
-use super::{member, page, refuse};
+use super::{CAS_ATTEMPTS, member, page, refuse};
 use crate::{Api, ApiError};
 
 pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
@@ -20,6 +20,32 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
     // The request's members are `ClientConfig`'s, whose own checks are the seed's.
     let config: ClientConfig =
         serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    validate(api, &pool, &config).await?;
+    // A secret is shown once, here: only its hash is kept (see docs/compat/cognito.md).
+    let secret = config.generate_secret.then(ids::new_client_secret);
+    let now = api.clock.now();
+    let client = ClientRecord {
+        pool_id: pool.id.clone(),
+        client_id: ids::new_client_id(),
+        config,
+        secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    if !api.store.insert_client(&client).await? {
+        return Err(ApiError::internal());
+    }
+    api.reload().await;
+    let mut out = described(&client);
+    if let (Some(secret), Value::Object(m)) = (secret, &mut out) {
+        m.insert("ClientSecret".into(), json!(secret));
+    }
+    Ok(json!({ "UserPoolClient": out }))
+}
+
+/// The client's own checks, against the pool's resource-server scopes and identity providers.
+async fn validate(api: &Api, pool: &PoolRecord, config: &ClientConfig) -> Result<(), ApiError> {
     let custom_scopes: Vec<String> = api
         .store
         .list_resource_servers(&pool.id)
@@ -41,26 +67,7 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         .collect();
     let mut p = Problems::new("");
     config.validate(&custom_scopes, &providers, &mut p);
-    refuse(p)?;
-    // A secret is shown once, here: only its hash is kept (see docs/compat/cognito.md).
-    let secret = config.generate_secret.then(ids::new_client_secret);
-    let client = ClientRecord {
-        pool_id: pool.id.clone(),
-        client_id: ids::new_client_id(),
-        config,
-        secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
-        created_at: api.clock.now(),
-        version: 0,
-    };
-    if !api.store.insert_client(&client).await? {
-        return Err(ApiError::internal());
-    }
-    api.reload().await;
-    let mut out = described(&client);
-    if let (Some(secret), Value::Object(m)) = (secret, &mut out) {
-        m.insert("ClientSecret".into(), json!(secret));
-    }
-    Ok(json!({ "UserPoolClient": out }))
+    refuse(p)
 }
 
 pub(super) async fn describe(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -85,6 +92,42 @@ pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
         })
         .collect();
     Ok(json!({ "UserPoolClients": listed, "NextToken": next }))
+}
+
+/// `UpdateUserPoolClient`: Cognito's semantics, the request replaces the configuration (a
+/// member not given returns to its default), except the client's ID and secret, which stay,
+/// and its name, which stays when it is not given. Written by compare-and-swap, re-read on a
+/// race.
+pub(super) async fn update(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+    strip_nulls(&mut input);
+    let Value::Object(mut given) = input.clone() else {
+        return Err(ApiError::invalid_parameter("the request must be an object"));
+    };
+    for fixed in ["UserPoolId", "ClientId", "ClientSecret", "GenerateSecret"] {
+        given.remove(fixed);
+    }
+    for _ in 0..CAS_ATTEMPTS {
+        let mut client = existing_client(api, &input).await?;
+        let pool = existing(api, &client.pool_id).await?;
+        let mut members = given.clone();
+        members
+            .entry("ClientName")
+            .or_insert_with(|| json!(client.config.client_name));
+        let mut config: ClientConfig = serde_json::from_value(Value::Object(members))
+            .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+        config.client_id = client.config.client_id.clone();
+        config.generate_secret = client.config.generate_secret;
+        validate(api, &pool, &config).await?;
+        client.config = config;
+        client.updated_at = api.clock.now();
+        if api.store.update_client(&client).await? == CasOutcome::Applied {
+            client.version += 1;
+            api.reload().await;
+            return Ok(json!({ "UserPoolClient": described(&client) }));
+        }
+    }
+    tracing::error!("a client kept changing under an update");
+    Err(ApiError::internal())
 }
 
 pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -116,6 +159,6 @@ fn described(client: &ClientRecord) -> Value {
     out.insert("ClientId".into(), json!(client.client_id));
     out.insert("UserPoolId".into(), json!(client.pool_id));
     out.insert("CreationDate".into(), json!(client.created_at));
-    out.insert("LastModifiedDate".into(), json!(client.created_at));
+    out.insert("LastModifiedDate".into(), json!(client.updated_at));
     Value::Object(out)
 }

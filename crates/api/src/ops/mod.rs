@@ -2,6 +2,8 @@
 //! handler. Each handler takes the checked input and returns the output before projection.
 
 mod clients;
+mod domains;
+mod groups;
 mod pools;
 
 use serde::de::DeserializeOwned;
@@ -10,17 +12,35 @@ use userpool_core::model::Problems;
 
 use crate::{Api, ApiError};
 
+/// How often a read-modify-write is tried again when another writer came first.
+const CAS_ATTEMPTS: usize = 8;
+
 /// Runs operation `name` on `input` (already checked against its shape).
 pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, ApiError> {
     match name {
         "CreateUserPool" => pools::create(api, input).await,
         "DescribeUserPool" => pools::describe(api, input).await,
         "ListUserPools" => pools::list(api, input).await,
+        "UpdateUserPool" => pools::update(api, input).await,
         "DeleteUserPool" => pools::delete(api, input).await,
         "CreateUserPoolClient" => clients::create(api, input).await,
         "DescribeUserPoolClient" => clients::describe(api, input).await,
         "ListUserPoolClients" => clients::list(api, input).await,
         "DeleteUserPoolClient" => clients::delete(api, input).await,
+        "UpdateUserPoolClient" => clients::update(api, input).await,
+        "CreateUserPoolDomain" => domains::create(api, input).await,
+        "DescribeUserPoolDomain" => domains::describe(api, input).await,
+        "UpdateUserPoolDomain" => domains::update(api, input).await,
+        "DeleteUserPoolDomain" => domains::delete(api, input).await,
+        "CreateGroup" => groups::create(api, input).await,
+        "GetGroup" => groups::get(api, input).await,
+        "UpdateGroup" => groups::update(api, input).await,
+        "DeleteGroup" => groups::delete(api, input).await,
+        "ListGroups" => groups::list(api, input).await,
+        "AdminAddUserToGroup" => groups::add_user(api, input).await,
+        "AdminRemoveUserFromGroup" => groups::remove_user(api, input).await,
+        "AdminListGroupsForUser" => groups::list_for_user(api, input).await,
+        "ListUsersInGroup" => groups::list_users(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

@@ -1,16 +1,17 @@
-//! User pools: `CreateUserPool`, `DescribeUserPool`, `ListUserPools`, `DeleteUserPool`.
+//! User pools: `CreateUserPool`, `DescribeUserPool`, `ListUserPools`, `UpdateUserPool`,
+//! `DeleteUserPool`.
 
 use serde_json::{Map, Value, json};
 use userpool_core::ids;
 use userpool_core::keys::{self, RotationPlan};
 use userpool_core::model::{Problems, UserPoolConfig};
-use userpool_core::store::PoolRecord;
+use userpool_core::store::{CasOutcome, PoolRecord};
 
-use super::{member, page, refuse};
+use super::{CAS_ATTEMPTS, member, page, refuse};
 use crate::{Api, ApiError};
 
 /// The account in ARNs: a self-hosted server belongs to no AWS account.
-const ACCOUNT: &str = "000000000000";
+pub(super) const ACCOUNT: &str = "000000000000";
 
 pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
     // The request's members are `UserPoolConfig`'s, whose own checks are the seed's.
@@ -25,6 +26,7 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         id: ids::new_pool_id(&api.region),
         config,
         created_at: now,
+        updated_at: now,
         key_generation: 0,
         version: 0,
     };
@@ -62,11 +64,59 @@ pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
                 "Name": p.config.pool_name,
                 "LambdaConfig": p.config.lambda_config.clone().unwrap_or_else(|| json!({})),
                 "CreationDate": p.created_at,
-                "LastModifiedDate": p.created_at,
+                "LastModifiedDate": p.updated_at,
             })
         })
         .collect();
     Ok(json!({ "UserPools": listed, "NextToken": next }))
+}
+
+/// Members of the configuration that `UpdateUserPoolRequest` does not have: they stay as they
+/// were (Cognito fixes them at creation).
+const FIXED_AT_CREATION: &[&str] = &[
+    "AliasAttributes",
+    "UsernameAttributes",
+    "UsernameConfiguration",
+    "Schema",
+];
+
+/// `UpdateUserPool`: Cognito's semantics, the request replaces the configuration (a member not
+/// given returns to its default), except what is fixed at creation and the name, which stays
+/// when it is not given. Written by compare-and-swap, re-read on a race.
+pub(super) async fn update(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+    let id: String = member(&input, "UserPoolId")?;
+    strip_nulls(&mut input);
+    let Value::Object(mut given) = input else {
+        return Err(ApiError::invalid_parameter("the request must be an object"));
+    };
+    given.remove("UserPoolId");
+    for name in FIXED_AT_CREATION {
+        given.remove(*name);
+    }
+    for _ in 0..CAS_ATTEMPTS {
+        let mut pool = existing(api, &id).await?;
+        let mut members = given.clone();
+        members
+            .entry("PoolName")
+            .or_insert_with(|| json!(pool.config.pool_name));
+        let mut config: UserPoolConfig = serde_json::from_value(Value::Object(members))
+            .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+        config.alias_attributes = pool.config.alias_attributes.clone();
+        config.username_attributes = pool.config.username_attributes.clone();
+        config.username_configuration = pool.config.username_configuration.clone();
+        config.schema = pool.config.schema.clone();
+        let mut p = Problems::new("");
+        config.validate(&mut p);
+        refuse(p)?;
+        pool.config = config;
+        pool.updated_at = api.clock.now();
+        if api.store.update_pool(&pool).await? == CasOutcome::Applied {
+            api.reload().await;
+            return Ok(json!({}));
+        }
+    }
+    tracing::error!(pool = %id, "the pool kept changing under an update");
+    Err(ApiError::internal())
 }
 
 pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -102,6 +152,9 @@ async fn described(api: &Api, pool: &PoolRecord) -> Result<Value, ApiError> {
     if let Some(schema) = out.remove("Schema") {
         out.insert("SchemaAttributes".into(), schema);
     }
+    // Cognito names the default rather than leaving it out.
+    out.entry("DeletionProtection")
+        .or_insert_with(|| json!("INACTIVE"));
     let region = ids::pool_region(&pool.id).unwrap_or(&api.region);
     let users = api.store.count_users(&pool.id).await?;
     let view = api.directory.snapshot().by_id(&pool.id);
@@ -112,7 +165,7 @@ async fn described(api: &Api, pool: &PoolRecord) -> Result<Value, ApiError> {
         "Id": pool.id,
         "Arn": format!("arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{}", pool.id),
         "CreationDate": pool.created_at,
-        "LastModifiedDate": pool.created_at,
+        "LastModifiedDate": pool.updated_at,
         "EstimatedNumberOfUsers": users,
         "Domain": prefix.map(|d| d.config.domain.clone()),
         "CustomDomain": custom.map(|d| d.config.domain.clone()),

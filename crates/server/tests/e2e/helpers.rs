@@ -319,3 +319,16 @@ impl Server {
         }
     }
 }
+
+/// Runs the binary with `args` (from `serve` on), which must refuse to start: it exits non-zero
+/// within 30 s without writing a database. Returns what it said on stderr.
+pub fn refused_start(dir: &Path, args: &[&str]) -> String {
+    let out = run_until_exit(dir, args, Duration::from_secs(30))
+        .expect("the server must refuse to start, not run");
+    assert!(!out.status.success());
+    assert!(
+        !dir.join("userpool.db").exists(),
+        "nothing is written before refusing"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

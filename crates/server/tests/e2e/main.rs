@@ -5,6 +5,9 @@
 
 mod api_admin;
 mod api_auth;
+mod api_groups;
+mod api_updates;
+mod boto3;
 mod browser;
 mod cli;
 mod code_flow;

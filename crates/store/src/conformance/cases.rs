@@ -21,6 +21,7 @@ fn pool(id: &str) -> PoolRecord {
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
         key_generation: 0,
         version: 0,
     }
@@ -76,6 +77,7 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
         },
         secret_hashes: vec![TokenHash::of(&secret)],
         created_at: NOW,
+        updated_at: NOW,
         version: 0,
     };
     assert!(s.insert_client(&c).await.unwrap());
@@ -129,6 +131,7 @@ pub async fn a_deleted_pool_takes_everything_with_it(b: &impl Connect) {
         },
         secret_hashes: vec![],
         created_at: NOW,
+        updated_at: NOW,
         version: 0,
     };
     s.insert_client(&c).await.unwrap();
@@ -181,6 +184,7 @@ pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect)
         },
         secret_hashes: vec![],
         created_at: NOW,
+        updated_at: NOW,
         version: 0,
     };
     assert!(node_a.insert_client(&c).await.unwrap());
@@ -196,6 +200,85 @@ pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect)
     assert_eq!(back.config.client_name, "app");
     assert!(back.secret_hashes[0].matches("s1"));
     assert_eq!(back.version, 1);
+}
+
+pub async fn updates_record_when_they_happened(b: &impl Connect) {
+    let s = b.connect().await;
+    let id = new_pool(&*s).await;
+    let mut p = s.get_pool(&id).await.unwrap().unwrap();
+    assert_eq!(
+        p.updated_at, NOW,
+        "a new pool was last changed when it was made"
+    );
+    p.updated_at = NOW + 60;
+    assert_eq!(s.update_pool(&p).await.unwrap(), CasOutcome::Applied);
+    let back = s.get_pool(&id).await.unwrap().unwrap();
+    assert_eq!((back.created_at, back.updated_at), (NOW, NOW + 60));
+    assert!(s.list_pools().await.unwrap().contains(&back));
+
+    let c = ClientRecord {
+        pool_id: id.clone(),
+        client_id: ids::new_client_id(),
+        config: ClientConfig {
+            client_name: "web".into(),
+            ..Default::default()
+        },
+        secret_hashes: vec![],
+        created_at: NOW,
+        updated_at: NOW,
+        version: 0,
+    };
+    assert!(s.insert_client(&c).await.unwrap());
+    let mut changed = c.clone();
+    changed.updated_at = NOW + 120;
+    assert_eq!(
+        s.update_client(&changed).await.unwrap(),
+        CasOutcome::Applied
+    );
+    let back = s.get_client(&id, &c.client_id).await.unwrap().unwrap();
+    assert_eq!((back.created_at, back.updated_at), (NOW, NOW + 120));
+    assert_eq!(s.list_clients(&id).await.unwrap(), vec![back]);
+}
+
+pub async fn domains_are_updated_and_deleted_by_their_pool(b: &impl Connect) {
+    let s = b.connect().await;
+    let a = new_pool(&*s).await;
+    let other = new_pool(&*s).await;
+    let name = format!("d{}", ids::new_client_id());
+    let mut d = DomainRecord {
+        pool_id: a.clone(),
+        config: DomainConfig {
+            domain: name.clone(),
+            managed_login_version: Some(1),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_domain(&d).await.unwrap());
+    d.config.managed_login_version = Some(2);
+    assert!(s.update_domain(&d).await.unwrap());
+    assert_eq!(s.get_domain(&name).await.unwrap(), Some(d.clone()));
+    let theirs = DomainRecord {
+        pool_id: other.clone(),
+        ..d.clone()
+    };
+    assert!(
+        !s.update_domain(&theirs).await.unwrap(),
+        "another pool cannot change the domain"
+    );
+    assert!(!s.delete_domain(&other, &name).await.unwrap());
+    assert_eq!(s.get_domain(&name).await.unwrap(), Some(d.clone()));
+    assert!(s.delete_domain(&a, &name.to_uppercase()).await.unwrap());
+    assert!(!s.delete_domain(&a, &name).await.unwrap());
+    assert_eq!(s.get_domain(&name).await.unwrap(), None);
+    assert!(
+        !s.update_domain(&d).await.unwrap(),
+        "a deleted domain is gone"
+    );
+    assert!(
+        s.insert_domain(&theirs).await.unwrap(),
+        "a freed domain can be taken"
+    );
 }
 
 pub async fn domains_are_unique_across_pools(b: &impl Connect) {
@@ -314,6 +397,93 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
     assert!(
         s.add_user_to_group(&p, "alice", "missing").await.is_err(),
         "membership of an unknown group is refused by the schema"
+    );
+}
+
+pub async fn groups_are_updated_deleted_and_list_their_members(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let mut g = GroupRecord {
+        pool_id: p.clone(),
+        config: GroupConfig {
+            group_name: "staff".into(),
+            description: Some("everyone".into()),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_group(&g).await.unwrap());
+    assert_eq!(s.get_group(&p, "staff").await.unwrap(), Some(g.clone()));
+    assert_eq!(s.get_group(&p, "nobody").await.unwrap(), None);
+    g.config.precedence = Some(3);
+    g.config.description = None;
+    assert!(s.update_group(&g).await.unwrap());
+    assert_eq!(s.get_group(&p, "staff").await.unwrap(), Some(g.clone()));
+    let mut ghost = g.clone();
+    ghost.config.group_name = "ghost".into();
+    assert!(!s.update_group(&ghost).await.unwrap(), "no such group");
+    assert_eq!(s.get_group(&p, "ghost").await.unwrap(), None);
+
+    for name in ["carol", "alice", "bob", "dave"] {
+        let u = UserRecord {
+            pool_id: p.clone(),
+            username: name.into(),
+            sub: random_token(),
+            status: UserStatus::Confirmed,
+            enabled: true,
+            password_hash: Some(PasswordHash::from_stored("$argon2id$stub".into())),
+            password_set_at: Some(NOW),
+            tokens_valid_from_ms: None,
+            totp_secret: None,
+            attributes: vec![],
+            created_at: NOW,
+            updated_at: NOW,
+            version: 0,
+        };
+        assert!(s.insert_user(&u).await.unwrap());
+        if name != "dave" {
+            assert!(s.add_user_to_group(&p, name, "staff").await.unwrap());
+        }
+    }
+    let names = |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    let first = s.list_group_users(&p, "staff", None, 2).await.unwrap();
+    assert_eq!(names(first), ["alice", "bob"]);
+    let rest = s
+        .list_group_users(&p, "staff", Some("bob"), 2)
+        .await
+        .unwrap();
+    assert_eq!(names(rest), ["carol"]);
+    assert!(
+        s.list_group_users(&p, "ghost", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(s.remove_user_from_group(&p, "bob", "staff").await.unwrap());
+    assert!(!s.remove_user_from_group(&p, "bob", "staff").await.unwrap());
+    assert!(!s.remove_user_from_group(&p, "dave", "staff").await.unwrap());
+    assert!(s.list_user_groups(&p, "bob").await.unwrap().is_empty());
+    let left = s.list_group_users(&p, "staff", None, 10).await.unwrap();
+    assert_eq!(names(left), ["alice", "carol"]);
+
+    assert!(s.delete_group(&p, "staff").await.unwrap());
+    assert!(!s.delete_group(&p, "staff").await.unwrap());
+    assert_eq!(s.get_group(&p, "staff").await.unwrap(), None);
+    assert!(
+        s.list_user_groups(&p, "alice").await.unwrap().is_empty(),
+        "memberships go with it"
+    );
+    assert!(
+        s.get_user(&p, "alice").await.unwrap().is_some(),
+        "users stay"
+    );
+    assert!(s.insert_group(&g).await.unwrap(), "the name is free again");
+    assert!(
+        s.list_group_users(&p, "staff", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

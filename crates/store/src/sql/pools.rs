@@ -6,14 +6,16 @@ use userpool_core::store::*;
 use super::{SqlStore, begin_write};
 use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
 
-const POOL_COLUMNS: &str = "id, config, created_at, key_generation, version";
-const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secret_hashes, created_at, version";
+const POOL_COLUMNS: &str = "id, config, created_at, updated_at, key_generation, version";
+const CLIENT_COLUMNS: &str =
+    "client_id, pool_id, config, secret_hashes, created_at, updated_at, version";
 
 row! {
     struct PoolRow {
         id: String,
         config: String,
         created_at: i64,
+        updated_at: i64,
         key_generation: i64,
         version: i64,
     }
@@ -26,6 +28,7 @@ row! {
         config: String,
         secret_hashes: String,
         created_at: i64,
+        updated_at: i64,
         version: i64,
     }
 }
@@ -47,6 +50,7 @@ impl TryFrom<PoolRow> for PoolRecord {
             config: from_json("pool config", &row.config)?,
             id: row.id,
             created_at: row.created_at,
+            updated_at: row.updated_at,
             key_generation: row.key_generation,
             version: row.version,
         })
@@ -63,6 +67,7 @@ impl TryFrom<ClientRow> for ClientRecord {
             pool_id: row.pool_id,
             client_id: row.client_id,
             created_at: row.created_at,
+            updated_at: row.updated_at,
             version: row.version,
         })
     }
@@ -104,12 +109,13 @@ const POOL_LEFTOVERS: &[&str] = &[
 #[async_trait]
 impl PoolStore for SqlStore {
     async fn insert_pool(&self, pool: &PoolRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO pools (id, config, created_at, key_generation) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO pools (id, config, created_at, key_generation, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&pool.id)
             .bind(to_json(&pool.config))
             .bind(pool.created_at)
-            .bind(pool.key_generation), db))
+            .bind(pool.key_generation)
+            .bind(pool.updated_at), db))
     }
 
     async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRecord>> {
@@ -130,12 +136,12 @@ impl PoolStore for SqlStore {
     }
 
     async fn update_pool(&self, pool: &PoolRecord) -> StoreResult<CasOutcome> {
-        let sql =
-            "UPDATE pools SET config = $1, version = version + 1 WHERE id = $2 AND version = $3";
+        let sql = "UPDATE pools SET config = $1, updated_at = $4, version = version + 1 WHERE id = $2 AND version = $3";
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&pool.config))
             .bind(&pool.id)
-            .bind(pool.version), db))?;
+            .bind(pool.version)
+            .bind(pool.updated_at), db))?;
         Ok(CasOutcome::of(applied))
     }
 
@@ -175,24 +181,26 @@ impl PoolStore for SqlStore {
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<CasOutcome> {
-        let sql = "UPDATE clients SET config = $1, secret_hashes = $2, version = version + 1 WHERE client_id = $3 AND pool_id = $4 AND version = $5";
+        let sql = "UPDATE clients SET config = $1, secret_hashes = $2, updated_at = $6, version = version + 1 WHERE client_id = $3 AND pool_id = $4 AND version = $5";
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&c.config))
             .bind(hashes_to_json(&c.secret_hashes))
             .bind(&c.client_id)
             .bind(&c.pool_id)
-            .bind(c.version), db))?;
+            .bind(c.version)
+            .bind(c.updated_at), db))?;
         Ok(CasOutcome::of(applied))
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&c.client_id)
             .bind(&c.pool_id)
             .bind(to_json(&c.config))
             .bind(hashes_to_json(&c.secret_hashes))
-            .bind(c.created_at), db))
+            .bind(c.created_at)
+            .bind(c.updated_at), db))
     }
 
     async fn get_client(
@@ -260,6 +268,21 @@ impl PoolStore for SqlStore {
         let rows: Vec<ConfigRow> =
             on_db!(self, db => sqlx::query_as(sql).fetch_all(db).await.map_err(backend))?;
         rows.into_iter().map(DomainRecord::try_from).collect()
+    }
+
+    async fn update_domain(&self, d: &DomainRecord) -> StoreResult<bool> {
+        let sql = "UPDATE domains SET config = $1 WHERE domain = $2 AND pool_id = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&d.config))
+            .bind(d.config.host_key())
+            .bind(&d.pool_id), db))
+    }
+
+    async fn delete_domain(&self, pool_id: &str, domain: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM domains WHERE domain = $1 AND pool_id = $2";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(domain.to_ascii_lowercase())
+            .bind(pool_id), db))
     }
 
     async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool> {
@@ -330,5 +353,33 @@ impl PoolStore for SqlStore {
             .await
             .map_err(backend))?;
         rows.into_iter().map(GroupRecord::try_from).collect()
+    }
+
+    async fn get_group(&self, pool_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
+        let sql =
+            "SELECT pool_id, config, created_at FROM pool_groups WHERE pool_id = $1 AND name = $2";
+        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(name)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(GroupRecord::try_from).transpose()
+    }
+
+    async fn update_group(&self, g: &GroupRecord) -> StoreResult<bool> {
+        let sql = "UPDATE pool_groups SET config = $1 WHERE pool_id = $2 AND name = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&g.config))
+            .bind(&g.pool_id)
+            .bind(&g.config.group_name), db))
+    }
+
+    async fn delete_group(&self, pool_id: &str, name: &str) -> StoreResult<bool> {
+        // Memberships go by ON DELETE CASCADE.
+        let sql = "DELETE FROM pool_groups WHERE pool_id = $1 AND name = $2";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(name), db))
     }
 }

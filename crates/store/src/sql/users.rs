@@ -204,6 +204,42 @@ impl UserStore for SqlStore {
             .await
             .map_err(backend))
     }
+
+    async fn remove_user_from_group(
+        &self,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> StoreResult<bool> {
+        let sql =
+            "DELETE FROM user_groups WHERE pool_id = $1 AND username = $2 AND group_name = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(username)
+            .bind(group), db))
+    }
+
+    async fn list_group_users(
+        &self,
+        pool_id: &str,
+        group: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<UserRecord>> {
+        let sql = select!(
+            USER_COLUMNS,
+            "FROM users WHERE pool_id = $1 AND username > $3 AND username IN (SELECT username FROM user_groups WHERE pool_id = $1 AND group_name = $2) ORDER BY username LIMIT $4"
+        );
+        let rows: Vec<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(group)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(db)
+            .await
+            .map_err(backend))?;
+        rows.into_iter().map(UserRecord::try_from).collect()
+    }
 }
 
 /// The alias column value of a user's attribute.

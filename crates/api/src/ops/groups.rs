@@ -1,0 +1,269 @@
+//! Groups and memberships: `CreateGroup`, `GetGroup`, `UpdateGroup`, `DeleteGroup`,
+//! `ListGroups`, `AdminAddUserToGroup`, `AdminRemoveUserFromGroup`, `AdminListGroupsForUser`,
+//! `ListUsersInGroup`.
+
+use serde_json::{Value, json};
+use userpool_core::auth::find_user;
+use userpool_core::model::{GroupConfig, Problems};
+use userpool_core::store::{GroupRecord, PoolRecord, UserRecord};
+
+use super::pools::{existing, strip_nulls};
+use super::{member, page, refuse};
+use crate::{Api, ApiError};
+
+/// The page size when `Limit` is absent (or 0): the service's largest.
+const DEFAULT_LIMIT: usize = 60;
+
+pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    strip_nulls(&mut input);
+    if let Value::Object(m) = &mut input {
+        m.remove("UserPoolId");
+    }
+    // The request's members are `GroupConfig`'s, whose own checks are the seed's.
+    let config: GroupConfig =
+        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let mut p = Problems::new("");
+    config.validate(&mut p);
+    refuse(p)?;
+    let group = GroupRecord {
+        pool_id: pool.id,
+        config,
+        created_at: api.clock.now(),
+    };
+    if !api.store.insert_group(&group).await? {
+        return Err(ApiError::new(
+            "GroupExistsException",
+            "A group with the name already exists.",
+        ));
+    }
+    api.reload().await;
+    Ok(json!({ "Group": described(&group) }))
+}
+
+pub(super) async fn get(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (_, group) = existing_group(api, &input).await?;
+    Ok(json!({ "Group": described(&group) }))
+}
+
+pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (_, mut group) = existing_group(api, &input).await?;
+    // Only the members given change.
+    if let Some(d) = member::<Option<String>>(&input, "Description")? {
+        group.config.description = Some(d);
+    }
+    if let Some(r) = member::<Option<String>>(&input, "RoleArn")? {
+        group.config.role_arn = Some(r);
+    }
+    if let Some(n) = member::<Option<i64>>(&input, "Precedence")? {
+        group.config.precedence = Some(n);
+    }
+    let mut p = Problems::new("");
+    group.config.validate(&mut p);
+    refuse(p)?;
+    if !api.store.update_group(&group).await? {
+        return Err(group_not_found());
+    }
+    api.reload().await;
+    Ok(json!({ "Group": described(&group) }))
+}
+
+pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let name: String = member(&input, "GroupName")?;
+    if !api.store.delete_group(&pool.id, &name).await? {
+        return Err(group_not_found());
+    }
+    api.reload().await;
+    Ok(json!({}))
+}
+
+pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let groups = api.store.list_groups(&pool.id).await?;
+    listed(groups, &input)
+}
+
+pub(super) async fn add_user(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (pool, group) = existing_group(api, &input).await?;
+    let user = existing_user(api, &pool, &input).await?;
+    // Adding a member again is no error.
+    api.store
+        .add_user_to_group(&pool.id, &user.username, &group.config.group_name)
+        .await?;
+    api.reload().await;
+    Ok(json!({}))
+}
+
+pub(super) async fn remove_user(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (pool, group) = existing_group(api, &input).await?;
+    let user = existing_user(api, &pool, &input).await?;
+    // Removing someone who is not a member is no error.
+    api.store
+        .remove_user_from_group(&pool.id, &user.username, &group.config.group_name)
+        .await?;
+    api.reload().await;
+    Ok(json!({}))
+}
+
+pub(super) async fn list_for_user(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let user = existing_user(api, &pool, &input).await?;
+    let names = api.store.list_user_groups(&pool.id, &user.username).await?;
+    let groups = api
+        .store
+        .list_groups(&pool.id)
+        .await?
+        .into_iter()
+        .filter(|g| names.contains(&g.config.group_name))
+        .collect();
+    listed(groups, &input)
+}
+
+pub(super) async fn list_users(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (pool, group) = existing_group(api, &input).await?;
+    let limit = limit(&input)?;
+    // The token is the last username of the previous page (hex: any username fits the
+    // token's pattern); members are listed in username order.
+    let after = member::<Option<String>>(&input, "NextToken")?
+        .map(|t| {
+            from_hex(&t).ok_or_else(|| ApiError::invalid_parameter("Invalid pagination token"))
+        })
+        .transpose()?;
+    let mut users = api
+        .store
+        .list_group_users(
+            &pool.id,
+            &group.config.group_name,
+            after.as_deref(),
+            limit as i64 + 1,
+        )
+        .await?;
+    let next = (users.len() > limit).then(|| {
+        users.truncate(limit);
+        users.last().map(|u| to_hex(&u.username))
+    });
+    let users: Vec<Value> = users.iter().map(user_type).collect();
+    Ok(json!({ "Users": users, "NextToken": next.flatten() }))
+}
+
+/// A page of `GroupType`s as `ListGroups` and `AdminListGroupsForUser` answer.
+fn listed(groups: Vec<GroupRecord>, input: &Value) -> Result<Value, ApiError> {
+    let token: Option<String> = member(input, "NextToken")?;
+    let (groups, next) = page(groups, token.as_deref(), limit(input)?)?;
+    let groups: Vec<Value> = groups.iter().map(described).collect();
+    Ok(json!({ "Groups": groups, "NextToken": next }))
+}
+
+fn limit(input: &Value) -> Result<usize, ApiError> {
+    Ok(match member::<Option<usize>>(input, "Limit")? {
+        None | Some(0) => DEFAULT_LIMIT,
+        Some(n) => n,
+    })
+}
+
+fn group_not_found() -> ApiError {
+    ApiError::not_found("Group not found.")
+}
+
+/// The pool and the group the input names.
+async fn existing_group(api: &Api, input: &Value) -> Result<(PoolRecord, GroupRecord), ApiError> {
+    let pool = existing(api, &member::<String>(input, "UserPoolId")?).await?;
+    let name: String = member(input, "GroupName")?;
+    let group = api
+        .store
+        .get_group(&pool.id, &name)
+        .await?
+        .ok_or_else(group_not_found)?;
+    Ok((pool, group))
+}
+
+/// The user `Username` names: the username as the pool stores it (lowercased in
+/// case-insensitive pools), else an alias the pool signs in with, as Admin calls accept.
+async fn existing_user(
+    api: &Api,
+    pool: &PoolRecord,
+    input: &Value,
+) -> Result<UserRecord, ApiError> {
+    let typed: String = member(input, "Username")?;
+    let username = if pool.config.case_sensitive() {
+        typed.clone()
+    } else {
+        typed.to_lowercase()
+    };
+    if let Some(u) = api.store.get_user(&pool.id, &username).await? {
+        return Ok(u);
+    }
+    if let Some(view) = api.directory.snapshot().by_id(&pool.id)
+        && let Some(u) = find_user(&*api.store, &view, &typed).await?
+    {
+        return Ok(u);
+    }
+    Err(ApiError::new(
+        "UserNotFoundException",
+        "User does not exist.",
+    ))
+}
+
+/// `GroupType`.
+fn described(g: &GroupRecord) -> Value {
+    json!({
+        "GroupName": g.config.group_name,
+        "UserPoolId": g.pool_id,
+        "Description": g.config.description,
+        "RoleArn": g.config.role_arn,
+        "Precedence": g.config.precedence,
+        // Groups keep no modification time yet: see docs/compat/cognito.md.
+        "CreationDate": g.created_at,
+        "LastModifiedDate": g.created_at,
+    })
+}
+
+/// `UserType`: the attributes with `sub` first, as the service lists them.
+fn user_type(u: &UserRecord) -> Value {
+    let mut attributes = vec![json!({ "Name": "sub", "Value": u.sub })];
+    attributes.extend(
+        u.attributes
+            .iter()
+            .filter(|a| a.name != "sub")
+            .map(|a| json!({ "Name": a.name, "Value": a.value })),
+    );
+    json!({
+        "Username": u.username,
+        "Attributes": attributes,
+        "UserCreateDate": u.created_at,
+        "UserLastModifiedDate": u.updated_at,
+        "Enabled": u.enabled,
+        "UserStatus": u.status.as_str(),
+    })
+}
+
+fn to_hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(t: &str) -> Option<String> {
+    if !t.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_tokens_round_trip_and_refuse_garbage() {
+        for name in ["alice", "Zoë@example.test", "a+b"] {
+            assert_eq!(from_hex(&to_hex(name)).as_deref(), Some(name));
+        }
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("ff"), None);
+    }
+}
