@@ -66,6 +66,9 @@ pub enum Credentials {
 
 /// What the operations run on.
 pub struct Api {
+    /// The use cases the user operations share with the managed-login pages (hashing on the
+    /// same work queue, the same mailer).
+    pub auth: Arc<userpool_core::auth::Auth>,
     pub store: Arc<dyn Store>,
     pub directory: Arc<Directory>,
     pub clock: Arc<dyn Clock>,

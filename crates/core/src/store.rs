@@ -436,6 +436,9 @@ pub trait UserStore {
         subject: &str,
     ) -> StoreResult<Option<String>>;
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Deletes the user with its group memberships, identity links, one-time codes, pending
+    /// sign-in steps, sessions and token families; false when there was no such user.
+    async fn delete_user(&self, pool_id: &str, username: &str) -> StoreResult<bool>;
     async fn add_user_to_group(
         &self,
         pool_id: &str,
@@ -466,6 +469,28 @@ pub trait UserStore {
         attribute: &str,
         value: &str,
     ) -> StoreResult<Option<UserRecord>>;
+    /// The pool's users by username, at most `limit` of them after `after` (exclusive), that
+    /// match `filter` if one is given (`ListUsers`).
+    async fn list_users(
+        &self,
+        pool_id: &str,
+        filter: Option<&UserFilter>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<UserRecord>>;
+}
+
+/// One condition of `ListUsers`: an attribute equal to `value`, or starting with it when
+/// `prefix`. The attributes are Cognito's searchable ones: `username`, `sub`, `email`,
+/// `phone_number`, `name`, `given_name`, `family_name`, `preferred_username`,
+/// `cognito:user_status` (the status) and `status` (`Enabled` or `Disabled`); any other finds
+/// nobody. Emails and preferred usernames compare case-insensitively (they are stored so),
+/// everything else exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFilter {
+    pub attribute: String,
+    pub value: String,
+    pub prefix: bool,
 }
 
 /// Failed sign-ins of one typed username.

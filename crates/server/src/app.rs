@@ -145,7 +145,16 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Credentials::SigV4
     };
+    // One set of use cases (one work queue, one set of lockout turns) for the pages and the API.
+    let auth = AppState::auth(
+        store.clone(),
+        Arc::new(SystemClock),
+        master.clone(),
+        mailer.clone(),
+        Duration::from_millis(args.hash_queue_timeout_ms),
+    );
     let api = Arc::new(Api {
+        auth: auth.clone(),
         store: store.clone(),
         directory: directory.clone(),
         clock: Arc::new(SystemClock),
@@ -169,13 +178,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.federation_timeout),
             !settings.is_https(),
         )),
-        auth: AppState::auth(
-            store.clone(),
-            Arc::new(SystemClock),
-            master.clone(),
-            mailer.clone(),
-            Duration::from_millis(args.hash_queue_timeout_ms),
-        ),
+        auth,
         api,
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);

@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     8 => "0008_config_versions.sql",
     9 => "0009_access_keys.sql",
     10 => "0010_updated_at.sql",
+    11 => "0011_user_search.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -35,6 +36,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     8 => "0008_config_versions.sql",
     9 => "0009_access_keys.sql",
     10 => "0010_updated_at.sql",
+    11 => "0011_user_search.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -3,11 +3,11 @@
 //! `ListUsersInGroup`.
 
 use serde_json::{Value, json};
-use userpool_core::auth::find_user;
 use userpool_core::model::{GroupConfig, Problems};
-use userpool_core::store::{GroupRecord, PoolRecord, UserRecord};
+use userpool_core::store::{GroupRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
+use super::users::{existing_user, user_type};
 use super::{member, page, refuse};
 use crate::{Api, ApiError};
 
@@ -86,7 +86,7 @@ pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
 
 pub(super) async fn add_user(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (pool, group) = existing_group(api, &input).await?;
-    let user = existing_user(api, &pool, &input).await?;
+    let user = existing_user(api, &pool, &member::<String>(&input, "Username")?).await?;
     // Adding a member again is no error.
     api.store
         .add_user_to_group(&pool.id, &user.username, &group.config.group_name)
@@ -97,7 +97,7 @@ pub(super) async fn add_user(api: &Api, input: Value) -> Result<Value, ApiError>
 
 pub(super) async fn remove_user(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (pool, group) = existing_group(api, &input).await?;
-    let user = existing_user(api, &pool, &input).await?;
+    let user = existing_user(api, &pool, &member::<String>(&input, "Username")?).await?;
     // Removing someone who is not a member is no error.
     api.store
         .remove_user_from_group(&pool.id, &user.username, &group.config.group_name)
@@ -108,7 +108,7 @@ pub(super) async fn remove_user(api: &Api, input: Value) -> Result<Value, ApiErr
 
 pub(super) async fn list_for_user(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
-    let user = existing_user(api, &pool, &input).await?;
+    let user = existing_user(api, &pool, &member::<String>(&input, "Username")?).await?;
     let names = api.store.list_user_groups(&pool.id, &user.username).await?;
     let groups = api
         .store
@@ -178,33 +178,6 @@ async fn existing_group(api: &Api, input: &Value) -> Result<(PoolRecord, GroupRe
     Ok((pool, group))
 }
 
-/// The user `Username` names: the username as the pool stores it (lowercased in
-/// case-insensitive pools), else an alias the pool signs in with, as Admin calls accept.
-async fn existing_user(
-    api: &Api,
-    pool: &PoolRecord,
-    input: &Value,
-) -> Result<UserRecord, ApiError> {
-    let typed: String = member(input, "Username")?;
-    let username = if pool.config.case_sensitive() {
-        typed.clone()
-    } else {
-        typed.to_lowercase()
-    };
-    if let Some(u) = api.store.get_user(&pool.id, &username).await? {
-        return Ok(u);
-    }
-    if let Some(view) = api.directory.snapshot().by_id(&pool.id)
-        && let Some(u) = find_user(&*api.store, &view, &typed).await?
-    {
-        return Ok(u);
-    }
-    Err(ApiError::new(
-        "UserNotFoundException",
-        "User does not exist.",
-    ))
-}
-
 /// `GroupType`.
 fn described(g: &GroupRecord) -> Value {
     json!({
@@ -216,25 +189,6 @@ fn described(g: &GroupRecord) -> Value {
         // Groups keep no modification time yet: see docs/compat/cognito.md.
         "CreationDate": g.created_at,
         "LastModifiedDate": g.created_at,
-    })
-}
-
-/// `UserType`: the attributes with `sub` first, as the service lists them.
-fn user_type(u: &UserRecord) -> Value {
-    let mut attributes = vec![json!({ "Name": "sub", "Value": u.sub })];
-    attributes.extend(
-        u.attributes
-            .iter()
-            .filter(|a| a.name != "sub")
-            .map(|a| json!({ "Name": a.name, "Value": a.value })),
-    );
-    json!({
-        "Username": u.username,
-        "Attributes": attributes,
-        "UserCreateDate": u.created_at,
-        "UserLastModifiedDate": u.updated_at,
-        "Enabled": u.enabled,
-        "UserStatus": u.status.as_str(),
     })
 }
 

@@ -5,6 +5,9 @@ mod clients;
 mod domains;
 mod groups;
 mod pools;
+mod user_attributes;
+mod user_list;
+mod users;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -41,6 +44,18 @@ pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, A
         "AdminRemoveUserFromGroup" => groups::remove_user(api, input).await,
         "AdminListGroupsForUser" => groups::list_for_user(api, input).await,
         "ListUsersInGroup" => groups::list_users(api, input).await,
+        "AdminCreateUser" => users::admin_create(api, input).await,
+        "AdminGetUser" => users::admin_get(api, input).await,
+        "AdminDeleteUser" => users::admin_delete(api, input).await,
+        "AdminDisableUser" => users::admin_disable(api, input).await,
+        "AdminEnableUser" => users::admin_enable(api, input).await,
+        "AdminSetUserPassword" => users::admin_set_password(api, input).await,
+        "AdminConfirmSignUp" => users::admin_confirm_sign_up(api, input).await,
+        "AdminUserGlobalSignOut" => users::admin_global_sign_out(api, input).await,
+        "AdminResetUserPassword" => users::admin_reset_password(api, input).await,
+        "ListUsers" => user_list::list(api, input).await,
+        "AdminUpdateUserAttributes" => user_attributes::update(api, input).await,
+        "AdminDeleteUserAttributes" => user_attributes::delete(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

@@ -43,7 +43,7 @@ const CODE_MISMATCH: &str = "Invalid verification code provided, please try agai
 const NOT_FOUND: &str = "Username/client id combination not found.";
 
 /// Who a code is for: a user, or a name that matches none (counted alike).
-enum Holder<'a> {
+pub(super) enum Holder<'a> {
     User(&'a UserRecord),
     Unknown(&'a str),
 }
@@ -78,7 +78,7 @@ impl Auth {
     /// Makes, stores and sends a code of `purpose`, unless sends for this holder are paused
     /// (see [`lockout::sends_paused`]). Unknown names do the same counting and the same code
     /// write (under a name no user can have), so the work and the answer are the same.
-    async fn send_code(
+    pub(super) async fn send_code(
         &self,
         view: &PoolView,
         holder: Holder<'_>,

@@ -4,6 +4,8 @@
 //! store, the CPU-work queue, the lockout turns, the mailer, the clock — and return typed
 //! outcomes named as Cognito names them.
 
+mod admin;
+mod attributes;
 mod codes;
 mod federated;
 pub mod lockout;
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+pub use admin::{AdminNewUser, MessageAction, temporary_password};
 pub use codes::CodePurpose;
 pub use signin::find_user;
 pub use steps::{Challenge, Next, SignedIn};
@@ -37,6 +40,8 @@ pub enum ErrorKind {
     LimitExceeded,
     TooManyFailedAttempts,
     UsernameExists,
+    AliasExists,
+    UnsupportedUserState,
     InvalidPassword,
     InvalidParameter,
     /// The CPU-work queue did not clear in time: nothing was spent; try again.
@@ -57,6 +62,8 @@ impl ErrorKind {
             Self::LimitExceeded => "LimitExceededException",
             Self::TooManyFailedAttempts => "TooManyFailedAttemptsException",
             Self::UsernameExists => "UsernameExistsException",
+            Self::AliasExists => "AliasExistsException",
+            Self::UnsupportedUserState => "UnsupportedUserStateException",
             Self::InvalidPassword => "InvalidPasswordException",
             Self::InvalidParameter => "InvalidParameterException",
             Self::TooManyRequests => "TooManyRequestsException",

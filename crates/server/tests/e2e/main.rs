@@ -7,6 +7,8 @@ mod api_admin;
 mod api_auth;
 mod api_groups;
 mod api_updates;
+mod api_user_list;
+mod api_users;
 mod boto3;
 mod browser;
 mod cli;

@@ -1302,3 +1302,209 @@ pub async fn access_keys_round_trip_and_delete_on_every_node(b: &impl Connect) {
     assert_eq!(node_a.get_access_key(&first.id).await.unwrap(), None);
     assert_eq!(node_a.list_access_keys().await.unwrap(), vec![second]);
 }
+
+pub async fn a_deleted_user_takes_its_memberships_links_codes_and_sessions(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    s.insert_group(&GroupRecord {
+        pool_id: p.clone(),
+        config: GroupConfig {
+            group_name: "g".into(),
+            ..Default::default()
+        },
+        created_at: NOW,
+    })
+    .await
+    .unwrap();
+    let user = |name: &str| UserRecord {
+        pool_id: p.clone(),
+        username: name.into(),
+        sub: random_token(),
+        status: UserStatus::Confirmed,
+        enabled: true,
+        password_hash: Some(PasswordHash::from_stored("$argon2id$stub".into())),
+        password_set_at: Some(NOW),
+        tokens_valid_from_ms: None,
+        totp_secret: None,
+        attributes: vec![],
+        created_at: NOW,
+        updated_at: NOW,
+        version: 0,
+    };
+    for name in ["alice", "bob"] {
+        assert!(s.insert_user(&user(name)).await.unwrap());
+        assert!(s.add_user_to_group(&p, name, "g").await.unwrap());
+        assert!(s.link_identity(&p, "Okta", name, name).await.unwrap());
+        s.put_user_code(&p, name, "reset", &TokenHash::of("123456"), NOW + 600)
+            .await
+            .unwrap();
+    }
+    let cookie = random_token();
+    s.insert_session(&SessionRecord {
+        hash: TokenHash::of(&cookie),
+        pool_id: p.clone(),
+        username: "alice".into(),
+        payload: "{}".into(),
+        auth_time: NOW,
+        created_at: NOW,
+        expires_at: NOW + 3600,
+    })
+    .await
+    .unwrap();
+    let f = family(&p);
+    let secret = random_token();
+    assert!(s.start_family(&f, &refresh(&f.id, &secret)).await.unwrap());
+
+    assert!(s.delete_user(&p, "alice").await.unwrap());
+    assert!(!s.delete_user(&p, "alice").await.unwrap(), "deleted once");
+    assert!(!s.delete_user(&p, "nobody").await.unwrap());
+    assert_eq!(s.get_user(&p, "alice").await.unwrap(), None);
+    assert!(s.list_user_groups(&p, "alice").await.unwrap().is_empty());
+    assert_eq!(s.find_linked_user(&p, "Okta", "alice").await.unwrap(), None);
+    assert_eq!(s.get_session(&TokenHash::of(&cookie)).await.unwrap(), None);
+    assert_eq!(s.get_family(&f.id).await.unwrap(), None);
+    assert_eq!(s.find_refresh(&TokenHash::of(&secret)).await.unwrap(), None);
+    assert_eq!(
+        s.check_user_code(&p, "alice", "reset", &TokenHash::of("123456"), NOW, 5)
+            .await
+            .unwrap(),
+        CodeCheck::Expired,
+        "the user's codes are gone"
+    );
+    // A new user of the same name starts with nothing of the old one.
+    assert!(s.insert_user(&user("alice")).await.unwrap());
+    assert!(s.list_user_groups(&p, "alice").await.unwrap().is_empty());
+    // Others keep theirs.
+    assert_eq!(s.list_user_groups(&p, "bob").await.unwrap(), ["g"]);
+    assert_eq!(
+        s.find_linked_user(&p, "Okta", "bob")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bob")
+    );
+    assert_eq!(
+        s.check_user_code(&p, "bob", "reset", &TokenHash::of("123456"), NOW, 5)
+            .await
+            .unwrap(),
+        CodeCheck::Valid
+    );
+}
+
+pub async fn users_are_listed_and_searched_by_attribute(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let other = new_pool(&*s).await;
+    let attr = |name: &str, value: &str| AttributeType {
+        name: name.into(),
+        value: value.into(),
+    };
+    let people = [
+        ("ann", "Ann@Example.test", "Ann", "Lee"),
+        ("bea", "bea@example.test", "Bea", "Lee-Smith"),
+        ("cy", "cy@other.test", "Cy", "O%Brien"),
+        ("dee", "dee_1@example.test", "Dee", "Lee"),
+    ];
+    for (name, email, given, family) in people {
+        let mut u = user(&p, name, email);
+        u.attributes.push(attr("given_name", given));
+        u.attributes.push(attr("family_name", family));
+        u.attributes
+            .push(attr("name", &format!("{given} {family}")));
+        if name == "dee" {
+            u.enabled = false;
+            u.status = UserStatus::ForceChangePassword;
+        }
+        assert!(s.insert_user(&u).await.unwrap());
+    }
+    assert!(
+        s.insert_user(&user(&other, "zed", "zed@example.test"))
+            .await
+            .unwrap()
+    );
+    let names = |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    let find = |attribute: &str, value: &str, prefix: bool| {
+        let f = UserFilter {
+            attribute: attribute.into(),
+            value: value.into(),
+            prefix,
+        };
+        let s = s.clone();
+        let p = p.clone();
+        async move { names(s.list_users(&p, Some(&f), None, 60).await.unwrap()) }
+    };
+
+    assert_eq!(
+        names(s.list_users(&p, None, None, 60).await.unwrap()),
+        ["ann", "bea", "cy", "dee"]
+    );
+    assert_eq!(
+        names(s.list_users(&p, None, None, 2).await.unwrap()),
+        ["ann", "bea"]
+    );
+    assert_eq!(
+        names(s.list_users(&p, None, Some("bea"), 2).await.unwrap()),
+        ["cy", "dee"]
+    );
+    assert!(
+        s.list_users(&p, None, Some("dee"), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(
+        find("email", "ANN@example.TEST", false).await,
+        ["ann"],
+        "emails ignore case"
+    );
+    assert_eq!(find("email", "Ann@", true).await, ["ann"]);
+    assert_eq!(
+        find("email", "dee_", true).await,
+        ["dee"],
+        "_ is no wildcard"
+    );
+    assert!(
+        find("email", "de%", true).await.is_empty(),
+        "% is no wildcard"
+    );
+    assert_eq!(find("family_name", "Lee", false).await, ["ann", "dee"]);
+    assert_eq!(
+        find("family_name", "Lee", true).await,
+        ["ann", "bea", "dee"]
+    );
+    assert!(
+        find("family_name", "lee", true).await.is_empty(),
+        "names keep their case"
+    );
+    assert_eq!(find("family_name", "O%", true).await, ["cy"]);
+    assert_eq!(find("given_name", "B", true).await, ["bea"]);
+    assert_eq!(find("name", "Cy O%Brien", false).await, ["cy"]);
+    assert_eq!(find("username", "c", true).await, ["cy"]);
+    assert_eq!(
+        find("phone_number", "+1555", true).await,
+        ["ann", "bea", "cy", "dee"]
+    );
+    assert_eq!(
+        find("cognito:user_status", "force_change_password", false).await,
+        ["dee"]
+    );
+    assert_eq!(find("status", "Disabled", false).await, ["dee"]);
+    assert_eq!(find("status", "Enabled", false).await, ["ann", "bea", "cy"]);
+    assert!(find("status", "enabled", false).await.is_empty());
+    assert!(find("custom:team", "x", false).await.is_empty());
+    let ann = s.get_user(&p, "ann").await.unwrap().unwrap();
+    assert_eq!(find("sub", &ann.sub, false).await, ["ann"]);
+    assert!(
+        find("username", "zed", false).await.is_empty(),
+        "another pool's user"
+    );
+
+    // Searchable columns follow every update.
+    let mut bea = s.get_user(&p, "bea").await.unwrap().unwrap();
+    bea.attributes.retain(|a| a.name != "family_name");
+    bea.attributes.push(attr("family_name", "Zhou"));
+    assert_eq!(s.update_user(&bea).await.unwrap(), CasOutcome::Applied);
+    assert_eq!(find("family_name", "Zh", true).await, ["bea"]);
+    assert_eq!(find("family_name", "Lee", true).await, ["ann", "dee"]);
+}

@@ -1,0 +1,212 @@
+//! `ListUsers`: the pool's users by username, one condition of Cognito's filter grammar
+//! (`attribute = "value"` or `attribute ^= "value"`) searched in the database, pages by an
+//! opaque token.
+
+use serde_json::{Value, json};
+use userpool_core::store::UserFilter;
+
+use super::member;
+use super::pools::existing;
+use super::users::user_type;
+use crate::{Api, ApiError};
+
+/// The page size when `Limit` is absent (or 0): the service's largest.
+const DEFAULT_LIMIT: usize = 60;
+
+/// The attributes Cognito searches.
+const SEARCHABLE: &[&str] = &[
+    "username",
+    "email",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "cognito:user_status",
+    "status",
+    "sub",
+];
+
+pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let mut filter = member::<Option<String>>(&input, "Filter")?
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| parse_filter(&f))
+        .transpose()?;
+    if let Some(f) = &mut filter
+        && f.attribute == "username"
+        && !pool.config.case_sensitive()
+    {
+        // Usernames of a case-insensitive pool are stored lowercased.
+        f.value = f.value.to_lowercase();
+    }
+    let limit = match member::<Option<usize>>(&input, "Limit")? {
+        None | Some(0) => DEFAULT_LIMIT,
+        Some(n) => n,
+    };
+    // The token is the last username of the previous page, in hex (users are listed in
+    // username order).
+    let after = member::<Option<String>>(&input, "PaginationToken")?
+        .map(|t| {
+            from_hex(&t).ok_or_else(|| ApiError::invalid_parameter("Invalid pagination token"))
+        })
+        .transpose()?;
+    let wanted: Option<Vec<String>> = member(&input, "AttributesToGet")?;
+    let mut users = api
+        .store
+        .list_users(
+            &pool.id,
+            filter.as_ref(),
+            after.as_deref(),
+            limit as i64 + 1,
+        )
+        .await?;
+    let next = (users.len() > limit).then(|| {
+        users.truncate(limit);
+        users.last().map(|u| to_hex(&u.username))
+    });
+    let users: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut user = user_type(u);
+            if let (Some(wanted), Some(Value::Array(attributes))) =
+                (&wanted, user.get_mut("Attributes"))
+            {
+                attributes.retain(|a| {
+                    a["Name"]
+                        .as_str()
+                        .is_some_and(|n| wanted.iter().any(|w| w == n))
+                });
+            }
+            user
+        })
+        .collect();
+    Ok(json!({ "Users": users, "PaginationToken": next.flatten() }))
+}
+
+/// `attribute = "value"` or `attribute ^= "value"` (the attribute may be quoted too; a quote
+/// or backslash inside quotes is escaped with a backslash), in the service's words when it is
+/// not.
+fn parse_filter(text: &str) -> Result<UserFilter, ApiError> {
+    let parse_error = || ApiError::invalid_parameter("Error while parsing filter.");
+    let mut rest = text.trim_start();
+    let attribute = if rest.starts_with('"') {
+        let (a, r) = quoted(rest).ok_or_else(parse_error)?;
+        rest = r;
+        a
+    } else {
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '^')
+            .unwrap_or(rest.len());
+        let (a, r) = rest.split_at(end);
+        rest = r;
+        a.to_string()
+    };
+    rest = rest.trim_start();
+    let prefix = if let Some(r) = rest.strip_prefix("^=") {
+        rest = r;
+        true
+    } else if let Some(r) = rest.strip_prefix('=') {
+        rest = r;
+        false
+    } else {
+        return Err(parse_error());
+    };
+    let (value, rest) = quoted(rest.trim_start()).ok_or_else(parse_error)?;
+    if attribute.is_empty() || !rest.trim().is_empty() {
+        return Err(parse_error());
+    }
+    if !SEARCHABLE.contains(&attribute.as_str()) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid search attribute: {attribute}"
+        )));
+    }
+    Ok(UserFilter {
+        attribute,
+        value,
+        prefix,
+    })
+}
+
+/// The string in the double quotes `s` starts with, unescaped, and what follows it.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let mut chars = s.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?.1),
+            '"' => return Some((out, &s[i + 2..])),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+fn to_hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(t: &str) -> Option<String> {
+    if !t.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> (String, String, bool) {
+        let f = parse_filter(text).unwrap();
+        (f.attribute, f.value, f.prefix)
+    }
+
+    #[test]
+    fn filters_are_read_in_cognitos_grammar() {
+        assert_eq!(
+            parsed(r#"email = "a@example.test""#),
+            ("email".into(), "a@example.test".into(), false)
+        );
+        assert_eq!(
+            parsed(r#"given_name^="Jo""#),
+            ("given_name".into(), "Jo".into(), true)
+        );
+        assert_eq!(
+            parsed(r#"  "family_name"  =  "O\"Brien\\x"  "#),
+            ("family_name".into(), r#"O"Brien\x"#.into(), false)
+        );
+        assert_eq!(
+            parsed(r#"cognito:user_status = "CONFIRMED""#),
+            ("cognito:user_status".into(), "CONFIRMED".into(), false)
+        );
+        for bad in [
+            "email",
+            r#"email == "x""#,
+            r#"email = x"#,
+            r#"email = "x"#,
+            r#"email = "x" and"#,
+            r#"= "x""#,
+            r#"email ~= "x""#,
+        ] {
+            let e = parse_filter(bad).unwrap_err();
+            assert_eq!(e.message, "Error while parsing filter.", "{bad}");
+        }
+        let e = parse_filter(r#"custom:team = "x""#).unwrap_err();
+        assert_eq!(e.kind, "InvalidParameterException");
+        assert_eq!(e.message, "Invalid search attribute: custom:team");
+    }
+
+    #[test]
+    fn tokens_round_trip_and_refuse_garbage() {
+        for name in ["alice", "Zoë@example.test"] {
+            assert_eq!(from_hex(&to_hex(name)).as_deref(), Some(name));
+        }
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Users as the Admin operations see them: the lookup by name or alias and `UserType`; and
+//! `AdminCreateUser`, `AdminGetUser`, `AdminDeleteUser`, `AdminDisableUser`, `AdminEnableUser`,
+//! `AdminSetUserPassword`, `AdminConfirmSignUp`, `AdminUserGlobalSignOut`,
+//! `AdminResetUserPassword`, whose rules are core's (`userpool_core::auth`).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use userpool_core::auth::{AdminNewUser, MessageAction, find_user};
+use userpool_core::directory::PoolView;
+use userpool_core::model::AttributeType;
+use userpool_core::store::{PoolRecord, UserRecord};
+
+use super::member;
+use super::pools::existing;
+use crate::{Api, ApiError};
+
+/// The user `name` names: the username as the pool stores it (lowercased in
+/// case-insensitive pools), else an alias the pool signs in with, as Admin calls accept.
+pub(super) async fn existing_user(
+    api: &Api,
+    pool: &PoolRecord,
+    name: &str,
+) -> Result<UserRecord, ApiError> {
+    let username = if pool.config.case_sensitive() {
+        name.to_string()
+    } else {
+        name.to_lowercase()
+    };
+    if let Some(u) = api.store.get_user(&pool.id, &username).await? {
+        return Ok(u);
+    }
+    if let Some(view) = api.directory.snapshot().by_id(&pool.id)
+        && let Some(u) = find_user(&*api.store, &view, name).await?
+    {
+        return Ok(u);
+    }
+    Err(user_not_found())
+}
+
+/// `UserNotFoundException` as the service words it.
+pub(super) fn user_not_found() -> ApiError {
+    ApiError::new("UserNotFoundException", "User does not exist.")
+}
+
+/// `UserType`: the attributes with `sub` first, as the service lists them.
+pub(super) fn user_type(user: &UserRecord) -> Value {
+    json!({
+        "Username": user.username,
+        "Attributes": attributes(user),
+        "UserCreateDate": user.created_at,
+        "UserLastModifiedDate": user.updated_at,
+        "Enabled": user.enabled,
+        "UserStatus": user.status.as_str(),
+    })
+}
+
+/// The user's attributes as `AttributeType`s, `sub` first.
+pub(super) fn attributes(user: &UserRecord) -> Vec<Value> {
+    let mut attributes = vec![json!({ "Name": "sub", "Value": user.sub })];
+    attributes.extend(
+        user.attributes
+            .iter()
+            .filter(|a| a.name != "sub")
+            .map(|a| json!({ "Name": a.name, "Value": a.value })),
+    );
+    attributes
+}
+
+/// The pool `UserPoolId` names, as this node sees it, and the user `Username` names.
+async fn target(api: &Api, input: &Value) -> Result<(Arc<PoolView>, UserRecord), ApiError> {
+    let view = pool_view(api, input).await?;
+    let user = existing_user(api, &view.pool, &member::<String>(input, "Username")?).await?;
+    Ok((view, user))
+}
+
+/// The pool `UserPoolId` names, as this node sees it (reloaded if it is newer than the view).
+async fn pool_view(api: &Api, input: &Value) -> Result<Arc<PoolView>, ApiError> {
+    let id: String = member(input, "UserPoolId")?;
+    if let Some(view) = api.directory.snapshot().by_id(&id) {
+        return Ok(view);
+    }
+    existing(api, &id).await?;
+    api.reload().await;
+    api.directory
+        .snapshot()
+        .by_id(&id)
+        .ok_or_else(ApiError::internal)
+}
+
+pub(super) async fn admin_create(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let view = pool_view(api, &input).await?;
+    let action = match member::<Option<String>>(&input, "MessageAction")?.as_deref() {
+        None => MessageAction::Send,
+        Some("SUPPRESS") => MessageAction::Suppress,
+        Some("RESEND") => MessageAction::Resend,
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "MessageAction: '{other}' is not RESEND or SUPPRESS"
+            )));
+        }
+    };
+    // No SMS is sent: email is the medium unless only SMS is asked for.
+    let by_email = member::<Option<Vec<String>>>(&input, "DesiredDeliveryMediums")?
+        .is_none_or(|m| m.is_empty() || m.iter().any(|m| m == "EMAIL"));
+    let request = AdminNewUser {
+        username: member(&input, "Username")?,
+        attributes: member::<Option<Vec<AttributeType>>>(&input, "UserAttributes")?
+            .unwrap_or_default(),
+        temporary_password: member(&input, "TemporaryPassword")?,
+        action,
+        by_email,
+        force_alias_creation: member::<Option<bool>>(&input, "ForceAliasCreation")?
+            .unwrap_or(false),
+    };
+    let user = api.auth.admin_create_user(&view, &request).await?;
+    Ok(json!({ "User": user_type(&user) }))
+}
+
+pub(super) async fn admin_get(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (_, user) = target(api, &input).await?;
+    // TOTP is the only MFA this server has (`MFAOptions` is SMS's, so it stays absent).
+    let mfa = user.totp_secret.is_some().then_some("SOFTWARE_TOKEN_MFA");
+    Ok(json!({
+        "Username": user.username,
+        "UserAttributes": attributes(&user),
+        "UserCreateDate": user.created_at,
+        "UserLastModifiedDate": user.updated_at,
+        "Enabled": user.enabled,
+        "UserStatus": user.status.as_str(),
+        "PreferredMfaSetting": mfa,
+        "UserMFASettingList": mfa.map(|m| vec![m]),
+    }))
+}
+
+pub(super) async fn admin_delete(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_delete_user(&view, &user).await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_disable(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_set_enabled(&view, &user, false).await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_enable(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_set_enabled(&view, &user, true).await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_set_password(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    let password: String = member(&input, "Password")?;
+    let permanent = member::<Option<bool>>(&input, "Permanent")?.unwrap_or(false);
+    api.auth
+        .admin_set_user_password(&view, &user, &password, permanent)
+        .await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_confirm_sign_up(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_confirm_sign_up(&view, &user).await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_global_sign_out(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_global_sign_out(&view, &user).await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn admin_reset_password(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (view, user) = target(api, &input).await?;
+    api.auth.admin_reset_user_password(&view, &user).await?;
+    Ok(json!({}))
+}

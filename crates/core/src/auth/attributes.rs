@@ -1,0 +1,138 @@
+//! What an administrator changes in a user's attributes (`AdminUpdateUserAttributes`,
+//! `AdminDeleteUserAttributes`): checked against the pool's schema as Cognito checks them,
+//! then written by compare-and-swap, so a concurrent writer's change is never undone.
+
+use super::{Auth, AuthError, AuthResult, ErrorKind};
+use crate::lifecycle;
+use crate::model::{AttributeType, UserPoolConfig};
+use crate::store::{PoolRecord, UserRecord};
+
+impl Auth {
+    /// `AdminUpdateUserAttributes`: sets each attribute given. A changed `email` (or
+    /// `phone_number`) is unverified again unless `email_verified` (`phone_number_verified`)
+    /// is given with it [I: Cognito keeps the old address verified until the new one is].
+    pub async fn admin_update_attributes(
+        &self,
+        pool: &PoolRecord,
+        user: &UserRecord,
+        attributes: &[AttributeType],
+    ) -> AuthResult<UserRecord> {
+        for a in attributes {
+            writable(&pool.config, &a.name)?;
+        }
+        let given = |name: &str| attributes.iter().any(|a| a.name == name);
+        self.modify_user(&pool.id, &user.username, |u| {
+            for (address, verified) in [
+                ("email", "email_verified"),
+                ("phone_number", "phone_number_verified"),
+            ] {
+                let changed = attributes.iter().any(|a| {
+                    a.name == address
+                        && u.attributes
+                            .iter()
+                            .all(|b| b.name != address || b.value != a.value)
+                });
+                if changed && !given(verified) {
+                    lifecycle::set_attribute(u, verified, "false");
+                }
+            }
+            for a in attributes {
+                lifecycle::set_attribute(u, &a.name, &a.value);
+            }
+        })
+        .await
+    }
+
+    /// `AdminDeleteUserAttributes`: removes each attribute named (required and immutable ones
+    /// are refused; one the user does not have is no error).
+    pub async fn admin_delete_attributes(
+        &self,
+        pool: &PoolRecord,
+        user: &UserRecord,
+        names: &[String],
+    ) -> AuthResult<UserRecord> {
+        let required = pool.config.required_attributes();
+        for name in names {
+            writable(&pool.config, name)?;
+            if required.contains(name) {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    format!("user.{name}: The attribute is required"),
+                ));
+            }
+        }
+        self.modify_user(&pool.id, &user.username, |u| {
+            u.attributes.retain(|a| !names.contains(&a.name));
+        })
+        .await
+    }
+}
+
+/// Refuses an attribute the pool does not have (custom ones need their `custom:` prefix) and
+/// one that cannot change after the user was made (`sub`, schema attributes not `Mutable`).
+fn writable(pool: &UserPoolConfig, name: &str) -> AuthResult<()> {
+    if !pool.has_attribute(name) {
+        return Err(AuthError::new(
+            ErrorKind::InvalidParameter,
+            "Attribute does not exist in the schema.",
+        ));
+    }
+    let immutable = name == "sub"
+        || pool.schema.iter().any(|a| {
+            !a.mutable && (a.name == name || name.strip_prefix("custom:") == Some(a.name.as_str()))
+        });
+    if immutable {
+        return Err(AuthError::new(
+            ErrorKind::InvalidParameter,
+            format!("user.{name}: Attribute cannot be updated."),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SchemaAttribute;
+
+    #[test]
+    fn only_known_mutable_attributes_are_written() {
+        let schema = |name: &str, mutable: bool| SchemaAttribute {
+            name: name.into(),
+            attribute_data_type: "String".into(),
+            developer_only_attribute: false,
+            mutable,
+            required: false,
+            number_attribute_constraints: None,
+            string_attribute_constraints: None,
+        };
+        let pool = UserPoolConfig {
+            schema: vec![schema("team", true), schema("employee_id", false)],
+            ..Default::default()
+        };
+        for ok in [
+            "email",
+            "email_verified",
+            "phone_number_verified",
+            "given_name",
+            "custom:team",
+        ] {
+            assert_eq!(writable(&pool, ok), Ok(()), "{ok}");
+        }
+        for unknown in ["team", "custom:nope", "shoe_size"] {
+            let e = writable(&pool, unknown).unwrap_err();
+            assert_eq!(
+                e.message, "Attribute does not exist in the schema.",
+                "{unknown}"
+            );
+        }
+        for fixed in ["sub", "custom:employee_id"] {
+            let e = writable(&pool, fixed).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParameter);
+            assert_eq!(
+                e.message,
+                format!("user.{fixed}: Attribute cannot be updated.")
+            );
+        }
+    }
+}
