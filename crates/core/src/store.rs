@@ -461,14 +461,15 @@ pub trait UserStore {
         after: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<UserRecord>>;
-    /// The user whose `email`, `phone_number` or `preferred_username` is `value` (oldest first
-    /// if several). Other attribute names find nobody.
-    async fn find_user_by_alias(
+    /// The users whose `email`, `phone_number` or `preferred_username` is `value`, oldest
+    /// first, at most [`ALIAS_HOLDERS`] (several may hold a value, verified or not; the caller
+    /// picks by its rules). Other attribute names find nobody.
+    async fn find_users_by_alias(
         &self,
         pool_id: &str,
         attribute: &str,
         value: &str,
-    ) -> StoreResult<Option<UserRecord>>;
+    ) -> StoreResult<Vec<UserRecord>>;
     /// The pool's users by username, at most `limit` of them after `after` (exclusive), that
     /// match `filter` if one is given (`ListUsers`).
     async fn list_users(
@@ -492,6 +493,9 @@ pub struct UserFilter {
     pub value: String,
     pub prefix: bool,
 }
+
+/// The most holders of one alias value a lookup reads.
+pub const ALIAS_HOLDERS: i64 = 16;
 
 /// Failed sign-ins of one typed username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

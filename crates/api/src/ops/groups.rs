@@ -8,7 +8,7 @@ use userpool_core::store::{GroupRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
 use super::users::{existing_user, user_type};
-use super::{member, page, refuse};
+use super::{after_username, member, next_username, page, refuse};
 use crate::{Api, ApiError};
 
 /// The page size when `Limit` is absent (or 0): the service's largest.
@@ -123,13 +123,7 @@ pub(super) async fn list_for_user(api: &Api, input: Value) -> Result<Value, ApiE
 pub(super) async fn list_users(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (pool, group) = existing_group(api, &input).await?;
     let limit = limit(&input)?;
-    // The token is the last username of the previous page (hex: any username fits the
-    // token's pattern); members are listed in username order.
-    let after = member::<Option<String>>(&input, "NextToken")?
-        .map(|t| {
-            from_hex(&t).ok_or_else(|| ApiError::invalid_parameter("Invalid pagination token"))
-        })
-        .transpose()?;
+    let after = after_username(member(&input, "NextToken")?)?;
     let mut users = api
         .store
         .list_group_users(
@@ -139,12 +133,9 @@ pub(super) async fn list_users(api: &Api, input: Value) -> Result<Value, ApiErro
             limit as i64 + 1,
         )
         .await?;
-    let next = (users.len() > limit).then(|| {
-        users.truncate(limit);
-        users.last().map(|u| to_hex(&u.username))
-    });
+    let next = next_username(&mut users, limit);
     let users: Vec<Value> = users.iter().map(user_type).collect();
-    Ok(json!({ "Users": users, "NextToken": next.flatten() }))
+    Ok(json!({ "Users": users, "NextToken": next }))
 }
 
 /// A page of `GroupType`s as `ListGroups` and `AdminListGroupsForUser` answer.
@@ -190,34 +181,4 @@ fn described(g: &GroupRecord) -> Value {
         "CreationDate": g.created_at,
         "LastModifiedDate": g.created_at,
     })
-}
-
-fn to_hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(t: &str) -> Option<String> {
-    if !t.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes = (0..t.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(bytes).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn member_tokens_round_trip_and_refuse_garbage() {
-        for name in ["alice", "Zoë@example.test", "a+b"] {
-            assert_eq!(from_hex(&to_hex(name)).as_deref(), Some(name));
-        }
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex("zz"), None);
-        assert_eq!(from_hex("ff"), None);
-    }
 }

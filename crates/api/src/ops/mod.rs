@@ -98,3 +98,54 @@ fn page<T>(
     let next = (end < items.len()).then(|| end.to_string());
     Ok((items.into_iter().skip(start).take(max).collect(), next))
 }
+
+/// The username a page of users starts after, from the previous page's token: the last
+/// username of that page in hex (any username fits the token's pattern; users are listed in
+/// username order).
+fn after_username(token: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::invalid_parameter("Invalid pagination token");
+    if !token.len().is_multiple_of(2) {
+        return Err(invalid());
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    String::from_utf8(bytes).map(Some).map_err(|_| invalid())
+}
+
+/// Cuts `users` (read one beyond the page) to `limit`, and the token of the next page if
+/// there is one.
+fn next_username(
+    users: &mut Vec<userpool_core::store::UserRecord>,
+    limit: usize,
+) -> Option<String> {
+    if users.len() <= limit {
+        return None;
+    }
+    users.truncate(limit);
+    users
+        .last()
+        .map(|u| userpool_core::crypto::hex(u.username.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_tokens_round_trip_and_refuse_garbage() {
+        for name in ["alice", "Zoë@example.test"] {
+            let token = userpool_core::crypto::hex(name.as_bytes());
+            assert_eq!(after_username(Some(token)).unwrap().as_deref(), Some(name));
+        }
+        for bad in ["abc", "zz", "ff"] {
+            assert!(after_username(Some(bad.into())).is_err(), "{bad}");
+        }
+        assert_eq!(after_username(None).unwrap(), None);
+    }
+}

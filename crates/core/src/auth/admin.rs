@@ -110,11 +110,11 @@ impl Auth {
         }
         for attr in &config.username_attributes {
             if let Some(value) = attribute(&attributes, attr)
-                && self
+                && !self
                     .store
-                    .find_user_by_alias(pool_id, attr, value)
+                    .find_users_by_alias(pool_id, attr, value)
                     .await?
-                    .is_some()
+                    .is_empty()
             {
                 return Err(exists());
             }
@@ -128,8 +128,10 @@ impl Auth {
             if !alias_active(&attributes, attr) {
                 continue;
             }
-            if let Some(other) = self.store.find_user_by_alias(pool_id, attr, value).await?
-                && alias_active(&other.attributes, attr)
+            let holders = self.store.find_users_by_alias(pool_id, attr, value).await?;
+            if let Some(other) = holders
+                .into_iter()
+                .find(|other| alias_active(&other.attributes, attr))
             {
                 if !input.force_alias_creation {
                     return Err(AuthError::new(

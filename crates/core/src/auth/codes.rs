@@ -203,11 +203,11 @@ impl Auth {
             .map_err(|e| AuthError::new(kind_of(e.kind), e.message))?;
         let pool_id = &view.pool.id;
         let email_taken = match lifecycle::email_of(&user) {
-            Some(email) if view.pool.config.signs_in_by_email() => self
+            Some(email) if view.pool.config.signs_in_by_email() => !self
                 .store
-                .find_user_by_alias(pool_id, "email", email)
+                .find_users_by_alias(pool_id, "email", email)
                 .await?
-                .is_some(),
+                .is_empty(),
             _ => false,
         };
         if email_taken {

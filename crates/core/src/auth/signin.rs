@@ -39,16 +39,20 @@ pub async fn find_user(
         .iter()
         .chain(config.alias_attributes.iter())
     {
-        if let Some(u) = store.find_user_by_alias(&view.pool.id, attr, typed).await? {
-            // An alias signs in only once verified (Cognito), except username attributes.
-            let verified = config.username_attributes.contains(attr)
+        // An alias signs in only once verified (Cognito), except username attributes: of the
+        // users holding the value, the oldest whose alias counts.
+        let holders = store
+            .find_users_by_alias(&view.pool.id, attr, typed)
+            .await?;
+        let signs_in = |u: &UserRecord| {
+            config.username_attributes.contains(attr)
+                || attr == "preferred_username"
                 || u.attributes
                     .iter()
                     .any(|a| a.name == format!("{attr}_verified") && a.value == "true")
-                || attr == "preferred_username";
-            if verified {
-                return Ok(Some(u));
-            }
+        };
+        if let Some(u) = holders.into_iter().find(signs_in) {
+            return Ok(Some(u));
         }
     }
     Ok(None)

@@ -234,3 +234,27 @@ async fn an_invited_user_signs_in_and_admin_calls_end_their_tokens() {
         reset.location
     );
 }
+
+#[tokio::test]
+async fn a_forced_alias_signs_in_its_new_holder() {
+    let s = OAuthServer::start_with(&["--accept-any-credentials"], |pool| {
+        pool["AliasAttributes"] = json!(["email"]);
+    })
+    .await;
+    // Alice signs in by her verified email to begin with.
+    tokens(&s, "alice@example.test", "Passw0rd!").await;
+    admin(
+        &s,
+        "c.admin_create_user(UserPoolId=pool, Username='newcomer', MessageAction='SUPPRESS',\n\
+         TemporaryPassword='Temp-passw0rd1', ForceAliasCreation=True,\n\
+         UserAttributes=[{'Name': 'email', 'Value': 'alice@example.test'},\n\
+                         {'Name': 'email_verified', 'Value': 'true'}])\n\
+         c.admin_set_user_password(UserPoolId=pool, Username='newcomer',\n\
+         Password='Newc0mer-passw0rd', Permanent=True)",
+    );
+    // The alias moved: it now signs in the newcomer, not alice (who still holds the value,
+    // unverified).
+    let t = tokens(&s, "alice@example.test", "Newc0mer-passw0rd").await;
+    let c = claims(t["id_token"].as_str().unwrap());
+    assert_eq!(c["cognito:username"], "newcomer", "{c}");
+}

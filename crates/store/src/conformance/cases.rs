@@ -712,10 +712,11 @@ pub async fn users_are_found_by_alias(b: &impl Connect) {
     let found = |attr: &'static str, value: &'static str| {
         let (s, p) = (s.clone(), p.clone());
         async move {
-            s.find_user_by_alias(&p, attr, value)
+            s.find_users_by_alias(&p, attr, value)
                 .await
                 .unwrap()
-                .map(|u| u.username)
+                .first()
+                .map(|u| u.username.clone())
         }
     };
     assert_eq!(
@@ -736,12 +737,25 @@ pub async fn users_are_found_by_alias(b: &impl Connect) {
         None,
         "only alias attributes are searched"
     );
-    assert_eq!(
-        s.find_user_by_alias("us-test-1_other", "email", "dana@example.test")
+    assert!(
+        s.find_users_by_alias("us-test-1_other", "email", "dana@example.test")
             .await
-            .unwrap(),
-        None
+            .unwrap()
+            .is_empty()
     );
+    // Every holder of a value, oldest first (which one counts is the caller's rule).
+    let mut later = user(&p, "u2", "dana@example.test");
+    later.sub = random_token();
+    later.created_at = NOW + 1;
+    s.insert_user(&later).await.unwrap();
+    let holders: Vec<String> = s
+        .find_users_by_alias(&p, "email", "dana@example.test")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(holders, ["u1", "u2"]);
 }
 
 pub async fn sessions_round_trip_and_end(b: &impl Connect) {
@@ -995,18 +1009,19 @@ pub async fn users_are_updated_by_compare_and_swap(b: &impl Connect) {
     assert_eq!(node_b.update_user(&stale).await.unwrap(), CasOutcome::Stale);
     assert_eq!(s.get_user(&p, "erin").await.unwrap(), Some(u.clone()));
     assert_eq!(
-        s.find_user_by_alias(&p, "email", "erin@new.test")
+        s.find_users_by_alias(&p, "email", "erin@new.test")
             .await
             .unwrap()
-            .map(|x| x.username),
+            .first()
+            .map(|x| x.username.clone()),
         Some("erin".to_string()),
         "aliases follow the attributes"
     );
     assert!(
-        s.find_user_by_alias(&p, "email", "erin@example.test")
+        s.find_users_by_alias(&p, "email", "erin@example.test")
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
     let ghost = UserRecord {
         username: "ghost".into(),

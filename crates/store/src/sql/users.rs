@@ -205,34 +205,35 @@ impl UserStore for SqlStore {
             .bind(group), db))
     }
 
-    async fn find_user_by_alias(
+    async fn find_users_by_alias(
         &self,
         pool_id: &str,
         attribute: &str,
         value: &str,
-    ) -> StoreResult<Option<UserRecord>> {
+    ) -> StoreResult<Vec<UserRecord>> {
         let sql = match attribute {
             "email" => select!(
                 USER_COLUMNS,
-                "FROM users WHERE pool_id = $1 AND email = $2 ORDER BY created_at, username"
+                "FROM users WHERE pool_id = $1 AND email = $2 ORDER BY created_at, username LIMIT $3"
             ),
             "phone_number" => select!(
                 USER_COLUMNS,
-                "FROM users WHERE pool_id = $1 AND phone_number = $2 ORDER BY created_at, username"
+                "FROM users WHERE pool_id = $1 AND phone_number = $2 ORDER BY created_at, username LIMIT $3"
             ),
             "preferred_username" => select!(
                 USER_COLUMNS,
-                "FROM users WHERE pool_id = $1 AND preferred_username = $2 ORDER BY created_at, username"
+                "FROM users WHERE pool_id = $1 AND preferred_username = $2 ORDER BY created_at, username LIMIT $3"
             ),
-            _ => return Ok(None),
+            _ => return Ok(Vec::new()),
         };
-        let row: Option<UserRow> = on_db!(self, db => sqlx::query_as(sql)
+        let rows: Vec<UserRow> = on_db!(self, db => sqlx::query_as(sql)
             .bind(pool_id)
             .bind(alias_key(attribute, value))
-            .fetch_optional(db)
+            .bind(ALIAS_HOLDERS)
+            .fetch_all(db)
             .await
             .map_err(backend))?;
-        row.map(UserRecord::try_from).transpose()
+        rows.into_iter().map(UserRecord::try_from).collect()
     }
 
     async fn list_user_groups(&self, pool_id: &str, username: &str) -> StoreResult<Vec<String>> {
