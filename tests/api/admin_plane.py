@@ -91,7 +91,7 @@ cognito.delete_user_pool(UserPoolId=second)
 code, _ = error_of(lambda: cognito.describe_user_pool(UserPoolId=second))
 check(code == "ResourceNotFoundException", "DeleteUserPool")
 
-code, message = error_of(lambda: cognito.get_user_pool_mfa_config(UserPoolId=pool_id))
+code, message = error_of(lambda: cognito.describe_risk_configuration(UserPoolId=pool_id))
 check(code == "UnsupportedOperationException", f"an operation not served yet says so: {message}")
 status, body = raw("AWSCognitoIdentityProviderService.NoSuchOperation", b"{}")
 check(status == 400 and body["__type"] == "UnknownOperationException", "an unknown target")

@@ -297,12 +297,32 @@ pub trait PoolStore {
 
     async fn insert_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool>;
     async fn list_resource_servers(&self, pool_id: &str) -> StoreResult<Vec<ResourceServerRecord>>;
+    async fn get_resource_server(
+        &self,
+        pool_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServerRecord>>;
+    /// Replaces the configuration of the pool's resource server `rs.config.identifier` (its
+    /// identifier stays); false when the pool has no such resource server.
+    async fn update_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool>;
+    /// Deletes the pool's resource server; false when the pool has no such resource server.
+    async fn delete_resource_server(&self, pool_id: &str, identifier: &str) -> StoreResult<bool>;
 
     async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool>;
     async fn list_identity_providers(
         &self,
         pool_id: &str,
     ) -> StoreResult<Vec<IdentityProviderRecord>>;
+    async fn get_identity_provider(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<IdentityProviderRecord>>;
+    /// Replaces the provider's configuration (its name stays); false when there is no such
+    /// provider.
+    async fn update_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool>;
+    /// Deletes the provider; false when there was no such provider.
+    async fn delete_identity_provider(&self, pool_id: &str, name: &str) -> StoreResult<bool>;
 
     async fn insert_group(&self, group: &GroupRecord) -> StoreResult<bool>;
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>>;

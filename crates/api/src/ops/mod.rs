@@ -4,7 +4,10 @@
 mod clients;
 mod domains;
 mod groups;
+mod identity_providers;
+mod pool_config;
 mod pools;
+mod resource_servers;
 mod user_attributes;
 mod user_list;
 mod users;
@@ -56,6 +59,24 @@ pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, A
         "ListUsers" => user_list::list(api, input).await,
         "AdminUpdateUserAttributes" => user_attributes::update(api, input).await,
         "AdminDeleteUserAttributes" => user_attributes::delete(api, input).await,
+        "CreateIdentityProvider" => identity_providers::create(api, input).await,
+        "DescribeIdentityProvider" => identity_providers::describe(api, input).await,
+        "UpdateIdentityProvider" => identity_providers::update(api, input).await,
+        "DeleteIdentityProvider" => identity_providers::delete(api, input).await,
+        "ListIdentityProviders" => identity_providers::list(api, input).await,
+        "GetIdentityProviderByIdentifier" => {
+            identity_providers::get_by_identifier(api, input).await
+        }
+        "CreateResourceServer" => resource_servers::create(api, input).await,
+        "DescribeResourceServer" => resource_servers::describe(api, input).await,
+        "UpdateResourceServer" => resource_servers::update(api, input).await,
+        "DeleteResourceServer" => resource_servers::delete(api, input).await,
+        "ListResourceServers" => resource_servers::list(api, input).await,
+        "GetUserPoolMfaConfig" => pool_config::get_mfa(api, input).await,
+        "SetUserPoolMfaConfig" => pool_config::set_mfa(api, input).await,
+        "TagResource" => pool_config::tag(api, input).await,
+        "UntagResource" => pool_config::untag(api, input).await,
+        "ListTagsForResource" => pool_config::list_tags(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

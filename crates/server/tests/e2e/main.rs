@@ -5,7 +5,9 @@
 
 mod api_admin;
 mod api_auth;
+mod api_config;
 mod api_groups;
+mod api_idps;
 mod api_updates;
 mod api_user_list;
 mod api_users;

@@ -1523,3 +1523,99 @@ pub async fn users_are_listed_and_searched_by_attribute(b: &impl Connect) {
     assert_eq!(find("family_name", "Zh", true).await, ["bea"]);
     assert_eq!(find("family_name", "Lee", true).await, ["ann", "dee"]);
 }
+
+pub async fn resource_servers_are_read_updated_and_deleted_by_their_pool(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let other = new_pool(&*s).await;
+    let scope = |name: &str| ResourceServerScope {
+        scope_name: name.into(),
+        scope_description: format!("{name} things"),
+    };
+    let mut rs = ResourceServerRecord {
+        pool_id: p.clone(),
+        config: ResourceServerConfig {
+            identifier: "https://api.example".into(),
+            name: "api".into(),
+            scopes: vec![scope("read")],
+        },
+    };
+    assert!(s.insert_resource_server(&rs).await.unwrap());
+    assert!(!s.insert_resource_server(&rs).await.unwrap(), "taken");
+    let got = |pool: String| {
+        let s = s.clone();
+        async move {
+            s.get_resource_server(&pool, "https://api.example")
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(got(p.clone()).await, Some(rs.clone()));
+    assert_eq!(got(other.clone()).await, None, "another pool's");
+    rs.config.name = "renamed".into();
+    rs.config.scopes = vec![scope("read"), scope("write")];
+    assert!(s.update_resource_server(&rs).await.unwrap());
+    assert_eq!(got(p.clone()).await, Some(rs.clone()));
+    let mut elsewhere = rs.clone();
+    elsewhere.pool_id = other.clone();
+    assert!(!s.update_resource_server(&elsewhere).await.unwrap());
+    assert!(
+        !s.delete_resource_server(&other, "https://api.example")
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.list_resource_servers(&p).await.unwrap(), vec![rs.clone()]);
+    assert!(
+        s.delete_resource_server(&p, "https://api.example")
+            .await
+            .unwrap()
+    );
+    assert_eq!(got(p.clone()).await, None);
+    assert!(
+        !s.delete_resource_server(&p, "https://api.example")
+            .await
+            .unwrap()
+    );
+    assert!(s.list_resource_servers(&p).await.unwrap().is_empty());
+}
+
+pub async fn identity_providers_are_read_updated_and_deleted(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let other = new_pool(&*s).await;
+    let mut idp = IdentityProviderRecord {
+        pool_id: p.clone(),
+        config: IdentityProviderConfig {
+            provider_name: "Corp".into(),
+            provider_type: "OIDC".into(),
+            provider_details: [("client_id".to_string(), "x".to_string())].into(),
+            ..Default::default()
+        },
+        created_at: NOW,
+    };
+    assert!(s.insert_identity_provider(&idp).await.unwrap());
+    assert_eq!(
+        s.get_identity_provider(&p, "Corp").await.unwrap(),
+        Some(idp.clone())
+    );
+    assert_eq!(s.get_identity_provider(&other, "Corp").await.unwrap(), None);
+    assert_eq!(s.get_identity_provider(&p, "corp").await.unwrap(), None);
+    idp.config.idp_identifiers = vec!["corp.test".into()];
+    idp.config
+        .provider_details
+        .insert("client_id".into(), "y".into());
+    assert!(s.update_identity_provider(&idp).await.unwrap());
+    assert_eq!(
+        s.get_identity_provider(&p, "Corp").await.unwrap(),
+        Some(idp.clone()),
+        "the update is read back, its creation time unchanged"
+    );
+    let mut missing = idp.clone();
+    missing.pool_id = other.clone();
+    assert!(!s.update_identity_provider(&missing).await.unwrap());
+    assert!(!s.delete_identity_provider(&other, "Corp").await.unwrap());
+    assert!(s.delete_identity_provider(&p, "Corp").await.unwrap());
+    assert!(!s.delete_identity_provider(&p, "Corp").await.unwrap());
+    assert_eq!(s.get_identity_provider(&p, "Corp").await.unwrap(), None);
+    assert!(s.list_identity_providers(&p).await.unwrap().is_empty());
+}

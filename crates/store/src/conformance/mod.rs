@@ -62,6 +62,8 @@ macro_rules! conformance_tests {
             access_keys_round_trip_and_delete_on_every_node,
             a_deleted_user_takes_its_memberships_links_codes_and_sessions,
             users_are_listed_and_searched_by_attribute,
+            identity_providers_are_read_updated_and_deleted,
+            resource_servers_are_read_updated_and_deleted_by_their_pool,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

@@ -311,6 +311,43 @@ impl PoolStore for SqlStore {
             .collect()
     }
 
+    async fn get_resource_server(
+        &self,
+        pool_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServerRecord>> {
+        let sql = "SELECT config FROM resource_servers WHERE pool_id = $1 AND identifier = $2";
+        let config: Option<String> = on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .bind(identifier)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        config
+            .map(|config| {
+                Ok(ResourceServerRecord {
+                    pool_id: pool_id.to_string(),
+                    config: from_json("resource server config", &config)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn update_resource_server(&self, rs: &ResourceServerRecord) -> StoreResult<bool> {
+        let sql = "UPDATE resource_servers SET config = $1 WHERE pool_id = $2 AND identifier = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&rs.config))
+            .bind(&rs.pool_id)
+            .bind(&rs.config.identifier), db))
+    }
+
+    async fn delete_resource_server(&self, pool_id: &str, identifier: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM resource_servers WHERE pool_id = $1 AND identifier = $2";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(identifier), db))
+    }
+
     async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
         let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
@@ -333,6 +370,37 @@ impl PoolStore for SqlStore {
         rows.into_iter()
             .map(IdentityProviderRecord::try_from)
             .collect()
+    }
+
+    async fn get_identity_provider(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<IdentityProviderRecord>> {
+        let sql = "SELECT pool_id, config, created_at FROM identity_providers WHERE pool_id = $1 AND provider_name = $2";
+        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(pool_id)
+            .bind(name)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        row.map(IdentityProviderRecord::try_from).transpose()
+    }
+
+    async fn update_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
+        let sql =
+            "UPDATE identity_providers SET config = $1 WHERE pool_id = $2 AND provider_name = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(to_json(&idp.config))
+            .bind(&idp.pool_id)
+            .bind(&idp.config.provider_name), db))
+    }
+
+    async fn delete_identity_provider(&self, pool_id: &str, name: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM identity_providers WHERE pool_id = $1 AND provider_name = $2";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(name), db))
     }
 
     async fn insert_group(&self, g: &GroupRecord) -> StoreResult<bool> {
