@@ -45,6 +45,9 @@ struct Shape {
     max: Option<f64>,
     #[serde(rename = "enum")]
     values: Option<Vec<String>>,
+    /// Values of this shape are secrets (passwords, client secrets): never echoed.
+    #[serde(default)]
+    sensitive: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +111,8 @@ pub(crate) fn check_input(op: &Operation, input: &Value) -> Result<(), ApiError>
     }
     let n = problems.len();
     let noun = if n == 1 { "error" } else { "errors" };
+    // The count is of all; the message lists the first few (a large body stays a short answer).
+    problems.truncate(10);
     Err(ApiError::invalid_parameter(format!(
         "{n} validation {noun} detected: {}",
         problems.join("; ")
@@ -153,10 +158,15 @@ fn check(
             shape.kind
         ))
     };
+    // A sensitive value (a password, a secret) is never repeated back, as the service does.
     let mut violated = |constraint: String| {
+        let value = if shape.sensitive {
+            String::new()
+        } else {
+            format!(" '{}'", shown(value))
+        };
         problems.push(format!(
-            "Value '{}' at '{path}' failed to satisfy constraint: {constraint}",
-            shown(value)
+            "Value{value} at '{path}' failed to satisfy constraint: {constraint}"
         ));
     };
     match shape.kind.as_str() {
@@ -333,6 +343,17 @@ mod tests {
         );
         assert!(e.message.contains("at 'poolName' failed to satisfy constraint: Member must have length less than or equal to 128"));
         assert!(e.message.contains("at 'mfaConfiguration' failed to satisfy constraint: Member must satisfy enum value set: [OFF, ON, OPTIONAL]"));
+        let e = check_input(
+            operation("AdminSetUserPassword").unwrap(),
+            &json!({"UserPoolId": "p", "Username": "u", "Password": "p".repeat(300)}),
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("Value at 'password' failed to satisfy constraint"),
+            "a password is never echoed: {}",
+            e.message
+        );
         let e = check_input(op, &json!({"PoolName": 5})).unwrap_err();
         assert_eq!(e.kind, "SerializationException");
         assert!(

@@ -176,8 +176,13 @@ impl<'a> Authorization<'a> {
                 format_amz_date(now)
             )));
         }
-        // The host and the time are what keep a signature to this server and this moment.
-        for (name, shown) in [("host", "Host"), ("x-amz-date", "X-Amz-Date")] {
+        // The host and the time keep a signature to this server and this moment; the target
+        // keeps it to this operation (the same body would otherwise serve another one).
+        for (name, shown) in [
+            ("host", "Host"),
+            ("x-amz-date", "X-Amz-Date"),
+            ("x-amz-target", "X-Amz-Target"),
+        ] {
             if !self.signed_headers.iter().any(|h| h == name) {
                 return Err(invalid_signature(format!(
                     "'{shown}' must be a 'SignedHeader' in the AWS Authorization."
@@ -613,7 +618,7 @@ mod tests {
     fn the_scope_must_be_ours() {
         let (mut h, body) = botocore_list_user_pools(b"");
         h[3].1 = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261204/eu-west-1/iam/aws5_request, \
-                  SignedHeaders=content-type;host;x-amz-date, Signature=00"
+                  SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00"
             .into();
         let req = request("POST", "/", "", &h, body);
         let e = Authorization::parse(&req)

@@ -42,11 +42,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let settings = IssuerSettings::new(&public_url, &args.domain_base, args.aws_issuers)
         .map_err(anyhow::Error::msg)?;
-    if args.accept_any_credentials && settings.is_https() {
+    if args.accept_any_credentials && (settings.is_https() || !addr.ip().is_loopback()) {
         anyhow::bail!(
             "--accept-any-credentials (USERPOOL_ACCEPT_ANY_CREDENTIALS) lets anyone call the Cognito \
-             API with made-up keys: it is for local development and refused with an https public \
-             URL ({public_url}); create keys with `userpool access-keys create` instead"
+             API with made-up keys: it is for local development, refused with an https public \
+             URL ({public_url}) or when listening beyond loopback ({addr}); create keys with \
+             `userpool access-keys create` instead"
         );
     }
     let data_dir = master_key::data_dir(&args.database);

@@ -18,11 +18,16 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         m.remove("UserPoolId");
     }
     // The request's members are `ClientConfig`'s, whose own checks are the seed's.
-    let config: ClientConfig =
+    let mut config: ClientConfig =
         serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    // The ID is ours to make; a secret the caller gives is kept like a generated one.
+    config.client_id = None;
     validate(api, &pool, &config).await?;
     // A secret is shown once, here: only its hash is kept (see docs/compat/cognito.md).
-    let secret = config.generate_secret.then(ids::new_client_secret);
+    let secret = match config.client_secret.take() {
+        Some(given) => Some(given.expose().to_string()),
+        None => config.generate_secret.then(ids::new_client_secret),
+    };
     let now = api.clock.now();
     let client = ClientRecord {
         pool_id: pool.id.clone(),
