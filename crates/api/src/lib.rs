@@ -82,26 +82,20 @@ impl Api {
     /// Answers one API request.
     pub async fn handle(&self, req: &Request<'_>) -> Response {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let result = self.dispatch(req).await;
-        let (status, body) = match result {
+        let mut headers = vec![
+            ("content-type", "application/x-amz-json-1.1".to_string()),
+            ("x-amzn-requestid", request_id),
+        ];
+        let (status, body) = match self.dispatch(req).await {
             Ok(body) => (200, body),
             Err(e) => {
                 if e.status >= 500 {
                     tracing::error!(error = %e.message, "API request failed");
                 }
+                headers.push(("x-amzn-errortype", e.kind.to_string()));
                 (e.status, e.body())
             }
         };
-        let mut headers = vec![
-            ("content-type", "application/x-amz-json-1.1".to_string()),
-            ("x-amzn-requestid", request_id),
-        ];
-        if let Some(kind) = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("__type").and_then(Value::as_str).map(String::from))
-        {
-            headers.push(("x-amzn-errortype", kind));
-        }
         Response {
             status,
             headers,

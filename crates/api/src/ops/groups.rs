@@ -37,7 +37,6 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
             "A group with the name already exists.",
         ));
     }
-    api.reload().await;
     Ok(json!({ "Group": described(&group) }))
 }
 
@@ -64,7 +63,6 @@ pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
     if !api.store.update_group(&group).await? {
         return Err(group_not_found());
     }
-    api.reload().await;
     Ok(json!({ "Group": described(&group) }))
 }
 
@@ -74,7 +72,6 @@ pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
     if !api.store.delete_group(&pool.id, &name).await? {
         return Err(group_not_found());
     }
-    api.reload().await;
     Ok(json!({}))
 }
 
@@ -91,7 +88,6 @@ pub(super) async fn add_user(api: &Api, input: Value) -> Result<Value, ApiError>
     api.store
         .add_user_to_group(&pool.id, &user.username, &group.config.group_name)
         .await?;
-    api.reload().await;
     Ok(json!({}))
 }
 
@@ -102,7 +98,6 @@ pub(super) async fn remove_user(api: &Api, input: Value) -> Result<Value, ApiErr
     api.store
         .remove_user_from_group(&pool.id, &user.username, &group.config.group_name)
         .await?;
-    api.reload().await;
     Ok(json!({}))
 }
 

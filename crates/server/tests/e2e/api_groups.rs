@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::boto3::{Backend, KEY, SECRET, run_on};
+use crate::boto3::{Backend, KEY, SECRET, run_on, seeded};
 use crate::browser::*;
 use crate::helpers::*;
 
@@ -29,15 +29,16 @@ fn seed(pool_id: &str) -> Value {
 }
 
 /// The seed of a fresh pool, written into the server's directory.
-fn seeded(pool_id: &str) -> impl Fn(&std::path::Path) -> Vec<String> {
-    let seed = seed(pool_id);
-    move |dir| vec!["--seed".to_string(), write_seed(dir, &seed)]
-}
-
 #[tokio::test]
 async fn boto3_manages_groups_and_memberships_on_sqlite() {
     let pool_id = unique_pool_id("us-east-1");
-    run_on(Backend::Sqlite, "groups.py", seeded(&pool_id), &[&pool_id]).await;
+    run_on(
+        Backend::Sqlite,
+        "groups.py",
+        seeded(seed(&pool_id)),
+        &[&pool_id],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -46,7 +47,7 @@ async fn boto3_manages_groups_and_memberships_on_postgres() {
     run_on(
         Backend::Postgres,
         "groups.py",
-        seeded(&pool_id),
+        seeded(seed(&pool_id)),
         &[&pool_id],
     )
     .await;

@@ -4,17 +4,14 @@
 //! `fake_idp`, and a client created through the API that lists it, sign a user in end to end at
 //! once (the managed-login page shows the provider's button without a restart).
 
-use std::process::Command;
-
 use serde_json::Value;
 use userpool_core::store::PoolStore;
 use userpool_store::SqlStore;
 
-use crate::boto3::{Backend, KEY, SECRET};
+use crate::boto3::{Backend, Database, run_script};
 use crate::browser::*;
 use crate::fake_idp::{Defect, FakeIdp};
 use crate::helpers::*;
-use crate::saml_idp::repo_file;
 
 /// The client the fake provider knows us as (the script creates the provider with it).
 const FAKE_CLIENT: &str = "userpool-rp";
@@ -32,19 +29,10 @@ async fn boto3_manages_identity_providers_and_federates_on_postgres() {
 async fn idps_on(backend: Backend) {
     let idp = FakeIdp::start(FAKE_CLIENT).await;
     let dir = tempfile::tempdir().unwrap();
-    let pg = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => {
-            let Some(admin) = postgres_url() else {
-                eprintln!("skipped: set USERPOOL_TEST_POSTGRES_URL to run the PostgreSQL case");
-                return;
-            };
-            Some(PgDatabase::create(&admin).await)
-        }
+    let Some(db) = Database::create(backend, dir.path()).await else {
+        return;
     };
-    let database = pg
-        .as_ref()
-        .map_or_else(|| sqlite_url(dir.path()), |pg| pg.url.clone());
+    let database = db.url.clone();
     // A pool whose custom domain is the server's own address, so its pages answer there.
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
@@ -63,33 +51,10 @@ async fn idps_on(backend: Backend) {
                 "--accept-any-credentials",
             ],
         );
-        let script = repo_file("tests/api/identity_providers.py");
-        let args = [
-            server.url.clone(),
-            KEY.to_string(),
-            SECRET.to_string(),
-            pool_id.clone(),
-            idp.issuer.clone(),
-        ];
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new("python3")
-                .arg(script)
-                .args(args)
-                .output()
-                .expect("python3 with boto3 (pip install -r tests/python/requirements.txt)")
-        })
-        .await
-        .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success() && text.contains(" passed, 0 failed"),
-            "{text}\nserver log:\n{}",
-            server.log_text()
-        );
+        // The script blocks; the fake provider answers it from the runtime's other worker.
+        let text = tokio::task::block_in_place(|| {
+            run_script(&server, "identity_providers.py", &[&pool_id, &idp.issuer])
+        });
         let fed = text
             .lines()
             .find_map(|l| l.strip_prefix("FED_CLIENT="))
@@ -106,9 +71,7 @@ async fn idps_on(backend: Backend) {
         );
         store.close().await;
     }
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
+    db.drop().await;
 }
 
 /// The provider's button on the login page, then a sign-in through it: the provider's user is

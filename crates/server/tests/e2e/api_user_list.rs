@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::boto3::{Backend, run_on};
+use crate::boto3::{Backend, run_on, seeded};
 use crate::helpers::*;
 
 /// One seeded user: username, email, given and family name, and more attributes.
@@ -50,18 +50,13 @@ fn seed(pool_id: &str) -> Value {
     }]})
 }
 
-fn seeded(pool_id: &str) -> impl Fn(&std::path::Path) -> Vec<String> {
-    let seed = seed(pool_id);
-    move |dir| vec!["--seed".to_string(), write_seed(dir, &seed)]
-}
-
 #[tokio::test]
 async fn boto3_lists_and_searches_users_on_sqlite() {
     let pool_id = unique_pool_id("us-east-1");
     run_on(
         Backend::Sqlite,
         "users_list.py",
-        seeded(&pool_id),
+        seeded(seed(&pool_id)),
         &[&pool_id],
     )
     .await;
@@ -73,7 +68,7 @@ async fn boto3_lists_and_searches_users_on_postgres() {
     run_on(
         Backend::Postgres,
         "users_list.py",
-        seeded(&pool_id),
+        seeded(seed(&pool_id)),
         &[&pool_id],
     )
     .await;

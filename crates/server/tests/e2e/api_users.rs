@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::boto3::{Backend, KEY, SECRET, run_on};
+use crate::boto3::{Backend, KEY, SECRET, run_on, seeded};
 use crate::browser::*;
 use crate::helpers::*;
 
@@ -29,18 +29,13 @@ fn seed(pool_id: &str) -> Value {
     }]})
 }
 
-fn seeded(pool_id: &str) -> impl Fn(&std::path::Path) -> Vec<String> {
-    let seed = seed(pool_id);
-    move |dir| vec!["--seed".to_string(), write_seed(dir, &seed)]
-}
-
 #[tokio::test]
 async fn boto3_manages_users_on_sqlite() {
     let pool_id = unique_pool_id("us-east-1");
     run_on(
         Backend::Sqlite,
         "users_admin.py",
-        seeded(&pool_id),
+        seeded(seed(&pool_id)),
         &[&pool_id],
     )
     .await;
@@ -52,7 +47,7 @@ async fn boto3_manages_users_on_postgres() {
     run_on(
         Backend::Postgres,
         "users_admin.py",
-        seeded(&pool_id),
+        seeded(seed(&pool_id)),
         &[&pool_id],
     )
     .await;
