@@ -8,6 +8,7 @@ Prints one line per check and "N passed, 0 failed" at the end; exits non-zero on
 
 import json
 import sys
+import urllib.error
 import urllib.request
 
 from common import REGION, check, client as new_client, error_of, raw as raw_to, summary
@@ -97,5 +98,22 @@ status, body = raw("AWSCognitoIdentityProviderService.NoSuchOperation", b"{}")
 check(status == 400 and body["__type"] == "UnknownOperationException", "an unknown target")
 status, body = raw("AWSCognitoIdentityProviderService.SignUp", b"{not json")
 check(status == 400 and body["__type"] == "SerializationException", "a malformed body")
+
+# An oversized body (over 1 MiB) is refused without being read into an answer, and the server
+# goes on serving.
+big = urllib.request.Request(
+    ENDPOINT + "/",
+    data=b'{"PoolName": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+    headers={"Content-Type": "application/x-amz-json-1.1",
+             "X-Amz-Target": "AWSCognitoIdentityProviderService.CreateUserPool"},
+    method="POST",
+)
+try:
+    urllib.request.urlopen(big)
+    refused = None
+except urllib.error.HTTPError as e:
+    refused = e.code
+check(refused in (400, 413), f"an oversized body is refused ({refused})")
+check(cognito.list_user_pools(MaxResults=1)["UserPools"] is not None, "and the server still answers")
 
 summary()
