@@ -4,9 +4,11 @@ crates/api/model, read here by separate code): a member Cognito would not send, 
 required member, or a value of the wrong type fails the run.
 """
 
+import base64
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -117,3 +119,22 @@ def raw(endpoint, target, body):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def client_credentials(endpoint, host, client_id, client_secret, scope=None):
+    """POST /oauth2/token (client_credentials, Basic auth) on the pool domain `host`, served at
+    `endpoint`: (status, body)."""
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    req = urllib.request.Request(
+        f"{endpoint}/oauth2/token",
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Host": host, "Authorization": f"Basic {basic}",
+                 "Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")

@@ -11,6 +11,7 @@ the first failure.
 """
 
 import datetime
+import time
 import sys
 
 from common import check, client, error_of, summary
@@ -60,7 +61,11 @@ check(got["Description"] == "Admins" and got["Precedence"] == 1, "GetGroup")
 code, message = error_of(lambda: cognito.get_group(UserPoolId=POOL, GroupName="nobody"))
 check(code == "ResourceNotFoundException" and message == "Group not found.", f"GetGroup of an unknown group: {message}")
 
+before = cognito.get_group(UserPoolId=POOL, GroupName="admins")["Group"]
+time.sleep(1.1)
 updated = cognito.update_group(UserPoolId=POOL, GroupName="admins", Description="Operators")["Group"]
+check(updated["LastModifiedDate"] > before["LastModifiedDate"] and updated["CreationDate"] == before["CreationDate"],
+      "UpdateGroup moves LastModifiedDate")
 check(
     updated["Description"] == "Operators" and updated["Precedence"] == 1 and updated["RoleArn"] == role,
     "UpdateGroup changes only the members given",

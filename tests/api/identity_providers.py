@@ -14,6 +14,7 @@ Every raw response is also checked against the output shape of the service model
 Prints one line per check and "N passed, 0 failed" at the end; exits non-zero on the first failure.
 """
 
+import json
 import sys
 
 from common import check, client as new_client, error_of, summary
@@ -150,6 +151,25 @@ saml = cognito.update_identity_provider(
 )["IdentityProvider"]
 check(saml["ProviderDetails"] == {"MetadataURL": "https://idp.example.test/v2/metadata", "IDPSignout": "true"},
       "a SAML metadata URL is replaced, the other details kept")
+check(saml["LastModifiedDate"] >= saml["CreationDate"], "the provider has its dates")
+# A provider that starts sign-ins itself (IDPInit) stands beside SAML providers only.
+beside = cognito.create_user_pool_client(
+    UserPoolId=pool, ClientName="beside-cognito", SupportedIdentityProviders=["COGNITO", "Saml1"],
+    AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
+    CallbackURLs=["https://app.test/cb"],
+)["UserPoolClient"]["ClientId"]
+code, message = error_of(lambda: cognito.update_identity_provider(
+    UserPoolId=pool, ProviderName="Saml1", ProviderDetails={"IDPInit": "true"}))
+check(code == "InvalidParameterException" and beside in message,
+      f"IDPInit is refused while a client lists the provider beside COGNITO: {message}")
+cognito.delete_user_pool_client(UserPoolId=pool, ClientId=beside)
+cognito.update_identity_provider(UserPoolId=pool, ProviderName="Saml1", ProviderDetails={"IDPInit": "true"})
+code, message = error_of(lambda: cognito.create_user_pool_client(
+    UserPoolId=pool, ClientName="bad", SupportedIdentityProviders=["COGNITO", "Saml1"],
+    AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
+    CallbackURLs=["https://app.test/cb"]))
+check(code == "InvalidParameterException", f"then a client cannot list it beside COGNITO: {message}")
+cognito.update_identity_provider(UserPoolId=pool, ProviderName="Saml1", ProviderDetails={"IDPInit": "false"})
 
 app = cognito.create_user_pool_client(
     UserPoolId=pool, ClientName="uses-corp", SupportedIdentityProviders=["COGNITO", "Corp"],
@@ -187,5 +207,54 @@ fed = cognito.create_user_pool_client(
     CallbackURLs=["https://app.test/cb"],
 )["UserPoolClient"]["ClientId"]
 check(bool(fed), "a client listing Fake")
+
+# Links: an identity of Fake signs in as alice (the Rust side signs in with it).
+def link(subject, username="alice", provider="Fake", attribute="Cognito_Subject", destination="Cognito"):
+    return cognito.admin_link_provider_for_user(
+        UserPoolId=SEEDED_POOL,
+        DestinationUser={"ProviderName": destination, "ProviderAttributeValue": username},
+        SourceUser={"ProviderName": provider, "ProviderAttributeName": attribute, "ProviderAttributeValue": subject})
+
+
+def identities_of(username):
+    attrs = cognito.admin_get_user(UserPoolId=SEEDED_POOL, Username=username)["UserAttributes"]
+    return json.loads(next((a["Value"] for a in attrs if a["Name"] == "identities"), "[]"))
+
+
+link("linked-by-api")
+linked = identities_of("alice")
+check([(i["providerName"], i["userId"], i["primary"]) for i in linked] == [("Fake", "linked-by-api", "false")],
+      f"AdminLinkProviderForUser lists the identity on the user: {linked}")
+code, message = error_of(lambda: link("linked-by-api", username="bob"))
+check(code == "InvalidParameterException", f"an identity linked already is refused: {message}")
+code, message = error_of(lambda: link("x", provider="Nope"))
+check(code == "InvalidParameterException", f"an unknown provider is refused: {message}")
+code, message = error_of(lambda: link("x", attribute="email"))
+check(code == "InvalidParameterException", f"a link on another attribute is refused: {message}")
+code, message = error_of(lambda: link("x", destination="Fake"))
+check(code == "InvalidParameterException", f"the destination must be a Cognito user: {message}")
+code, _ = error_of(lambda: link("x", username="nobody"))
+check(code == "UserNotFoundException", "an unknown destination user")
+for n in range(4):
+    link(f"extra-{n}")
+code, message = error_of(lambda: link("one-too-many"))
+check(code == "LimitExceededException", f"at most five identities per user: {message}")
+for n in range(4):
+    cognito.admin_disable_provider_for_user(
+        UserPoolId=SEEDED_POOL,
+        User={"ProviderName": "Fake", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": f"extra-{n}"})
+check([i["userId"] for i in identities_of("alice")] == ["linked-by-api"],
+      "AdminDisableProviderForUser ends the links and takes them off the user")
+link("extra-0")
+cognito.admin_disable_provider_for_user(
+    UserPoolId=SEEDED_POOL, User={"ProviderName": "Fake", "ProviderAttributeValue": "extra-0"})
+code, _ = error_of(lambda: cognito.admin_disable_provider_for_user(
+    UserPoolId=SEEDED_POOL, User={"ProviderName": "Fake", "ProviderAttributeValue": "never-seen"}))
+check(code == "UserNotFoundException", "an identity neither linked nor signed in is not found")
+code, _ = error_of(lambda: cognito.admin_link_provider_for_user(
+    UserPoolId="us-east-1_nothere",
+    DestinationUser={"ProviderName": "Cognito", "ProviderAttributeValue": "alice"},
+    SourceUser={"ProviderName": "Fake", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": "y"}))
+check(code == "ResourceNotFoundException", "an unknown pool")
 print(f"FED_CLIENT={fed}")
 summary()

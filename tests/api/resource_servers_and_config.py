@@ -13,13 +13,10 @@ import base64
 import json
 import secrets
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REGION, check, client, error_of, summary  # noqa: E402
+from common import REGION, check, client, client_credentials, error_of, summary  # noqa: E402
 
 ENDPOINT, KEY, SECRET = sys.argv[1:4]
 cognito = client(ENDPOINT, KEY, SECRET)
@@ -28,19 +25,7 @@ unchecked = client(ENDPOINT, KEY, SECRET, validate=False)
 
 def token(host, client_id, client_secret, scope):
     """POST /oauth2/token (client_credentials, Basic auth) on a pool domain: (status, body)."""
-    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-    req = urllib.request.Request(
-        f"{ENDPOINT}/oauth2/token",
-        data=urllib.parse.urlencode({"grant_type": "client_credentials", "scope": scope}).encode(),
-        headers={"Host": host, "Authorization": f"Basic {basic}",
-                 "Content-Type": "application/x-www-form-urlencoded"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    return client_credentials(ENDPOINT, host, client_id, client_secret, scope)
 
 
 def claims(jwt):

@@ -189,4 +189,35 @@ code, message = error_of(lambda: cognito.admin_delete_user_attributes(
     UserPoolId=POOL, Username="nobody", UserAttributeNames=["name"]))
 check(code == "UserNotFoundException" and message == "User does not exist.", f"an unknown user: {message}")
 
+# An update never gives a user what another user signs in with.
+by_email = cognito.create_user_pool(PoolName="aliases-by-email", UsernameAttributes=["email"])["UserPool"]["Id"]
+for address in ["ann@alias.test", "ben@alias.test"]:
+    cognito.admin_create_user(UserPoolId=by_email, Username=address, MessageAction="SUPPRESS")
+code, message = error_of(lambda: cognito.admin_update_user_attributes(
+    UserPoolId=by_email, Username="ben@alias.test", UserAttributes=[{"Name": "email", "Value": "ann@alias.test"}]))
+check(code == "AliasExistsException" and message == "An account with the given email already exists.",
+      f"a pool signing in by email keeps emails unique: {code} {message}")
+cognito.admin_update_user_attributes(
+    UserPoolId=by_email, Username="ben@alias.test", UserAttributes=[{"Name": "email", "Value": "benjamin@alias.test"}])
+check(cognito.admin_get_user(UserPoolId=by_email, Username="benjamin@alias.test")["Username"], "a free email is taken")
+
+aliased = cognito.create_user_pool(PoolName="aliases", AliasAttributes=["email"])["UserPool"]["Id"]
+for name, verified in [("carl", "true"), ("dora", "false")]:
+    cognito.admin_create_user(UserPoolId=aliased, Username=name, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": f"{name}@alias.test"}, {"Name": "email_verified", "Value": verified}])
+cognito.admin_update_user_attributes(
+    UserPoolId=aliased, Username="dora", UserAttributes=[{"Name": "email", "Value": "carl@alias.test"}])
+check(True, "an unverified email may repeat another user's alias")
+code, message = error_of(lambda: cognito.admin_update_user_attributes(
+    UserPoolId=aliased, Username="dora", UserAttributes=[{"Name": "email_verified", "Value": "true"}]))
+check(code == "AliasExistsException", f"verifying it would take carl's alias: {code} {message}")
+code, message = error_of(lambda: cognito.admin_update_user_attributes(
+    UserPoolId=aliased, Username="dora",
+    UserAttributes=[{"Name": "email", "Value": "carl@alias.test"}, {"Name": "email_verified", "Value": "true"}]))
+check(code == "AliasExistsException", f"so would setting it verified: {code} {message}")
+cognito.admin_update_user_attributes(
+    UserPoolId=aliased, Username="dora",
+    UserAttributes=[{"Name": "email", "Value": "dora@alias.test"}, {"Name": "email_verified", "Value": "true"}])
+check(True, "a free verified alias is taken")
+
 summary()

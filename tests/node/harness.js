@@ -54,7 +54,10 @@ export function freePort() {
   });
 }
 
-/** The seed: one pool whose custom domains are 127.0.0.1:PORT for each given port. */
+/**
+ * The seed: one pool whose custom domain is 127.0.0.1:PORT for one node, or 127.0.0.1 (any
+ * port) for several: a pool has one custom domain, as in Cognito.
+ */
 export function makeSeed(ports) {
   const spa = {
     AllowedOAuthFlowsUserPoolClient: true,
@@ -69,7 +72,7 @@ export function makeSeed(ports) {
       Id: POOL_ID,
       PoolName: 'node',
       UsernameConfiguration: { CaseSensitive: false },
-      Domains: ports.map((port) => ({ Domain: `127.0.0.1:${port}` })),
+      Domains: [{ Domain: ports.length === 1 ? `127.0.0.1:${ports[0]}` : '127.0.0.1' }],
       ResourceServers: [{
         Identifier: 'https://api.test',
         Name: 'api',
@@ -218,7 +221,7 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
 }
 
 /** A fresh database on the server of USERPOOL_TEST_POSTGRES_URL, with its URL and a drop(). */
-async function createPgDatabase() {
+export async function createPgDatabase() {
   const admin = process.env.USERPOOL_TEST_POSTGRES_URL;
   if (!admin) throw new Error('USERPOOL_NODE_BACKEND=postgres needs USERPOOL_TEST_POSTGRES_URL');
   const { default: pg } = await import('pg');

@@ -41,9 +41,9 @@ if (skip) {
     configB = await configFor(nodeB);
   });
 
-  // Discovery at the node's own issuer, with the endpoints pinned to that node. (With two custom
-  // domains on one pool, a discovery document names the endpoints of one of them, whichever node
-  // serves it; a load balancer would hide that, here we pick the node explicitly.)
+  // Discovery at the node's own issuer, with the endpoints pinned to that node. (The pool's one
+  // custom domain, 127.0.0.1, answers at both nodes' ports, but a discovery document names it
+  // without a port; a load balancer would hide that, here we pick the node explicitly.)
   async function configFor(node) {
     const discovered = await client.discovery(new URL(node.issuer), SPA_CLIENT_ID, undefined, client.None(),
       { execute: [client.allowInsecureRequests] });

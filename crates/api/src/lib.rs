@@ -130,8 +130,24 @@ impl Api {
             ));
         }
         model::check_input(op, &input)?;
-        let output = ops::call(self, &op.name, input).await?;
+        let output = ops::call(self, &op.name, input, None).await?;
         Ok(model::project_output(op, output).to_string())
+    }
+
+    /// Runs an operation for the operator's own tools (the seed file), never reachable over
+    /// HTTP: the same input check and use cases as a request, without a signature. `fixed_id`
+    /// names the pool (`CreateUserPool`) or client (`CreateUserPoolClient`) to make; making one
+    /// that exists answers it as it is, so nodes applying one seed at once agree.
+    pub async fn invoke(
+        &self,
+        operation: &str,
+        input: Value,
+        fixed_id: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let op = model::operation(operation).ok_or_else(ApiError::unknown_operation)?;
+        model::check_input(op, &input)?;
+        let output = ops::call(self, &op.name, input, fixed_id).await?;
+        Ok(model::project_output(op, output))
     }
 
     /// Reloads this node's view of the pools after a write, so it reads its own writes at once

@@ -255,18 +255,27 @@ pub(crate) async fn run(
         errors += e;
     }
     // Code redemption may end early, when the codes run out.
-    let elapsed = start.elapsed().as_secs_f64();
+    Ok(summarize(scenario.name(), all, errors, start.elapsed()))
+}
+
+/// A scenario's figures from every latency (ms) recorded over `elapsed`.
+pub(crate) fn summarize(
+    name: &'static str,
+    mut all: Vec<f64>,
+    errors: usize,
+    elapsed: Duration,
+) -> Row {
     all.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0.0)
     };
-    Ok(Row {
-        name: scenario.name(),
-        rate: all.len() as f64 / elapsed,
+    Row {
+        name,
+        rate: all.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
-    })
+    }
 }

@@ -1,34 +1,53 @@
 //! `userpool-bench`: starts a userpool build on loopback, drives its hot endpoints with
 //! bounded concurrent load, and reports throughput, latency and peak memory next to the RS256
-//! signing rate of this machine measured in the same run. A measuring tool, not a test.
+//! signing rate of this machine measured in the same run; `userpool-bench users` measures the
+//! Cognito API's user calls on a pool of a million users. A measuring tool, not a test.
 
 mod load;
 mod server;
+mod sign;
+mod users;
 
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, new_signing_key};
 
-/// Measures userpool's token issuance, code redemption, JWKS and userInfo.
+/// Measures userpool's token issuance, code redemption, JWKS and userInfo (no subcommand), or
+/// the Cognito API's user calls on a pool of a million users (`users`).
 #[derive(Debug, Parser)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The server binary (build it with `cargo build --release`).
-    #[arg(long, default_value = "target/release/userpool")]
+    #[arg(long, global = true, default_value = "target/release/userpool")]
     server: String,
     /// Seconds per scenario.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, global = true, default_value_t = 10)]
     seconds: u64,
     /// Concurrent requests in flight.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, global = true, default_value_t = 16)]
     concurrency: usize,
     /// Pin the server to CPU 0 and this process to CPU 1 (with `taskset`), so that the load
     /// generator does not take the server's core.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
     pin: bool,
     /// Write the report to this Markdown file as well.
-    #[arg(long)]
+    #[arg(long, global = true)]
     write: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// One pool with `--count` users (a million by default) bulk-loaded through the store (one
+    /// password hash reused, one transaction per `--batch`), on SQLite or PostgreSQL; then
+    /// SigV4-signed ListUsers (no filter, Limit 60, from a random page; `email = "…"`;
+    /// `family_name ^= "…"`), AdminGetUser and AdminUpdateUserAttributes for random users,
+    /// against the server pinned to one core: each call with `--concurrency` requests in flight,
+    /// then alone (one in flight) for its own latency. For PostgreSQL, start a throwaway cluster
+    /// (`taskset -c 1 scripts/postgres.sh start DIR PORT` keeps it off the server's core) and
+    /// pass its URL.
+    Users(users::UsersArgs),
 }
 
 /// RS256 signatures per second on one core, with a key parsed once: the ceiling of token
@@ -72,6 +91,23 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let machine = machine();
     let pinned = args.pin && server::pin_self(1);
+    if let Some(Command::Users(users)) = &args.command {
+        let report = users::run(
+            users,
+            &args.server,
+            args.seconds,
+            args.concurrency,
+            pinned,
+            &machine,
+        )
+        .await?;
+        println!("{report}");
+        if let Some(path) = &args.write {
+            std::fs::write(path, report)?;
+            eprintln!("wrote {path}");
+        }
+        return Ok(());
+    }
     eprintln!("measuring the RS256 signing ceiling…");
     let ceiling_before = signing_rate(3.0);
     let srv = server::Running::start(&args.server, pinned).await?;

@@ -28,6 +28,13 @@ pub(crate) fn pin_self(cpu: usize) -> bool {
             .is_ok_and(|s| s.success())
 }
 
+/// A free loopback port.
+pub(crate) fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 pub(crate) struct Running {
     child: Child,
     pub(crate) base: String,
@@ -36,10 +43,7 @@ pub(crate) struct Running {
 
 impl Running {
     pub(crate) async fn start(binary: &str, pinned: bool) -> anyhow::Result<Running> {
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_port()?;
         let seed = json!({"UserPools": [{
             "Id": POOL, "PoolName": "bench",
             "Domains": [{"Domain": format!("127.0.0.1:{port}")}],
@@ -54,6 +58,19 @@ impl Running {
             "Users": [{"Username": "alice", "Password": "Passw0rd!",
                 "UserAttributes": [{"Name": "email", "Value": "alice@example.test"}, {"Name": "email_verified", "Value": "true"}]}]
         }]});
+        Running::start_with(binary, pinned, port, &seed, None).await
+    }
+
+    /// The server on `port` with `seed`, on `database` (a SQLite file in a temporary
+    /// directory when none).
+    pub(crate) async fn start_with(
+        binary: &str,
+        pinned: bool,
+        port: u16,
+        seed: &serde_json::Value,
+        database: Option<&str>,
+    ) -> anyhow::Result<Running> {
+        let dir = tempfile::tempdir()?;
         let seed_path = dir.path().join("seed.json");
         std::fs::write(&seed_path, seed.to_string())?;
         let mut cmd = if pinned {
@@ -65,12 +82,14 @@ impl Running {
         };
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--database")
-            .arg(format!(
-                "sqlite://{}",
-                dir.path().join("bench.db").display()
+            .arg(database.map_or_else(
+                || format!("sqlite://{}", dir.path().join("bench.db").display()),
+                str::to_string,
             ))
             .arg("--seed")
             .arg(&seed_path)
+            .arg("--data-dir")
+            .arg(dir.path())
             .env(
                 "USERPOOL_MASTER_KEY",
                 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",

@@ -1,10 +1,11 @@
 //! The in-memory view of every pool that request handlers read: pools by issuer path and by
 //! domain host, their loaded key rings, and their discovery and JWKS documents serialized once.
-//! Each node refreshes it from the store on a short interval, so changes made by another node
-//! (a rotation, a new pool) show within that interval.
+//! Each node refreshes it after its own configuration writes, when the store reports a change
+//! committed by another node (PostgreSQL `LISTEN/NOTIFY`), and on a short interval as a backstop.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::discovery::DiscoveryDocument;
 use crate::ids;
@@ -112,6 +113,10 @@ pub struct Directory {
     settings: IssuerSettings,
     master: Arc<MasterKey>,
     current: RwLock<Arc<Snapshot>>,
+    /// Tickets of refreshes: one that started later read the store later, so an earlier one
+    /// finishing after it must not replace its snapshot.
+    started: AtomicU64,
+    installed: Mutex<u64>,
 }
 
 impl Directory {
@@ -120,6 +125,8 @@ impl Directory {
             settings,
             master,
             current: RwLock::new(Arc::new(Snapshot::default())),
+            started: AtomicU64::new(0),
+            installed: Mutex::new(0),
         }
     }
 
@@ -142,6 +149,7 @@ impl Directory {
         store: &dyn Store,
         now: Timestamp,
     ) -> Result<Vec<(String, DirectoryError)>, DirectoryError> {
+        let ticket = self.started.fetch_add(1, Ordering::SeqCst) + 1;
         let mut problems = Vec::new();
         let previous = self.snapshot();
         let mut domains: HashMap<String, Vec<DomainRecord>> = HashMap::new();
@@ -203,7 +211,11 @@ impl Directory {
             }
             next.by_id.insert(view.pool.id.clone(), view);
         }
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        if ticket > *installed {
+            *installed = ticket;
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        }
         Ok(problems)
     }
 

@@ -193,6 +193,7 @@ pub fn provision(
             password_set_at: None,
             tokens_valid_from_ms: None,
             totp_secret: None,
+            mfa_preference: None,
             attributes: vec![AttributeType {
                 name: "identities".into(),
                 value: json!([{

@@ -3,6 +3,7 @@
 //! `userpool-store` and the binary, and reach core only through the traits in [`store`].
 
 pub mod auth;
+pub mod client_secret;
 pub mod crypto;
 pub mod directory;
 pub mod discovery;

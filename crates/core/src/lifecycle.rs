@@ -173,6 +173,7 @@ pub fn new_user(
         password_set_at: None,
         tokens_valid_from_ms: None,
         totp_secret: None,
+        mfa_preference: None,
         attributes,
         created_at: now,
         updated_at: now,
@@ -220,15 +221,20 @@ pub enum MfaStep {
     Verify,
 }
 
-/// `MfaConfiguration` OFF: never; OPTIONAL: users who set up TOTP; ON: everyone, setting up at
-/// the first sign-in.
+/// `MfaConfiguration` OFF: never; OPTIONAL: users who set up TOTP and have it turned on
+/// (`AdminSetUserMFAPreference` can turn it off); ON: everyone, setting up at the first sign-in
+/// (TOTP being the one factor served, it is asked for even if the user turned it off).
 pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord) -> MfaStep {
     use crate::model::MfaConfiguration::*;
+    let totp_on = user
+        .mfa()
+        .is_enabled(crate::model::MfaFactor::SoftwareToken);
     match (pool.mfa_configuration, user.totp_secret.is_some()) {
         (Off, _) => MfaStep::None,
-        (_, true) => MfaStep::Verify,
+        (On, true) => MfaStep::Verify,
         (On, false) => MfaStep::Setup,
-        (Optional, false) => MfaStep::None,
+        (Optional, true) if totp_on => MfaStep::Verify,
+        (Optional, _) => MfaStep::None,
     }
 }
 

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use crate::crypto::{TokenHash, random_string};
 use crate::keys::{KeyPurpose, MasterKey, SealedKey};
 use crate::model::{
-    AttributeType, ClientConfig, DomainConfig, GroupConfig, IdentityProviderConfig,
-    ResourceServerConfig, UserPoolConfig, UserStatus,
+    AttributeType, ClientConfig, DomainConfig, GroupConfig, IdentityProviderConfig, MfaFactor,
+    MfaPreference, ResourceServerConfig, UserPoolConfig, UserStatus,
 };
 use crate::password::PasswordHash;
 use crate::time::Timestamp;
@@ -71,8 +71,8 @@ pub struct ClientRecord {
     pub client_id: String,
     /// The configuration, without its secret.
     pub config: ClientConfig,
-    /// Hashes of the client's secrets (at most two, for rotation).
-    pub secret_hashes: Vec<TokenHash>,
+    /// The client's secrets (at most two, for rotation), oldest first.
+    pub secrets: Vec<crate::client_secret::ClientSecret>,
     pub created_at: Timestamp,
     /// The last change of the configuration (`created_at` until the first update).
     pub updated_at: Timestamp,
@@ -98,6 +98,10 @@ pub struct IdentityProviderRecord {
     pub pool_id: String,
     pub config: IdentityProviderConfig,
     pub created_at: Timestamp,
+    /// The last change (`created_at` until the first update).
+    pub updated_at: Timestamp,
+    /// Bumped by every update (compare-and-swap counter).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +109,10 @@ pub struct GroupRecord {
     pub pool_id: String,
     pub config: GroupConfig,
     pub created_at: Timestamp,
+    /// The last change (`created_at` until the first update).
+    pub updated_at: Timestamp,
+    /// Bumped by every update (compare-and-swap counter).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +132,9 @@ pub struct UserRecord {
     pub tokens_valid_from_ms: Option<i64>,
     /// The TOTP secret, sealed under the master key (`kek_id:base64`), once MFA is set up.
     pub totp_secret: Option<String>,
+    /// The MFA factors the user (or an administrator) turned on, and the preferred one; none
+    /// until a first choice ([`UserRecord::mfa`] reads what applies).
+    pub mfa_preference: Option<MfaPreference>,
     pub attributes: Vec<AttributeType>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -133,6 +144,19 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// The user's MFA settings: as chosen, or, before any choice, TOTP turned on and preferred
+    /// once it is set up (what setting it up at sign-in means, as in Cognito).
+    pub fn mfa(&self) -> MfaPreference {
+        match (&self.mfa_preference, &self.totp_secret) {
+            (Some(p), _) => p.clone(),
+            (None, Some(_)) => MfaPreference {
+                enabled: vec![MfaFactor::SoftwareToken],
+                preferred: Some(MfaFactor::SoftwareToken),
+            },
+            (None, None) => MfaPreference::default(),
+        }
+    }
+
     /// The rule every stored user keeps: a local user has a real password hash, a federated
     /// one has none. Stores refuse to write a record that breaks it.
     pub fn check_writable(&self) -> StoreResult<()> {
@@ -318,17 +342,21 @@ pub trait PoolStore {
         pool_id: &str,
         name: &str,
     ) -> StoreResult<Option<IdentityProviderRecord>>;
-    /// Replaces the provider's configuration (its name stays); false when there is no such
-    /// provider.
-    async fn update_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool>;
+    /// Replaces the provider's configuration (its name stays) and `updated_at`, if its version
+    /// is still `idp.version` (compare-and-swap); `Stale` when it changed or is gone.
+    async fn update_identity_provider(
+        &self,
+        idp: &IdentityProviderRecord,
+    ) -> StoreResult<CasOutcome>;
     /// Deletes the provider; false when there was no such provider.
     async fn delete_identity_provider(&self, pool_id: &str, name: &str) -> StoreResult<bool>;
 
     async fn insert_group(&self, group: &GroupRecord) -> StoreResult<bool>;
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>>;
     async fn get_group(&self, pool_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
-    /// Replaces the group's configuration (its name stays); false when there is no such group.
-    async fn update_group(&self, group: &GroupRecord) -> StoreResult<bool>;
+    /// Replaces the group's configuration (its name stays) and `updated_at`, if its version is
+    /// still `group.version` (compare-and-swap); `Stale` when it changed or is gone.
+    async fn update_group(&self, group: &GroupRecord) -> StoreResult<CasOutcome>;
     /// Deletes the group and its memberships; false when there was no such group.
     async fn delete_group(&self, pool_id: &str, name: &str) -> StoreResult<bool>;
 }
@@ -448,6 +476,15 @@ pub trait UserStore {
         subject: &str,
         username: &str,
     ) -> StoreResult<bool>;
+    /// Removes the link of an outside identity; false when it was not linked.
+    async fn unlink_identity(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<bool>;
+    /// How many outside identities are linked to the user.
+    async fn count_links(&self, pool_id: &str, username: &str) -> StoreResult<i64>;
     /// The user an outside identity is linked to, if any.
     async fn find_linked_user(
         &self,

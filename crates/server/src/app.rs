@@ -8,7 +8,6 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use userpool_api::{Api, Credentials};
 use userpool_core::directory::Directory;
-use userpool_core::password::HashParams;
 use userpool_core::settings::IssuerSettings;
 use userpool_core::store::{AccessKeyStore, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
@@ -55,21 +54,53 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::mail::check(&args.mail, &data_dir, settings.is_https())?;
     let store = open_store(&args.database.database).await?;
     let master = Arc::new(master_key::load(&args.database)?);
-    let hash_params = HashParams::default();
+    let csrf_key = master.derive("userpool csrf tokens v1");
+    let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(crate::mail::from_args(
+        &args.mail,
+        &data_dir,
+        settings.is_https(),
+    )?);
 
+    let directory = Arc::new(Directory::new(settings.clone(), master.clone()));
+    let credentials = if args.accept_any_credentials {
+        tracing::warn!(
+            "--accept-any-credentials: the Cognito API accepts any well-formed signature, valid or not"
+        );
+        Credentials::AcceptAny
+    } else {
+        Credentials::SigV4
+    };
+    // One set of use cases (one work queue, one set of lockout turns) for the pages and the API.
+    let auth = AppState::auth(
+        store.clone(),
+        Arc::new(SystemClock),
+        master.clone(),
+        mailer.clone(),
+        Duration::from_millis(args.hash_queue_timeout_ms),
+    );
+    let api = Arc::new(Api {
+        auth: auth.clone(),
+        store: store.clone(),
+        directory: directory.clone(),
+        clock: Arc::new(SystemClock),
+        master: master.clone(),
+        region: args.region.clone(),
+        credentials,
+    });
+    // The seed (or the demo pool) goes through the API's own operations.
     let mut demo_client = None;
     let mut demo_key = None;
     if let Some(path) = &args.seed {
         let report = seed::load(path, &*store, &args.region)
             .await?
-            .apply(&*store, hash_params, &master)
+            .apply(&api)
             .await?;
         for what in &report.created {
             tracing::info!(seed = %path.display(), "created {what}");
         }
         for (pool, client, secret) in &report.generated_secrets {
             println!(
-                "generated secret of client {client} in pool {pool}: {secret}  (shown once; only its hash is kept)"
+                "generated secret of client {client} in pool {pool}: {secret}  (DescribeUserPoolClient shows it again; it is kept sealed)"
             );
         }
     } else if !args.no_demo && store.list_pools().await?.is_empty() {
@@ -81,7 +112,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?
         .map_err(|p| anyhow::anyhow!("demo pool: {}", p.join("; ")))?;
-        plan.apply(&*store, hash_params, &master).await?;
+        plan.apply(&api).await?;
         tracing::info!("created the demo pool");
         if !store
             .list_access_keys()
@@ -99,14 +130,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     keys::ensure_keys(&*store, &master).await?;
-    let csrf_key = master.derive("userpool csrf tokens v1");
-    let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(crate::mail::from_args(
-        &args.mail,
-        &data_dir,
-        settings.is_https(),
-    )?);
-
-    let directory = Arc::new(Directory::new(settings.clone(), master.clone()));
     let problems = directory
         .refresh(&*store, SystemClock.now())
         .await
@@ -138,31 +161,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
 
-    let credentials = if args.accept_any_credentials {
-        tracing::warn!(
-            "--accept-any-credentials: the Cognito API accepts any well-formed signature, valid or not"
-        );
-        Credentials::AcceptAny
-    } else {
-        Credentials::SigV4
-    };
-    // One set of use cases (one work queue, one set of lockout turns) for the pages and the API.
-    let auth = AppState::auth(
-        store.clone(),
-        Arc::new(SystemClock),
-        master.clone(),
-        mailer.clone(),
-        Duration::from_millis(args.hash_queue_timeout_ms),
-    );
-    let api = Arc::new(Api {
-        auth: auth.clone(),
-        store: store.clone(),
-        directory: directory.clone(),
-        clock: Arc::new(SystemClock),
-        master: master.clone(),
-        region: args.region.clone(),
-        credentials,
-    });
     let state = AppState {
         store: store.clone(),
         directory: directory.clone(),
@@ -209,28 +207,24 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reloads the directory every `interval` seconds and purges expired records every minute.
-/// Both are idempotent, so every node runs them.
+/// Reloads the directory when the database reports a configuration change (PostgreSQL's
+/// change feed) and every `interval` seconds as a backstop, and purges expired records every
+/// minute. All are idempotent, so every node runs them.
 fn spawn_jobs(
     store: Arc<SqlStore>,
     directory: Arc<Directory>,
     interval: u64,
 ) -> tokio::task::JoinHandle<()> {
+    let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
+    let feed = tokio::spawn(follow_changes(store.clone(), changed));
     tokio::spawn(async move {
+        let _feed = AbortOnDrop(feed);
         let mut refresh = tokio::time::interval(Duration::from_secs(interval.max(1)));
         let mut purge = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
-                _ = refresh.tick() => {
-                    match directory.refresh(&*store as &dyn Store, SystemClock.now()).await {
-                        Ok(problems) => {
-                            for (pool, e) in problems {
-                                tracing::error!(%pool, error = %e, "cannot load the pool's keys; serving its previous view");
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "reloading pools failed; serving the previous view"),
-                    }
-                }
+                _ = refresh.tick() => reload(&store, &directory).await,
+                Some(()) = changes.recv() => reload(&store, &directory).await,
                 _ = purge.tick() => {
                     match store.purge_expired(SystemClock.now()).await {
                         Ok(0) => {}
@@ -241,6 +235,57 @@ fn spawn_jobs(
             }
         }
     })
+}
+
+async fn reload(store: &SqlStore, directory: &Directory) {
+    match directory
+        .refresh(store as &dyn Store, SystemClock.now())
+        .await
+    {
+        Ok(problems) => {
+            for (pool, e) in problems {
+                tracing::error!(%pool, error = %e, "cannot load the pool's keys; serving its previous view");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reloading pools failed; serving the previous view"),
+    }
+}
+
+/// Signals `changed` at each configuration change the database reports (a full channel means
+/// a reload is already due). Without a change feed (SQLite) it ends at once; while the
+/// database is unreachable it retries each second, and the interval reload covers the gap.
+async fn follow_changes(store: Arc<SqlStore>, changed: tokio::sync::mpsc::Sender<()>) {
+    let mut feed = loop {
+        match store.config_changes().await {
+            Ok(Some(feed)) => break feed,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to configuration changes; retrying")
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    loop {
+        match feed.next().await {
+            Ok(()) => {
+                let _ = changed.try_send(());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the configuration change feed failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = changed.try_send(());
+            }
+        }
+    }
+}
+
+/// Aborts a task when its owner ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown_signal() {

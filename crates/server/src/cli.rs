@@ -207,8 +207,8 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub(crate) hash_queue_timeout_ms: u64,
 
-    /// Seconds between reloads of pools, domains and keys from the database (changes made by
-    /// other nodes show within this time).
+    /// Seconds between reloads of pools, domains and keys from the database: a backstop, since
+    /// on PostgreSQL other nodes' changes arrive at once through the change feed.
     #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,

@@ -1,17 +1,17 @@
 //! The seed file: user pools and everything in them, in Cognito's request shapes, applied at
 //! start-up. Loading validates the whole file against Cognito's rules and against the database
-//! first, and reports every problem at once; only a valid file is applied, idempotently.
+//! first, and reports every problem at once; only a valid file is applied, idempotently, and
+//! through the Cognito API's own operations, so the seed and the API cannot disagree.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
-use userpool_core::crypto::{TokenHash, sha256};
+use serde_json::{Map, Value, json};
+use userpool_api::Api;
 use userpool_core::ids;
 use userpool_core::model::*;
-use userpool_core::password::{HashParams, hash_password};
 use userpool_core::store::*;
 use userpool_core::time::Timestamp;
 
@@ -64,28 +64,18 @@ pub(crate) struct SeedPool {
     pub(crate) users: Vec<SeedUser>,
 }
 
-struct PlannedClient {
-    record: ClientRecord,
-    /// A secret made here (GenerateSecret), shown once when the client is created.
-    generated_secret: Option<String>,
-}
-
-struct PlannedUser {
-    record: UserRecord,
-    password: Option<String>,
-    groups: Vec<String>,
-    /// (provider, subject) identities linked to the user.
-    links: Vec<(String, String)>,
-}
-
 struct PlannedPool {
-    record: PoolRecord,
+    id: String,
+    /// Whether the pool is in the database already (then only what is missing is made).
+    exists: bool,
+    config: UserPoolConfig,
     domains: Vec<DomainConfig>,
     resource_servers: Vec<ResourceServerConfig>,
     identity_providers: Vec<IdentityProviderConfig>,
     groups: Vec<GroupConfig>,
-    clients: Vec<PlannedClient>,
-    users: Vec<PlannedUser>,
+    /// With their IDs (given, stored, or derived from the name).
+    clients: Vec<ClientConfig>,
+    users: Vec<SeedUser>,
 }
 
 /// A validated seed, ready to apply.
@@ -205,17 +195,6 @@ pub(crate) fn parse(text: &str) -> Result<Vec<SeedPool>, Vec<String>> {
     }
 }
 
-/// A stable `sub` for a seeded user (a version-8 UUID from a hash of pool and username), so
-/// that seeding a fresh database twice gives the same IDs.
-fn seeded_sub(pool_id: &str, username: &str) -> String {
-    let digest = sha256(format!("userpool seed user/{pool_id}/{username}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
 fn described(path: &str, kind: &str, name: &str) -> String {
     format!("{path} ({kind} \"{name}\")")
 }
@@ -270,6 +249,21 @@ pub(crate) async fn plan(
             None => Vec::new(),
         };
 
+        // Cognito's rule, as `CreateUserPoolDomain` applies it: one domain of each kind.
+        for custom in [true, false] {
+            if seed
+                .domains
+                .iter()
+                .filter(|d| d.is_custom() == custom)
+                .count()
+                > 1
+            {
+                p.add(
+                    "Domains",
+                    "a pool has at most one custom domain and one prefix domain",
+                );
+            }
+        }
         for (j, d) in seed.domains.iter().enumerate() {
             p.within(&format!("Domains[{j}]"), |p| d.validate(p));
             let host = d.host_key();
@@ -308,10 +302,6 @@ pub(crate) async fn plan(
             custom_scopes.extend(rs.scope_strings());
         }
 
-        let mut providers: Vec<String> = stored_idps
-            .iter()
-            .map(|x| x.config.provider_name.clone())
-            .collect();
         let mut identifiers: HashSet<String> = stored_idps
             .iter()
             .flat_map(|x| x.config.idp_identifiers.iter().map(|s| s.to_lowercase()))
@@ -343,7 +333,6 @@ pub(crate) async fn plan(
                 );
             }
             if !stored {
-                providers.push(idp.provider_name.clone());
                 for s in &idp.idp_identifiers {
                     if !identifiers.insert(s.to_lowercase()) {
                         p.add(
@@ -387,27 +376,7 @@ pub(crate) async fn plan(
         let mut clients = Vec::new();
         for (j, c) in seed.clients.iter().enumerate() {
             let path = described(&format!("Clients[{j}]"), "client", &c.client_name);
-            p.within(&path, |p| c.validate(&custom_scopes, &providers, p));
-            // Spec §11.3: a client of an IdP-initiated SAML IdP lists SAML IdPs only.
-            let idp_type = |name: &String| {
-                provider_configs
-                    .iter()
-                    .find(|x| &x.provider_name == name)
-                    .map(|x| (x.provider_type.as_str(), is_idp_initiated(x)))
-            };
-            let listed: Vec<_> = c
-                .supported_identity_providers
-                .iter()
-                .map(idp_type)
-                .collect();
-            if listed.iter().any(|t| matches!(t, Some((_, true))))
-                && listed.iter().any(|t| !matches!(t, Some(("SAML", _))))
-            {
-                p.add(
-                    &format!("{path}.SupportedIdentityProviders"),
-                    "a client with an IdP-initiated SAML provider cannot list COGNITO or non-SAML providers",
-                );
-            }
+            p.within(&path, |p| c.validate(&custom_scopes, &provider_configs, p));
             // Same client: same ClientId, or, without one, same ClientName in this pool.
             let same = stored_clients.iter().find(|x| match &c.client_id {
                 Some(id) => &x.client_id == id,
@@ -435,31 +404,11 @@ pub(crate) async fn plan(
                     format!("ClientId {client_id} belongs to pool {}", other.pool_id),
                 );
             }
-            let generated_secret = c.generate_secret.then(ids::new_client_secret);
-            let secret = c
-                .client_secret
-                .as_ref()
-                .map(|s| s.expose().to_string())
-                .or(generated_secret.clone());
             let mut config = c.clone();
-            config.client_id = Some(client_id.clone());
-            config.client_secret = None;
-            config.generate_secret = secret.is_some();
-            clients.push(PlannedClient {
-                record: ClientRecord {
-                    pool_id: pool_id.clone(),
-                    client_id,
-                    config,
-                    secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
-                    created_at: now,
-                    updated_at: now,
-                    version: 0,
-                },
-                generated_secret,
-            });
+            config.client_id = Some(client_id);
+            clients.push(config);
         }
 
-        let mut users = Vec::new();
         let mut usernames = HashSet::new();
         for (j, u) in seed.users.iter().enumerate() {
             let path = described(&format!("Users[{j}]"), "user", &u.username);
@@ -469,104 +418,27 @@ pub(crate) async fn plan(
                     p.add("Password", "Password or TemporaryPassword is required");
                 }
             });
-            let mut attributes = u.user_attributes.clone();
-            if !u.linked_providers.is_empty() {
-                // The destination user lists its linked identities, as Cognito's does.
-                let identities: Vec<serde_json::Value> = u
-                    .linked_providers
-                    .iter()
-                    .map(|l| {
-                        let kind = provider_types
-                            .iter()
-                            .find(|(n, _)| *n == l.provider_name)
-                            .map_or("OIDC", |(_, t)| t.as_str());
-                        serde_json::json!({
-                            "userId": l.provider_attribute_value,
-                            "providerName": l.provider_name,
-                            "providerType": kind,
-                            "issuer": null,
-                            "primary": "false",
-                            "dateCreated": (now * 1000).to_string(),
-                        })
-                    })
-                    .collect();
-                attributes.push(AttributeType {
-                    name: "identities".into(),
-                    value: serde_json::Value::Array(identities).to_string(),
-                });
-            }
             let username = match u.username_attribute(&seed.config) {
-                Some(attr) => {
-                    if !attributes.iter().any(|a| a.name == attr) {
-                        attributes.push(AttributeType {
-                            name: attr.to_string(),
-                            value: u.username.clone(),
-                        });
-                    }
-                    seeded_sub(&pool_id, &u.username.to_lowercase())
-                }
+                Some(_) => u.username.to_lowercase(),
                 None if seed.config.case_sensitive() => u.username.clone(),
                 None => u.username.to_lowercase(),
             };
-            if !usernames.insert(username.clone()) {
+            if !usernames.insert(username) {
                 p.add_kind(&path, "UsernameExistsException", "username appears twice");
             }
-            let sub = if seed.config.username_attributes.is_empty() {
-                seeded_sub(&pool_id, &username)
-            } else {
-                username.clone()
-            };
-            let (password, status) = match (&u.password, &u.temporary_password) {
-                (Some(pw), _) => (Some(pw.expose().to_string()), UserStatus::Confirmed),
-                (None, Some(pw)) => (
-                    Some(pw.expose().to_string()),
-                    UserStatus::ForceChangePassword,
-                ),
-                (None, None) => (None, UserStatus::Confirmed),
-            };
-            let links = u
-                .linked_providers
-                .iter()
-                .map(|l| (l.provider_name.clone(), l.provider_attribute_value.clone()))
-                .collect();
-            users.push(PlannedUser {
-                record: UserRecord {
-                    pool_id: pool_id.clone(),
-                    username,
-                    sub,
-                    status,
-                    enabled: u.enabled,
-                    password_hash: None,
-                    password_set_at: Some(now),
-                    tokens_valid_from_ms: None,
-                    totp_secret: None,
-                    attributes,
-                    created_at: now,
-                    updated_at: now,
-                    version: 0,
-                },
-                password,
-                groups: u.groups.clone(),
-                links,
-            });
         }
 
         problems.extend(p.errors.iter().map(ToString::to_string));
         planned.push(PlannedPool {
-            record: existing.cloned().unwrap_or(PoolRecord {
-                id: pool_id,
-                config: seed.config,
-                created_at: now,
-                updated_at: now,
-                key_generation: 0,
-                version: 0,
-            }),
+            id: pool_id,
+            exists: existing.is_some(),
+            config: seed.config,
             domains: seed.domains,
             resource_servers: seed.resource_servers,
             identity_providers: seed.identity_providers,
             groups: seed.groups,
             clients,
-            users,
+            users: seed.users,
         });
     }
     Ok(if problems.is_empty() {
@@ -581,102 +453,277 @@ impl SeedPlan {
         self.pools.len()
     }
 
-    /// Creates what is missing; leaves what exists alone. Provider secrets are sealed under
-    /// `master` before they are written.
-    pub(crate) async fn apply(
-        self,
-        store: &dyn Store,
-        params: HashParams,
-        master: &userpool_core::keys::MasterKey,
-    ) -> anyhow::Result<SeedReport> {
+    /// Creates what is missing, through the Cognito API's own operations (the same checks
+    /// and use cases as a request); leaves what exists alone. Safe on several nodes at once:
+    /// pools and clients have fixed IDs, and whatever another node made first counts as made.
+    pub(crate) async fn apply(self, api: &Api) -> anyhow::Result<SeedReport> {
         let mut report = SeedReport::default();
+        let store = &*api.store;
         for pool in self.pools {
-            let id = pool.record.id.clone();
-            let mut created = |what: String, did: bool| {
-                if did {
-                    report.created.push(what);
-                }
+            let id = pool.id.as_str();
+            let mut seeding = Seeding {
+                api,
+                pool_id: id,
+                report: &mut report,
             };
-            created(format!("pool {id}"), store.insert_pool(&pool.record).await?);
-            let now = pool.record.created_at;
-            for config in pool.domains {
-                let what = format!("domain {}", config.domain);
-                let rec = DomainRecord {
-                    pool_id: id.clone(),
-                    config,
-                    created_at: now,
-                };
-                created(what, store.insert_domain(&rec).await?);
+            if !pool.exists {
+                let input = request(&pool.config, json!({}));
+                seeding
+                    .make(
+                        format!("pool {id}"),
+                        "CreateUserPool",
+                        input,
+                        Some(id),
+                        || async { Ok(store.get_pool(id).await?.is_some()) },
+                    )
+                    .await?;
             }
-            for config in pool.resource_servers {
-                let what = format!("resource server {}", config.identifier);
-                let rec = ResourceServerRecord {
-                    pool_id: id.clone(),
-                    config,
-                };
-                created(what, store.insert_resource_server(&rec).await?);
+            for d in pool.domains {
+                let host = d.host_key();
+                seeding
+                    .make_missing(
+                        format!("domain {}", d.domain),
+                        "CreateUserPoolDomain",
+                        request(&d, json!({"UserPoolId": id})),
+                        || async { Ok(store.get_domain(&host).await?.is_some()) },
+                    )
+                    .await?;
             }
-            for mut config in pool.identity_providers {
-                config.seal_secrets(master, &id);
-                let what = format!("identity provider {}", config.provider_name);
-                let rec = IdentityProviderRecord {
-                    pool_id: id.clone(),
-                    config,
-                    created_at: now,
-                };
-                created(what, store.insert_identity_provider(&rec).await?);
+            for rs in pool.resource_servers {
+                let name = rs.identifier.clone();
+                seeding
+                    .make_missing(
+                        format!("resource server {name}"),
+                        "CreateResourceServer",
+                        request(&rs, json!({"UserPoolId": id})),
+                        || async { Ok(store.get_resource_server(id, &name).await?.is_some()) },
+                    )
+                    .await?;
             }
-            for config in pool.groups {
-                let what = format!("group {}", config.group_name);
-                let rec = GroupRecord {
-                    pool_id: id.clone(),
-                    config,
-                    created_at: now,
-                };
-                created(what, store.insert_group(&rec).await?);
+            for idp in pool.identity_providers {
+                let name = idp.provider_name.clone();
+                seeding
+                    .make_missing(
+                        format!("identity provider {name}"),
+                        "CreateIdentityProvider",
+                        request(&idp, json!({"UserPoolId": id})),
+                        || async { Ok(store.get_identity_provider(id, &name).await?.is_some()) },
+                    )
+                    .await?;
             }
-            for c in pool.clients {
-                let did = store.insert_client(&c.record).await?;
-                if did && let Some(secret) = c.generated_secret {
-                    report
-                        .generated_secrets
-                        .push((id.clone(), c.record.client_id.clone(), secret));
+            for g in pool.groups {
+                let name = g.group_name.clone();
+                seeding
+                    .make_missing(
+                        format!("group {name}"),
+                        "CreateGroup",
+                        request(&g, json!({"UserPoolId": id})),
+                        || async { Ok(store.get_group(id, &name).await?.is_some()) },
+                    )
+                    .await?;
+            }
+            for mut c in pool.clients {
+                let client_id = c.client_id.take().unwrap_or_default();
+                if store.get_client(id, &client_id).await?.is_some() {
+                    continue;
                 }
-                created(format!("client {}", c.record.client_id), did);
+                let generated = c.client_secret.is_none() && c.generate_secret;
+                let mut input = request(&c, json!({"UserPoolId": id}));
+                if let Some(secret) = &c.client_secret {
+                    input["ClientSecret"] = json!(secret.expose());
+                }
+                let made = seeding
+                    .make(
+                        format!("client {client_id}"),
+                        "CreateUserPoolClient",
+                        input,
+                        Some(&client_id),
+                        || async { Ok(false) },
+                    )
+                    .await?;
+                if generated
+                    && let Some(secret) = made
+                        .as_ref()
+                        .and_then(|m| m["UserPoolClient"]["ClientSecret"].as_str())
+                {
+                    seeding.report.generated_secrets.push((
+                        id.to_string(),
+                        client_id.clone(),
+                        secret.to_string(),
+                    ));
+                }
             }
-            for mut u in pool.users {
-                if store.get_user(&id, &u.record.username).await?.is_none() {
-                    let password = u.password.take();
-                    u.record.password_hash = match password {
-                        Some(pw) => Some(
-                            tokio::task::spawn_blocking(move || hash_password(&pw, params)).await?,
-                        ),
-                        None => None,
-                    };
-                    created(
-                        format!("user {}", u.record.username),
-                        store.insert_user(&u.record).await?,
-                    );
-                }
-                for g in &u.groups {
-                    store.add_user_to_group(&id, &u.record.username, g).await?;
-                }
-                for (provider, subject) in &u.links {
-                    store
-                        .link_identity(&id, provider, subject, &u.record.username)
-                        .await?;
-                }
+            for u in pool.users {
+                seeding.user(u).await?;
             }
         }
         Ok(report)
     }
 }
 
-fn is_idp_initiated(c: &IdentityProviderConfig) -> bool {
-    c.provider_type == "SAML"
-        && c.provider_details
-            .get("IDPInit")
-            .is_some_and(|v| v == "true")
+/// The request of an operation: `config`'s members under Cognito's names (they are the
+/// request's), without empty ones (absent and empty mean the same, and the model refuses some
+/// empty lists), and `extra`'s.
+fn request<T: serde::Serialize>(config: &T, extra: Value) -> Value {
+    let mut input = serde_json::to_value(config).expect("configurations serialize");
+    if let (Value::Object(m), Value::Object(extra)) = (&mut input, extra) {
+        m.retain(|_, v| match v {
+            Value::Null => false,
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        });
+        m.extend(extra);
+    }
+    input
+}
+
+/// Applying one pool of a seed through the API.
+struct Seeding<'a> {
+    api: &'a Api,
+    pool_id: &'a str,
+    report: &'a mut SeedReport,
+}
+
+impl Seeding<'_> {
+    /// Runs `operation`; when it fails but `made` finds the thing made (by another node
+    /// applying the same seed), that counts. Returns the operation's answer if it ran.
+    async fn make<F, Fut>(
+        &mut self,
+        what: String,
+        operation: &str,
+        input: Value,
+        fixed_id: Option<&str>,
+        made: F,
+    ) -> anyhow::Result<Option<Value>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<bool>>,
+    {
+        match self.api.invoke(operation, input, fixed_id).await {
+            Ok(out) => {
+                self.report.created.push(what);
+                Ok(Some(out))
+            }
+            Err(_) if made().await? => Ok(None),
+            Err(e) => anyhow::bail!("seeding {what}: {operation}: {}: {}", e.kind, e.message),
+        }
+    }
+
+    /// [`Seeding::make`] unless `made` finds it made already.
+    async fn make_missing<F, Fut>(
+        &mut self,
+        what: String,
+        operation: &str,
+        input: Value,
+        made: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<bool>>,
+    {
+        if !made().await? {
+            self.make(what, operation, input, None, made).await?;
+        }
+        Ok(())
+    }
+
+    /// A user: `AdminCreateUser` (invitation suppressed) with its password as the temporary
+    /// one, `AdminSetUserPassword` when it is permanent, `AdminDisableUser` when disabled; then,
+    /// for a new or existing user, its groups and linked identities.
+    async fn user(&mut self, u: SeedUser) -> anyhow::Result<()> {
+        let pool_id = self.pool_id;
+        let name = u.username.as_str();
+        let target = json!({"UserPoolId": pool_id, "Username": name});
+        let exists = || async {
+            match self
+                .api
+                .invoke(
+                    "AdminGetUser",
+                    json!({"UserPoolId": pool_id, "Username": name}),
+                    None,
+                )
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind == "UserNotFoundException" => Ok(false),
+                Err(e) => anyhow::bail!(
+                    "seeding user {name}: AdminGetUser: {}: {}",
+                    e.kind,
+                    e.message
+                ),
+            }
+        };
+        if !exists().await? {
+            let password = u
+                .password
+                .as_ref()
+                .or(u.temporary_password.as_ref())
+                .map(|p| p.expose().to_string());
+            let mut input = json!({"UserPoolId": pool_id, "Username": name, "MessageAction": "SUPPRESS",
+                                   "UserAttributes": u.user_attributes});
+            if let Some(p) = &password {
+                input["TemporaryPassword"] = json!(p);
+            }
+            let made = self
+                .make(
+                    format!("user {name}"),
+                    "AdminCreateUser",
+                    input,
+                    None,
+                    exists,
+                )
+                .await?;
+            if made.is_some() {
+                if let (Some(p), true) = (&password, u.password.is_some()) {
+                    let mut input = target.clone();
+                    input["Password"] = json!(p);
+                    input["Permanent"] = json!(true);
+                    self.call("AdminSetUserPassword", input).await?;
+                }
+                if !u.enabled {
+                    self.call("AdminDisableUser", target.clone()).await?;
+                }
+            }
+        }
+        for g in &u.groups {
+            let mut input = target.clone();
+            input["GroupName"] = json!(g);
+            self.call("AdminAddUserToGroup", input).await?;
+        }
+        for l in &u.linked_providers {
+            if self
+                .api
+                .store
+                .find_linked_user(pool_id, &l.provider_name, &l.provider_attribute_value)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            let input = json!({"UserPoolId": pool_id,
+                "DestinationUser": {"ProviderName": "Cognito", "ProviderAttributeValue": name},
+                "SourceUser": {"ProviderName": l.provider_name, "ProviderAttributeName": l.provider_attribute_name,
+                               "ProviderAttributeValue": l.provider_attribute_value}});
+            self.call("AdminLinkProviderForUser", input).await?;
+        }
+        Ok(())
+    }
+
+    async fn call(&self, operation: &str, input: Value) -> anyhow::Result<()> {
+        self.api
+            .invoke(operation, input, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "seeding pool {}: {operation}: {}: {}",
+                    self.pool_id,
+                    e.kind,
+                    e.message
+                )
+            })
+    }
 }
 
 #[cfg(test)]
@@ -695,14 +742,5 @@ mod tests {
         let e = parse(r#"{"UserPools":[{"PoolName":"a","PoolNmae":"b"}]}"#).unwrap_err();
         assert!(e[0].contains("PoolNmae"), "{e:?}");
         assert!(parse(r#"{"Pools":[]}"#).is_err());
-    }
-
-    #[test]
-    fn seeded_subs_are_stable_and_uuid_shaped() {
-        let a = seeded_sub("us-east-1_A", "alice");
-        assert_eq!(a, seeded_sub("us-east-1_A", "alice"));
-        assert_ne!(a, seeded_sub("us-east-1_B", "alice"));
-        let parts: Vec<_> = a.split('-').map(str::len).collect();
-        assert_eq!(parts, [8, 4, 4, 4, 12]);
     }
 }

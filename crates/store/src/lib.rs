@@ -8,4 +8,4 @@ pub mod conformance;
 mod migrations;
 mod sql;
 
-pub use sql::{OpenError, SqlStore};
+pub use sql::{ConfigChanges, OpenError, SqlStore};

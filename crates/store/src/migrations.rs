@@ -23,6 +23,10 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     9 => "0009_access_keys.sql",
     10 => "0010_updated_at.sql",
     11 => "0011_user_search.sql",
+    12 => "0012_mfa_preferences.sql",
+    13 => "0013_user_search_pages.sql",
+    14 => "0014_client_secrets.sql",
+    16 => "0016_provider_group_versions.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -37,6 +41,11 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     9 => "0009_access_keys.sql",
     10 => "0010_updated_at.sql",
     11 => "0011_user_search.sql",
+    12 => "0012_mfa_preferences.sql",
+    13 => "0013_user_search_pages.sql",
+    14 => "0014_client_secrets.sql",
+    15 => "0015_change_feed.sql",
+    16 => "0016_provider_group_versions.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

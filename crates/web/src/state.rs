@@ -52,6 +52,7 @@ impl AppState {
             Arc::new(DetachedMailer(mailer)),
             Arc::new(BlockingQueue::new(width, hash_queue_wait)),
             Arc::new(StripedTurns::new(hash_queue_wait)),
+            Arc::new(userpool_federation::saml::credentials::RcgenKeys),
         ))
     }
 }

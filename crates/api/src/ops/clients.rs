@@ -1,17 +1,21 @@
 //! App clients: `CreateUserPoolClient`, `DescribeUserPoolClient`, `ListUserPoolClients`,
-//! `UpdateUserPoolClient`, `DeleteUserPoolClient`.
+//! `UpdateUserPoolClient`, `DeleteUserPoolClient`. Their secrets: `client_secrets`.
 
 use serde_json::{Map, Value, json};
-use userpool_core::crypto::TokenHash;
+use userpool_core::client_secret::ClientSecret;
 use userpool_core::ids;
-use userpool_core::model::{ClientConfig, Problems};
+use userpool_core::model::{ClientConfig, IdentityProviderConfig, Problems};
 use userpool_core::store::{CasOutcome, ClientRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
 use super::{CAS_ATTEMPTS, member, page, refuse};
 use crate::{Api, ApiError};
 
-pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+pub(super) async fn create(
+    api: &Api,
+    mut input: Value,
+    fixed_id: Option<&str>,
+) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
     strip_nulls(&mut input);
     if let Value::Object(m) = &mut input {
@@ -23,30 +27,42 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
     // The ID is ours to make; a secret the caller gives is kept like a generated one.
     config.client_id = None;
     validate(api, &pool, &config).await?;
-    // A secret is shown once, here: only its hash is kept (see docs/compat/cognito.md).
+    // The secret, given or made here, is kept sealed under the master key.
     let secret = match config.client_secret.take() {
         Some(given) => Some(given.expose().to_string()),
         None => config.generate_secret.then(ids::new_client_secret),
     };
+    config.generate_secret = secret.is_some();
     let now = api.clock.now();
+    let client_id = fixed_id.map_or_else(ids::new_client_id, str::to_string);
     let client = ClientRecord {
+        secrets: secret
+            .iter()
+            .map(|s| ClientSecret::seal(&api.master, &pool.id, &client_id, s, now))
+            .collect(),
         pool_id: pool.id.clone(),
-        client_id: ids::new_client_id(),
+        client_id,
         config,
-        secret_hashes: secret.iter().map(|s| TokenHash::of(s)).collect(),
         created_at: now,
         updated_at: now,
         version: 0,
     };
     if !api.store.insert_client(&client).await? {
-        return Err(ApiError::internal());
+        // Only a given ID can be taken (the seed's, made by another node a moment ago).
+        let made = match fixed_id {
+            Some(id) => api.store.get_client(&pool.id, id).await?,
+            None => None,
+        };
+        let made = made.ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "ClientId {} belongs to another pool",
+                client.client_id
+            ))
+        })?;
+        return Ok(json!({ "UserPoolClient": described(api, &made) }));
     }
     api.reload().await;
-    let mut out = described(&client);
-    if let (Some(secret), Value::Object(m)) = (secret, &mut out) {
-        m.insert("ClientSecret".into(), json!(secret));
-    }
-    Ok(json!({ "UserPoolClient": out }))
+    Ok(json!({ "UserPoolClient": described(api, &client) }))
 }
 
 /// The client's own checks, against the pool's resource-server scopes and identity providers.
@@ -63,13 +79,8 @@ async fn validate(api: &Api, pool: &PoolRecord, config: &ClientConfig) -> Result
                 .map(move |s| format!("{}/{}", rs.config.identifier, s.scope_name))
         })
         .collect();
-    let providers: Vec<String> = api
-        .store
-        .list_identity_providers(&pool.id)
-        .await?
-        .into_iter()
-        .map(|i| i.config.provider_name)
-        .collect();
+    let providers = api.store.list_identity_providers(&pool.id).await?;
+    let providers: Vec<&IdentityProviderConfig> = providers.iter().map(|i| &i.config).collect();
     let mut p = Problems::new("");
     config.validate(&custom_scopes, &providers, &mut p);
     refuse(p)
@@ -77,7 +88,7 @@ async fn validate(api: &Api, pool: &PoolRecord, config: &ClientConfig) -> Result
 
 pub(super) async fn describe(api: &Api, input: Value) -> Result<Value, ApiError> {
     let client = existing_client(api, &input).await?;
-    Ok(json!({ "UserPoolClient": described(&client) }))
+    Ok(json!({ "UserPoolClient": described(api, &client) }))
 }
 
 pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -128,7 +139,7 @@ pub(super) async fn update(api: &Api, mut input: Value) -> Result<Value, ApiErro
         if api.store.update_client(&client).await? == CasOutcome::Applied {
             client.version += 1;
             api.reload().await;
-            return Ok(json!({ "UserPoolClient": described(&client) }));
+            return Ok(json!({ "UserPoolClient": described(api, &client) }));
         }
     }
     tracing::error!("a client kept changing under an update");
@@ -145,7 +156,7 @@ pub(super) async fn delete(api: &Api, input: Value) -> Result<Value, ApiError> {
 }
 
 /// The client the input names, in the pool it names.
-async fn existing_client(api: &Api, input: &Value) -> Result<ClientRecord, ApiError> {
+pub(super) async fn existing_client(api: &Api, input: &Value) -> Result<ClientRecord, ApiError> {
     let pool = existing(api, &member::<String>(input, "UserPoolId")?).await?;
     let client_id: String = member(input, "ClientId")?;
     api.store
@@ -154,8 +165,9 @@ async fn existing_client(api: &Api, input: &Value) -> Result<ClientRecord, ApiEr
         .ok_or_else(|| ApiError::not_found(format!("User pool client {client_id} does not exist.")))
 }
 
-/// `UserPoolClientType`: the configuration under Cognito's names, with its IDs and dates.
-fn described(client: &ClientRecord) -> Value {
+/// `UserPoolClientType`: the configuration under Cognito's names, with its IDs, dates and
+/// (for a confidential client) its newest secret.
+fn described(api: &Api, client: &ClientRecord) -> Value {
     let mut out = match serde_json::to_value(&client.config) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -165,5 +177,8 @@ fn described(client: &ClientRecord) -> Value {
     out.insert("UserPoolId".into(), json!(client.pool_id));
     out.insert("CreationDate".into(), json!(client.created_at));
     out.insert("LastModifiedDate".into(), json!(client.updated_at));
+    if let Some(secret) = client.shown_secret(&api.master) {
+        out.insert("ClientSecret".into(), json!(secret));
+    }
     Value::Object(out)
 }

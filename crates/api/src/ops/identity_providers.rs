@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use userpool_core::model::{IdentityProviderConfig, Problems};
-use userpool_core::store::{IdentityProviderRecord, PoolRecord};
+use userpool_core::store::{CasOutcome, IdentityProviderRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
-use super::{member, page, refuse};
+use super::{CAS_ATTEMPTS, member, page, refuse};
 use crate::{Api, ApiError};
 
 /// The page size when `MaxResults` is absent (or 0): the service's largest.
@@ -39,11 +39,14 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
     {
         return Err(duplicate(&config.provider_name));
     }
-    validate(&config, &stored)?;
+    validate(&config, &stored, api.clock.now())?;
+    let now = api.clock.now();
     let mut idp = IdentityProviderRecord {
         pool_id: pool.id.clone(),
         config,
-        created_at: api.clock.now(),
+        created_at: now,
+        updated_at: now,
+        version: 0,
     };
     let shown = idp.clone();
     idp.config.seal_secrets(&api.master, &pool.id);
@@ -61,10 +64,21 @@ pub(super) async fn describe(api: &Api, input: Value) -> Result<Value, ApiError>
 
 /// Only the members given change; `ProviderDetails` given are merged into the stored ones (a
 /// detail not given keeps its value; a SAML metadata URL replaces a metadata file and the other
-/// way round).
+/// way round). Written by compare-and-swap, re-read on a race.
 pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
-    let (pool, mut idp) = existing_idp(api, &input).await?;
-    if let Some(details) = member::<Option<BTreeMap<String, String>>>(&input, "ProviderDetails")? {
+    for _ in 0..CAS_ATTEMPTS {
+        if let Some(done) = try_update(api, &input).await? {
+            return Ok(done);
+        }
+    }
+    tracing::error!("an identity provider kept changing under an update");
+    Err(ApiError::internal())
+}
+
+/// One attempt of `update`: `None` when another writer came first.
+async fn try_update(api: &Api, input: &Value) -> Result<Option<Value>, ApiError> {
+    let (pool, mut idp) = existing_idp(api, input).await?;
+    if let Some(details) = member::<Option<BTreeMap<String, String>>>(input, "ProviderDetails")? {
         let d = &mut idp.config.provider_details;
         for (i, key) in SAML_METADATA.iter().enumerate() {
             if details.contains_key(*key) {
@@ -73,10 +87,10 @@ pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
         }
         d.extend(details);
     }
-    if let Some(m) = member::<Option<BTreeMap<String, String>>>(&input, "AttributeMapping")? {
+    if let Some(m) = member::<Option<BTreeMap<String, String>>>(input, "AttributeMapping")? {
         idp.config.attribute_mapping = m;
     }
-    if let Some(ids) = member::<Option<Vec<String>>>(&input, "IdpIdentifiers")? {
+    if let Some(ids) = member::<Option<Vec<String>>>(input, "IdpIdentifiers")? {
         idp.config.idp_identifiers = ids;
     }
     let others: Vec<IdentityProviderRecord> = api
@@ -86,14 +100,45 @@ pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
         .into_iter()
         .filter(|x| x.config.provider_name != idp.config.provider_name)
         .collect();
-    validate(&idp.config, &others)?;
-    let shown = idp.clone();
-    idp.config.seal_secrets(&api.master, &pool.id);
-    if !api.store.update_identity_provider(&idp).await? {
-        return Err(not_found(&idp.config.provider_name));
+    let now = api.clock.now();
+    validate(&idp.config, &others, now)?;
+    clients_still_valid(api, &pool, &idp.config, &others).await?;
+    idp.updated_at = now;
+    let mut sealed = idp.clone();
+    sealed.config.seal_secrets(&api.master, &pool.id);
+    if api.store.update_identity_provider(&sealed).await? != CasOutcome::Applied {
+        return Ok(None);
     }
+    idp.version += 1;
     api.reload().await;
-    Ok(json!({ "IdentityProvider": described(&shown) }))
+    Ok(Some(json!({ "IdentityProvider": described(&idp) })))
+}
+
+/// Refuses a change of a provider that would leave a client that lists it breaking the
+/// client rules (an IdP-initiated SAML provider beside COGNITO or another kind of provider).
+async fn clients_still_valid(
+    api: &Api,
+    pool: &PoolRecord,
+    changed: &IdentityProviderConfig,
+    others: &[IdentityProviderRecord],
+) -> Result<(), ApiError> {
+    let providers: Vec<&IdentityProviderConfig> =
+        others.iter().map(|x| &x.config).chain([changed]).collect();
+    for client in api.store.list_clients(&pool.id).await? {
+        let listed = &client.config.supported_identity_providers;
+        if !listed.contains(&changed.provider_name) {
+            continue;
+        }
+        let mut p = Problems::new("");
+        client.config.check_providers(&providers, &mut p);
+        if let Some(e) = p.errors.into_iter().next() {
+            return Err(ApiError::invalid_parameter(format!(
+                "app client {} would break: {}",
+                client.client_id, e.message
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refused while an app client lists the provider in `SupportedIdentityProviders` (the
@@ -138,7 +183,7 @@ pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
                 "ProviderName": i.config.provider_name,
                 "ProviderType": i.config.provider_type,
                 "CreationDate": i.created_at,
-                "LastModifiedDate": i.created_at,
+                "LastModifiedDate": i.updated_at,
             })
         })
         .collect();
@@ -169,16 +214,25 @@ pub(super) async fn get_by_identifier(api: &Api, input: Value) -> Result<Value, 
     Ok(json!({ "IdentityProvider": described(&idp) }))
 }
 
-/// The seed's rules: the provider's own, and its identifiers unused by `others` (the pool's
-/// other providers), compared without case. A SAML `MetadataFile` is not parsed here (the
-/// parser is the federation crate's): see docs/compat/cognito.md.
+/// The provider's own rules, a SAML `MetadataFile` that parses (with a usable signing
+/// certificate), and identifiers unused by `others` (the pool's other providers), compared
+/// without case.
 fn validate(
     config: &IdentityProviderConfig,
     others: &[IdentityProviderRecord],
+    now: i64,
 ) -> Result<(), ApiError> {
     let mut p = Problems::new("");
     config.validate(&mut p);
     refuse(p)?;
+    if config.provider_type == "SAML"
+        && let Some(file) = config.provider_details.get("MetadataFile")
+        && let Err(e) = userpool_federation::saml::metadata::parse(file, now)
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "ProviderDetails.MetadataFile: {e}"
+        )));
+    }
     for s in &config.idp_identifiers {
         let lower = s.to_lowercase();
         let taken = others.iter().any(|x| {
@@ -244,7 +298,7 @@ fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("Identity provider {name} does not exist."))
 }
 
-/// `IdentityProviderType`. Providers keep no modification time yet: see docs/compat/cognito.md.
+/// `IdentityProviderType`.
 fn described(i: &IdentityProviderRecord) -> Value {
     json!({
         "UserPoolId": i.pool_id,
@@ -254,6 +308,6 @@ fn described(i: &IdentityProviderRecord) -> Value {
         "AttributeMapping": i.config.attribute_mapping,
         "IdpIdentifiers": i.config.idp_identifiers,
         "CreationDate": i.created_at,
-        "LastModifiedDate": i.created_at,
+        "LastModifiedDate": i.updated_at,
     })
 }

@@ -1,6 +1,7 @@
 //! The operations, by family, behind one dispatch table: the name in `X-Amz-Target` to its
 //! handler. Each handler takes the checked input and returns the output before projection.
 
+mod client_secrets;
 mod clients;
 mod domains;
 mod groups;
@@ -9,7 +10,9 @@ mod pool_config;
 mod pools;
 mod resource_servers;
 mod user_attributes;
+mod user_links;
 mod user_list;
+mod user_mfa;
 mod users;
 
 use serde::de::DeserializeOwned;
@@ -21,19 +24,28 @@ use crate::{Api, ApiError};
 /// How often a read-modify-write is tried again when another writer came first.
 const CAS_ATTEMPTS: usize = 8;
 
-/// Runs operation `name` on `input` (already checked against its shape).
-pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, ApiError> {
+/// Runs operation `name` on `input` (already checked against its shape). `fixed_id` names the
+/// pool or client a create makes, for the seed file (`Api::invoke`); requests never give one.
+pub(crate) async fn call(
+    api: &Api,
+    name: &str,
+    input: Value,
+    fixed_id: Option<&str>,
+) -> Result<Value, ApiError> {
     match name {
-        "CreateUserPool" => pools::create(api, input).await,
+        "CreateUserPool" => pools::create(api, input, fixed_id).await,
         "DescribeUserPool" => pools::describe(api, input).await,
         "ListUserPools" => pools::list(api, input).await,
         "UpdateUserPool" => pools::update(api, input).await,
         "DeleteUserPool" => pools::delete(api, input).await,
-        "CreateUserPoolClient" => clients::create(api, input).await,
+        "CreateUserPoolClient" => clients::create(api, input, fixed_id).await,
         "DescribeUserPoolClient" => clients::describe(api, input).await,
         "ListUserPoolClients" => clients::list(api, input).await,
         "DeleteUserPoolClient" => clients::delete(api, input).await,
         "UpdateUserPoolClient" => clients::update(api, input).await,
+        "AddUserPoolClientSecret" => client_secrets::add(api, input).await,
+        "ListUserPoolClientSecrets" => client_secrets::list(api, input).await,
+        "DeleteUserPoolClientSecret" => client_secrets::delete(api, input).await,
         "CreateUserPoolDomain" => domains::create(api, input).await,
         "DescribeUserPoolDomain" => domains::describe(api, input).await,
         "UpdateUserPoolDomain" => domains::update(api, input).await,
@@ -57,6 +69,8 @@ pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, A
         "AdminUserGlobalSignOut" => users::admin_global_sign_out(api, input).await,
         "AdminResetUserPassword" => users::admin_reset_password(api, input).await,
         "ListUsers" => user_list::list(api, input).await,
+        "AdminLinkProviderForUser" => user_links::link(api, input).await,
+        "AdminDisableProviderForUser" => user_links::disable(api, input).await,
         "AdminUpdateUserAttributes" => user_attributes::update(api, input).await,
         "AdminDeleteUserAttributes" => user_attributes::delete(api, input).await,
         "CreateIdentityProvider" => identity_providers::create(api, input).await,
@@ -77,6 +91,9 @@ pub(crate) async fn call(api: &Api, name: &str, input: Value) -> Result<Value, A
         "TagResource" => pool_config::tag(api, input).await,
         "UntagResource" => pool_config::untag(api, input).await,
         "ListTagsForResource" => pool_config::list_tags(api, input).await,
+        "AddCustomAttributes" => pool_config::add_custom_attributes(api, input).await,
+        "GetSigningCertificate" => pool_config::signing_certificate(api, input).await,
+        "AdminSetUserMFAPreference" => user_mfa::admin_set_preference(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

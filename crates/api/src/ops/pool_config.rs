@@ -1,11 +1,12 @@
 //! A pool's settings that have operations of their own: `GetUserPoolMfaConfig`,
-//! `SetUserPoolMfaConfig`, and the tags of its ARN (`TagResource`, `UntagResource`,
-//! `ListTagsForResource`), kept in the configuration's `UserPoolTags`. Written by
-//! compare-and-swap on the pool, re-read on a race.
+//! `SetUserPoolMfaConfig`, `AddCustomAttributes`, the tags of its ARN (`TagResource`,
+//! `UntagResource`, `ListTagsForResource`), kept in the configuration's `UserPoolTags`, and
+//! `GetSigningCertificate`. Written by compare-and-swap on the pool, re-read on a race.
 
 use serde_json::{Map, Value, json};
+use userpool_core::auth::saml_cert_base64;
 use userpool_core::ids;
-use userpool_core::model::{MfaConfiguration, Problems};
+use userpool_core::model::{MfaConfiguration, Problems, SchemaAttribute};
 use userpool_core::store::{CasOutcome, PoolRecord};
 
 use super::pools::{ACCOUNT, existing};
@@ -63,6 +64,28 @@ pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
     })
     .await?;
     Ok(mfa_of(&out))
+}
+
+/// `AddCustomAttributes`: the rules are the pool model's (`UserPoolConfig::add_custom_attributes`);
+/// the new attributes are in `DescribeUserPool` and writable on users at once.
+pub(super) async fn add_custom_attributes(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let id: String = member(&input, "UserPoolId")?;
+    let added: Vec<SchemaAttribute> = member(&input, "CustomAttributes")?;
+    with_pool(api, &id, |pool| {
+        pool.config
+            .add_custom_attributes(&added)
+            .map_err(ApiError::invalid_parameter)
+    })
+    .await?;
+    Ok(json!({}))
+}
+
+/// `GetSigningCertificate`: the base64 DER body of the pool's newest SAML signing
+/// certificate, the one that signs and that the SP metadata lists first (made on first use).
+pub(super) async fn signing_certificate(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    let credential = api.auth.saml_signing_credential(&pool.id).await?;
+    Ok(json!({ "Certificate": saml_cert_base64(&credential.cert_pem) }))
 }
 
 pub(super) async fn tag(api: &Api, input: Value) -> Result<Value, ApiError> {

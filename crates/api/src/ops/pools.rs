@@ -13,7 +13,11 @@ use crate::{Api, ApiError};
 /// The account in ARNs: a self-hosted server belongs to no AWS account.
 pub(super) const ACCOUNT: &str = "000000000000";
 
-pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+pub(super) async fn create(
+    api: &Api,
+    mut input: Value,
+    fixed_id: Option<&str>,
+) -> Result<Value, ApiError> {
     // The request's members are `UserPoolConfig`'s, whose own checks are the seed's.
     strip_nulls(&mut input);
     let config: UserPoolConfig =
@@ -23,7 +27,7 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
     refuse(p)?;
     let now = api.clock.now();
     let pool = PoolRecord {
-        id: ids::new_pool_id(&api.region),
+        id: fixed_id.map_or_else(|| ids::new_pool_id(&api.region), str::to_string),
         config,
         created_at: now,
         updated_at: now,
@@ -31,7 +35,13 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         version: 0,
     };
     if !api.store.insert_pool(&pool).await? {
-        return Err(ApiError::internal());
+        // Only a given ID can be taken (the seed's, made by another node a moment ago).
+        let made = match fixed_id {
+            Some(id) => api.store.get_pool(id).await?,
+            None => None,
+        };
+        let made = made.ok_or_else(ApiError::internal)?;
+        return Ok(json!({ "UserPool": described(api, &made).await? }));
     }
     // Its first signing keys, at once (publish-then-sign matters only for later rotations).
     keys::rotate(
@@ -149,9 +159,12 @@ async fn described(api: &Api, pool: &PoolRecord) -> Result<Value, ApiError> {
     if let Some(name) = out.remove("PoolName") {
         out.insert("Name".into(), name);
     }
-    if let Some(schema) = out.remove("Schema") {
-        out.insert("SchemaAttributes".into(), schema);
-    }
+    // Every attribute, standard ones with Cognito's defaults, as the service lists them.
+    out.remove("Schema");
+    out.insert(
+        "SchemaAttributes".into(),
+        json!(pool.config.schema_attributes()),
+    );
     // Cognito names the default rather than leaving it out.
     out.entry("DeletionProtection")
         .or_insert_with(|| json!("INACTIVE"));

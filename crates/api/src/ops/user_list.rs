@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 use userpool_core::store::UserFilter;
 
 use super::member;
-use super::pools::existing;
-use super::users::user_type;
+use super::users::{pool_view, user_type};
 use super::{after_username, next_username};
 use crate::{Api, ApiError};
 
@@ -29,7 +28,10 @@ const SEARCHABLE: &[&str] = &[
 ];
 
 pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
-    let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
+    // The pool as this node sees it (the directory, as the Admin user calls read it): no
+    // database read and no configuration parsed per page.
+    let view = pool_view(api, &input).await?;
+    let pool = &view.pool;
     let mut filter = member::<Option<String>>(&input, "Filter")?
         .filter(|f| !f.trim().is_empty())
         .map(|f| parse_filter(&f))

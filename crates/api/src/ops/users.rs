@@ -57,14 +57,23 @@ pub(super) fn user_type(user: &UserRecord) -> Value {
 
 /// The user's attributes as `AttributeType`s, `sub` first.
 pub(super) fn attributes(user: &UserRecord) -> Vec<Value> {
-    let mut attributes = vec![json!({ "Name": "sub", "Value": user.sub })];
+    let mut attributes = Vec::with_capacity(user.attributes.len() + 1);
+    attributes.push(attribute("sub", &user.sub));
     attributes.extend(
         user.attributes
             .iter()
             .filter(|a| a.name != "sub")
-            .map(|a| json!({ "Name": a.name, "Value": a.value })),
+            .map(|a| attribute(&a.name, &a.value)),
     );
     attributes
+}
+
+/// `{"Name": name, "Value": value}`, built directly (a page of users has hundreds).
+fn attribute(name: &str, value: &str) -> Value {
+    let mut pair = serde_json::Map::new();
+    pair.insert("Name".to_owned(), Value::String(name.to_owned()));
+    pair.insert("Value".to_owned(), Value::String(value.to_owned()));
+    Value::Object(pair)
 }
 
 /// The pool `UserPoolId` names, as this node sees it, and the user `Username` names.
@@ -75,7 +84,7 @@ async fn target(api: &Api, input: &Value) -> Result<(Arc<PoolView>, UserRecord),
 }
 
 /// The pool `UserPoolId` names, as this node sees it (reloaded if it is newer than the view).
-async fn pool_view(api: &Api, input: &Value) -> Result<Arc<PoolView>, ApiError> {
+pub(super) async fn pool_view(api: &Api, input: &Value) -> Result<Arc<PoolView>, ApiError> {
     let id: String = member(input, "UserPoolId")?;
     if let Some(view) = api.directory.snapshot().by_id(&id) {
         return Ok(view);
@@ -119,8 +128,9 @@ pub(super) async fn admin_create(api: &Api, input: Value) -> Result<Value, ApiEr
 
 pub(super) async fn admin_get(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (_, user) = target(api, &input).await?;
-    // TOTP is the only MFA this server has (`MFAOptions` is SMS's, so it stays absent).
-    let mfa = user.totp_secret.is_some().then_some("SOFTWARE_TOKEN_MFA");
+    // The factors turned on and the preferred one (`MFAOptions` is SMS's, so it stays absent).
+    let mfa = user.mfa();
+    let factors: Vec<&str> = mfa.enabled.iter().map(|f| f.as_str()).collect();
     Ok(json!({
         "Username": user.username,
         "UserAttributes": attributes(&user),
@@ -128,8 +138,8 @@ pub(super) async fn admin_get(api: &Api, input: Value) -> Result<Value, ApiError
         "UserLastModifiedDate": user.updated_at,
         "Enabled": user.enabled,
         "UserStatus": user.status.as_str(),
-        "PreferredMfaSetting": mfa,
-        "UserMFASettingList": mfa.map(|m| vec![m]),
+        "PreferredMfaSetting": mfa.preferred.map(|f| f.as_str()),
+        "UserMFASettingList": (!factors.is_empty()).then_some(factors),
     }))
 }
 

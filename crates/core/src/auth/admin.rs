@@ -157,6 +157,7 @@ impl Auth {
             password_set_at: Some(now),
             tokens_valid_from_ms: None,
             totp_secret: None,
+            mfa_preference: None,
             attributes,
             created_at: now,
             updated_at: now,
@@ -437,7 +438,7 @@ fn attribute<'a>(attributes: &'a [AttributeType], name: &str) -> Option<&'a str>
 
 /// Whether the alias `attr` signs this user in: a verified email or phone number, or any
 /// preferred username (as `find_user` reads aliases).
-fn alias_active(attributes: &[AttributeType], attr: &str) -> bool {
+pub(super) fn alias_active(attributes: &[AttributeType], attr: &str) -> bool {
     attr == "preferred_username"
         || attribute(attributes, &format!("{attr}_verified")) == Some("true")
 }

@@ -2,6 +2,7 @@
 //! `AdminDeleteUserAttributes`): checked against the pool's schema as Cognito checks them,
 //! then written by compare-and-swap, so a concurrent writer's change is never undone.
 
+use super::admin::alias_active;
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::lifecycle;
 use crate::model::{AttributeType, UserPoolConfig};
@@ -20,6 +21,7 @@ impl Auth {
         for a in attributes {
             writable(&pool.config, &a.name)?;
         }
+        self.refuse_taken_aliases(pool, user, attributes).await?;
         let given = |name: &str| attributes.iter().any(|a| a.name == name);
         self.modify_user(&pool.id, &user.username, |u| {
             for (address, verified) in [
@@ -41,6 +43,70 @@ impl Auth {
             }
         })
         .await
+    }
+
+    /// `AliasExistsException` when the update would give the user a value another user signs
+    /// in with: a username attribute (`email` or `phone_number` in pools that sign in with
+    /// them), or an active alias (verified, or `preferred_username`).
+    async fn refuse_taken_aliases(
+        &self,
+        pool: &PoolRecord,
+        user: &UserRecord,
+        attributes: &[AttributeType],
+    ) -> AuthResult<()> {
+        let config = &pool.config;
+        let mut after = user.attributes.clone();
+        for a in attributes {
+            after.retain(|b| b.name != a.name);
+            after.push(a.clone());
+        }
+        let value_of = |list: &[AttributeType], name: &str| {
+            list.iter()
+                .find(|a| a.name == name)
+                .map(|a| a.value.clone())
+        };
+        let touched = |attr: &str| {
+            attributes
+                .iter()
+                .any(|a| a.name == attr || a.name == format!("{attr}_verified"))
+        };
+        for attr in config
+            .username_attributes
+            .iter()
+            .chain(&config.alias_attributes)
+        {
+            let Some(value) = value_of(&after, attr) else {
+                continue;
+            };
+            let by_username = config.username_attributes.contains(attr);
+            let changed = value_of(&user.attributes, attr).as_deref() != Some(value.as_str());
+            // A username attribute is the user's whenever it changes; an alias only once it
+            // is active, when it newly is or its value changes.
+            let claims = if by_username {
+                changed
+            } else {
+                alias_active(&after, attr) && (changed || !alias_active(&user.attributes, attr))
+            };
+            if !touched(attr) || !claims {
+                continue;
+            }
+            let taken = self
+                .store
+                .find_users_by_alias(&pool.id, attr, &value)
+                .await?
+                .into_iter()
+                .any(|other| {
+                    other.username != user.username
+                        && (by_username || alias_active(&other.attributes, attr))
+                });
+            if taken {
+                return Err(AuthError::new(
+                    ErrorKind::AliasExists,
+                    format!("An account with the given {attr} already exists."),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `AdminDeleteUserAttributes`: removes each attribute named (required and immutable ones
@@ -77,10 +143,7 @@ fn writable(pool: &UserPoolConfig, name: &str) -> AuthResult<()> {
             "Attribute does not exist in the schema.",
         ));
     }
-    let immutable = name == "sub"
-        || pool.schema.iter().any(|a| {
-            !a.mutable && (a.name == name || name.strip_prefix("custom:") == Some(a.name.as_str()))
-        });
+    let immutable = name == "sub" || pool.schema_entry(name).is_some_and(|a| !a.mutable);
     if immutable {
         return Err(AuthError::new(
             ErrorKind::InvalidParameter,

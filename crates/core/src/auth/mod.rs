@@ -8,7 +8,10 @@ mod admin;
 mod attributes;
 mod codes;
 mod federated;
+mod links;
 pub mod lockout;
+mod mfa;
+mod saml_keys;
 mod signin;
 mod steps;
 
@@ -18,6 +21,11 @@ use async_trait::async_trait;
 
 pub use admin::{AdminNewUser, MessageAction, temporary_password};
 pub use codes::CodePurpose;
+pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
+pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
+pub use saml_keys::{
+    SAML_RENEW_AFTER, SAML_SIGNING_OWNER, SamlCredential, SamlKeyMaker, saml_cert_base64,
+};
 pub use signin::find_user;
 pub use steps::{Challenge, Next, SignedIn};
 
@@ -136,6 +144,8 @@ pub struct Auth {
     pub mailer: Arc<dyn Mailer>,
     pub work: Arc<dyn WorkQueue>,
     pub turns: Arc<dyn Turns>,
+    /// Makes our SAML keys and certificates.
+    pub saml_keys: Arc<dyn SamlKeyMaker>,
     /// Keys one-time codes at rest (derived from the master key: the same on every node).
     code_key: [u8; 32],
 }
@@ -148,6 +158,7 @@ impl Auth {
         mailer: Arc<dyn Mailer>,
         work: Arc<dyn WorkQueue>,
         turns: Arc<dyn Turns>,
+        saml_keys: Arc<dyn SamlKeyMaker>,
     ) -> Self {
         let code_key = master.derive("userpool one-time codes");
         // The hash unknown users are checked against, made now on a short-lived thread (its
@@ -164,6 +175,7 @@ impl Auth {
             mailer,
             work,
             turns,
+            saml_keys,
             code_key,
         }
     }

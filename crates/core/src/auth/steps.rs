@@ -7,7 +7,7 @@ use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
 use crate::crypto::{TokenHash, random_token};
 use crate::directory::PoolView;
 use crate::lifecycle::{self, MfaStep, totp};
-use crate::model::UserStatus;
+use crate::model::{MfaFactor, UserStatus};
 use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 
 /// What a sign-in leads to next.
@@ -279,6 +279,12 @@ impl Auth {
             let sealed = totp::seal(&self.master, pool_id, &user.username, &secret);
             self.modify_user(pool_id, &user.username, |u| {
                 u.totp_secret = Some(sealed.clone());
+                // A user who had made MFA choices gets TOTP turned on (preferred unless another
+                // factor is); before any choice, a set-up TOTP counts as on and preferred.
+                if let Some(p) = &mut u.mfa_preference {
+                    let preferred = p.preferred.is_none_or(|f| f == MfaFactor::SoftwareToken);
+                    p.set(MfaFactor::SoftwareToken, true, preferred);
+                }
             })
             .await?
         } else {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::IdentityProviderConfig;
 use super::validate::{Problems, is_name};
 use crate::ids;
 
@@ -46,7 +47,8 @@ pub struct RefreshTokenRotation {
 }
 
 /// `CreateUserPoolClient` request fields, plus the seed's optional `ClientId`. `ClientSecret`
-/// is accepted on input and never stored: only its hash is (see the store's client record).
+/// is accepted on input and never kept here: the client record keeps it sealed
+/// (`client_secret`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ClientConfig {
@@ -171,9 +173,47 @@ impl ClientConfig {
         self.enable_token_revocation.unwrap_or(true)
     }
 
+    /// The rules on `SupportedIdentityProviders` against the pool's `providers`: each exists,
+    /// and an IdP-initiated SAML provider stands only beside other SAML providers.
+    pub fn check_providers(&self, providers: &[&IdentityProviderConfig], p: &mut Problems) {
+        let listed: Vec<Option<&&IdentityProviderConfig>> = self
+            .supported_identity_providers
+            .iter()
+            .map(|name| providers.iter().find(|x| &x.provider_name == name))
+            .collect();
+        for (i, (name, found)) in self
+            .supported_identity_providers
+            .iter()
+            .zip(&listed)
+            .enumerate()
+        {
+            p.check(
+                name == "COGNITO" || found.is_some(),
+                &format!("SupportedIdentityProviders[{i}]"),
+                format!("identity provider '{name}' does not exist in the pool"),
+            );
+        }
+        // An IdP-initiated SAML response names no client, so a client that accepts one must
+        // not also sign users in any other way (Cognito's SAML IdP-initiated sign-in rules).
+        let idp_initiated = listed.iter().flatten().any(|x| x.is_idp_initiated());
+        let other_than_saml = listed
+            .iter()
+            .any(|x| !x.is_some_and(|x| x.provider_type == "SAML"));
+        p.check(
+            !(idp_initiated && other_than_saml),
+            "SupportedIdentityProviders",
+            "a client with an IdP-initiated SAML provider cannot list COGNITO or non-SAML providers",
+        );
+    }
+
     /// Cognito's `CreateUserPoolClient` rules. `custom_scopes` lists the `{rs}/{scope}` strings
-    /// that exist in the pool; `providers` the pool's identity-provider names.
-    pub fn validate(&self, custom_scopes: &[String], providers: &[String], p: &mut Problems) {
+    /// that exist in the pool; `providers` the pool's identity providers.
+    pub fn validate(
+        &self,
+        custom_scopes: &[String],
+        providers: &[&IdentityProviderConfig],
+        p: &mut Problems,
+    ) {
         p.length("ClientName", &self.client_name, 1, 128);
         p.check(
             is_name(&self.client_name),
@@ -214,13 +254,7 @@ impl ClientConfig {
             "AllowedOAuthScopes",
             "at most 50 scopes",
         );
-        for (i, name) in self.supported_identity_providers.iter().enumerate() {
-            p.check(
-                name == "COGNITO" || providers.contains(name),
-                &format!("SupportedIdentityProviders[{i}]"),
-                format!("identity provider '{name}' does not exist in the pool"),
-            );
-        }
+        self.check_providers(providers, p);
         if let Some(w) = &self.write_attributes {
             for (i, a) in w.iter().enumerate() {
                 p.check(
@@ -446,6 +480,31 @@ mod tests {
         assert!(check_redirect_url("https://user@app.example.com/cb").is_err());
         assert!(check_redirect_url("javascript:alert(1)").is_err());
         assert!(check_redirect_url("DATA:text/html,x").is_err());
+    }
+
+    #[test]
+    fn a_client_of_an_idp_initiated_provider_lists_saml_providers_only() {
+        let saml = |name: &str, init: bool| IdentityProviderConfig {
+            provider_name: name.into(),
+            provider_type: "SAML".into(),
+            provider_details: [("IDPInit".to_string(), init.to_string())].into(),
+            ..Default::default()
+        };
+        let (init, plain) = (saml("Init", true), saml("Plain", false));
+        let problems = |listed: &[&str]| {
+            let c = ClientConfig {
+                client_name: "c".into(),
+                supported_identity_providers: listed.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            let mut p = Problems::new("");
+            c.validate(&[], &[&init, &plain], &mut p);
+            p.errors.len()
+        };
+        assert_eq!(problems(&["Init", "Plain"]), 0);
+        assert_eq!(problems(&["COGNITO", "Plain"]), 0);
+        assert_eq!(problems(&["Init", "COGNITO"]), 1);
+        assert_eq!(problems(&["Init", "Missing"]), 2, "unknown, and not SAML");
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub const SECRET_DETAILS: &[&str] = &["client_secret", "private_key"];
 const SEALED: &str = "sealed:";
 
 impl IdentityProviderConfig {
+    /// A SAML provider that may start sign-ins itself (`IDPInit`).
+    pub fn is_idp_initiated(&self) -> bool {
+        self.provider_type == "SAML"
+            && self
+                .provider_details
+                .get("IDPInit")
+                .is_some_and(|v| v == "true")
+    }
+
     fn secret_context(pool_id: &str, provider: &str, key: &str) -> String {
         format!("userpool idp secret/{pool_id}/{provider}/{key}")
     }

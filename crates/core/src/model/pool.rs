@@ -141,6 +141,87 @@ fn string_type() -> String {
     "String".into()
 }
 
+impl SchemaAttribute {
+    /// A standard attribute's settings (the pool may require one, or change its constraints),
+    /// rather than a custom attribute's.
+    pub fn is_standard(&self) -> bool {
+        STANDARD_ATTRIBUTES.contains(&self.name.as_str())
+    }
+
+    /// A custom attribute's name with its `custom:` prefix (`CreateUserPool` and
+    /// `AddCustomAttributes` name them without it; a seed may give it).
+    pub fn custom_name(&self) -> String {
+        if self.name.starts_with("custom:") {
+            self.name.clone()
+        } else {
+            format!("custom:{}", self.name)
+        }
+    }
+
+    /// The name users' attributes and `DescribeUserPool` give it: standard ones as they are,
+    /// custom ones with `custom:`, developer-only ones with `dev:custom:`.
+    pub fn attribute_name(&self) -> String {
+        match (self.is_standard(), self.developer_only_attribute) {
+            (true, _) => self.name.clone(),
+            (false, false) => self.custom_name(),
+            (false, true) => format!("dev:{}", self.custom_name()),
+        }
+    }
+}
+
+/// Cognito's default settings of a standard attribute, as `DescribeUserPool` lists them:
+/// (type, mutable, required, minimum and maximum length or minimum value).
+fn standard_default(name: &str) -> SchemaAttribute {
+    let (kind, mutable, required) = match name {
+        "sub" => ("String", false, true),
+        "email_verified" | "phone_number_verified" => ("Boolean", true, false),
+        "updated_at" => ("Number", true, false),
+        _ => ("String", true, false),
+    };
+    let string =
+        |min: &str, max: &str| Some(serde_json::json!({"MinLength": min, "MaxLength": max}));
+    let (strings, numbers) = match (name, kind) {
+        ("sub", _) => (string("1", "2048"), None),
+        ("birthdate", _) => (string("10", "10"), None),
+        ("identities", _) => (Some(serde_json::json!({})), None),
+        (_, "String") => (string("0", "2048"), None),
+        (_, "Number") => (None, Some(serde_json::json!({"MinValue": "0"}))),
+        _ => (None, None),
+    };
+    SchemaAttribute {
+        name: name.to_string(),
+        attribute_data_type: kind.to_string(),
+        developer_only_attribute: false,
+        mutable,
+        required,
+        number_attribute_constraints: numbers,
+        string_attribute_constraints: strings,
+    }
+}
+
+/// The most custom attributes a pool can have.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+
+/// The longest string attribute value.
+const MAX_STRING_LENGTH: i64 = 2048;
+
+/// A constraint's value (the API sends numbers as strings), or the refusal naming it.
+fn constraint(
+    attribute: &str,
+    constraints: Option<&Value>,
+    member: &str,
+) -> Result<Option<i64>, String> {
+    match constraints.and_then(|c| c.get(member)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .or_else(|| v.as_i64())
+            .map(Some)
+            .ok_or_else(|| format!("user.{attribute}: {member} must be a number.")),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UsernameConfiguration {
@@ -254,14 +335,26 @@ impl UserPoolConfig {
             .is_none_or(|u| u.case_sensitive)
     }
 
-    /// True when `name` is a standard attribute or a `custom:` attribute of this pool's schema.
+    /// True when `name` is a standard attribute or a custom attribute of this pool's schema
+    /// (`custom:x`, or `dev:custom:x` for a developer-only one).
     pub fn has_attribute(&self, name: &str) -> bool {
-        STANDARD_ATTRIBUTES.contains(&name)
-            || name.strip_prefix("custom:").is_some_and(|short| {
-                self.schema
-                    .iter()
-                    .any(|a| a.name == short || a.name == name)
-            })
+        STANDARD_ATTRIBUTES.contains(&name) || self.custom_attribute(name).is_some()
+    }
+
+    /// The custom attribute a user attribute's name refers to (`custom:x`; a developer-only one
+    /// also as `dev:custom:x`).
+    pub fn custom_attribute(&self, name: &str) -> Option<&SchemaAttribute> {
+        self.schema
+            .iter()
+            .find(|a| !a.is_standard() && (a.custom_name() == name || a.attribute_name() == name))
+    }
+
+    /// The schema's settings of attribute `name`, if the pool's schema names it.
+    pub fn schema_entry(&self, name: &str) -> Option<&SchemaAttribute> {
+        self.schema
+            .iter()
+            .find(|a| a.is_standard() && a.name == name)
+            .or_else(|| self.custom_attribute(name))
     }
 
     /// Schema attributes marked required (standard ones by name, custom ones as `custom:x`).
@@ -270,13 +363,138 @@ impl UserPoolConfig {
             .iter()
             .filter(|a| a.required)
             .map(|a| {
-                if STANDARD_ATTRIBUTES.contains(&a.name.as_str()) {
+                if a.is_standard() {
                     a.name.clone()
                 } else {
-                    format!("custom:{}", a.name.trim_start_matches("custom:"))
+                    a.custom_name()
                 }
             })
             .collect()
+    }
+
+    /// `DescribeUserPool`'s `SchemaAttributes`: every standard attribute with Cognito's
+    /// defaults (or the settings the pool gave it), then the custom ones as `custom:x` (or
+    /// `dev:custom:x`).
+    pub fn schema_attributes(&self) -> Vec<SchemaAttribute> {
+        let mut out: Vec<SchemaAttribute> = STANDARD_ATTRIBUTES
+            .iter()
+            .map(|name| {
+                let default = standard_default(name);
+                match self.schema.iter().find(|a| a.name == *name) {
+                    Some(given) => SchemaAttribute {
+                        developer_only_attribute: given.developer_only_attribute,
+                        mutable: given.mutable,
+                        required: given.required,
+                        number_attribute_constraints: given
+                            .number_attribute_constraints
+                            .clone()
+                            .or(default.number_attribute_constraints.clone()),
+                        string_attribute_constraints: given
+                            .string_attribute_constraints
+                            .clone()
+                            .or(default.string_attribute_constraints.clone()),
+                        ..default
+                    },
+                    None => default,
+                }
+            })
+            .collect();
+        out.extend(
+            self.schema
+                .iter()
+                .filter(|a| !a.is_standard())
+                .map(|a| SchemaAttribute {
+                    name: a.attribute_name(),
+                    ..a.clone()
+                }),
+        );
+        out
+    }
+
+    /// `AddCustomAttributes` (Cognito's rules): each name is given without its prefix and
+    /// becomes `custom:{name}` (`dev:custom:{name}` when developer-only); a name the pool has
+    /// already is refused, as is a required one; string lengths are at most 2,048 and
+    /// minimums are not above maximums; a pool has at most 50 custom attributes. Every problem
+    /// is an `InvalidParameterException` with this message, and leaves the schema as it was.
+    pub fn add_custom_attributes(&mut self, added: &[SchemaAttribute]) -> Result<(), String> {
+        let mut schema = self.schema.clone();
+        for a in added {
+            let stored = SchemaAttribute {
+                name: format!("custom:{}", a.name),
+                ..a.clone()
+            };
+            let full = stored.attribute_name();
+            if schema
+                .iter()
+                .any(|b| !b.is_standard() && b.custom_name() == stored.name)
+            {
+                return Err(format!(
+                    "{full}: Existing attribute already has name {full}."
+                ));
+            }
+            if a.required {
+                return Err("Required custom attributes are not supported currently.".into());
+            }
+            let (strings, numbers) = match a.attribute_data_type.as_str() {
+                "String" => {
+                    let given = a.string_attribute_constraints.as_ref();
+                    let min = constraint(&full, given, "MinLength")?;
+                    let max = constraint(&full, given, "MaxLength")?;
+                    if min.into_iter().chain(max).any(|n| n > MAX_STRING_LENGTH) {
+                        return Err(format!(
+                            "user.{full}: String attributes cannot have a length of more than {MAX_STRING_LENGTH}"
+                        ));
+                    }
+                    if min.into_iter().chain(max).any(|n| n < 0) {
+                        return Err(format!("user.{full}: Length cannot be negative."));
+                    }
+                    if let (Some(min), Some(max)) = (min, max)
+                        && min > max
+                    {
+                        return Err(format!(
+                            "user.{full}: Max length cannot be less than min length."
+                        ));
+                    }
+                    (
+                        Some(given.cloned().unwrap_or_else(|| serde_json::json!({}))),
+                        None,
+                    )
+                }
+                "Number" => {
+                    let given = a.number_attribute_constraints.as_ref();
+                    let min = constraint(&full, given, "MinValue")?;
+                    let max = constraint(&full, given, "MaxValue")?;
+                    if let (Some(min), Some(max)) = (min, max)
+                        && min > max
+                    {
+                        return Err(format!(
+                            "user.{full}: Max value cannot be less than min value."
+                        ));
+                    }
+                    (
+                        None,
+                        Some(given.cloned().unwrap_or_else(|| serde_json::json!({}))),
+                    )
+                }
+                _ => (None, None),
+            };
+            schema.push(SchemaAttribute {
+                string_attribute_constraints: strings,
+                number_attribute_constraints: numbers,
+                ..stored
+            });
+        }
+        if schema.iter().filter(|a| !a.is_standard()).count() > MAX_CUSTOM_ATTRIBUTES {
+            return Err(format!(
+                "Too many custom attributes: a user pool can have at most {MAX_CUSTOM_ATTRIBUTES}."
+            ));
+        }
+        self.schema = schema;
+        Ok(())
+    }
+
+    fn custom_attribute_count(&self) -> usize {
+        self.schema.iter().filter(|a| !a.is_standard()).count()
     }
 
     /// Cognito's `CreateUserPool` rules (spec §2.1).
@@ -326,10 +544,16 @@ impl UserPoolConfig {
                 p.range("PasswordHistorySize", h, 0, 24);
             }
         });
-        p.check(self.schema.len() <= 50, "Schema", "at most 50 attributes");
+        p.check(
+            self.custom_attribute_count() <= MAX_CUSTOM_ATTRIBUTES,
+            "Schema",
+            format!("at most {MAX_CUSTOM_ATTRIBUTES} custom attributes"),
+        );
         for (i, a) in self.schema.iter().enumerate() {
             p.within(&format!("Schema[{i}]"), |p| {
-                p.length("Name", &a.name, 1, 20);
+                // Custom names are limited without their prefix (`custom:` is added to them).
+                let name = a.name.strip_prefix("custom:").unwrap_or(&a.name);
+                p.length("Name", name, 1, 20);
                 p.check(
                     is_printable_word(&a.name),
                     "Name",
@@ -367,4 +591,63 @@ pub fn validate_pool_id(id: &str, p: &mut Problems) {
         "Id",
         format!("'{id}' does not match [\\w-]+_[0-9a-zA-Z]+ (1–55 characters)"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn attribute(value: Value) -> SchemaAttribute {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn custom_attributes_are_added_by_cognitos_rules() {
+        let mut pool = UserPoolConfig {
+            pool_name: "p".into(),
+            schema: vec![attribute(json!({"Name": "email", "Required": true}))],
+            ..Default::default()
+        };
+        pool.add_custom_attributes(&[
+            attribute(json!({"Name": "team"})),
+            attribute(json!({"Name": "key", "DeveloperOnlyAttribute": true})),
+        ])
+        .unwrap();
+        assert!(pool.has_attribute("custom:team") && pool.has_attribute("dev:custom:key"));
+        assert!(!pool.has_attribute("team") && !pool.has_attribute("dev:custom:team"));
+        assert_eq!(
+            pool.add_custom_attributes(&[attribute(json!({"Name": "team"}))]),
+            Err("custom:team: Existing attribute already has name custom:team.".into())
+        );
+        let mut p = Problems::new("");
+        pool.validate(&mut p);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let listed = pool.schema_attributes();
+        let names: Vec<&str> = listed.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names[..2], ["sub", "name"]);
+        assert_eq!(names[names.len() - 2..], ["custom:team", "dev:custom:key"]);
+        let email = listed.iter().find(|a| a.name == "email").unwrap();
+        assert!(email.required && email.mutable);
+        assert_eq!(
+            email.string_attribute_constraints,
+            Some(json!({"MinLength": "0", "MaxLength": "2048"}))
+        );
+        assert_eq!(
+            listed[names.len() - 2].string_attribute_constraints,
+            Some(json!({}))
+        );
+        // Fifty at most.
+        let many: Vec<SchemaAttribute> = (0..48)
+            .map(|i| attribute(json!({"Name": format!("a{i}")})))
+            .collect();
+        pool.add_custom_attributes(&many).unwrap();
+        let before = pool.clone();
+        assert!(
+            pool.add_custom_attributes(&[attribute(json!({"Name": "last"}))])
+                .is_err()
+        );
+        assert_eq!(pool, before, "a refused request changes nothing");
+    }
 }

@@ -206,3 +206,55 @@ impl SeedUser {
         }
     }
 }
+
+/// An MFA factor, as `UserMFASettingList` and `PreferredMfaSetting` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MfaFactor {
+    #[serde(rename = "SMS_MFA")]
+    Sms,
+    #[serde(rename = "SOFTWARE_TOKEN_MFA")]
+    SoftwareToken,
+    #[serde(rename = "EMAIL_OTP")]
+    Email,
+}
+
+impl MfaFactor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "SMS_MFA",
+            Self::SoftwareToken => "SOFTWARE_TOKEN_MFA",
+            Self::Email => "EMAIL_OTP",
+        }
+    }
+}
+
+/// The MFA factors a user has turned on (in Cognito's order: SMS, TOTP, email) and the one
+/// they prefer, which is always one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaPreference {
+    #[serde(default)]
+    pub enabled: Vec<MfaFactor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred: Option<MfaFactor>,
+}
+
+impl MfaPreference {
+    pub fn is_enabled(&self, factor: MfaFactor) -> bool {
+        self.enabled.contains(&factor)
+    }
+
+    /// Turns `factor` on or off and, when `preferred`, makes it the preferred one (a factor
+    /// turned off, or no longer preferred, leaves no preference behind).
+    pub fn set(&mut self, factor: MfaFactor, enabled: bool, preferred: bool) {
+        self.enabled.retain(|f| *f != factor);
+        if enabled {
+            self.enabled.push(factor);
+            self.enabled.sort();
+        }
+        if enabled && preferred {
+            self.preferred = Some(factor);
+        } else if self.preferred == Some(factor) {
+            self.preferred = None;
+        }
+    }
+}

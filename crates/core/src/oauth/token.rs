@@ -9,6 +9,7 @@ use super::scope::{self, released_attributes};
 use super::{ErrorCode, OAuthError, pkce};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
+use crate::keys::MasterKey;
 use crate::store::{ClientRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord};
 use crate::time::Timestamp;
 
@@ -26,6 +27,7 @@ pub struct ClientCredentials {
 pub fn authenticate<'a>(
     view: &'a PoolView,
     creds: &ClientCredentials,
+    master: &MasterKey,
 ) -> Result<&'a ClientRecord, OAuthError> {
     let id = creds
         .client_id
@@ -35,9 +37,9 @@ pub fn authenticate<'a>(
         .clients
         .get(id)
         .ok_or_else(OAuthError::invalid_client)?;
-    let ok = match (&creds.secret, client.secret_hashes.is_empty()) {
-        (Some(secret), false) => client.secret_hashes.iter().any(|h| h.matches(secret)),
-        (None, true) => true,
+    let ok = match (&creds.secret, client.has_secret()) {
+        (Some(secret), true) => client.secret_matches(master, secret),
+        (None, false) => true,
         _ => false,
     };
     if ok {
@@ -337,7 +339,7 @@ fn client_credentials(
     requested: Option<String>,
     now: Timestamp,
 ) -> Result<TokenResponse, OAuthError> {
-    if client.secret_hashes.is_empty() {
+    if !client.has_secret() {
         return Err(OAuthError::invalid_client());
     }
     if !allows_flow(client, "client_credentials") {

@@ -1,30 +1,27 @@
 //! Our own SAML keys (spec §16.2–§16.3): RSA-2048 with a self-signed certificate valid ten
-//! years — one per pool for signing, one per IdP that wants encrypted assertions — and the
-//! HTTP-Redirect binding's detached signature made with them.
+//! years — one per pool for signing, one per IdP that wants encrypted assertions — made here
+//! for core's `Auth::saml_credentials` (which keeps them), and the HTTP-Redirect binding's
+//! detached signature made with them.
 
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use userpool_core::auth::{SamlCredential, SamlKeyMaker};
+
+/// Our keys are core's `SamlCredential`s; the base64 body is core's too, so the SP metadata
+/// and `GetSigningCertificate` print a certificate the same way.
+pub use userpool_core::auth::{SamlCredential as Credential, saml_cert_base64 as cert_base64};
 
 /// Certificates last ten years; a new one is made every year (spec §16.2).
 pub const CERT_YEARS: i64 = 10;
-pub const RENEW_AFTER: i64 = 365 * 86_400;
 
-/// A key pair and its certificate, as stored (the key sealed by the caller).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
-    /// PKCS#8 PEM.
-    pub key_pem: String,
-    pub cert_pem: String,
-    pub not_after: i64,
-}
+/// The maker of our keys that core's `Auth` runs: the certificate names the pool's SP entity
+/// ID and the key's owner.
+pub struct RcgenKeys;
 
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("key_pem", &"(redacted)")
-            .field("not_after", &self.not_after)
-            .finish_non_exhaustive()
+impl SamlKeyMaker for RcgenKeys {
+    fn make(&self, pool_id: &str, owner: &str, now: i64) -> Result<SamlCredential, String> {
+        generate(&format!("{} {owner}", super::sp_entity_id(pool_id)), now)
     }
 }
 
@@ -51,19 +48,7 @@ pub fn generate(common_name: &str, now: i64) -> Result<Credential, String> {
 
 /// The certificate's DER, from PEM.
 pub fn cert_der(cert_pem: &str) -> Option<Vec<u8>> {
-    let body: String = cert_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    STANDARD.decode(body).ok()
-}
-
-/// The certificate's base64 body, as metadata's `X509Certificate` holds it.
-pub fn cert_base64(cert_pem: &str) -> String {
-    cert_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect()
+    STANDARD.decode(cert_base64(cert_pem)).ok()
 }
 
 /// `Signature` of the Redirect binding: RSA-SHA256 over the exact query bytes

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::boto3::{create_access_key, field};
 use crate::helpers::*;
 
 /// Signs and sends the cases with botocore; prints one JSON object, a result per case:
@@ -108,15 +109,6 @@ fn botocore(server: &Server, key: &str, secret: &str, mode: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("the script's JSON")
 }
 
-/// The value after `label` on the first line that starts with it.
-fn field(text: &str, label: &str) -> String {
-    text.lines()
-        .find_map(|l| l.trim_start().strip_prefix(label))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{label} in:\n{text}"))
-        .to_string()
-}
-
 fn refused(result: &Value, code: &str) -> String {
     assert_eq!(result["ok"], false, "{result}");
     assert_eq!(result["code"], code, "{result}");
@@ -133,23 +125,9 @@ async fn keys_made_with_the_cli_sign_and_everything_else_is_refused() {
     let db = sqlite_url(dir.path());
     let server = Server::start(dir.path(), &["--database", &db, "--no-demo"]);
     // Made while the server runs: keys are looked up per request, so no restart is needed.
-    let out = run(
-        dir.path(),
-        &[
-            "access-keys",
-            "create",
-            "--database",
-            &db,
-            "--description",
-            "e2e",
-        ],
-    );
-    assert!(out.status.success(), "{out:?}");
-    let created = String::from_utf8(out.stdout).unwrap();
-    let key = field(&created, "access key id");
-    let secret = field(&created, "secret access key");
-    assert!(key.starts_with("AKIA") && key.len() == 20, "{created}");
-    assert_eq!(secret.len(), 40, "{created}");
+    let (key, secret) = create_access_key(dir.path(), &db, "e2e");
+    assert!(key.starts_with("AKIA") && key.len() == 20, "{key}");
+    assert_eq!(secret.len(), 40);
 
     let listed =
         String::from_utf8(run(dir.path(), &["access-keys", "list", "--database", &db]).stdout)

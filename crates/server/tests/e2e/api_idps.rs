@@ -2,7 +2,8 @@
 //! on SQLite and on PostgreSQL: create, describe, update, list, find by identifier and delete,
 //! with the service's errors; then an OIDC provider created through the API against
 //! `fake_idp`, and a client created through the API that lists it, sign a user in end to end at
-//! once (the managed-login page shows the provider's button without a restart).
+//! once (the managed-login page shows the provider's button without a restart); an identity
+//! linked with `AdminLinkProviderForUser` signs in as its user.
 
 use serde_json::Value;
 use userpool_core::store::PoolStore;
@@ -60,7 +61,15 @@ async fn idps_on(backend: Backend) {
             .find_map(|l| l.strip_prefix("FED_CLIENT="))
             .expect("the script names the client it made")
             .to_string();
-        federate(&server, &idp, &fed).await;
+        let id = federate(&server, &idp, &fed, "fed-user").await;
+        assert_eq!(id["email"], "fed-user@corp.test", "{id}");
+        assert_eq!(id["cognito:username"], "fake_fed-user", "{id}");
+        assert_eq!(id["identities"][0]["providerName"], "Fake", "{id}");
+        assert_eq!(id["identities"][0]["userId"], "fed-user", "{id}");
+        // The identity the script linked to alice signs in as alice.
+        let id = federate(&server, &idp, &fed, "linked-by-api").await;
+        assert_eq!(id["cognito:username"], "alice", "{id}");
+        assert_eq!(id["identities"][0]["userId"], "linked-by-api", "{id}");
         // At rest the secret is sealed under the master key.
         let store = SqlStore::open(&database).await.unwrap();
         let stored = store.list_identity_providers(&pool_id).await.unwrap();
@@ -74,9 +83,9 @@ async fn idps_on(backend: Backend) {
     db.drop().await;
 }
 
-/// The provider's button on the login page, then a sign-in through it: the provider's user is
-/// provisioned and the app gets tokens that name the provider.
-async fn federate(server: &Server, idp: &FakeIdp, client_id: &str) {
+/// The provider's button on the login page, then a sign-in through it as `subject`: the claims
+/// of the ID token the app gets.
+async fn federate(server: &Server, idp: &FakeIdp, client_id: &str, subject: &str) -> Value {
     let base = &server.url;
     let params = form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
@@ -93,7 +102,7 @@ async fn federate(server: &Server, idp: &FakeIdp, client_id: &str) {
         login.body,
         server.log_text()
     );
-    idp.next("fed-user", Defect::None);
+    idp.next(subject, Defect::None);
     let start = b
         .get(&format!(
             "{base}/oauth2/authorize?{params}&identity_provider=Fake"
@@ -132,9 +141,5 @@ async fn federate(server: &Server, idp: &FakeIdp, client_id: &str) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let tokens: Value = r.json().await.unwrap();
-    let id = claims(tokens["id_token"].as_str().unwrap());
-    assert_eq!(id["email"], "fed-user@corp.test", "{id}");
-    assert_eq!(id["cognito:username"], "fake_fed-user", "{id}");
-    assert_eq!(id["identities"][0]["providerName"], "Fake", "{id}");
-    assert_eq!(id["identities"][0]["userId"], "fed-user", "{id}");
+    claims(tokens["id_token"].as_str().unwrap())
 }

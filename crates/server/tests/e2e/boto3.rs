@@ -23,12 +23,26 @@ pub enum Backend {
 /// with the script's output (and the server's log) unless every check passed. Returns what the
 /// script printed.
 pub fn run_script(server: &Server, script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(repo_file(&format!("tests/api/{script}")))
-        .args([server.url.as_str(), KEY, SECRET])
+    let script = format!("tests/api/{script}");
+    run_checks(server, "python3", &script, (KEY, SECRET), args)
+}
+
+/// Runs `program` on the repository's `script` with the server's URL, an access key and
+/// `args`; fails the test with the output (and the server's log) unless it printed
+/// "N passed, 0 failed". Returns what it printed.
+pub fn run_checks(
+    server: &Server,
+    program: &str,
+    script: &str,
+    (key, secret): (&str, &str),
+    args: &[&str],
+) -> String {
+    let out = Command::new(program)
+        .arg(repo_file(script))
+        .args([server.url.as_str(), key, secret])
         .args(args)
         .output()
-        .expect("python3 with boto3 (pip install -r tests/python/requirements.txt)");
+        .unwrap_or_else(|e| panic!("{program} {script}: {e} (see tests/python/requirements.txt)"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -40,6 +54,36 @@ pub fn run_script(server: &Server, script: &str, args: &[&str]) -> String {
         server.log_text()
     );
     text
+}
+
+/// An access key made with `userpool access-keys create` on `database`: (ID, secret).
+pub fn create_access_key(dir: &Path, database: &str, description: &str) -> (String, String) {
+    let out = run(
+        dir,
+        &[
+            "access-keys",
+            "create",
+            "--database",
+            database,
+            "--description",
+            description,
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let created = String::from_utf8(out.stdout).unwrap();
+    (
+        field(&created, "access key id"),
+        field(&created, "secret access key"),
+    )
+}
+
+/// The word after `label` on a line of `text` (the CLI's and the demo banner's output).
+pub fn field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{label} in:\n{text}"))
+        .to_string()
 }
 
 /// A database for one test: a SQLite file in its directory, or a database of its own on the

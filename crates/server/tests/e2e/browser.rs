@@ -95,6 +95,31 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Follows a redirect that stays on the server at `base`.
+    pub async fn follow(&mut self, base: &str, page: &Page) -> Page {
+        let loc = page.location.clone().expect("a redirect");
+        assert!(loc.starts_with('/'), "stays on the server: {loc}");
+        self.get(&format!("{base}{loc}")).await
+    }
+
+    /// Posts a form page back to its own action with `fields` and its CSRF token.
+    pub async fn submit(&mut self, base: &str, page: &Page, fields: &[(&str, &str)]) -> Page {
+        let at = page
+            .body
+            .find("<form method=\"post\" action=\"")
+            .expect("a form")
+            + 28;
+        let action = page.body[at..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&");
+        let csrf = page.csrf();
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &csrf));
+        self.post_form(&format!("{base}{action}"), &form).await
+    }
+
     /// authorize → /login → submit the form; returns the page that answered the submission.
     pub async fn sign_in(
         &mut self,

@@ -13,27 +13,12 @@ fn authorize_query() -> String {
 
 /// Follows a redirect that stays on the server.
 async fn follow(b: &mut Browser, s: &OAuthServer, page: &Page) -> Page {
-    let loc = page.location.clone().expect("a redirect");
-    assert!(loc.starts_with('/'), "stays on the server: {loc}");
-    b.get(&format!("{}{loc}", s.base)).await
+    b.follow(&s.base, page).await
 }
 
 /// Posts a form page back to its own action with `fields` (and its CSRF token).
 async fn submit(b: &mut Browser, s: &OAuthServer, page: &Page, fields: &[(&str, &str)]) -> Page {
-    let at = page
-        .body
-        .find("<form method=\"post\" action=\"")
-        .expect("a form")
-        + 28;
-    let action = page.body[at..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    let csrf = page.csrf();
-    let mut form: Vec<(&str, &str)> = fields.to_vec();
-    form.push(("_csrf", &csrf));
-    b.post_form(&format!("{}{action}", s.base), &form).await
+    b.submit(&s.base, page, fields).await
 }
 
 async fn redeem_id_token(s: &OAuthServer, page: &Page) -> serde_json::Value {

@@ -5,12 +5,15 @@
 
 mod api_admin;
 mod api_auth;
+mod api_client_secrets;
 mod api_config;
 mod api_groups;
 mod api_idps;
+mod api_schema;
 mod api_updates;
 mod api_user_list;
 mod api_users;
+mod aws_cli;
 mod boto3;
 mod browser;
 mod cli;

@@ -1,8 +1,12 @@
-//! Two server processes on one PostgreSQL: one pool, one key set, rotation seen by both.
+//! Two server processes on one PostgreSQL: one pool, one key set, rotation seen by both, and a
+//! client made through one node served by the other within a second (the change feed).
 //! Runs when `USERPOOL_TEST_POSTGRES_URL` is set (CI starts a cluster); otherwise skips, saying why.
 
-use serde_json::json;
+use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, oauth_seed};
 use crate::helpers::*;
 
 fn postgres() -> Option<String> {
@@ -100,6 +104,151 @@ async fn two_nodes_started_together_share_one_pool_and_one_key_set() {
         a.get_json(&path).await,
         b.get_json(&path).await,
         "both nodes publish the same keys"
+    );
+    drop((a, b));
+    pg.drop_database().await;
+}
+
+/// A Cognito API call with a header of SigV4's shape (the nodes take any credentials).
+async fn api_call(base: &str, operation: &str, body: Value) -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let r = client()
+        .post(format!("{base}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", format!("AWSCognitoIdentityProviderService.{operation}"))
+        .header("x-amz-date", &date)
+        .header(
+            "authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/us-east-1/cognito-idp/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}",
+                &date[..8],
+                "0".repeat(64)
+            ),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{operation}");
+    r.json().await.unwrap()
+}
+
+/// Whether `node` serves the client of this authorize query: authorize sends a known client's
+/// users to sign in, an unknown client to our error page.
+async fn serves(node: &Server, query: &str) -> bool {
+    let r = node.get(&format!("/oauth2/authorize?{query}")).await;
+    r.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with("/login"))
+}
+
+/// Polls `ready` until it holds, for at most `limit`; returns how long it took.
+async fn within<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut ready: impl FnMut() -> F,
+) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_client_made_through_one_node_redeems_a_code_at_the_other_at_once() {
+    let Some(admin) = postgres() else { return };
+    let pg = PgDatabase::create(&admin).await;
+    let db = pg.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let id = unique_pool_id("us-east-1");
+    // The pool answers on 127.0.0.1 at any port, so at both nodes; it has no client yet.
+    let mut seed = oauth_seed(&id, "127.0.0.1");
+    seed["UserPools"][0]["Clients"] = json!([]);
+    let seed = write_seed(dir.path(), &seed);
+    // A reload interval far beyond the test: only the change feed can tell node B.
+    let args = [
+        "--database",
+        &db,
+        "--seed",
+        &seed,
+        "--refresh-interval",
+        "60",
+        "--accept-any-credentials",
+    ];
+    let a = Server::start(dir.path(), &args);
+    let b = Server::start(dir.path(), &args);
+
+    let made = api_call(
+        &a.url,
+        "CreateUserPoolClient",
+        json!({"UserPoolId": id, "ClientName": "late", "GenerateSecret": true,
+               "AllowedOAuthFlows": ["code"], "AllowedOAuthFlowsUserPoolClient": true,
+               "AllowedOAuthScopes": ["openid"], "CallbackURLs": ["https://app.test/cb"],
+               "SupportedIdentityProviders": ["COGNITO"]}),
+    )
+    .await;
+    let client_id = made["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = made["UserPoolClient"]["ClientSecret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let query = format!(
+        "response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&scope=openid"
+    );
+    // Node A serves it at once (it reads its own writes).
+    assert!(serves(&a, &query).await);
+    let mut browser = Browser::default();
+    let done = browser.sign_in(&a.url, &query, "alice", "Passw0rd!").await;
+    let code = done.location_param("code").expect("a code from node A");
+
+    // Node B learns of the client within a second, and redeems A's code.
+    let redeem = || {
+        client()
+            .post(format!("{}/oauth2/token", b.url))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "https://app.test/cb"),
+            ])
+            .send()
+    };
+    let known_at_b = || serves(&b, &query);
+    let took = within(Duration::from_secs(1), known_at_b).await;
+    assert!(
+        took.is_some(),
+        "node B did not see the new client within a second"
+    );
+    let r = redeem().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // A deletion reaches B as fast.
+    api_call(
+        &a.url,
+        "DeleteUserPoolClient",
+        json!({"UserPoolId": id, "ClientId": client_id}),
+    )
+    .await;
+    let gone_at_b = || async { !serves(&b, &query).await };
+    assert!(
+        within(Duration::from_secs(1), gone_at_b).await.is_some(),
+        "node B still serves a deleted client"
     );
     drop((a, b));
     pg.drop_database().await;

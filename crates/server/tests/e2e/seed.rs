@@ -156,10 +156,13 @@ async fn seeding_twice_creates_nothing_new_and_keeps_ids_and_keys() {
         .iter()
         .find(|c| c.config.client_name == "m2m")
         .unwrap();
-    assert_eq!(
-        m2m.secret_hashes.len(),
-        1,
-        "only the hash of the generated secret is kept"
+    assert_eq!(m2m.secrets.len(), 1, "the generated secret is kept");
+    assert!(
+        matches!(
+            m2m.secrets[0].stored,
+            userpool_core::client_secret::StoredSecret::Sealed(_)
+        ),
+        "sealed, never in the clear"
     );
     assert!(m2m.config.client_secret.is_none());
     let pool = store.get_pool(&id).await.unwrap().unwrap();

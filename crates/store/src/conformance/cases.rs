@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use userpool_core::client_secret::ClientSecret;
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::ids;
 use userpool_core::keys::{KeyPurpose, MasterKey, RotationPlan, new_signing_key};
@@ -62,20 +63,25 @@ pub async fn pools_are_created_once_and_read_back(b: &impl Connect) {
     assert!(s.list_pools().await.unwrap().iter().any(|x| x.id == id));
 }
 
-pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
+pub async fn clients_keep_sealed_secrets_and_config(b: &impl Connect) {
     let s = b.connect().await;
     let pool_id = new_pool(&*s).await;
     let secret = ids::new_client_secret();
+    let master = MasterKey::from_bytes(&[3u8; 32]);
+    let client_id = ids::new_client_id();
     let c = ClientRecord {
         pool_id: pool_id.clone(),
-        client_id: ids::new_client_id(),
+        client_id: client_id.clone(),
         config: ClientConfig {
             client_name: "web".into(),
             callback_urls: vec!["https://app.test/cb".into()],
             allowed_oauth_flows: vec!["code".into()],
             ..Default::default()
         },
-        secret_hashes: vec![TokenHash::of(&secret)],
+        secrets: vec![
+            ClientSecret::legacy(TokenHash::of("from-before-sealing"), NOW),
+            ClientSecret::seal(&master, &pool_id, &client_id, &secret, NOW + 1),
+        ],
         created_at: NOW,
         updated_at: NOW,
         version: 0,
@@ -84,7 +90,9 @@ pub async fn clients_keep_secret_hashes_and_config(b: &impl Connect) {
     assert!(!s.insert_client(&c).await.unwrap());
     let back = s.get_client(&pool_id, &c.client_id).await.unwrap().unwrap();
     assert_eq!(back, c);
-    assert!(back.secret_hashes[0].matches(&secret));
+    assert!(back.secret_matches(&master, &secret));
+    assert!(back.secret_matches(&master, "from-before-sealing"));
+    assert_eq!(back.shown_secret(&master), Some(secret));
     assert_eq!(
         s.get_client("us-test-1_other", &c.client_id).await.unwrap(),
         None
@@ -129,7 +137,7 @@ pub async fn a_deleted_pool_takes_everything_with_it(b: &impl Connect) {
             client_name: "web".into(),
             ..Default::default()
         },
-        secret_hashes: vec![],
+        secrets: vec![],
         created_at: NOW,
         updated_at: NOW,
         version: 0,
@@ -182,7 +190,7 @@ pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect)
             client_name: "web".into(),
             ..Default::default()
         },
-        secret_hashes: vec![],
+        secrets: vec![],
         created_at: NOW,
         updated_at: NOW,
         version: 0,
@@ -190,7 +198,7 @@ pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect)
     assert!(node_a.insert_client(&c).await.unwrap());
     let mut renamed = c.clone();
     renamed.config.client_name = "app".into();
-    renamed.secret_hashes = vec![TokenHash::of("s1")];
+    renamed.secrets = vec![ClientSecret::legacy(TokenHash::of("s1"), NOW)];
     assert_eq!(
         node_a.update_client(&renamed).await.unwrap(),
         CasOutcome::Applied
@@ -198,7 +206,7 @@ pub async fn pools_and_clients_are_updated_by_compare_and_swap(b: &impl Connect)
     assert_eq!(node_b.update_client(&c).await.unwrap(), CasOutcome::Stale);
     let back = node_b.get_client(&id, &c.client_id).await.unwrap().unwrap();
     assert_eq!(back.config.client_name, "app");
-    assert!(back.secret_hashes[0].matches("s1"));
+    assert_eq!(back.secrets, renamed.secrets);
     assert_eq!(back.version, 1);
 }
 
@@ -223,7 +231,7 @@ pub async fn updates_record_when_they_happened(b: &impl Connect) {
             client_name: "web".into(),
             ..Default::default()
         },
-        secret_hashes: vec![],
+        secrets: vec![],
         created_at: NOW,
         updated_at: NOW,
         version: 0,
@@ -335,6 +343,8 @@ pub async fn configuration_objects_are_listed_per_pool(b: &impl Connect) {
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
+        version: 0,
     };
     assert!(s.insert_identity_provider(&idp).await.unwrap());
     assert!(!s.insert_identity_provider(&idp).await.unwrap());
@@ -347,6 +357,8 @@ pub async fn configuration_objects_are_listed_per_pool(b: &impl Connect) {
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
+        version: 0,
     };
     assert!(s.insert_group(&g).await.unwrap());
     assert!(!s.insert_group(&g).await.unwrap());
@@ -365,6 +377,8 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
                 ..Default::default()
             },
             created_at: NOW,
+            updated_at: NOW,
+            version: 0,
         };
         s.insert_group(&g).await.unwrap();
     }
@@ -378,6 +392,10 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
         password_set_at: Some(NOW - 10),
         tokens_valid_from_ms: Some(NOW * 1000 + 123),
         totp_secret: Some("kek:sealed".into()),
+        mfa_preference: Some(userpool_core::model::MfaPreference {
+            enabled: vec![userpool_core::model::MfaFactor::SoftwareToken],
+            preferred: None,
+        }),
         attributes: vec![AttributeType {
             name: "email".into(),
             value: "alice@example.test".into(),
@@ -411,17 +429,30 @@ pub async fn groups_are_updated_deleted_and_list_their_members(b: &impl Connect)
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
+        version: 0,
     };
     assert!(s.insert_group(&g).await.unwrap());
     assert_eq!(s.get_group(&p, "staff").await.unwrap(), Some(g.clone()));
     assert_eq!(s.get_group(&p, "nobody").await.unwrap(), None);
     g.config.precedence = Some(3);
     g.config.description = None;
-    assert!(s.update_group(&g).await.unwrap());
+    g.updated_at = NOW + 5;
+    assert_eq!(s.update_group(&g).await.unwrap(), CasOutcome::Applied);
+    assert_eq!(
+        s.update_group(&g).await.unwrap(),
+        CasOutcome::Stale,
+        "a second writer of the same version loses"
+    );
+    g.version += 1;
     assert_eq!(s.get_group(&p, "staff").await.unwrap(), Some(g.clone()));
     let mut ghost = g.clone();
     ghost.config.group_name = "ghost".into();
-    assert!(!s.update_group(&ghost).await.unwrap(), "no such group");
+    assert_eq!(
+        s.update_group(&ghost).await.unwrap(),
+        CasOutcome::Stale,
+        "no such group"
+    );
     assert_eq!(s.get_group(&p, "ghost").await.unwrap(), None);
 
     for name in ["carol", "alice", "bob", "dave"] {
@@ -435,6 +466,7 @@ pub async fn groups_are_updated_deleted_and_list_their_members(b: &impl Connect)
             password_set_at: Some(NOW),
             tokens_valid_from_ms: None,
             totp_secret: None,
+            mfa_preference: None,
             attributes: vec![],
             created_at: NOW,
             updated_at: NOW,
@@ -688,6 +720,7 @@ fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
         password_set_at: Some(NOW),
         tokens_valid_from_ms: None,
         totp_secret: None,
+        mfa_preference: None,
         attributes: vec![
             AttributeType {
                 name: "email".into(),
@@ -996,6 +1029,10 @@ pub async fn users_are_updated_by_compare_and_swap(b: &impl Connect) {
     u.password_set_at = Some(NOW + 5);
     u.tokens_valid_from_ms = Some((NOW + 5) * 1000);
     u.totp_secret = Some("kek:secret".into());
+    u.mfa_preference = Some(userpool_core::model::MfaPreference {
+        enabled: vec![userpool_core::model::MfaFactor::SoftwareToken],
+        preferred: Some(userpool_core::model::MfaFactor::SoftwareToken),
+    });
     u.attributes[0].value = "Erin@New.Test".into();
     u.updated_at = NOW + 5;
     assert_eq!(s.update_user(&u).await.unwrap(), CasOutcome::Applied);
@@ -1328,6 +1365,8 @@ pub async fn a_deleted_user_takes_its_memberships_links_codes_and_sessions(b: &i
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
+        version: 0,
     })
     .await
     .unwrap();
@@ -1341,6 +1380,7 @@ pub async fn a_deleted_user_takes_its_memberships_links_codes_and_sessions(b: &i
         password_set_at: Some(NOW),
         tokens_valid_from_ms: None,
         totp_secret: None,
+        mfa_preference: None,
         attributes: vec![],
         created_at: NOW,
         updated_at: NOW,
@@ -1592,6 +1632,8 @@ pub async fn identity_providers_are_read_updated_and_deleted(b: &impl Connect) {
             ..Default::default()
         },
         created_at: NOW,
+        updated_at: NOW,
+        version: 0,
     };
     assert!(s.insert_identity_provider(&idp).await.unwrap());
     assert_eq!(
@@ -1604,7 +1646,17 @@ pub async fn identity_providers_are_read_updated_and_deleted(b: &impl Connect) {
     idp.config
         .provider_details
         .insert("client_id".into(), "y".into());
-    assert!(s.update_identity_provider(&idp).await.unwrap());
+    idp.updated_at = NOW + 5;
+    assert_eq!(
+        s.update_identity_provider(&idp).await.unwrap(),
+        CasOutcome::Applied
+    );
+    assert_eq!(
+        s.update_identity_provider(&idp).await.unwrap(),
+        CasOutcome::Stale,
+        "a second writer of the same version loses"
+    );
+    idp.version += 1;
     assert_eq!(
         s.get_identity_provider(&p, "Corp").await.unwrap(),
         Some(idp.clone()),
@@ -1612,7 +1664,10 @@ pub async fn identity_providers_are_read_updated_and_deleted(b: &impl Connect) {
     );
     let mut missing = idp.clone();
     missing.pool_id = other.clone();
-    assert!(!s.update_identity_provider(&missing).await.unwrap());
+    assert_eq!(
+        s.update_identity_provider(&missing).await.unwrap(),
+        CasOutcome::Stale
+    );
     assert!(!s.delete_identity_provider(&other, "Corp").await.unwrap());
     assert!(s.delete_identity_provider(&p, "Corp").await.unwrap());
     assert!(!s.delete_identity_provider(&p, "Corp").await.unwrap());

@@ -32,7 +32,7 @@ macro_rules! conformance_tests {
     ($connect:expr) => {
         $crate::conformance_tests!(@cases $connect;
             pools_are_created_once_and_read_back,
-            clients_keep_secret_hashes_and_config,
+            clients_keep_sealed_secrets_and_config,
             domains_are_unique_across_pools,
             configuration_objects_are_listed_per_pool,
             users_and_group_memberships_round_trip,

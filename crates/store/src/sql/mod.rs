@@ -89,7 +89,9 @@ macro_rules! row {
 }
 
 mod access_keys;
+mod bulk;
 mod challenges;
+mod changes;
 mod codes;
 mod keys;
 mod lockout;
@@ -99,6 +101,8 @@ mod sessions;
 mod tokens;
 mod user_codes;
 mod users;
+
+pub use changes::ConfigChanges;
 
 /// A store on SQLite or PostgreSQL, chosen by the database URL.
 pub struct SqlStore {

@@ -4,11 +4,10 @@ use async_trait::async_trait;
 use userpool_core::store::*;
 
 use super::{SqlStore, begin_write};
-use crate::codec::{backend, from_json, hashes_from_json, hashes_to_json, to_json};
+use crate::codec::{backend, from_json, secrets_from_json, secrets_to_json, to_json};
 
 const POOL_COLUMNS: &str = "id, config, created_at, updated_at, key_generation, version";
-const CLIENT_COLUMNS: &str =
-    "client_id, pool_id, config, secret_hashes, created_at, updated_at, version";
+const CLIENT_COLUMNS: &str = "client_id, pool_id, config, secrets, created_at, updated_at, version";
 
 row! {
     struct PoolRow {
@@ -26,7 +25,7 @@ row! {
         client_id: String,
         pool_id: String,
         config: String,
-        secret_hashes: String,
+        secrets: String,
         created_at: i64,
         updated_at: i64,
         version: i64,
@@ -63,7 +62,7 @@ impl TryFrom<ClientRow> for ClientRecord {
     fn try_from(row: ClientRow) -> StoreResult<Self> {
         Ok(ClientRecord {
             config: from_json("client config", &row.config)?,
-            secret_hashes: hashes_from_json(&row.secret_hashes)?,
+            secrets: secrets_from_json(&row.secrets, row.created_at)?,
             pool_id: row.pool_id,
             client_id: row.client_id,
             created_at: row.created_at,
@@ -91,8 +90,42 @@ macro_rules! from_config_row {
     )+};
 }
 
-from_config_row!(
-    DomainRecord: "domain config",
+from_config_row!(DomainRecord: "domain config");
+
+row! {
+    /// An identity provider or group: a `ConfigRow` with its last change and version.
+    struct VersionedRow {
+        pool_id: String,
+        config: String,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
+}
+
+const VERSIONED_COLUMNS: &str = "pool_id, config, created_at, updated_at, version";
+
+/// Reads each record that is a `VersionedRow`; the literal names the configuration in a
+/// corruption error.
+macro_rules! from_versioned_row {
+    ($($record:ident: $what:literal),+ $(,)?) => {$(
+        impl TryFrom<VersionedRow> for $record {
+            type Error = StoreError;
+
+            fn try_from(row: VersionedRow) -> StoreResult<Self> {
+                Ok($record {
+                    config: from_json($what, &row.config)?,
+                    pool_id: row.pool_id,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                    version: row.version,
+                })
+            }
+        }
+    )+};
+}
+
+from_versioned_row!(
     IdentityProviderRecord: "identity provider config",
     GroupRecord: "group config",
 );
@@ -181,10 +214,10 @@ impl PoolStore for SqlStore {
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<CasOutcome> {
-        let sql = "UPDATE clients SET config = $1, secret_hashes = $2, updated_at = $6, version = version + 1 WHERE client_id = $3 AND pool_id = $4 AND version = $5";
+        let sql = "UPDATE clients SET config = $1, secrets = $2, updated_at = $6, version = version + 1 WHERE client_id = $3 AND pool_id = $4 AND version = $5";
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&c.config))
-            .bind(hashes_to_json(&c.secret_hashes))
+            .bind(secrets_to_json(&c.secrets))
             .bind(&c.client_id)
             .bind(&c.pool_id)
             .bind(c.version)
@@ -193,12 +226,12 @@ impl PoolStore for SqlStore {
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO clients (client_id, pool_id, config, secret_hashes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO clients (client_id, pool_id, config, secrets, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&c.client_id)
             .bind(&c.pool_id)
             .bind(to_json(&c.config))
-            .bind(hashes_to_json(&c.secret_hashes))
+            .bind(secrets_to_json(&c.secrets))
             .bind(c.created_at)
             .bind(c.updated_at), db))
     }
@@ -349,20 +382,24 @@ impl PoolStore for SqlStore {
     }
 
     async fn insert_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO identity_providers (pool_id, provider_name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&idp.pool_id)
             .bind(&idp.config.provider_name)
             .bind(to_json(&idp.config))
-            .bind(idp.created_at), db))
+            .bind(idp.created_at)
+            .bind(idp.updated_at), db))
     }
 
     async fn list_identity_providers(
         &self,
         pool_id: &str,
     ) -> StoreResult<Vec<IdentityProviderRecord>> {
-        let sql = "SELECT pool_id, config, created_at FROM identity_providers WHERE pool_id = $1 ORDER BY created_at, provider_name";
-        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+        let sql = select!(
+            VERSIONED_COLUMNS,
+            "FROM identity_providers WHERE pool_id = $1 ORDER BY created_at, provider_name"
+        );
+        let rows: Vec<VersionedRow> = on_db!(self, db => sqlx::query_as(sql)
             .bind(pool_id)
             .fetch_all(db)
             .await
@@ -377,8 +414,11 @@ impl PoolStore for SqlStore {
         pool_id: &str,
         name: &str,
     ) -> StoreResult<Option<IdentityProviderRecord>> {
-        let sql = "SELECT pool_id, config, created_at FROM identity_providers WHERE pool_id = $1 AND provider_name = $2";
-        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+        let sql = select!(
+            VERSIONED_COLUMNS,
+            "FROM identity_providers WHERE pool_id = $1 AND provider_name = $2"
+        );
+        let row: Option<VersionedRow> = on_db!(self, db => sqlx::query_as(sql)
             .bind(pool_id)
             .bind(name)
             .fetch_optional(db)
@@ -387,13 +427,18 @@ impl PoolStore for SqlStore {
         row.map(IdentityProviderRecord::try_from).transpose()
     }
 
-    async fn update_identity_provider(&self, idp: &IdentityProviderRecord) -> StoreResult<bool> {
-        let sql =
-            "UPDATE identity_providers SET config = $1 WHERE pool_id = $2 AND provider_name = $3";
-        on_db!(self, db => changed_one!(sqlx::query(sql)
+    async fn update_identity_provider(
+        &self,
+        idp: &IdentityProviderRecord,
+    ) -> StoreResult<CasOutcome> {
+        let sql = "UPDATE identity_providers SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND provider_name = $4 AND version = $5";
+        let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&idp.config))
+            .bind(idp.updated_at)
             .bind(&idp.pool_id)
-            .bind(&idp.config.provider_name), db))
+            .bind(&idp.config.provider_name)
+            .bind(idp.version), db))?;
+        Ok(CasOutcome::of(applied))
     }
 
     async fn delete_identity_provider(&self, pool_id: &str, name: &str) -> StoreResult<bool> {
@@ -404,18 +449,21 @@ impl PoolStore for SqlStore {
     }
 
     async fn insert_group(&self, g: &GroupRecord) -> StoreResult<bool> {
-        let sql = "INSERT INTO pool_groups (pool_id, name, config, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        let sql = "INSERT INTO pool_groups (pool_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
         on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(&g.pool_id)
             .bind(&g.config.group_name)
             .bind(to_json(&g.config))
-            .bind(g.created_at), db))
+            .bind(g.created_at)
+            .bind(g.updated_at), db))
     }
 
     async fn list_groups(&self, pool_id: &str) -> StoreResult<Vec<GroupRecord>> {
-        let sql =
-            "SELECT pool_id, config, created_at FROM pool_groups WHERE pool_id = $1 ORDER BY name";
-        let rows: Vec<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+        let sql = select!(
+            VERSIONED_COLUMNS,
+            "FROM pool_groups WHERE pool_id = $1 ORDER BY name"
+        );
+        let rows: Vec<VersionedRow> = on_db!(self, db => sqlx::query_as(sql)
             .bind(pool_id)
             .fetch_all(db)
             .await
@@ -424,9 +472,11 @@ impl PoolStore for SqlStore {
     }
 
     async fn get_group(&self, pool_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
-        let sql =
-            "SELECT pool_id, config, created_at FROM pool_groups WHERE pool_id = $1 AND name = $2";
-        let row: Option<ConfigRow> = on_db!(self, db => sqlx::query_as(sql)
+        let sql = select!(
+            VERSIONED_COLUMNS,
+            "FROM pool_groups WHERE pool_id = $1 AND name = $2"
+        );
+        let row: Option<VersionedRow> = on_db!(self, db => sqlx::query_as(sql)
             .bind(pool_id)
             .bind(name)
             .fetch_optional(db)
@@ -435,12 +485,15 @@ impl PoolStore for SqlStore {
         row.map(GroupRecord::try_from).transpose()
     }
 
-    async fn update_group(&self, g: &GroupRecord) -> StoreResult<bool> {
-        let sql = "UPDATE pool_groups SET config = $1 WHERE pool_id = $2 AND name = $3";
-        on_db!(self, db => changed_one!(sqlx::query(sql)
+    async fn update_group(&self, g: &GroupRecord) -> StoreResult<CasOutcome> {
+        let sql = "UPDATE pool_groups SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND name = $4 AND version = $5";
+        let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&g.config))
+            .bind(g.updated_at)
             .bind(&g.pool_id)
-            .bind(&g.config.group_name), db))
+            .bind(&g.config.group_name)
+            .bind(g.version), db))?;
+        Ok(CasOutcome::of(applied))
     }
 
     async fn delete_group(&self, pool_id: &str, name: &str) -> StoreResult<bool> {

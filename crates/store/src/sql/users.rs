@@ -9,7 +9,7 @@ use userpool_core::store::*;
 use super::{SqlStore, begin_write};
 use crate::codec::{backend, from_json, to_json};
 
-const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret, version, password_set_at, tokens_valid_from_ms";
+const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret, version, password_set_at, tokens_valid_from_ms, mfa_preference";
 
 row! {
     struct UserRow {
@@ -26,6 +26,7 @@ row! {
         version: i64,
         password_set_at: Option<i64>,
         tokens_valid_from_ms: Option<i64>,
+        mfa_preference: Option<String>,
     }
 }
 
@@ -46,12 +47,77 @@ impl TryFrom<UserRow> for UserRecord {
             password_set_at: row.password_set_at,
             tokens_valid_from_ms: row.tokens_valid_from_ms,
             totp_secret: row.totp_secret,
+            mfa_preference: row
+                .mfa_preference
+                .map(|p| from_json("user MFA preference", &p))
+                .transpose()?,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
         })
     }
 }
+
+/// The columns a new user's row is written with, in the order `bind_new_user!` binds them;
+/// `version` starts at 0.
+const INSERT_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret, password_set_at, tokens_valid_from_ms, name, given_name, family_name, mfa_preference, version";
+
+/// The parameters `bind_new_user!` binds per user.
+pub(super) const INSERT_PARAMETERS: usize = 19;
+
+/// `INSERT INTO users … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` new users (one for
+/// `insert_user`, many for the bulk load): each row's parameters are bound by `bind_new_user!`.
+pub(super) fn insert_users_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO users ({INSERT_COLUMNS}) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for i in 1..=INSERT_PARAMETERS {
+            sql.push_str(&format!("${}, ", row * INSERT_PARAMETERS + i));
+        }
+        sql.push_str("0)");
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING");
+    sql
+}
+
+/// Binds a new user's row (the `INSERT_PARAMETERS` values of `INSERT_COLUMNS`) to `$query`:
+/// the alias columns (`alias_of`) and the searchable name columns (`attribute_of`) come from
+/// the attributes, so a user is found by them however it was written.
+macro_rules! bind_new_user {
+    ($query:expr, $user:expr) => {{
+        let u: &UserRecord = $user;
+        let alias = |name: &str| $crate::sql::users::alias_of(u, name);
+        let attribute = |name: &str| $crate::sql::users::attribute_of(u, name);
+        $query
+            .bind(&u.pool_id)
+            .bind(&u.username)
+            .bind(&u.sub)
+            .bind(u.status.as_str())
+            .bind(u.enabled)
+            .bind(
+                u.password_hash
+                    .as_ref()
+                    .map(userpool_core::password::PasswordHash::as_str),
+            )
+            .bind($crate::codec::to_json(&u.attributes))
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .bind(alias("email"))
+            .bind(alias("phone_number"))
+            .bind(alias("preferred_username"))
+            .bind(&u.totp_secret)
+            .bind(u.password_set_at)
+            .bind(u.tokens_valid_from_ms)
+            .bind(attribute("name"))
+            .bind(attribute("given_name"))
+            .bind(attribute("family_name"))
+            .bind(u.mfa_preference.as_ref().map($crate::codec::to_json))
+    }};
+}
+pub(super) use bind_new_user;
 
 /// What `delete_user` deletes before the user row, each statement bound to pool and username.
 const USER_LEFTOVERS: &[&str] = &[
@@ -65,32 +131,14 @@ const USER_LEFTOVERS: &[&str] = &[
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<bool> {
         u.check_writable()?;
-        let sql = "INSERT INTO users (pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret, password_set_at, tokens_valid_from_ms, name, given_name, family_name, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0) ON CONFLICT DO NOTHING";
-        let alias = |name: &str| alias_of(u, name);
-        on_db!(self, db => changed_one!(sqlx::query(sql)
-            .bind(&u.pool_id)
-            .bind(&u.username)
-            .bind(&u.sub)
-            .bind(u.status.as_str())
-            .bind(u.enabled)
-            .bind(u.password_hash.as_ref().map(PasswordHash::as_str))
-            .bind(to_json(&u.attributes))
-            .bind(u.created_at)
-            .bind(u.updated_at)
-            .bind(alias("email"))
-            .bind(alias("phone_number"))
-            .bind(alias("preferred_username"))
-            .bind(&u.totp_secret)
-            .bind(u.password_set_at)
-            .bind(u.tokens_valid_from_ms)
-            .bind(attribute_of(u, "name"))
-            .bind(attribute_of(u, "given_name"))
-            .bind(attribute_of(u, "family_name")), db))
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| insert_users_sql(1)).as_str();
+        on_db!(self, db => changed_one!(bind_new_user!(sqlx::query(sqlx::AssertSqlSafe(sql)), u), db))
     }
 
     async fn update_user(&self, u: &UserRecord) -> StoreResult<CasOutcome> {
         u.check_writable()?;
-        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9, password_set_at = $10, tokens_valid_from_ms = $11, name = $15, given_name = $16, family_name = $17, version = version + 1 WHERE pool_id = $12 AND username = $13 AND version = $14";
+        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9, password_set_at = $10, tokens_valid_from_ms = $11, name = $15, given_name = $16, family_name = $17, mfa_preference = $18, version = version + 1 WHERE pool_id = $12 AND username = $13 AND version = $14";
         let alias = |name: &str| alias_of(u, name);
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(u.status.as_str())
@@ -109,7 +157,8 @@ impl UserStore for SqlStore {
             .bind(u.version)
             .bind(attribute_of(u, "name"))
             .bind(attribute_of(u, "given_name"))
-            .bind(attribute_of(u, "family_name")), db))?;
+            .bind(attribute_of(u, "family_name"))
+            .bind(u.mfa_preference.as_ref().map(to_json)), db))?;
         Ok(CasOutcome::of(applied))
     }
 
@@ -126,6 +175,29 @@ impl UserStore for SqlStore {
             .bind(provider)
             .bind(subject)
             .bind(username), db))
+    }
+
+    async fn unlink_identity(
+        &self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        let sql = "DELETE FROM identity_links WHERE pool_id = $1 AND provider_name = $2 AND provider_subject = $3";
+        on_db!(self, db => changed_one!(sqlx::query(sql)
+            .bind(pool_id)
+            .bind(provider)
+            .bind(subject), db))
+    }
+
+    async fn count_links(&self, pool_id: &str, username: &str) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM identity_links WHERE pool_id = $1 AND username = $2";
+        on_db!(self, db => sqlx::query_scalar(sql)
+            .bind(pool_id)
+            .bind(username)
+            .fetch_one(db)
+            .await
+            .map_err(backend))
     }
 
     async fn find_linked_user(
@@ -295,9 +367,71 @@ impl UserStore for SqlStore {
             Some(Search::Nobody) => return Ok(vec![]),
             Some(Search::Where(condition, value)) => (format!(" AND {condition}"), value),
         };
+        if let Some(index) = filter
+            .filter(|f| sqlite && f.prefix)
+            .and_then(|f| sqlite_search_index(&f.attribute))
+        {
+            // SQLite has no statistics to choose between walking the pool by username (cheap
+            // when many users match: the page fills early) and reading the matches from the
+            // attribute's index (cheap when few do; the walk would read the whole pool). So:
+            // the walk, over the next PREFIX_WALK users per row of the page at most; if it fills
+            // the page, that is the page. Else the index: every match's username from it alone
+            // (it ends with the username), sorted, and only the page's rows read.
+            let walk = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND username > $2 AND username <= COALESCE((SELECT username FROM users WHERE pool_id = $1 AND username > $2 ORDER BY username LIMIT 1 OFFSET {}), x''){condition} ORDER BY username LIMIT $3",
+                PREFIX_WALK * limit.max(1) - 1
+            );
+            let page = self
+                .users_where(walk, pool_id, after, limit, value.clone())
+                .await?;
+            if page.len() as i64 >= limit {
+                return Ok(page);
+            }
+            let by_index = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND username IN (SELECT username FROM users INDEXED BY {index} WHERE pool_id = $1 AND username > $2{condition} ORDER BY username LIMIT $3) ORDER BY username LIMIT $3"
+            );
+            return self
+                .users_where(by_index, pool_id, after, limit, value)
+                .await;
+        }
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND username > $2{condition} ORDER BY username LIMIT $3"
         );
+        self.users_where(sql, pool_id, after, limit, value).await
+    }
+}
+
+/// Users per row of the page the SQLite prefix search walks by username before it turns to the
+/// attribute's index: the walk serves prefixes one user in 100 has, or more (it stops when the
+/// page is full); rarer ones cost a walk of 100 users per row and the index.
+const PREFIX_WALK: i64 = 100;
+
+/// The SQLite index of a searchable column whose prefix search may go by it (each ends with the
+/// username: migration 0013).
+fn sqlite_search_index(attribute: &str) -> Option<&'static str> {
+    Some(match attribute {
+        "email" => "users_by_email",
+        "phone_number" => "users_by_phone",
+        "preferred_username" => "users_by_preferred_username",
+        "name" => "users_by_name",
+        "given_name" => "users_by_given_name",
+        "family_name" => "users_by_family_name",
+        "cognito:user_status" => "users_by_status",
+        _ => return None,
+    })
+}
+
+impl SqlStore {
+    /// The users of a `list_users` query: `$1` the pool, `$2` the username to start after,
+    /// `$3` the limit, `$4` the search value if any.
+    async fn users_where(
+        &self,
+        sql: String,
+        pool_id: &str,
+        after: Option<&str>,
+        limit: i64,
+        value: Option<String>,
+    ) -> StoreResult<Vec<UserRecord>> {
         let rows: Vec<UserRow> = on_db!(self, db => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(pool_id)
@@ -379,7 +513,7 @@ fn search_condition(f: &UserFilter, sqlite: bool) -> Search {
 }
 
 /// The value of a user's attribute, if it has one.
-fn attribute_of(u: &UserRecord, name: &str) -> Option<String> {
+pub(super) fn attribute_of(u: &UserRecord, name: &str) -> Option<String> {
     u.attributes
         .iter()
         .find(|a| a.name == name)
@@ -387,7 +521,7 @@ fn attribute_of(u: &UserRecord, name: &str) -> Option<String> {
 }
 
 /// The alias column value of a user's attribute.
-fn alias_of(u: &UserRecord, name: &str) -> Option<String> {
+pub(super) fn alias_of(u: &UserRecord, name: &str) -> Option<String> {
     u.attributes
         .iter()
         .find(|a| a.name == name)

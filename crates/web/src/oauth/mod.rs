@@ -136,6 +136,7 @@ pub(crate) fn client_credentials(
 /// client, or the error; `basic` tells how the client presented itself, for the answer.
 pub(crate) fn authenticated_form<'a>(
     view: &'a userpool_core::directory::PoolView,
+    master: &userpool_core::keys::MasterKey,
     headers: &HeaderMap,
     body: &[u8],
     basic: &mut bool,
@@ -144,7 +145,7 @@ pub(crate) fn authenticated_form<'a>(
     let creds = client_credentials(headers, &form)?;
     *basic = creds.basic;
     form.no_duplicates()?;
-    let client = userpool_core::oauth::token::authenticate(view, &creds)?;
+    let client = userpool_core::oauth::token::authenticate(view, &creds, master)?;
     Ok((form, client))
 }
 

@@ -18,7 +18,7 @@ pub(crate) async fn revoke(
 ) -> Response {
     let mut basic = false;
     let result = async {
-        let (form, client) = authenticated_form(&view, &headers, &body, &mut basic)?;
+        let (form, client) = authenticated_form(&view, &state.master, &headers, &body, &mut basic)?;
         token::revoke(
             &*state.store,
             client,

@@ -18,7 +18,7 @@ pub(crate) async fn token(
 ) -> Response {
     let mut basic = false;
     let result = async {
-        let (form, client) = authenticated_form(&view, &headers, &body, &mut basic)?;
+        let (form, client) = authenticated_form(&view, &state.master, &headers, &body, &mut basic)?;
         let grant = TokenGrant::parse(|k| form.get(k))?;
         token::exchange(&*state.store, &view, client, grant, state.clock.now()).await
     }

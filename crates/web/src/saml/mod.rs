@@ -11,13 +11,14 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use userpool_core::auth::{SAML_SIGNING_OWNER, SamlCredential};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
 use userpool_core::model::IdentityProviderConfig;
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{AuthorizeParams, AuthorizeRequest};
-use userpool_core::store::{PendingKind, SamlCredentialRecord};
-use userpool_federation::saml::{self, IdpMetadata, credentials, messages};
+use userpool_core::store::PendingKind;
+use userpool_federation::saml::{self, IdpMetadata, messages};
 
 use crate::host::DomainPool;
 use crate::pending::{park, pending_record};
@@ -28,8 +29,6 @@ pub(crate) use acs::idpresponse;
 pub(crate) use logout::{begin_logout, slo};
 
 const SIGN_IN: PendingKind = PendingKind::Saml;
-/// The owner of the pool's signing credential.
-const POOL_OWNER: &str = "pool";
 
 /// The owner of an IdP's encryption credentials (prefixed: an IdP may be named `pool`).
 fn encryption_owner(idp: &str) -> String {
@@ -61,101 +60,28 @@ fn is_on(idp: &IdentityProviderConfig, key: &str) -> bool {
     idp.provider_details.get(key).is_some_and(|v| v == "true")
 }
 
-/// A usable key and certificate of ours.
-pub(crate) struct Opened {
-    key_pem: String,
-    cert_pem: String,
-}
-
-fn seal_context(pool_id: &str, owner: &str, generation: i64) -> String {
-    format!("userpool saml key/{pool_id}/{owner}/{generation}")
-}
-
-/// The owner's unexpired credentials, newest last; the first one, and a yearly successor,
-/// are made on demand. Nodes racing to make one agree on whichever was stored first.
+/// The owner's unexpired credentials, newest last (made on demand: core's
+/// `Auth::saml_credentials`, which the API's `GetSigningCertificate` shares).
 async fn credentials_of(
     state: &AppState,
     pool_id: &str,
     owner: &str,
-) -> Result<Vec<Opened>, String> {
-    let now = state.clock.now();
-    let mut records = state
-        .store
-        .list_saml_credentials(pool_id, owner)
+) -> Result<Vec<SamlCredential>, String> {
+    state
+        .auth
+        .saml_credentials(pool_id, owner)
         .await
-        .map_err(|e| e.to_string())?;
-    let due = |records: &[SamlCredentialRecord]| {
-        records
-            .last()
-            .is_none_or(|r| r.created_at + credentials::RENEW_AFTER <= now)
-    };
-    // One key generation at a time per node: a burst of first requests makes one key, and
-    // the database settles races between nodes.
-    static GENERATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = if due(&records) {
-        let turn = GENERATING.lock().await;
-        records = state
-            .store
-            .list_saml_credentials(pool_id, owner)
-            .await
-            .map_err(|e| e.to_string())?;
-        Some(turn)
-    } else {
-        None
-    };
-    if due(&records) {
-        let generation = records.last().map_or(1, |r| r.generation + 1);
-        let name = format!("{} {owner}", saml::sp_entity_id(pool_id));
-        let made = tokio::task::spawn_blocking(move || credentials::generate(&name, now))
-            .await
-            .map_err(|e| e.to_string())??;
-        let record = SamlCredentialRecord {
-            pool_id: pool_id.to_string(),
-            owner: owner.to_string(),
-            generation,
-            sealed_key: state.master.seal_text(
-                made.key_pem.as_bytes(),
-                &seal_context(pool_id, owner, generation),
-            ),
-            cert_pem: made.cert_pem,
-            created_at: now,
-            not_after: made.not_after,
-        };
-        state
-            .store
-            .insert_saml_credential(&record)
-            .await
-            .map_err(|e| e.to_string())?;
-        records = state
-            .store
-            .list_saml_credentials(pool_id, owner)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    records
-        .into_iter()
-        .filter(|r| r.not_after > now)
-        .map(|r| {
-            let key = state
-                .master
-                .open_text(&r.sealed_key, &seal_context(pool_id, owner, r.generation))
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or("a SAML key does not open with this master key")?;
-            Ok(Opened {
-                key_pem: key,
-                cert_pem: r.cert_pem,
-            })
-        })
-        .collect()
+        .map_err(|e| e.message)
 }
 
 /// The pool's newest signing key (spec §16.3: signing always uses the newest).
 async fn signing_key(state: &AppState, pool_id: &str) -> Result<String, String> {
-    credentials_of(state, pool_id, POOL_OWNER)
-        .await?
-        .pop()
+    state
+        .auth
+        .saml_signing_credential(pool_id)
+        .await
         .map(|c| c.key_pem)
-        .ok_or_else(|| "no SAML signing key".into())
+        .map_err(|e| e.message)
 }
 
 /// A configured SAML IdP of the pool with its metadata.
@@ -260,8 +186,9 @@ pub(crate) async fn sp_metadata(
     let Some((acs, slo)) = urls(&state, &view).filter(|_| has_saml) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let certs = |c: Vec<Opened>| c.into_iter().rev().map(|o| o.cert_pem).collect::<Vec<_>>();
-    let signing = match credentials_of(&state, &view.pool.id, POOL_OWNER).await {
+    let certs =
+        |c: Vec<SamlCredential>| c.into_iter().rev().map(|o| o.cert_pem).collect::<Vec<_>>();
+    let signing = match credentials_of(&state, &view.pool.id, SAML_SIGNING_OWNER).await {
         Ok(c) => certs(c),
         Err(e) => {
             tracing::error!(error = %e, "SAML signing credentials unavailable");
