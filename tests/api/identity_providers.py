@@ -14,10 +14,19 @@ Every raw response is also checked against the output shape of the service model
 Prints one line per check and "N passed, 0 failed" at the end; exits non-zero on the first failure.
 """
 
+import base64
 import json
 import sys
 
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from common import check, client as new_client, error_of, summary
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "saml"))
+from testkeys import self_signed  # noqa: E402
 
 ENDPOINT, KEY, SECRET, SEEDED_POOL, ISSUER = sys.argv[1:6]
 
@@ -94,6 +103,40 @@ saml = cognito.create_identity_provider(
     IdpIdentifiers=["saml.test"],
 )["IdentityProvider"]
 check(saml["ProviderDetails"]["MetadataURL"] == "https://idp.example.test/metadata", "a SAML provider by metadata URL")
+
+google = cognito.describe_identity_provider(UserPoolId=pool, ProviderName="Google")["IdentityProvider"]["ProviderDetails"]
+check(google.get("authorize_url") == "https://accounts.google.com/o/oauth2/v2/auth"
+      and google.get("token_request_method") == "POST" and google.get("oidc_issuer") == "https://accounts.google.com",
+      f"Describe adds a social provider's endpoints: {sorted(google)}")
+
+# A SAML provider by metadata file: Describe derives its SSO and SLO locations and, with
+# EncryptedResponses, the certificate it must encrypt to.
+_, idp_cert = self_signed("idp.example.test")
+der = base64.b64encode(idp_cert.public_bytes(serialization.Encoding.DER)).decode()
+metadata = f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.test">
+<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/slo"/>
+<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/sso"/>
+</md:IDPSSODescriptor></md:EntityDescriptor>"""
+by_file = cognito.create_identity_provider(
+    UserPoolId=pool, ProviderName="Saml2", ProviderType="SAML",
+    ProviderDetails={"MetadataFile": metadata, "EncryptedResponses": "true"},
+)["IdentityProvider"]["ProviderDetails"]
+check(by_file.get("SSORedirectBindingURI") == "https://idp.example.test/sso"
+      and by_file.get("SLORedirectBindingURI") == "https://idp.example.test/slo",
+      "the SSO and SLO locations are read from the metadata")
+active = by_file.get("ActiveEncryptionCertificate", "")
+check(x509.load_der_x509_certificate(base64.b64decode(active)).public_key().key_size == 2048,
+      "ActiveEncryptionCertificate is an RSA-2048 certificate of ours")
+again = cognito.describe_identity_provider(UserPoolId=pool, ProviderName="Saml2")["IdentityProvider"]["ProviderDetails"]
+check(again["ActiveEncryptionCertificate"] == active, "the same certificate until it is renewed")
+written_back = cognito.update_identity_provider(UserPoolId=pool, ProviderName="Saml2", ProviderDetails=again)
+check(written_back["IdentityProvider"]["ProviderDetails"] == again, "details read and written back change nothing")
+code, message = error_of(lambda: cognito.create_identity_provider(
+    UserPoolId=pool, ProviderName="Saml3", ProviderType="SAML", ProviderDetails={"MetadataFile": "<not-metadata/>"}))
+check(code == "InvalidParameterException", f"a metadata file that does not parse is refused: {message}")
+cognito.delete_identity_provider(UserPoolId=pool, ProviderName="Saml2")
 
 first = cognito.list_identity_providers(UserPoolId=pool, MaxResults=2)
 check([p["ProviderName"] for p in first["Providers"]] == ["Corp", "Google"], "ListIdentityProviders pages in creation order")

@@ -173,7 +173,11 @@ check(code == "ResourceNotFoundException", "tagging an unknown pool's ARN")
 code, _ = error_of(lambda: cognito.list_tags_for_resource(
     ResourceArn=f"arn:aws:cognito-idp:{REGION}:123456789012:userpool/{pool_id}"))
 check(code == "ResourceNotFoundException", "an ARN of another account names nothing here")
-code, _ = error_of(lambda: cognito.untag_resource(ResourceArn="arn:aws:s3:::bucket-of-someone", TagKeys=["a"]))
+code, message = error_of(lambda: cognito.untag_resource(ResourceArn="arn:aws:s3:::bucket-of-someone", TagKeys=["a"]))
+check(code == "InvalidParameterException" and "regular expression pattern" in message,
+      f"an ARN without an account is off the model's pattern: {message}")
+code, _ = error_of(lambda: cognito.untag_resource(
+    ResourceArn=f"arn:aws:s3:{REGION}:123456789012:bucket/someone", TagKeys=["a"]))
 check(code == "ResourceNotFoundException", "an ARN of another service names nothing here")
 
 cognito.delete_user_pool(UserPoolId=pool_id)

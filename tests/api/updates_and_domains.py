@@ -68,7 +68,7 @@ after = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
 check(after["Name"] == "updates-renamed" and after["DeletionProtection"] == "ACTIVE",
       "PoolName, a member of UpdateUserPoolRequest, renames")
 code, message = error_of(lambda: cognito.update_user_pool(UserPoolId=pool_id, PoolName="bad/name"))
-check(code == "InvalidParameterException" and "PoolName" in message, f"update is checked as create is: {message}")
+check(code == "InvalidParameterException" and "poolName" in message, f"update is checked as create is: {message}")
 code, message = error_of(
     lambda: unchecked.update_user_pool(UserPoolId=pool_id, Policies={"PasswordPolicy": {"MinimumLength": 5}})
 )

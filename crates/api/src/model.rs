@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -48,6 +49,8 @@ struct Shape {
     /// Values of this shape are secrets (passwords, client secrets): never echoed.
     #[serde(default)]
     sensitive: bool,
+    /// A Java regular expression the whole value must match.
+    pattern: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +71,57 @@ pub(crate) struct Operation {
 struct Model {
     operations: HashMap<String, Operation>,
     shapes: HashMap<String, Shape>,
+    /// Each enforced pattern, compiled once, by shape name.
+    patterns: HashMap<String, Regex>,
+}
+
+/// Shapes whose model pattern the service does not hold to [I]: `DomainType` is a prefix's
+/// pattern, yet custom domains (`auth.example.com`) go in the same member; passwords follow
+/// the pool's password policy, the one rule the managed-login pages share.
+const PATTERNS_NOT_ENFORCED: &[&str] = &["DomainType", "PasswordType"];
+
+/// A Java pattern (the model's dialect) as a whole-value Rust regex, or `None` when Rust's
+/// regex cannot express it (lookbehind). Java's `\w`, `\s`, `\S` and `\d` are ASCII; Rust's
+/// are Unicode, so they are spelled out.
+fn compile_java(pattern: &str) -> Option<Regex> {
+    const WORD: &str = "0-9A-Za-z_";
+    const SPACE: &str = "\\t\\n\\x0B\\x0C\\r ";
+    let mut out = String::new();
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let e = chars.next()?;
+                let (inner, negated) = match e {
+                    'w' => (WORD, false),
+                    's' => (SPACE, false),
+                    'S' => (SPACE, true),
+                    'd' => ("0-9", false),
+                    _ => {
+                        out.push('\\');
+                        out.push(e);
+                        continue;
+                    }
+                };
+                match (in_class, negated) {
+                    (true, false) => out.push_str(inner),
+                    (_, true) => out.push_str(&format!("[^{inner}]")),
+                    (false, false) => out.push_str(&format!("[{inner}]")),
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    Regex::new(&format!("^(?:{out})$")).ok()
 }
 
 static MODEL: LazyLock<Model> = LazyLock::new(|| {
@@ -85,9 +139,19 @@ static MODEL: LazyLock<Model> = LazyLock::new(|| {
             (name, operation)
         })
         .collect();
+    let patterns = file
+        .shapes
+        .iter()
+        .filter(|(name, _)| !PATTERNS_NOT_ENFORCED.contains(&name.as_str()))
+        .filter_map(|(name, shape)| {
+            let re = compile_java(shape.pattern.as_deref()?)?;
+            Some((name.clone(), re))
+        })
+        .collect();
     Model {
         operations,
         shapes: file.shapes,
+        patterns,
     }
 });
 
@@ -223,6 +287,14 @@ fn check(
                 return Err(wrong_type());
             };
             check_bounds(shape, s.chars().count() as f64, "length", &mut violated);
+            if let Some(re) = MODEL.patterns.get(shape_name)
+                && !re.is_match(s)
+            {
+                violated(format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    shape.pattern.as_deref().unwrap_or_default()
+                ));
+            }
             if let Some(values) = &shape.values
                 && !values.contains(s)
             {
@@ -323,6 +395,67 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn every_model_pattern_compiles_but_the_lookbehind_one() {
+        let skipped: Vec<&str> = MODEL
+            .shapes
+            .iter()
+            .filter(|(name, shape)| {
+                shape.pattern.is_some()
+                    && !PATTERNS_NOT_ENFORCED.contains(&name.as_str())
+                    && !MODEL.patterns.contains_key(*name)
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(skipped, ["S3BucketType"]);
+    }
+
+    #[test]
+    fn java_classes_are_ascii_and_patterns_match_whole_values() {
+        let matches = |shape: &str, value: &str| MODEL.patterns[shape].is_match(value);
+        assert!(matches("UsernameType", "zoë@example.test"));
+        assert!(!matches("UsernameType", "two words"));
+        assert!(matches("ClientNameType", "web app-1"));
+        assert!(!matches("ClientNameType", "web/app"));
+        assert!(!matches("ClientNameType", "café"), "Java's \\w is ASCII");
+        assert!(matches("UserPoolIdType", "us-east-1_Ab3"));
+        assert!(
+            !matches("UserPoolIdType", "us-east-1_Ab3 "),
+            "the whole value"
+        );
+        assert!(matches("ConfirmationCodeType", "123456"));
+        assert!(!matches("ConfirmationCodeType", "123 456"));
+        assert!(matches(
+            "EmailVerificationMessageType",
+            "Your code is {####}.\nBye"
+        ));
+        assert!(!matches("EmailVerificationMessageType", "no code here"));
+    }
+
+    #[test]
+    fn a_value_off_its_pattern_is_refused_in_the_services_words() {
+        let op = operation("AdminGetUser").unwrap();
+        let e =
+            check_input(op, &json!({"UserPoolId": "us-east-1_x", "Username": "a b"})).unwrap_err();
+        assert_eq!(e.kind, "InvalidParameterException");
+        assert!(
+            e.message.contains(
+                "Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+"
+            ),
+            "{}",
+            e.message
+        );
+        let op = operation("CreateUserPoolDomain").unwrap();
+        assert!(
+            check_input(
+                op,
+                &json!({"UserPoolId": "us-east-1_x", "Domain": "auth.example.com"})
+            )
+            .is_ok(),
+            "custom domains pass"
+        );
+    }
 
     #[test]
     fn the_model_has_every_operation_and_knows_which_are_unsigned() {

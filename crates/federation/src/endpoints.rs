@@ -60,6 +60,26 @@ fn defaults(idp: &IdentityProviderConfig) -> [Option<String>; 5] {
     }
 }
 
+/// The endpoints a social provider uses without discovery, as `ProviderDetails` keys: what
+/// `DescribeIdentityProvider` adds, as Cognito does (an explicit detail is shown as given).
+/// None for OIDC (its endpoints come from discovery) and SAML.
+pub fn social_details(idp: &IdentityProviderConfig) -> Vec<(&'static str, String)> {
+    if matches!(idp.provider_type.as_str(), "OIDC" | "SAML") {
+        return Vec::new();
+    }
+    let Ok(ep) = resolve(idp, None, true) else {
+        return Vec::new();
+    };
+    let mut details = vec![
+        ("authorize_url", ep.authorize),
+        ("token_url", ep.token),
+        ("token_request_method", ep.token_method),
+    ];
+    details.extend(ep.attributes.map(|a| ("attributes_url", a)));
+    details.extend(ep.issuer.map(|i| ("oidc_issuer", i)));
+    details
+}
+
 /// HTTPS only (spec §2.3); plain http to a loopback host only when `http_loopback` allows
 /// it (a server whose own public URL is http: development and tests).
 pub(crate) fn check_url(what: &str, url: &str, http_loopback: bool) -> Result<(), FederationError> {

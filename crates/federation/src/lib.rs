@@ -23,7 +23,7 @@ use userpool_core::model::IdentityProviderConfig;
 use userpool_core::time::{Clock, SystemClock};
 
 use cache::{Cache, Want};
-pub use endpoints::Endpoints;
+pub use endpoints::{Endpoints, social_details};
 
 /// The connector for every OIDC and social provider type, over one HTTP client whose calls
 /// all time out: a provider that hangs never holds a request.

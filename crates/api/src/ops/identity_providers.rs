@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use userpool_core::auth::{saml_cert_base64, saml_encryption_owner};
 use userpool_core::model::{IdentityProviderConfig, Problems};
 use userpool_core::store::{CasOutcome, IdentityProviderRecord, PoolRecord};
 
@@ -18,6 +19,13 @@ use crate::{Api, ApiError};
 
 /// The page size when `MaxResults` is absent (or 0): the service's largest.
 const DEFAULT_MAX_RESULTS: usize = 60;
+
+/// The SAML `ProviderDetails` Describe derives.
+const DERIVED_SAML_DETAILS: [&str; 3] = [
+    "SSORedirectBindingURI",
+    "SLORedirectBindingURI",
+    "ActiveEncryptionCertificate",
+];
 
 /// The `ProviderDetails` of SAML of which a provider has exactly one: giving one replaces the
 /// other.
@@ -30,8 +38,9 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         m.remove("UserPoolId");
     }
     // The request's members are `IdentityProviderConfig`'s, whose own checks are the seed's.
-    let config: IdentityProviderConfig =
+    let mut config: IdentityProviderConfig =
         serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    without_derived(&mut config.provider_details);
     let stored = api.store.list_identity_providers(&pool.id).await?;
     if stored
         .iter()
@@ -54,12 +63,12 @@ pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiErro
         return Err(duplicate(&idp.config.provider_name));
     }
     api.reload().await;
-    Ok(json!({ "IdentityProvider": described(&shown) }))
+    Ok(json!({ "IdentityProvider": described(api, &shown).await? }))
 }
 
 pub(super) async fn describe(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (_, idp) = existing_idp(api, &input).await?;
-    Ok(json!({ "IdentityProvider": described(&idp) }))
+    Ok(json!({ "IdentityProvider": described(api, &idp).await? }))
 }
 
 /// Only the members given change; `ProviderDetails` given are merged into the stored ones (a
@@ -78,7 +87,9 @@ pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
 /// One attempt of `update`: `None` when another writer came first.
 async fn try_update(api: &Api, input: &Value) -> Result<Option<Value>, ApiError> {
     let (pool, mut idp) = existing_idp(api, input).await?;
-    if let Some(details) = member::<Option<BTreeMap<String, String>>>(input, "ProviderDetails")? {
+    if let Some(mut details) = member::<Option<BTreeMap<String, String>>>(input, "ProviderDetails")?
+    {
+        without_derived(&mut details);
         let d = &mut idp.config.provider_details;
         for (i, key) in SAML_METADATA.iter().enumerate() {
             if details.contains_key(*key) {
@@ -111,7 +122,9 @@ async fn try_update(api: &Api, input: &Value) -> Result<Option<Value>, ApiError>
     }
     idp.version += 1;
     api.reload().await;
-    Ok(Some(json!({ "IdentityProvider": described(&idp) })))
+    Ok(Some(
+        json!({ "IdentityProvider": described(api, &idp).await? }),
+    ))
 }
 
 /// Refuses a change of a provider that would leave a client that lists it breaking the
@@ -211,7 +224,7 @@ pub(super) async fn get_by_identifier(api: &Api, input: Value) -> Result<Value, 
             ))
         })?;
     let idp = opened(api, &pool, found)?;
-    Ok(json!({ "IdentityProvider": described(&idp) }))
+    Ok(json!({ "IdentityProvider": described(api, &idp).await? }))
 }
 
 /// The provider's own rules, a SAML `MetadataFile` that parses (with a usable signing
@@ -298,16 +311,54 @@ fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("Identity provider {name} does not exist."))
 }
 
-/// `IdentityProviderType`.
-fn described(i: &IdentityProviderRecord) -> Value {
-    json!({
+/// `IdentityProviderType`, with the details Cognito derives: a social provider's endpoints,
+/// a SAML provider's SSO and SLO locations from its metadata file, and, for a SAML provider
+/// with `EncryptedResponses`, the certificate it encrypts to (made on first use).
+async fn described(api: &Api, i: &IdentityProviderRecord) -> Result<Value, ApiError> {
+    let config = &i.config;
+    let mut details = config.provider_details.clone();
+    for (key, value) in userpool_federation::social_details(config) {
+        details.entry(key.to_string()).or_insert(value);
+    }
+    if config.provider_type == "SAML" {
+        if let Some(file) = details.get("MetadataFile")
+            && let Ok(md) = userpool_federation::saml::metadata::parse(file, api.clock.now())
+        {
+            details.insert("SSORedirectBindingURI".into(), md.sso_redirect);
+            if let Some(slo) = md.slo_redirect {
+                details.insert("SLORedirectBindingURI".into(), slo);
+            }
+        }
+        if details
+            .get("EncryptedResponses")
+            .is_some_and(|v| v == "true")
+        {
+            let owner = saml_encryption_owner(&config.provider_name);
+            let newest = api.auth.saml_credentials(&i.pool_id, &owner).await?.pop();
+            if let Some(c) = newest {
+                details.insert(
+                    "ActiveEncryptionCertificate".into(),
+                    saml_cert_base64(&c.cert_pem),
+                );
+            }
+        }
+    }
+    Ok(json!({
         "UserPoolId": i.pool_id,
-        "ProviderName": i.config.provider_name,
-        "ProviderType": i.config.provider_type,
-        "ProviderDetails": i.config.provider_details,
-        "AttributeMapping": i.config.attribute_mapping,
-        "IdpIdentifiers": i.config.idp_identifiers,
+        "ProviderName": config.provider_name,
+        "ProviderType": config.provider_type,
+        "ProviderDetails": details,
+        "AttributeMapping": config.attribute_mapping,
+        "IdpIdentifiers": config.idp_identifiers,
         "CreationDate": i.created_at,
         "LastModifiedDate": i.updated_at,
-    })
+    }))
+}
+
+/// Takes out of given `ProviderDetails` the ones Describe derives (tools that write back what
+/// they read send them): they are never stored.
+fn without_derived(details: &mut BTreeMap<String, String>) {
+    for derived in DERIVED_SAML_DETAILS {
+        details.remove(derived);
+    }
 }

@@ -25,6 +25,7 @@ pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
 pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
 pub use saml_keys::{
     SAML_RENEW_AFTER, SAML_SIGNING_OWNER, SamlCredential, SamlKeyMaker, saml_cert_base64,
+    saml_encryption_owner,
 };
 pub use signin::find_user;
 pub use steps::{Challenge, Next, SignedIn};

@@ -15,6 +15,12 @@ pub const SAML_RENEW_AFTER: i64 = 365 * 86_400;
 /// The owner of the pool's signing key (an IdP's encryption keys are owned by `idp:{name}`).
 pub const SAML_SIGNING_OWNER: &str = "pool";
 
+/// The owner of the keys a SAML IdP with `EncryptedResponses` encrypts to: one per IdP
+/// (prefixed: an IdP may be named `pool`).
+pub fn saml_encryption_owner(idp: &str) -> String {
+    format!("idp:{idp}")
+}
+
 /// A key pair of ours with its certificate: the key as PKCS#8 PEM, never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SamlCredential {

@@ -14,13 +14,14 @@ use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_federation::saml::response::{self, Expectations, VerifiedAssertion};
 use userpool_federation::saml::{self, SamlError};
 
-use super::{PendingSignIn, SIGN_IN, credentials_of, encryption_owner, is_on, saml_idp, urls};
+use super::{PendingSignIn, SIGN_IN, credentials_of, is_on, saml_idp, urls};
 use crate::host::DomainPool;
 use crate::html;
 use crate::pending::take_pending;
 use crate::respond::{reject, to_client};
 use crate::session::{Cookie, SamlLogin};
 use crate::state::AppState;
+use userpool_core::auth::saml_encryption_owner;
 
 /// What an unsolicited response gets when the IdP may not start sign-ins (spec §11.2).
 const UNSOLICITED: &str = "Invalid samlResponse or relayState from identity provider";
@@ -114,7 +115,7 @@ pub(crate) async fn idpresponse(
     };
     let require_encryption = is_on(&idp.config, "EncryptedResponses");
     let keys: Vec<String> = if require_encryption {
-        match credentials_of(&state, &view.pool.id, &encryption_owner(&idp_name)).await {
+        match credentials_of(&state, &view.pool.id, &saml_encryption_owner(&idp_name)).await {
             Ok(c) => c.into_iter().rev().map(|o| o.key_pem).collect(),
             Err(e) => {
                 tracing::error!(error = %e, "SAML encryption keys unavailable");

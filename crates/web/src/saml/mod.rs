@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use userpool_core::auth::{SAML_SIGNING_OWNER, SamlCredential};
+use userpool_core::auth::{SAML_SIGNING_OWNER, SamlCredential, saml_encryption_owner};
 use userpool_core::crypto::{TokenHash, random_token};
 use userpool_core::directory::PoolView;
 use userpool_core::model::IdentityProviderConfig;
@@ -30,10 +30,6 @@ pub(crate) use logout::{begin_logout, slo};
 
 const SIGN_IN: PendingKind = PendingKind::Saml;
 
-/// The owner of an IdP's encryption credentials (prefixed: an IdP may be named `pool`).
-fn encryption_owner(idp: &str) -> String {
-    format!("idp:{idp}")
-}
 /// A body with a 100,000-character SAMLResponse, form-encoded (`+`, `/`, `=` escaped).
 pub(crate) const MAX_BODY_BYTES: usize = 320 * 1024;
 
@@ -210,7 +206,7 @@ pub(crate) async fn sp_metadata(
             .provider_details
             .contains_key("RequestSigningAlgorithm");
         if is_on(&idp.config, "EncryptedResponses") {
-            match credentials_of(&state, &view.pool.id, &encryption_owner(&name)).await {
+            match credentials_of(&state, &view.pool.id, &saml_encryption_owner(&name)).await {
                 Ok(c) => encryption = certs(c),
                 Err(e) => {
                     tracing::error!(error = %e, "SAML encryption credentials unavailable");
