@@ -159,6 +159,19 @@ refused("an immutable custom attribute", lambda: cognito.admin_update_user_attri
 refused("a custom attribute the pool does not have", lambda: cognito.admin_update_user_attributes(
     UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:nope", "Value": "x"}]),
     "InvalidParameterException", "Attribute does not exist in the schema.")
+# Values keep to their attribute's type and constraints.
+for what, value in [("a number off its type", "three"), ("a number over MaxValue", "11")]:
+    code, message = error_of(lambda: cognito.admin_create_user(
+        UserPoolId=pool_id, Username="dave", MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "custom:level", "Value": value}]))
+    check(code == "InvalidParameterException" and "custom:level" in message, f"{what} is refused: {message}")
+refused("a string over MaxLength", lambda: cognito.admin_update_user_attributes(
+    UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:team", "Value": "t" * 65}]),
+    "InvalidParameterException", "user.custom:team: Attribute value must be at most 64 characters long.")
+refused("a string under MinLength", lambda: cognito.admin_update_user_attributes(
+    UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:team", "Value": ""}]),
+    "InvalidParameterException", "user.custom:team: Attribute value must be at least 1 characters long.")
+check(attributes_of(pool_id, "carol")["custom:team"] == "red", "a refused value changes nothing")
 
 # --- AdminSetUserMFAPreference ----------------------------------------------------------------
 TOTP_ON = {"Enabled": True, "PreferredMfa": True}

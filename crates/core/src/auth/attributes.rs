@@ -20,6 +20,16 @@ impl Auth {
     ) -> AuthResult<UserRecord> {
         for a in attributes {
             writable(&pool.config, &a.name)?;
+            if let Some(Err(e)) = pool
+                .config
+                .custom_attribute(&a.name)
+                .map(|s| s.check_value(&a.value))
+            {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    format!("user.{}: {e}", a.name),
+                ));
+            }
         }
         self.refuse_taken_aliases(pool, user, attributes).await?;
         let given = |name: &str| attributes.iter().any(|a| a.name == name);

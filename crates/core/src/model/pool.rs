@@ -142,6 +142,62 @@ fn string_type() -> String {
 }
 
 impl SchemaAttribute {
+    /// Checks a user's value of this attribute against its type and constraints: a `Number` is
+    /// an integer within `MinValue`..`MaxValue`, a `String` within `MinLength`..`MaxLength`
+    /// characters, a `Boolean` `true` or `false`. The answer says what is wrong.
+    pub fn check_value(&self, value: &str) -> Result<(), String> {
+        let bound = |constraints: &Option<Value>, key: &str| {
+            constraints
+                .as_ref()
+                .and_then(|c| c.get(key))
+                .and_then(|v| match v {
+                    Value::String(s) => s.parse::<i64>().ok(),
+                    other => other.as_i64(),
+                })
+        };
+        match self.attribute_data_type.as_str() {
+            "Number" => {
+                let n: i64 = value
+                    .parse()
+                    .map_err(|_| "Attribute value must be a whole number.".to_string())?;
+                let c = &self.number_attribute_constraints;
+                if let Some(min) = bound(c, "MinValue")
+                    && n < min
+                {
+                    return Err(format!("Attribute value must be at least {min}."));
+                }
+                if let Some(max) = bound(c, "MaxValue")
+                    && n > max
+                {
+                    return Err(format!("Attribute value must be at most {max}."));
+                }
+            }
+            "String" => {
+                let len = value.chars().count() as i64;
+                let c = &self.string_attribute_constraints;
+                if let Some(min) = bound(c, "MinLength")
+                    && len < min
+                {
+                    return Err(format!(
+                        "Attribute value must be at least {min} characters long."
+                    ));
+                }
+                if let Some(max) = bound(c, "MaxLength")
+                    && len > max
+                {
+                    return Err(format!(
+                        "Attribute value must be at most {max} characters long."
+                    ));
+                }
+            }
+            "Boolean" if value != "true" && value != "false" => {
+                return Err("Attribute value must be true or false.".into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// A standard attribute's settings (the pool may require one, or change its constraints),
     /// rather than a custom attribute's.
     pub fn is_standard(&self) -> bool {
@@ -601,6 +657,40 @@ mod tests {
 
     fn attribute(value: Value) -> SchemaAttribute {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn values_keep_to_their_attributes_type_and_constraints() {
+        let attr = |kind: &str, numbers: Option<Value>, strings: Option<Value>| SchemaAttribute {
+            name: "x".into(),
+            attribute_data_type: kind.into(),
+            developer_only_attribute: false,
+            mutable: true,
+            required: false,
+            number_attribute_constraints: numbers,
+            string_attribute_constraints: strings,
+        };
+        let level = attr(
+            "Number",
+            Some(serde_json::json!({"MinValue": "0", "MaxValue": "10"})),
+            None,
+        );
+        assert!(level.check_value("7").is_ok());
+        assert!(level.check_value("11").is_err());
+        assert!(level.check_value("-1").is_err());
+        assert!(level.check_value("2.5").is_err());
+        let team = attr(
+            "String",
+            None,
+            Some(serde_json::json!({"MinLength": "2", "MaxLength": "3"})),
+        );
+        assert!(team.check_value("ab").is_ok());
+        assert!(team.check_value("a").is_err());
+        assert!(team.check_value("abcd").is_err());
+        assert!(team.check_value("äöü").is_ok(), "characters, not bytes");
+        let flag = attr("Boolean", None, None);
+        assert!(flag.check_value("true").is_ok() && flag.check_value("yes").is_err());
+        assert!(attr("String", None, None).check_value("anything").is_ok());
     }
 
     #[test]

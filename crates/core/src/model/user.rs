@@ -178,6 +178,12 @@ impl SeedUser {
                 format!("attribute '{}' is given twice", a.name),
             );
             p.length(&field, &a.value, 0, 2048);
+            if let Some(Err(e)) = pool
+                .custom_attribute(&a.name)
+                .map(|s| s.check_value(&a.value))
+            {
+                p.add(&field, format!("{}: {e}", a.name));
+            }
             seen.push(a.name.clone());
         }
         for required in pool.required_attributes() {
