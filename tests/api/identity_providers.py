@@ -236,6 +236,9 @@ check(cognito.get_identity_provider_by_identifier(UserPoolId=pool, IdpIdentifier
       ["ProviderName"] == "Corp", "a deleted name and its identifiers can be used again")
 cognito.delete_user_pool(UserPoolId=pool)
 
+# A local user whose name looks federated, made before the provider existed.
+cognito.admin_create_user(UserPoolId=SEEDED_POOL, Username="Fake_early", MessageAction="SUPPRESS")
+
 # The seeded pool: a provider for the OpenID provider at ISSUER, and a client that lists it.
 cognito.create_identity_provider(
     UserPoolId=SEEDED_POOL, ProviderName="Fake", ProviderType="OIDC",
@@ -294,6 +297,11 @@ cognito.admin_disable_provider_for_user(
 code, _ = error_of(lambda: cognito.admin_disable_provider_for_user(
     UserPoolId=SEEDED_POOL, User={"ProviderName": "Fake", "ProviderAttributeValue": "never-seen"}))
 check(code == "UserNotFoundException", "an identity neither linked nor signed in is not found")
+code, _ = error_of(lambda: cognito.admin_disable_provider_for_user(
+    UserPoolId=SEEDED_POOL, User={"ProviderName": "Fake", "ProviderAttributeValue": "early"}))
+check(code == "UserNotFoundException"
+      and cognito.admin_get_user(UserPoolId=SEEDED_POOL, Username="Fake_early")["Enabled"],
+      "a local account named like the identity's federated user is not disabled")
 code, _ = error_of(lambda: cognito.admin_link_provider_for_user(
     UserPoolId="us-east-1_nothere",
     DestinationUser={"ProviderName": "Cognito", "ProviderAttributeValue": "alice"},

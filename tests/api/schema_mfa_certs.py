@@ -156,6 +156,9 @@ check(attrs["custom:team"] == "red" and attrs["dev:custom:secret"] == "s3" and a
 refused("an immutable custom attribute", lambda: cognito.admin_update_user_attributes(
     UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:level", "Value": "4"}]),
     "InvalidParameterException", "user.custom:level: Attribute cannot be updated.")
+refused("a developer-only attribute under its plain name", lambda: cognito.admin_update_user_attributes(
+    UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:secret", "Value": "x"}]),
+    "InvalidParameterException", "Attribute does not exist in the schema.")
 refused("a custom attribute the pool does not have", lambda: cognito.admin_update_user_attributes(
     UserPoolId=pool_id, Username="carol", UserAttributes=[{"Name": "custom:nope", "Value": "x"}]),
     "InvalidParameterException", "Attribute does not exist in the schema.")

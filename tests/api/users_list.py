@@ -219,5 +219,10 @@ cognito.admin_update_user_attributes(
     UserPoolId=aliased, Username="dora",
     UserAttributes=[{"Name": "email", "Value": "dora@alias.test"}, {"Name": "email_verified", "Value": "true"}])
 check(True, "a free verified alias is taken")
+cognito.admin_create_user(UserPoolId=aliased, Username="eve", MessageAction="SUPPRESS", UserAttributes=[
+    {"Name": "email", "Value": "eve@alias.test"}, {"Name": "email_verified", "Value": "true"}])
+cognito.admin_update_user_attributes(
+    UserPoolId=aliased, Username="eve", UserAttributes=[{"Name": "email", "Value": "carl@alias.test"}])
+check(True, "a verified user may take another's address unverified (the change unverifies it)")
 
 summary()

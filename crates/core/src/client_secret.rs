@@ -3,7 +3,7 @@
 //! can be checked; always compared in constant time. Secrets stored before sealing existed are
 //! SHA-256 hashes: they still authenticate, but their value cannot be shown again.
 
-use crate::crypto::{TokenHash, random_string};
+use crate::crypto::{TokenHash, hex, random_string, sha256};
 use crate::keys::MasterKey;
 use crate::store::ClientRecord;
 use crate::time::Timestamp;
@@ -63,10 +63,12 @@ impl ClientSecret {
     }
 
     /// A secret kept only as its hash (rows written before secrets were sealed). Its ID is
-    /// derived from the hash, so it stays the same on every read.
+    /// derived from the hash (so it stays the same on every read) through another hash, so
+    /// the listed ID reveals nothing to test guesses against.
     pub fn legacy(hash: TokenHash, created_at: Timestamp) -> Self {
+        let id = sha256(format!("userpool legacy client secret id/{}", hash.as_str()).as_bytes());
         Self {
-            id: hash.as_str().chars().take(26).collect(),
+            id: hex(&id).chars().take(26).collect(),
             created_at,
             stored: StoredSecret::Hashed(hash),
         }
@@ -85,9 +87,17 @@ impl ClientSecret {
     fn matches(&self, master: &MasterKey, pool_id: &str, client_id: &str, given: &str) -> bool {
         match &self.stored {
             StoredSecret::Hashed(h) => h.matches(given),
-            StoredSecret::Sealed(_) => self
-                .reveal(master, pool_id, client_id)
-                .is_some_and(|value| TokenHash::of(&value).matches(given)),
+            StoredSecret::Sealed(_) => match self.reveal(master, pool_id, client_id) {
+                Some(value) => TokenHash::of(&value).matches(given),
+                None => {
+                    tracing::error!(
+                        client = client_id,
+                        master_key = master.id(),
+                        "a client secret does not open: sealed under another master key?"
+                    );
+                    false
+                }
+            },
         }
     }
 }
@@ -154,6 +164,10 @@ mod tests {
         let legacy = ClientSecret::legacy(TokenHash::of("old-secret"), 1);
         let again = ClientSecret::legacy(TokenHash::of("old-secret"), 1);
         assert_eq!(legacy.id, again.id, "a legacy secret keeps its ID");
+        assert!(
+            !TokenHash::of("old-secret").as_str().starts_with(&legacy.id),
+            "the ID is not the stored hash"
+        );
         let c = client(vec![legacy]);
         assert!(c.has_secret());
         assert!(c.secret_matches(&master, "old-secret"));

@@ -107,7 +107,7 @@ fn claim_string(v: &Value) -> Option<String> {
 }
 
 /// Whether `user` is the federated user of (`provider`, `subject`).
-fn is_identity_of(user: &UserRecord, provider: &str, subject: &str) -> bool {
+pub fn is_identity_of(user: &UserRecord, provider: &str, subject: &str) -> bool {
     user.status == UserStatus::ExternalProvider
         && user
             .attributes

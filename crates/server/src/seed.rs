@@ -635,18 +635,13 @@ impl Seeding<'_> {
         let pool_id = self.pool_id;
         let name = u.username.as_str();
         let target = json!({"UserPoolId": pool_id, "Username": name});
-        let exists = || async {
-            match self
-                .api
-                .invoke(
-                    "AdminGetUser",
-                    json!({"UserPoolId": pool_id, "Username": name}),
-                    None,
-                )
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(e) if e.kind == "UserNotFoundException" => Ok(false),
+        // The user's status, or `None` when there is no such user.
+        let status = || async {
+            match self.api.invoke("AdminGetUser", target.clone(), None).await {
+                Ok(user) => Ok(Some(
+                    user["UserStatus"].as_str().unwrap_or_default().to_string(),
+                )),
+                Err(e) if e.kind == "UserNotFoundException" => Ok(None),
                 Err(e) => anyhow::bail!(
                     "seeding user {name}: AdminGetUser: {}: {}",
                     e.kind,
@@ -654,37 +649,43 @@ impl Seeding<'_> {
                 ),
             }
         };
-        if !exists().await? {
-            let password = u
-                .password
-                .as_ref()
-                .or(u.temporary_password.as_ref())
-                .map(|p| p.expose().to_string());
+        let password = u
+            .password
+            .as_ref()
+            .or(u.temporary_password.as_ref())
+            .map(|p| p.expose().to_string());
+        let mut status_now = status().await?;
+        if status_now.is_none() {
             let mut input = json!({"UserPoolId": pool_id, "Username": name, "MessageAction": "SUPPRESS",
                                    "UserAttributes": u.user_attributes});
             if let Some(p) = &password {
                 input["TemporaryPassword"] = json!(p);
             }
-            let made = self
-                .make(
-                    format!("user {name}"),
-                    "AdminCreateUser",
-                    input,
-                    None,
-                    exists,
-                )
-                .await?;
-            if made.is_some() {
-                if let (Some(p), true) = (&password, u.password.is_some()) {
-                    let mut input = target.clone();
-                    input["Password"] = json!(p);
-                    input["Permanent"] = json!(true);
-                    self.call("AdminSetUserPassword", input).await?;
-                }
-                if !u.enabled {
-                    self.call("AdminDisableUser", target.clone()).await?;
-                }
+            let made_elsewhere = || async { Ok(status().await?.is_some()) };
+            self.make(
+                format!("user {name}"),
+                "AdminCreateUser",
+                input,
+                None,
+                made_elsewhere,
+            )
+            .await?;
+            status_now = status().await?;
+        }
+        // Made just now, or by an apply that stopped half-way (the user still has the seed's
+        // password as a temporary one): disabled first, then the permanent password. A user an
+        // administrator changed since is left alone.
+        let unfinished = status_now.as_deref() == Some("FORCE_CHANGE_PASSWORD");
+        if unfinished && u.password.is_some() {
+            if !u.enabled {
+                self.call("AdminDisableUser", target.clone()).await?;
             }
+            let mut input = target.clone();
+            input["Password"] = json!(password);
+            input["Permanent"] = json!(true);
+            self.call("AdminSetUserPassword", input).await?;
+        } else if unfinished && !u.enabled {
+            self.call("AdminDisableUser", target.clone()).await?;
         }
         for g in &u.groups {
             let mut input = target.clone();

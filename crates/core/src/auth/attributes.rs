@@ -32,27 +32,10 @@ impl Auth {
             }
         }
         self.refuse_taken_aliases(pool, user, attributes).await?;
-        let given = |name: &str| attributes.iter().any(|a| a.name == name);
-        self.modify_user(&pool.id, &user.username, |u| {
-            for (address, verified) in [
-                ("email", "email_verified"),
-                ("phone_number", "phone_number_verified"),
-            ] {
-                let changed = attributes.iter().any(|a| {
-                    a.name == address
-                        && u.attributes
-                            .iter()
-                            .all(|b| b.name != address || b.value != a.value)
-                });
-                if changed && !given(verified) {
-                    lifecycle::set_attribute(u, verified, "false");
-                }
-            }
-            for a in attributes {
-                lifecycle::set_attribute(u, &a.name, &a.value);
-            }
-        })
-        .await
+        // Two updates racing for one alias can both pass the check above: the check is not a
+        // database constraint (docs/compat/cognito.md).
+        self.modify_user(&pool.id, &user.username, |u| apply_update(u, attributes))
+            .await
     }
 
     /// `AliasExistsException` when the update would give the user a value another user signs
@@ -65,11 +48,10 @@ impl Auth {
         attributes: &[AttributeType],
     ) -> AuthResult<()> {
         let config = &pool.config;
-        let mut after = user.attributes.clone();
-        for a in attributes {
-            after.retain(|b| b.name != a.name);
-            after.push(a.clone());
-        }
+        // The user as the update leaves them, verification resets included.
+        let mut after = user.clone();
+        apply_update(&mut after, attributes);
+        let after = after.attributes;
         let value_of = |list: &[AttributeType], name: &str| {
             list.iter()
                 .find(|a| a.name == name)
@@ -141,6 +123,29 @@ impl Auth {
             u.attributes.retain(|a| !names.contains(&a.name));
         })
         .await
+    }
+}
+
+/// Sets each attribute given; a changed `email` (`phone_number`) becomes unverified unless
+/// `email_verified` (`phone_number_verified`) is given with it.
+fn apply_update(u: &mut UserRecord, attributes: &[AttributeType]) {
+    let given = |name: &str| attributes.iter().any(|a| a.name == name);
+    for (address, verified) in [
+        ("email", "email_verified"),
+        ("phone_number", "phone_number_verified"),
+    ] {
+        let changed = attributes.iter().any(|a| {
+            a.name == address
+                && u.attributes
+                    .iter()
+                    .all(|b| b.name != address || b.value != a.value)
+        });
+        if changed && !given(verified) {
+            lifecycle::set_attribute(u, verified, "false");
+        }
+    }
+    for a in attributes {
+        lifecycle::set_attribute(u, &a.name, &a.value);
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::directory::PoolView;
-use crate::federation::federated_username;
+use crate::federation::{federated_username, is_identity_of};
 use crate::model::AttributeType;
 use crate::store::UserRecord;
 
@@ -108,9 +108,10 @@ impl Auth {
         .await
     }
 
-    /// `AdminDisableProviderForUser` for an outside identity: its link ends, so its next
-    /// sign-in makes (or uses) its own federated user; a federated user of that identity that
-    /// was never linked is disabled instead.
+    /// `AdminDisableProviderForUser` for an outside identity: its link ends (and the linked
+    /// user's sessions and tokens with it), so its next sign-in makes (or uses) its own
+    /// federated user; a federated user of that identity that was never linked is disabled
+    /// instead.
     pub async fn admin_disable_provider(
         &self,
         view: &PoolView,
@@ -142,18 +143,23 @@ impl Auth {
             self.store
                 .unlink_identity(pool_id, user.provider, subject)
                 .await?;
-            self.modify_user(pool_id, &linked, |u| {
-                let mut list = identities(u);
-                list.retain(|i| !same_identity(i, user.provider, subject));
-                set_identities(u, list);
-            })
-            .await?;
-            return Ok(());
+            let unlinked = self
+                .modify_user(pool_id, &linked, |u| {
+                    let mut list = identities(u);
+                    list.retain(|i| !same_identity(i, user.provider, subject));
+                    set_identities(u, list);
+                })
+                .await?;
+            // What the identity signed in to ends with the link (the user signs in again).
+            return self.admin_global_sign_out(view, &unlinked).await;
         }
         let federated = federated_username(&view.pool.config, user.provider, subject);
+        // Only the identity's own federated user, never a local account of that name.
         match self.store.get_user(pool_id, &federated).await? {
-            Some(u) => self.admin_set_enabled(view, &u, false).await.map(|_| ()),
-            None => Err(AuthError::new(
+            Some(u) if is_identity_of(&u, user.provider, subject) => {
+                self.admin_set_enabled(view, &u, false).await.map(|_| ())
+            }
+            _ => Err(AuthError::new(
                 ErrorKind::UserNotFound,
                 "User does not exist.",
             )),

@@ -398,11 +398,11 @@ impl UserPoolConfig {
     }
 
     /// The custom attribute a user attribute's name refers to (`custom:x`; a developer-only one
-    /// also as `dev:custom:x`).
+    /// only as `dev:custom:x`, so it is never stored under a name tokens release).
     pub fn custom_attribute(&self, name: &str) -> Option<&SchemaAttribute> {
         self.schema
             .iter()
-            .find(|a| !a.is_standard() && (a.custom_name() == name || a.attribute_name() == name))
+            .find(|a| !a.is_standard() && a.attribute_name() == name)
     }
 
     /// The schema's settings of attribute `name`, if the pool's schema names it.

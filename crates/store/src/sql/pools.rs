@@ -431,13 +431,15 @@ impl PoolStore for SqlStore {
         &self,
         idp: &IdentityProviderRecord,
     ) -> StoreResult<CasOutcome> {
-        let sql = "UPDATE identity_providers SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND provider_name = $4 AND version = $5";
+        // The creation time too: a provider deleted and made again restarts at version 0.
+        let sql = "UPDATE identity_providers SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND provider_name = $4 AND version = $5 AND created_at = $6";
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&idp.config))
             .bind(idp.updated_at)
             .bind(&idp.pool_id)
             .bind(&idp.config.provider_name)
-            .bind(idp.version), db))?;
+            .bind(idp.version)
+            .bind(idp.created_at), db))?;
         Ok(CasOutcome::of(applied))
     }
 
@@ -486,13 +488,15 @@ impl PoolStore for SqlStore {
     }
 
     async fn update_group(&self, g: &GroupRecord) -> StoreResult<CasOutcome> {
-        let sql = "UPDATE pool_groups SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND name = $4 AND version = $5";
+        // The creation time too: a group deleted and made again restarts at version 0.
+        let sql = "UPDATE pool_groups SET config = $1, updated_at = $2, version = version + 1 WHERE pool_id = $3 AND name = $4 AND version = $5 AND created_at = $6";
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(to_json(&g.config))
             .bind(g.updated_at)
             .bind(&g.pool_id)
             .bind(&g.config.group_name)
-            .bind(g.version), db))?;
+            .bind(g.version)
+            .bind(g.created_at), db))?;
         Ok(CasOutcome::of(applied))
     }
 

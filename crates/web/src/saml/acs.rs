@@ -7,8 +7,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value};
+use userpool_core::auth::saml_encryption_owner;
 use userpool_core::directory::PoolView;
 use userpool_core::federation::UpstreamIdentity;
+use userpool_core::model::{IdentityProviderConfig, Problems};
 use userpool_core::oauth::OAuthError;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_federation::saml::response::{self, Expectations, VerifiedAssertion};
@@ -21,7 +23,6 @@ use crate::pending::take_pending;
 use crate::respond::{reject, to_client};
 use crate::session::{Cookie, SamlLogin};
 use crate::state::AppState;
-use userpool_core::auth::saml_encryption_owner;
 
 /// What an unsolicited response gets when the IdP may not start sign-ins (spec §11.2).
 const UNSOLICITED: &str = "Invalid samlResponse or relayState from identity provider";
@@ -94,7 +95,8 @@ pub(crate) async fn idpresponse(
     let allows_unsolicited = view
         .identity_providers
         .get(&idp_name)
-        .is_some_and(|i| is_on(&i.config, "IDPInit"));
+        .is_some_and(|i| is_on(&i.config, "IDPInit"))
+        && client_takes_unsolicited(&view, &req.client_id);
     if flow.request_id.is_none() && !allows_unsolicited {
         return to_client(&req, OAuthError::invalid_request(UNSOLICITED));
     }
@@ -226,4 +228,19 @@ fn upstream(a: &VerifiedAssertion, issuer: &str) -> UpstreamIdentity {
         claims,
         issuer: Some(issuer.to_string()),
     }
+}
+
+/// Whether the client keeps the rule for IdP-initiated sign-in (SAML providers only), checked
+/// again here: a client saved before the rule, or racing a provider's update, may break it.
+fn client_takes_unsolicited(view: &PoolView, client_id: &str) -> bool {
+    let providers: Vec<&IdentityProviderConfig> = view
+        .identity_providers
+        .values()
+        .map(|i| &i.config)
+        .collect();
+    view.clients.get(client_id).is_some_and(|c| {
+        let mut p = Problems::new("");
+        c.config.check_providers(&providers, &mut p);
+        p.errors.is_empty()
+    })
 }
