@@ -3,6 +3,8 @@
 //! can be checked; always compared in constant time. Secrets stored before sealing existed are
 //! SHA-256 hashes: they still authenticate, but their value cannot be shown again.
 
+use aws_lc_rs::{constant_time, hmac};
+
 use crate::crypto::{TokenHash, hex, random_string, sha256};
 use crate::keys::MasterKey;
 use crate::store::ClientRecord;
@@ -116,6 +118,28 @@ impl ClientRecord {
         })
     }
 
+    /// Whether `given` is the `SECRET_HASH` of `username` under one of the client's secrets:
+    /// Base64(HMAC-SHA256(secret, username ‖ client ID)), as Cognito's sign-in operations
+    /// take it. Only sealed secrets can key it; every one is tried, in constant time each.
+    pub fn secret_hash_matches(&self, master: &MasterKey, username: &str, given: &str) -> bool {
+        use base64::Engine as _;
+        let Ok(given) = base64::engine::general_purpose::STANDARD.decode(given.trim()) else {
+            return false;
+        };
+        self.secrets.iter().fold(false, |found, s| {
+            let matches = s
+                .reveal(master, &self.pool_id, &self.client_id)
+                .is_some_and(|secret| {
+                    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+                    let mut ctx = hmac::Context::with_key(&key);
+                    ctx.update(username.as_bytes());
+                    ctx.update(self.client_id.as_bytes());
+                    constant_time::verify_slices_are_equal(ctx.sign().as_ref(), &given).is_ok()
+                });
+            matches | found
+        })
+    }
+
     /// The secret `DescribeUserPoolClient` shows: the newest one whose value is kept.
     pub fn shown_secret(&self, master: &MasterKey) -> Option<String> {
         self.secrets
@@ -156,6 +180,19 @@ mod tests {
         assert!(!other.secret_matches(&master, "s3cret-value"));
         let wrong = MasterKey::from_bytes(&[8u8; 32]);
         assert!(!c.secret_matches(&wrong, "s3cret-value"));
+    }
+
+    #[test]
+    fn secret_hashes_are_keyed_by_a_sealed_secret_over_username_and_client() {
+        let master = MasterKey::from_bytes(&[7u8; 32]);
+        let s = ClientSecret::seal(&master, "us-east-1_abc", "client1", "s3cret-value", 5);
+        let c = client(vec![ClientSecret::legacy(TokenHash::of("old"), 1), s]);
+        // Base64(HMAC-SHA256("s3cret-value", "alice" + "client1")), computed independently.
+        let hash = "86ZOajgNl4K7QOro28WiWbwDTvbdq+RvDYbf9MrndlM=";
+        assert!(c.secret_hash_matches(&master, "alice", hash));
+        assert!(!c.secret_hash_matches(&master, "alicf", hash));
+        assert!(!c.secret_hash_matches(&master, "alice", "not base64!"));
+        assert!(!c.secret_hash_matches(&master, "alice", ""));
     }
 
     #[test]
