@@ -183,18 +183,12 @@ pub fn provision(
                 "username: a user with this name exists and is not this identity".into(),
             ));
         }
-        None => UserRecord {
-            pool_id: pool_id.to_string(),
-            username: federated_username(pool, &idp.provider_name, &identity.subject),
-            sub: crate::oauth::grant::new_uuid(),
-            status: UserStatus::ExternalProvider,
-            enabled: true,
-            password_hash: None,
-            password_set_at: None,
-            tokens_valid_from_ms: None,
-            totp_secret: None,
-            mfa_preference: None,
-            attributes: vec![AttributeType {
+        None => UserRecord::new(
+            pool_id,
+            federated_username(pool, &idp.provider_name, &identity.subject),
+            crate::oauth::grant::new_uuid(),
+            UserStatus::ExternalProvider,
+            vec![AttributeType {
                 name: "identities".into(),
                 value: json!([{
                     "userId": identity.subject,
@@ -206,10 +200,8 @@ pub fn provision(
                 }])
                 .to_string(),
             }],
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        },
+            now,
+        ),
     };
     let mapped_verified = idp.attribute_mapping.contains_key("email_verified");
     for a in mapped {

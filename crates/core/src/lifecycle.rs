@@ -163,22 +163,14 @@ pub fn new_user(
             ));
         }
     }
-    Ok(UserRecord {
-        pool_id: view.pool.id.clone(),
+    Ok(UserRecord::new(
+        &view.pool.id,
         username,
         sub,
-        status: UserStatus::Unconfirmed,
-        enabled: true,
-        password_hash: None,
-        password_set_at: None,
-        tokens_valid_from_ms: None,
-        totp_secret: None,
-        mfa_preference: None,
+        UserStatus::Unconfirmed,
         attributes,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    })
+        now,
+    ))
 }
 
 fn looks_like_email(s: &str) -> bool {

@@ -144,6 +144,33 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// A user as creation makes one: enabled, no password, MFA or sign-out yet.
+    pub fn new(
+        pool_id: &str,
+        username: String,
+        sub: String,
+        status: UserStatus,
+        attributes: Vec<AttributeType>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            pool_id: pool_id.to_string(),
+            username,
+            sub,
+            status,
+            enabled: true,
+            password_hash: None,
+            password_set_at: None,
+            tokens_valid_from_ms: None,
+            totp_secret: None,
+            mfa_preference: None,
+            attributes,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
     /// The user's MFA settings: as chosen, or, before any choice, TOTP turned on and preferred
     /// once it is set up (what setting it up at sign-in means, as in Cognito).
     pub fn mfa(&self) -> MfaPreference {

@@ -8,22 +8,17 @@ use userpool_core::model::{ClientConfig, IdentityProviderConfig, Problems};
 use userpool_core::store::{CasOutcome, ClientRecord, PoolRecord};
 
 use super::pools::{existing, strip_nulls};
-use super::{CAS_ATTEMPTS, member, page, refuse};
+use super::{CAS_ATTEMPTS, config_of, member, page, refuse};
 use crate::{Api, ApiError};
 
 pub(super) async fn create(
     api: &Api,
-    mut input: Value,
+    input: Value,
     fixed_id: Option<&str>,
 ) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
-    strip_nulls(&mut input);
-    if let Value::Object(m) = &mut input {
-        m.remove("UserPoolId");
-    }
     // The request's members are `ClientConfig`'s, whose own checks are the seed's.
-    let mut config: ClientConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let mut config: ClientConfig = config_of(input)?;
     // The ID is ours to make; a secret the caller gives is kept like a generated one.
     config.client_id = None;
     validate(api, &pool, &config).await?;

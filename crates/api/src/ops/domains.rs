@@ -6,21 +6,16 @@ use serde_json::{Value, json};
 use userpool_core::model::{DomainConfig, Problems};
 use userpool_core::store::DomainRecord;
 
-use super::pools::{ACCOUNT, existing, strip_nulls};
-use super::{member, refuse};
+use super::pools::{ACCOUNT, existing};
+use super::{config_of, member, refuse};
 use crate::{Api, ApiError};
 
 /// The managed login version of a domain created without one (the classic hosted UI).
 const DEFAULT_MANAGED_LOGIN_VERSION: i64 = 1;
 
-pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+pub(super) async fn create(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
-    strip_nulls(&mut input);
-    if let Value::Object(m) = &mut input {
-        m.remove("UserPoolId");
-    }
-    let mut config: DomainConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let mut config: DomainConfig = config_of(input)?;
     config
         .managed_login_version
         .get_or_insert(DEFAULT_MANAGED_LOGIN_VERSION);

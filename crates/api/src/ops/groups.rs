@@ -6,23 +6,18 @@ use serde_json::{Value, json};
 use userpool_core::model::{GroupConfig, Problems};
 use userpool_core::store::{CasOutcome, GroupRecord, PoolRecord};
 
-use super::pools::{existing, strip_nulls};
+use super::pools::existing;
 use super::users::{existing_user, user_type};
-use super::{CAS_ATTEMPTS, after_username, member, next_username, page, refuse};
+use super::{CAS_ATTEMPTS, after_username, config_of, member, next_username, page, refuse};
 use crate::{Api, ApiError};
 
 /// The page size when `Limit` is absent (or 0): the service's largest.
 const DEFAULT_LIMIT: usize = 60;
 
-pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+pub(super) async fn create(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
-    strip_nulls(&mut input);
-    if let Value::Object(m) = &mut input {
-        m.remove("UserPoolId");
-    }
     // The request's members are `GroupConfig`'s, whose own checks are the seed's.
-    let config: GroupConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let config: GroupConfig = config_of(input)?;
     let mut p = Problems::new("");
     config.validate(&mut p);
     refuse(p)?;

@@ -13,8 +13,8 @@ use userpool_core::auth::{saml_cert_base64, saml_encryption_owner};
 use userpool_core::model::{IdentityProviderConfig, Problems};
 use userpool_core::store::{CasOutcome, IdentityProviderRecord, PoolRecord};
 
-use super::pools::{existing, strip_nulls};
-use super::{CAS_ATTEMPTS, member, page, refuse};
+use super::pools::existing;
+use super::{CAS_ATTEMPTS, config_of, member, page, refuse};
 use crate::{Api, ApiError};
 
 /// The page size when `MaxResults` is absent (or 0): the service's largest.
@@ -31,15 +31,10 @@ const DERIVED_SAML_DETAILS: [&str; 3] = [
 /// other.
 const SAML_METADATA: [&str; 2] = ["MetadataURL", "MetadataFile"];
 
-pub(super) async fn create(api: &Api, mut input: Value) -> Result<Value, ApiError> {
+pub(super) async fn create(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
-    strip_nulls(&mut input);
-    if let Value::Object(m) = &mut input {
-        m.remove("UserPoolId");
-    }
     // The request's members are `IdentityProviderConfig`'s, whose own checks are the seed's.
-    let mut config: IdentityProviderConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let mut config: IdentityProviderConfig = config_of(input)?;
     without_derived(&mut config.provider_details);
     let stored = api.store.list_identity_providers(&pool.id).await?;
     if stored

@@ -109,6 +109,15 @@ fn member<T: DeserializeOwned>(input: &Value, name: &str) -> Result<T, ApiError>
         .map_err(|e| ApiError::invalid_parameter(format!("{name}: {e}")))
 }
 
+/// The request as the configuration its members spell (they are its fields, under Cognito's
+/// names), without `UserPoolId` and null members.
+fn config_of<T: DeserializeOwned>(mut input: Value) -> Result<T, ApiError> {
+    if let Value::Object(m) = &mut input {
+        m.retain(|k, v| !v.is_null() && k != "UserPoolId");
+    }
+    serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))
+}
+
 /// The first problem of a configuration, as the exception its rule names.
 fn refuse(p: Problems) -> Result<(), ApiError> {
     match p.errors.into_iter().next() {

@@ -7,7 +7,7 @@ use userpool_core::keys::{self, RotationPlan};
 use userpool_core::model::{Problems, UserPoolConfig};
 use userpool_core::store::{CasOutcome, PoolRecord};
 
-use super::{CAS_ATTEMPTS, member, page, refuse};
+use super::{CAS_ATTEMPTS, config_of, member, page, refuse};
 use crate::{Api, ApiError};
 
 /// The account in ARNs: a self-hosted server belongs to no AWS account.
@@ -15,13 +15,11 @@ pub(super) const ACCOUNT: &str = "000000000000";
 
 pub(super) async fn create(
     api: &Api,
-    mut input: Value,
+    input: Value,
     fixed_id: Option<&str>,
 ) -> Result<Value, ApiError> {
     // The request's members are `UserPoolConfig`'s, whose own checks are the seed's.
-    strip_nulls(&mut input);
-    let config: UserPoolConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let config: UserPoolConfig = config_of(input)?;
     let mut p = Problems::new("");
     config.validate(&mut p);
     refuse(p)?;

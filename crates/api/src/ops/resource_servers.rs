@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use userpool_core::model::{Problems, ResourceServerConfig};
 use userpool_core::store::{CasOutcome, PoolRecord, ResourceServerRecord};
 
-use super::pools::{existing, strip_nulls};
+use super::pools::existing;
 use super::{CAS_ATTEMPTS, member, page, refuse};
 use crate::{Api, ApiError};
 
@@ -18,7 +18,7 @@ pub(super) async fn create(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
     let rs = ResourceServerRecord {
         pool_id: pool.id.clone(),
-        config: config_of(input)?,
+        config: checked_config(input)?,
     };
     if !api.store.insert_resource_server(&rs).await? {
         return Err(ApiError::invalid_parameter(format!(
@@ -41,7 +41,7 @@ pub(super) async fn update(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (pool, _) = existing_server(api, &input).await?;
     let rs = ResourceServerRecord {
         pool_id: pool.id,
-        config: config_of(input)?,
+        config: checked_config(input)?,
     };
     if !api.store.update_resource_server(&rs).await? {
         return Err(not_found(&rs.config.identifier));
@@ -120,13 +120,8 @@ pub(super) async fn list(api: &Api, input: Value) -> Result<Value, ApiError> {
 }
 
 /// The request's `Identifier`, `Name` and `Scopes`, checked as the seed checks them.
-fn config_of(mut input: Value) -> Result<ResourceServerConfig, ApiError> {
-    strip_nulls(&mut input);
-    if let Value::Object(m) = &mut input {
-        m.remove("UserPoolId");
-    }
-    let config: ResourceServerConfig =
-        serde_json::from_value(input).map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+fn checked_config(input: Value) -> Result<ResourceServerConfig, ApiError> {
+    let config: ResourceServerConfig = super::config_of(input)?;
     let mut p = Problems::new("");
     config.validate(&mut p);
     refuse(p)?;

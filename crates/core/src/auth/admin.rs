@@ -147,22 +147,16 @@ impl Auth {
             None => temporary_password(&config.policies.password_policy),
         };
         let hash = self.hash_new_password(&password).await?;
-        let user = UserRecord {
-            pool_id: pool_id.clone(),
+        let mut user = UserRecord::new(
+            pool_id,
             username,
             sub,
-            status: UserStatus::ForceChangePassword,
-            enabled: true,
-            password_hash: Some(hash),
-            password_set_at: Some(now),
-            tokens_valid_from_ms: None,
-            totp_secret: None,
-            mfa_preference: None,
+            UserStatus::ForceChangePassword,
             attributes,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        };
+            now,
+        );
+        user.password_hash = Some(hash);
+        user.password_set_at = Some(now);
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
