@@ -168,6 +168,13 @@ pub fn provision(
                     "{attribute}: longer than 2048 characters"
                 )));
             }
+            // The same type and constraint rule as the Admin operations and the seed.
+            if let Some(Err(e)) = pool
+                .custom_attribute(attribute)
+                .map(|s| s.check_value(&value))
+            {
+                return Err(ProvisionError(format!("{attribute}: {e}")));
+            }
             mapped.push(AttributeType {
                 name: attribute.clone(),
                 value,
@@ -357,5 +364,38 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.starts_with("email: the app client cannot write"));
+    }
+
+    #[test]
+    fn mapped_custom_values_keep_to_their_type() {
+        let pool = UserPoolConfig {
+            schema: vec![SchemaAttribute {
+                name: "level".into(),
+                attribute_data_type: "Number".into(),
+                developer_only_attribute: false,
+                mutable: true,
+                required: false,
+                number_attribute_constraints: None,
+                string_attribute_constraints: None,
+            }],
+            ..Default::default()
+        };
+        let mut corp = idp();
+        corp.attribute_mapping
+            .insert("custom:level".into(), "level".into());
+        let sign_in = |level: &str| {
+            provision(
+                &pool,
+                "p",
+                &corp,
+                &identity(json!({"mail": "a@x.test", "level": level})),
+                None,
+                None,
+                1,
+            )
+        };
+        assert!(sign_in("3").is_ok());
+        let e = sign_in("three").unwrap_err();
+        assert!(e.0.starts_with("custom:level: "), "{e}");
     }
 }
