@@ -88,6 +88,7 @@ impl Person {
             tokens_valid_from_ms: None,
             totp_secret: None,
             mfa_preference: None,
+            srp_verifier: None,
             attributes: vec![
                 attribute("email", &self.email),
                 attribute("email_verified", "true"),

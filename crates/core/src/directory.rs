@@ -51,6 +51,8 @@ pub struct Snapshot {
     by_issuer_path: HashMap<String, Arc<PoolView>>,
     by_id: HashMap<String, Arc<PoolView>>,
     by_host: HashMap<String, Arc<PoolView>>,
+    /// Pools by the IDs of their app clients (the API's sign-in names only the client).
+    by_client: HashMap<String, Arc<PoolView>>,
 }
 
 impl PoolView {
@@ -105,6 +107,11 @@ impl Snapshot {
     /// The pool of this ID.
     pub fn by_id(&self, id: &str) -> Option<Arc<PoolView>> {
         self.by_id.get(id).cloned()
+    }
+
+    /// The pool an app client belongs to.
+    pub fn pool_of_client(&self, client_id: &str) -> Option<Arc<PoolView>> {
+        self.by_client.get(client_id).cloned()
     }
 }
 
@@ -208,6 +215,9 @@ impl Directory {
                     self.settings.domain_host(&d.config, &view.region),
                     view.clone(),
                 );
+            }
+            for client_id in view.clients.keys() {
+                next.by_client.insert(client_id.clone(), view.clone());
             }
             next.by_id.insert(view.pool.id.clone(), view);
         }

@@ -16,5 +16,6 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod settings;
+pub mod srp;
 pub mod store;
 pub mod time;

@@ -79,6 +79,9 @@ pub struct SignUpInput<'a> {
     pub username: &'a str,
     pub email: Option<&'a str>,
     pub password: &'a str,
+    /// The other attributes given (the API's `UserAttributes`), checked as `AdminCreateUser`
+    /// checks them.
+    pub attributes: &'a [AttributeType],
 }
 
 /// Checks a sign-up and builds the user to create (without its password hash): status
@@ -124,8 +127,18 @@ pub fn new_user(
         .check(input.password)
         .map_err(|m| LifecycleError::new("InvalidPasswordException", m))?;
     let sub = crate::oauth::grant::new_uuid();
-    let mut attributes = Vec::new();
-    let email = input.email.map(str::trim).filter(|e| !e.is_empty());
+    let mut attributes: Vec<AttributeType> = input
+        .attributes
+        .iter()
+        .filter(|a| a.name != "email")
+        .cloned()
+        .collect();
+    let given_email = input.attributes.iter().find(|a| a.name == "email");
+    let email = input
+        .email
+        .or(given_email.map(|a| a.value.as_str()))
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     let by_email = config.username_attributes.iter().any(|a| a == "email");
     let (username, email) = if by_email {
         if !looks_like_email(typed) {

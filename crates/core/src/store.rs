@@ -135,6 +135,9 @@ pub struct UserRecord {
     /// The MFA factors the user (or an administrator) turned on, and the preferred one; none
     /// until a first choice ([`UserRecord::mfa`] reads what applies).
     pub mfa_preference: Option<MfaPreference>,
+    /// The SRP-6a salt and verifier of the password (`USER_SRP_AUTH`), sealed under the master
+    /// key; none for passwords set before verifiers were kept, until the next password sign-in.
+    pub srp_verifier: Option<String>,
     pub attributes: Vec<AttributeType>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -164,6 +167,7 @@ impl UserRecord {
             tokens_valid_from_ms: None,
             totp_secret: None,
             mfa_preference: None,
+            srp_verifier: None,
             attributes,
             created_at: now,
             updated_at: now,
@@ -439,16 +443,24 @@ pub enum PendingKind {
     Saml,
     /// A SAML IdP's answer to our LogoutRequest.
     SamlLogout,
+    /// `USER_SRP_AUTH`'s first half: the server's sealed ephemeral secret, behind the
+    /// `SECRET_BLOCK` the client signs (`PASSWORD_VERIFIER`).
+    PasswordVerifier,
+    /// A sign-in that passed every check and waits for the API's last answer (after TOTP is
+    /// set up through `VerifySoftwareToken`, `MFA_SETUP` gives the tokens).
+    Verified,
 }
 
 impl PendingKind {
-    pub const ALL: [PendingKind; 6] = [
+    pub const ALL: [PendingKind; 8] = [
         Self::NewPassword,
         Self::MfaSetup,
         Self::Mfa,
         Self::Federation,
         Self::Saml,
         Self::SamlLogout,
+        Self::PasswordVerifier,
+        Self::Verified,
     ];
 
     /// The name stored in the database.
@@ -460,6 +472,8 @@ impl PendingKind {
             Self::Federation => "federation",
             Self::Saml => "saml",
             Self::SamlLogout => "saml_logout",
+            Self::PasswordVerifier => "password_verifier",
+            Self::Verified => "verified",
         }
     }
 

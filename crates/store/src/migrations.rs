@@ -27,6 +27,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     13 => "0013_user_search_pages.sql",
     14 => "0014_client_secrets.sql",
     16 => "0016_provider_group_versions.sql",
+    17 => "0017_srp_verifiers.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -46,6 +47,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     14 => "0014_client_secrets.sql",
     15 => "0015_change_feed.sql",
     16 => "0016_provider_group_versions.sql",
+    17 => "0017_srp_verifiers.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -1,6 +1,7 @@
 //! The operations, by family, behind one dispatch table: the name in `X-Amz-Target` to its
 //! handler. Each handler takes the checked input and returns the output before projection.
 
+mod account;
 mod client_secrets;
 mod clients;
 mod domains;
@@ -9,6 +10,8 @@ mod identity_providers;
 mod pool_config;
 mod pools;
 mod resource_servers;
+mod sign_in;
+mod sign_up;
 mod user_attributes;
 mod user_links;
 mod user_list;
@@ -94,6 +97,26 @@ pub(crate) async fn call(
         "AddCustomAttributes" => pool_config::add_custom_attributes(api, input).await,
         "GetSigningCertificate" => pool_config::signing_certificate(api, input).await,
         "AdminSetUserMFAPreference" => user_mfa::admin_set_preference(api, input).await,
+        "InitiateAuth" => sign_in::initiate(api, input).await,
+        "AdminInitiateAuth" => sign_in::admin_initiate(api, input).await,
+        "RespondToAuthChallenge" => sign_in::respond(api, input).await,
+        "AdminRespondToAuthChallenge" => sign_in::admin_respond(api, input).await,
+        "GetTokensFromRefreshToken" => sign_in::get_tokens_from_refresh_token(api, input).await,
+        "RevokeToken" => sign_in::revoke_token(api, input).await,
+        "SignUp" => sign_up::sign_up(api, input).await,
+        "ConfirmSignUp" => sign_up::confirm_sign_up(api, input).await,
+        "ResendConfirmationCode" => sign_up::resend_confirmation_code(api, input).await,
+        "ForgotPassword" => sign_up::forgot_password(api, input).await,
+        "ConfirmForgotPassword" => sign_up::confirm_forgot_password(api, input).await,
+        "GetUser" => account::get_user(api, input).await,
+        "UpdateUserAttributes" => account::update_user_attributes(api, input).await,
+        "DeleteUserAttributes" => account::delete_user_attributes(api, input).await,
+        "ChangePassword" => account::change_password(api, input).await,
+        "DeleteUser" => account::delete_user(api, input).await,
+        "GlobalSignOut" => account::global_sign_out(api, input).await,
+        "AssociateSoftwareToken" => account::associate_software_token(api, input).await,
+        "VerifySoftwareToken" => account::verify_software_token(api, input).await,
+        "SetUserMFAPreference" => account::set_user_mfa_preference(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

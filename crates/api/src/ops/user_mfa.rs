@@ -1,4 +1,4 @@
-//! `AdminSetUserMFAPreference`: the rules and the compare-and-swap write are core's
+//! `AdminSetUserMFAPreference` (and the settings `SetUserMFAPreference` shares): the rules and the compare-and-swap write are core's
 //! (`Auth::set_mfa_preference`, shared with `SetUserMFAPreference`).
 
 use serde::Deserialize;
@@ -29,14 +29,19 @@ fn choice(input: &Value, name: &str) -> Result<Option<FactorChoice>, ApiError> {
     )
 }
 
+/// The factor settings of a request (`SetUserMFAPreference` and the admin one alike).
+pub(super) fn mfa_choices(input: &Value) -> Result<MfaChoices, ApiError> {
+    Ok(MfaChoices {
+        sms: choice(input, "SMSMfaSettings")?,
+        software_token: choice(input, "SoftwareTokenMfaSettings")?,
+        email: choice(input, "EmailMfaSettings")?,
+    })
+}
+
 pub(super) async fn admin_set_preference(api: &Api, input: Value) -> Result<Value, ApiError> {
     let pool = existing(api, &member::<String>(&input, "UserPoolId")?).await?;
     let user = existing_user(api, &pool, &member::<String>(&input, "Username")?).await?;
-    let choices = MfaChoices {
-        sms: choice(&input, "SMSMfaSettings")?,
-        software_token: choice(&input, "SoftwareTokenMfaSettings")?,
-        email: choice(&input, "EmailMfaSettings")?,
-    };
+    let choices = mfa_choices(&input)?;
     api.auth.set_mfa_preference(&pool, &user, &choices).await?;
     Ok(json!({}))
 }

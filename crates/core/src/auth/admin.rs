@@ -11,7 +11,9 @@ use super::{
 use crate::crypto::{random_bytes, random_string};
 use crate::directory::PoolView;
 use crate::lifecycle;
-use crate::model::{AttributeType, PasswordPolicy, Problems, Secret, SeedUser, UserStatus};
+use crate::model::{
+    AttributeType, PasswordPolicy, Problems, Secret, SeedUser, UserPoolConfig, UserStatus,
+};
 use crate::store::UserRecord;
 
 /// `AdminCreateUser`'s `MessageAction`.
@@ -53,22 +55,12 @@ impl Auth {
             return self.resend_invitation(view, input).await;
         }
         let typed = input.username.trim();
-        // The seed's rules for a user entry are Cognito's for this request.
-        let seed = SeedUser {
-            username: typed.to_string(),
-            temporary_password: input.temporary_password.clone().map(Secret::new),
-            user_attributes: input.attributes.clone(),
-            ..Default::default()
-        };
-        let mut p = Problems::new("");
-        seed.validate(config, &[], &[], &mut p);
-        if let Some(e) = p.errors.into_iter().next() {
-            let kind = match e.kind {
-                "InvalidPasswordException" => ErrorKind::InvalidPassword,
-                _ => ErrorKind::InvalidParameter,
-            };
-            return Err(AuthError::new(kind, format!("{}: {}", e.path, e.message)));
-        }
+        let seed = check_new_user(
+            config,
+            typed,
+            input.temporary_password.as_deref(),
+            &input.attributes,
+        )?;
         if view.identity_providers.keys().any(|p| {
             typed
                 .to_lowercase()
@@ -146,7 +138,7 @@ impl Auth {
             Some(pw) => pw.clone(),
             None => temporary_password(&config.policies.password_policy),
         };
-        let hash = self.hash_new_password(&password).await?;
+        let new_password = self.new_password(pool_id, &username, &password).await?;
         let mut user = UserRecord::new(
             pool_id,
             username,
@@ -155,8 +147,7 @@ impl Auth {
             attributes,
             now,
         );
-        user.password_hash = Some(hash);
-        user.password_set_at = Some(now);
+        new_password.set_on(&mut user, now);
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
@@ -201,12 +192,13 @@ impl Auth {
             }
             None => temporary_password(&view.pool.config.policies.password_policy),
         };
-        let hash = self.hash_new_password(&password).await?;
+        let new_password = self
+            .new_password(&view.pool.id, &user.username, &password)
+            .await?;
         let now = self.clock.now();
         let user = self
             .modify_user(&view.pool.id, &user.username, |u| {
-                u.password_hash = Some(hash.clone());
-                u.password_set_at = Some(now);
+                new_password.set_on(u, now)
             })
             .await?;
         if input.by_email {
@@ -272,12 +264,13 @@ impl Auth {
     ) -> AuthResult<UserRecord> {
         local_only(user)?;
         check_password_policy(view, password)?;
-        let hash = self.hash_new_password(password).await?;
+        let new_password = self
+            .new_password(&view.pool.id, &user.username, password)
+            .await?;
         let now = self.clock.now();
         let user = self
             .modify_user(&view.pool.id, &user.username, |u| {
-                u.password_hash = Some(hash.clone());
-                u.password_set_at = Some(now);
+                new_password.set_on(u, now);
                 u.status = if permanent {
                     UserStatus::Confirmed
                 } else {
@@ -409,6 +402,34 @@ impl Auth {
             .revoke_user_families(pool_id, username, self.clock.now())
             .await?;
         Ok(())
+    }
+}
+
+/// Checks a new user as the seed's rules for a user entry do (they are Cognito's for
+/// `AdminCreateUser` and `SignUp`): the name, the password given, each attribute and value.
+pub(super) fn check_new_user(
+    config: &UserPoolConfig,
+    typed: &str,
+    password: Option<&str>,
+    attributes: &[AttributeType],
+) -> AuthResult<SeedUser> {
+    let seed = SeedUser {
+        username: typed.to_string(),
+        temporary_password: password.map(|p| Secret::new(p.to_string())),
+        user_attributes: attributes.to_vec(),
+        ..Default::default()
+    };
+    let mut p = Problems::new("");
+    seed.validate(config, &[], &[], &mut p);
+    match p.errors.into_iter().next() {
+        Some(e) => {
+            let kind = match e.kind {
+                "InvalidPasswordException" => ErrorKind::InvalidPassword,
+                _ => ErrorKind::InvalidParameter,
+            };
+            Err(AuthError::new(kind, format!("{}: {}", e.path, e.message)))
+        }
+        None => Ok(seed),
     }
 }
 

@@ -18,6 +18,21 @@ impl Auth {
         user: &UserRecord,
         attributes: &[AttributeType],
     ) -> AuthResult<UserRecord> {
+        self.check_attribute_update(pool, user, attributes).await?;
+        // Two updates racing for one alias can both pass the check above: the check is not a
+        // database constraint (docs/compat/cognito.md).
+        self.modify_user(&pool.id, &user.username, |u| apply_update(u, attributes))
+            .await
+    }
+
+    /// Checks an update of `user`'s attributes: each one writable, each value valid for its
+    /// schema, and no alias another user signs in with.
+    pub(super) async fn check_attribute_update(
+        &self,
+        pool: &PoolRecord,
+        user: &UserRecord,
+        attributes: &[AttributeType],
+    ) -> AuthResult<()> {
         for a in attributes {
             writable(&pool.config, &a.name)?;
             if let Some(Err(e)) = pool
@@ -31,11 +46,7 @@ impl Auth {
                 ));
             }
         }
-        self.refuse_taken_aliases(pool, user, attributes).await?;
-        // Two updates racing for one alias can both pass the check above: the check is not a
-        // database constraint (docs/compat/cognito.md).
-        self.modify_user(&pool.id, &user.username, |u| apply_update(u, attributes))
-            .await
+        self.refuse_taken_aliases(pool, user, attributes).await
     }
 
     /// `AliasExistsException` when the update would give the user a value another user signs
@@ -128,7 +139,7 @@ impl Auth {
 
 /// Sets each attribute given; a changed `email` (`phone_number`) becomes unverified unless
 /// `email_verified` (`phone_number_verified`) is given with it.
-fn apply_update(u: &mut UserRecord, attributes: &[AttributeType]) {
+pub(super) fn apply_update(u: &mut UserRecord, attributes: &[AttributeType]) {
     let given = |name: &str| attributes.iter().any(|a| a.name == name);
     for (address, verified) in [
         ("email", "email_verified"),

@@ -198,6 +198,14 @@ impl Auth {
                 "SignUp is not permitted for this user pool",
             ));
         }
+        if !input.attributes.is_empty() {
+            super::admin::check_new_user(
+                &view.pool.config,
+                input.username.trim(),
+                None,
+                input.attributes,
+            )?;
+        }
         let now = self.clock.now();
         let mut user = lifecycle::new_user(view, input, now)
             .map_err(|e| AuthError::new(kind_of(e.kind), e.message))?;
@@ -226,8 +234,9 @@ impl Auth {
         {
             return Err(exists());
         }
-        user.password_hash = Some(self.hash_new_password(input.password).await?);
-        user.password_set_at = Some(now);
+        self.new_password(pool_id, &user.username, input.password)
+            .await?
+            .set_on(&mut user, now);
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
@@ -281,49 +290,55 @@ impl Auth {
     }
 
     /// `ResendConfirmationCode`: a new code for an unconfirmed account; the same answer for
-    /// any name unless the client reveals unknown users.
+    /// any name unless the client reveals unknown users. Returns the address it went to
+    /// (none for a name without one).
     pub async fn resend_confirmation(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
-    ) -> AuthResult<()> {
+    ) -> AuthResult<Option<String>> {
         match find_user(&*self.store, view, typed).await? {
             Some(u) if u.status == UserStatus::Unconfirmed => {
                 self.send_code(view, Holder::User(&u), CodePurpose::Confirm)
-                    .await
+                    .await?;
+                Ok(lifecycle::email_of(&u).map(String::from))
             }
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
             _ => {
                 self.send_code(view, Holder::Unknown(typed), CodePurpose::Confirm)
-                    .await
+                    .await?;
+                Ok(None)
             }
         }
     }
 
-    /// `ForgotPassword`: a reset code by email for an enabled local user.
+    /// `ForgotPassword`: a reset code by email for an enabled local user. Returns the
+    /// address it went to (none for a name without one).
     pub async fn forgot_password(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
-    ) -> AuthResult<()> {
+    ) -> AuthResult<Option<String>> {
         let user = find_user(&*self.store, view, typed)
             .await?
             .filter(|u| u.enabled && u.status != UserStatus::ExternalProvider);
         match &user {
             Some(u) => {
                 self.send_code(view, Holder::User(u), CodePurpose::Reset)
-                    .await
+                    .await?;
+                Ok(lifecycle::email_of(u).map(String::from))
             }
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
             None => {
                 self.send_code(view, Holder::Unknown(typed), CodePurpose::Reset)
-                    .await
+                    .await?;
+                Ok(None)
             }
         }
     }
@@ -347,7 +362,8 @@ impl Auth {
         if user.is_none() && reveals_unknown_users(client) {
             return Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND));
         }
-        let hash = self.hash_new_password(password).await?;
+        let holder = user.as_ref().map_or(typed, |u| u.username.as_str());
+        let new_password = self.new_password(&view.pool.id, holder, password).await?;
         let Some(user) = user else {
             self.check_code(view, Holder::Unknown(typed), CodePurpose::Reset, code)
                 .await?;
@@ -359,8 +375,7 @@ impl Auth {
         let now_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
         self.modify_user(pool_id, &user.username, |u| {
-            u.password_hash = Some(hash.clone());
-            u.password_set_at = Some(now);
+            new_password.set_on(u, now);
             // The code reached the user's mailbox: the account and its email are proven.
             u.status = UserStatus::Confirmed;
             lifecycle::set_attribute(u, "email_verified", "true");

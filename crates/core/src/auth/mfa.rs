@@ -138,6 +138,7 @@ mod tests {
             tokens_valid_from_ms: None,
             totp_secret: totp.then(|| "sealed".into()),
             mfa_preference: None,
+            srp_verifier: None,
             attributes: attributes
                 .iter()
                 .map(|(n, v)| AttributeType {

@@ -4,6 +4,7 @@
 //! store, the CPU-work queue, the lockout turns, the mailer, the clock — and return typed
 //! outcomes named as Cognito names them.
 
+mod account;
 mod admin;
 mod attributes;
 mod codes;
@@ -13,6 +14,7 @@ pub mod lockout;
 mod mfa;
 mod saml_keys;
 mod signin;
+mod srp_flow;
 mod steps;
 
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,7 @@ pub use saml_keys::{
     saml_encryption_owner,
 };
 pub use signin::find_user;
+pub use srp_flow::{SrpChallenge, srp_realm};
 pub use steps::{Challenge, Next, SignedIn};
 
 use crate::directory::PoolView;
@@ -207,12 +210,25 @@ impl Auth {
         value.ok_or_else(AuthError::busy)
     }
 
-    /// Hashes a new password on the work queue. Callers hash before they spend anything (a
-    /// code, a step), so a busy queue costs the user nothing.
-    async fn hash_new_password(&self, password: &str) -> AuthResult<PasswordHash> {
-        let password = password.to_string();
-        self.cpu(move || hash_password(&password, HashParams::default()))
-            .await
+    /// Makes what a new password of `username` is stored as, on the work queue. Callers make
+    /// it before they spend anything (a code, a step), so a busy queue costs the user nothing.
+    async fn new_password(
+        &self,
+        pool_id: &str,
+        username: &str,
+        password: &str,
+    ) -> AuthResult<NewPassword> {
+        let (master, pool_id, username, password) = (
+            self.master.clone(),
+            pool_id.to_string(),
+            username.to_string(),
+            password.to_string(),
+        );
+        self.cpu(move || NewPassword {
+            hash: hash_password(&password, HashParams::default()),
+            srp_verifier: srp_flow::sealed_verifier(&master, &pool_id, &username, &password),
+        })
+        .await
     }
 
     /// Applies `change` to the stored user by compare-and-swap on its version, re-reading and
@@ -242,6 +258,23 @@ impl Auth {
             ErrorKind::Internal,
             "Internal server error.",
         ))
+    }
+}
+
+/// A password as stored: its Argon2 hash and its sealed SRP verifier, made together so every
+/// way of setting a password keeps both.
+#[derive(Clone)]
+struct NewPassword {
+    hash: PasswordHash,
+    srp_verifier: String,
+}
+
+impl NewPassword {
+    /// Gives `user` this password, set at `now`.
+    fn set_on(&self, user: &mut UserRecord, now: crate::time::Timestamp) {
+        user.password_hash = Some(self.hash.clone());
+        user.srp_verifier = Some(self.srp_verifier.clone());
+        user.password_set_at = Some(now);
     }
 }
 

@@ -69,8 +69,6 @@ impl Auth {
         typed: &str,
         password: &str,
     ) -> AuthResult<Next> {
-        let incorrect =
-            || AuthError::new(ErrorKind::NotAuthorized, "Incorrect username or password.");
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(incorrect());
         }
@@ -83,40 +81,21 @@ impl Auth {
             Some(u) => lockout::user_key(&u.username),
             None => lockout::name_key(typed),
         };
-        let attempt = {
-            // Read the lock, verify and count in this name's turn on this node.
-            let _turn = self.turn(pool_id, &key).await?;
-            let now = self.clock.now();
-            let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-            if lockout::is_locked(failures.as_ref(), now) {
-                return Err(AuthError::new(
-                    ErrorKind::NotAuthorized,
-                    "Password attempts exceeded",
-                ));
-            }
-            // Unknown users cost the same Argon2 work as known ones.
-            let hash = user
-                .as_ref()
-                .and_then(|u| u.password_hash.as_ref())
-                .map_or_else(|| dummy_hash().to_string(), |h| h.as_str().to_string());
-            let password = password.to_string();
-            let matched = self.cpu(move || verify_password(&password, &hash)).await?;
-            // The user whose right password this was, if it was one.
-            let right = user.filter(|u| matched && u.password_hash.is_some() && u.enabled);
-            match &right {
-                None => {
-                    self.store
-                        .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
-                        .await?;
-                }
-                Some(_) if failures.is_some() => {
-                    self.store.clear_sign_in_failures(pool_id, &key).await?;
-                }
-                Some(_) => {}
-            }
-            right
-        };
-        let user = match attempt {
+        // Unknown users cost the same Argon2 work as known ones.
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.as_ref())
+            .map_or_else(|| dummy_hash().to_string(), |h| h.as_str().to_string());
+        let can_sign_in = user
+            .as_ref()
+            .is_some_and(|u| u.password_hash.is_some() && u.enabled);
+        let typed_password = password.to_string();
+        let right = self
+            .guarded_check(pool_id, &key, move || {
+                verify_password(&typed_password, &hash) && can_sign_in
+            })
+            .await?;
+        let user = match user.filter(|_| right) {
             Some(u) => u,
             None if !known && reveals_unknown_users(client) => {
                 return Err(AuthError::new(
@@ -126,6 +105,75 @@ impl Auth {
             }
             None => return Err(incorrect()),
         };
+        let user = match user.srp_verifier {
+            Some(_) => user,
+            // A password set before verifiers were kept gets one now (see `srp_flow`).
+            None => self.keep_verifier(view, user, password).await?,
+        };
+        self.password_accepted(view, client, user, started_ms).await
+    }
+
+    /// Stores the SRP verifier of a user's right password, which they had none of.
+    async fn keep_verifier(
+        &self,
+        view: &PoolView,
+        user: UserRecord,
+        password: &str,
+    ) -> AuthResult<UserRecord> {
+        let (master, pool_id, username, password) = (
+            self.master.clone(),
+            view.pool.id.clone(),
+            user.username.clone(),
+            password.to_string(),
+        );
+        let sealed = self
+            .cpu(move || super::srp_flow::sealed_verifier(&master, &pool_id, &username, &password))
+            .await?;
+        self.modify_user(&view.pool.id, &user.username, |u| {
+            if u.srp_verifier.is_none() && u.password_hash == user.password_hash {
+                u.srp_verifier = Some(sealed.clone());
+            }
+        })
+        .await
+    }
+
+    /// One guess at a secret on the lockout curve of `key`, in this name's turn on this node:
+    /// refused while locked ("Password attempts exceeded"); `check` runs on the work queue; a
+    /// wrong guess counts, a right one clears the count.
+    pub(super) async fn guarded_check(
+        &self,
+        pool_id: &str,
+        key: &str,
+        check: impl FnOnce() -> bool + Send + 'static,
+    ) -> AuthResult<bool> {
+        let _turn = self.turn(pool_id, key).await?;
+        let now = self.clock.now();
+        let failures = self.store.get_sign_in_failures(pool_id, key).await?;
+        if lockout::is_locked(failures.as_ref(), now) {
+            return Err(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "Password attempts exceeded",
+            ));
+        }
+        let right = self.cpu(check).await?;
+        if !right {
+            self.store
+                .record_sign_in_failure(pool_id, key, now, lockout::MAX_LOCK)
+                .await?;
+        } else if failures.is_some() {
+            self.store.clear_sign_in_failures(pool_id, key).await?;
+        }
+        Ok(right)
+    }
+
+    /// What a right password (typed, or proven by SRP) leads to, by the account's status.
+    pub(super) async fn password_accepted(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: UserRecord,
+        started_ms: i64,
+    ) -> AuthResult<Next> {
         match user.status {
             UserStatus::Confirmed => self.after_password(view, client, user, started_ms).await,
             UserStatus::ResetRequired => Err(AuthError::new(
@@ -149,6 +197,11 @@ impl Auth {
             UserStatus::ExternalProvider => Err(incorrect()),
         }
     }
+}
+
+/// The one answer for a wrong password, an unknown name (unless revealed) and a disabled user.
+pub(super) fn incorrect() -> AuthError {
+    AuthError::new(ErrorKind::NotAuthorized, "Incorrect username or password.")
 }
 
 /// A temporary password lives `TemporaryPasswordValidityDays` from when it was set.

@@ -7,7 +7,7 @@ use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
 use crate::crypto::{TokenHash, random_token};
 use crate::directory::PoolView;
 use crate::lifecycle::{self, MfaStep, totp};
-use crate::model::{MfaFactor, UserStatus};
+use crate::model::{AttributeType, UserStatus};
 use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 
 /// What a sign-in leads to next.
@@ -40,16 +40,22 @@ impl SignedIn {
     }
 }
 
-/// What a pending step carries: when its sign-in began, and a TOTP secret being set up.
+/// What a pending step carries: when its sign-in began, a TOTP secret being set up, or the
+/// first half of an SRP sign-in.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct StepData {
-    started_ms: i64,
+pub(super) struct StepData {
+    pub started_ms: i64,
+    /// The app client the sign-in is for: another client cannot answer its step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srp: Option<super::srp_flow::SrpState>,
 }
 
 impl StepData {
-    fn of(c: &ChallengeRecord) -> Self {
+    pub(super) fn of(c: &ChallengeRecord) -> Self {
         serde_json::from_str(&c.payload).unwrap_or_default()
     }
 }
@@ -77,7 +83,7 @@ impl Auth {
     ) -> AuthResult<Next> {
         let mut data = StepData {
             started_ms,
-            secret: None,
+            ..StepData::default()
         };
         let kind = match lifecycle::mfa_step(&view.pool.config, &user) {
             MfaStep::None => {
@@ -111,13 +117,13 @@ impl Auth {
     ) -> AuthResult<Next> {
         let data = StepData {
             started_ms,
-            secret: None,
+            ..StepData::default()
         };
         self.begin_step(view, client, user.clone(), PendingKind::NewPassword, &data)
             .await
     }
 
-    async fn begin_step(
+    pub(super) async fn begin_step(
         &self,
         view: &PoolView,
         client: &ClientRecord,
@@ -128,13 +134,19 @@ impl Auth {
         let now = self.clock.now();
         let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
         let session = random_token();
+        let data = StepData {
+            client_id: Some(client.client_id.clone()),
+            started_ms: data.started_ms,
+            secret: data.secret.clone(),
+            srp: None,
+        };
         self.store
             .insert_challenge(&ChallengeRecord {
                 hash: TokenHash::of(&session),
                 pool_id: view.pool.id.clone(),
                 username: user.username.clone(),
                 kind,
-                payload: serde_json::to_string(data).expect("step data serializes"),
+                payload: serde_json::to_string(&data).expect("step data serializes"),
                 created_at: now,
                 expires_at: now + lifetime,
             })
@@ -153,17 +165,22 @@ impl Auth {
     pub async fn pending_step(
         &self,
         view: &PoolView,
+        client: &ClientRecord,
         session: &str,
         kinds: &[PendingKind],
     ) -> AuthResult<Option<(ChallengeRecord, UserRecord)>> {
         let Some(c) = self.store.get_challenge(&TokenHash::of(session)).await? else {
             return Ok(None);
         };
-        if c.pool_id != view.pool.id || c.expires_at <= self.clock.now() || !kinds.contains(&c.kind)
+        let data = StepData::of(&c);
+        if c.pool_id != view.pool.id
+            || c.expires_at <= self.clock.now()
+            || !kinds.contains(&c.kind)
+            || data.client_id.as_ref() != Some(&client.client_id)
         {
             return Ok(None);
         }
-        let started_ms = StepData::of(&c).started_ms;
+        let started_ms = data.started_ms;
         match self.store.get_user(&view.pool.id, &c.username).await? {
             Some(u) if u.enabled && u.tokens_valid_from_ms.is_none_or(|t| started_ms >= t) => {
                 Ok(Some((c, u)))
@@ -172,35 +189,109 @@ impl Auth {
         }
     }
 
+    /// Checks a TOTP code of `secret` for `user` on the MFA lockout curve: a code is good
+    /// once, and wrong codes count.
+    pub(super) async fn check_totp(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        secret: &[u8],
+        code: &str,
+    ) -> AuthResult<()> {
+        let pool_id = &view.pool.id;
+        let key = lockout::mfa_key(&user.username);
+        let _turn = self.turn(pool_id, &key).await?;
+        let now = self.clock.now();
+        let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
+        if lockout::is_locked(failures.as_ref(), now) {
+            return Err(AuthError::new(
+                ErrorKind::TooManyFailedAttempts,
+                "Too many failed attempts.",
+            ));
+        }
+        // A code is good once: its step must be later than the last one used (RFC 6238 §5.2).
+        let fresh = match totp::verify(secret, code, now) {
+            Some(step) => {
+                self.store
+                    .use_totp_step(pool_id, &user.username, step)
+                    .await?
+            }
+            None => false,
+        };
+        if !fresh {
+            self.store
+                .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
+                .await?;
+            return Err(AuthError::new(
+                ErrorKind::CodeMismatch,
+                "Invalid code received for user",
+            ));
+        }
+        if failures.is_some() {
+            self.store.clear_sign_in_failures(pool_id, &key).await?;
+        }
+        Ok(())
+    }
+
+    /// The app client a pending step (named by `session`) belongs to, if it is live.
+    pub async fn step_client(&self, session: &str) -> AuthResult<Option<String>> {
+        let step = self.store.get_challenge(&TokenHash::of(session)).await?;
+        Ok(step
+            .filter(|c| c.expires_at > self.clock.now())
+            .and_then(|c| StepData::of(&c).client_id))
+    }
+
     /// Uses the step up: of racing requests, one gets it.
-    async fn take_step(&self, c: &ChallengeRecord) -> AuthResult<()> {
+    pub(super) async fn take_step(&self, c: &ChallengeRecord) -> AuthResult<()> {
         match self.store.take_challenge(&c.hash).await? {
             Some(_) => Ok(()),
             None => Err(AuthError::session_expired()),
         }
     }
 
-    /// `NEW_PASSWORD_REQUIRED`: sets the new password, then goes on as after a password. The
-    /// password is hashed before the step is spent, so a busy server spends nothing.
+    /// `NEW_PASSWORD_REQUIRED`: sets the new password (and the attributes given with it, the
+    /// pool's required ones among them), then goes on as after a password. The password is
+    /// hashed before the step is spent, so a busy server spends nothing.
     pub async fn set_new_password(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         session: &str,
         password: &str,
+        attributes: &[AttributeType],
     ) -> AuthResult<Next> {
         let (challenge, user) = self
-            .pending_step(view, session, &[PendingKind::NewPassword])
+            .pending_step(view, client, session, &[PendingKind::NewPassword])
             .await?
             .ok_or_else(AuthError::session_expired)?;
         check_password_policy(view, password)?;
-        let hash = self.hash_new_password(password).await?;
+        self.check_attribute_update(&view.pool, &user, attributes)
+            .await?;
+        let missing: Vec<String> = view
+            .pool
+            .config
+            .required_attributes()
+            .into_iter()
+            .filter(|r| {
+                !user.attributes.iter().any(|a| &a.name == r)
+                    && !attributes.iter().any(|a| &a.name == r)
+            })
+            .collect();
+        if let Some(name) = missing.first() {
+            return Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                format!("Invalid attributes given, {name} is missing"),
+            ));
+        }
+        let new_password = self
+            .new_password(&view.pool.id, &user.username, password)
+            .await?;
         self.take_step(&challenge).await?;
         let now = self.clock.now();
         let user = self
             .modify_user(&view.pool.id, &user.username, |u| {
-                u.password_hash = Some(hash.clone());
-                u.password_set_at = Some(now);
+                new_password.set_on(u, now);
+                super::attributes::apply_update(u, attributes);
                 u.status = UserStatus::Confirmed;
             })
             .await?;
@@ -220,24 +311,15 @@ impl Auth {
     pub async fn verify_totp(
         &self,
         view: &PoolView,
+        client: &ClientRecord,
         session: &str,
         code: &str,
     ) -> AuthResult<Next> {
         let (challenge, user) = self
-            .pending_step(view, session, MFA_KINDS)
+            .pending_step(view, client, session, MFA_KINDS)
             .await?
             .ok_or_else(AuthError::session_expired)?;
         let pool_id = &view.pool.id;
-        let key = lockout::mfa_key(&user.username);
-        let _turn = self.turn(pool_id, &key).await?;
-        let now = self.clock.now();
-        let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-        if lockout::is_locked(failures.as_ref(), now) {
-            return Err(AuthError::new(
-                ErrorKind::TooManyFailedAttempts,
-                "Too many failed attempts.",
-            ));
-        }
         let setup = challenge.kind == PendingKind::MfaSetup;
         let secret = if setup {
             self.setup_secret(view, &challenge)
@@ -253,40 +335,11 @@ impl Auth {
                 "Internal server error.",
             ));
         };
-        // A code is good once: its step must be later than the last one used (RFC 6238 §5.2).
-        let fresh = match totp::verify(&secret, code, now) {
-            Some(step) => {
-                self.store
-                    .use_totp_step(pool_id, &user.username, step)
-                    .await?
-            }
-            None => false,
-        };
-        if !fresh {
-            self.store
-                .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
-                .await?;
-            return Err(AuthError::new(
-                ErrorKind::CodeMismatch,
-                "Invalid code received for user",
-            ));
-        }
+        self.check_totp(view, &user, &secret, code).await?;
         self.take_step(&challenge).await?;
-        if failures.is_some() {
-            self.store.clear_sign_in_failures(pool_id, &key).await?;
-        }
         let user = if setup {
-            let sealed = totp::seal(&self.master, pool_id, &user.username, &secret);
-            self.modify_user(pool_id, &user.username, |u| {
-                u.totp_secret = Some(sealed.clone());
-                // A user who had made MFA choices gets TOTP turned on (preferred unless another
-                // factor is); before any choice, a set-up TOTP counts as on and preferred.
-                if let Some(p) = &mut u.mfa_preference {
-                    let preferred = p.preferred.is_none_or(|f| f == MfaFactor::SoftwareToken);
-                    p.set(MfaFactor::SoftwareToken, true, preferred);
-                }
-            })
-            .await?
+            self.keep_totp_secret(pool_id, &user.username, &secret)
+                .await?
         } else {
             user
         };

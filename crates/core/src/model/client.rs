@@ -168,6 +168,34 @@ impl ClientConfig {
         self.validity(self.refresh_token_validity, unit, 30 * 86400)
     }
 
+    /// Whether the client signs users in through the API with `flow` (an `ALLOW_*` name of
+    /// `ExplicitAuthFlows`). Without the setting: SRP, refresh and custom, Cognito's default.
+    /// The legacy values name the password flows they allow; refresh and custom came with
+    /// them, and SRP unless the client is `CUSTOM_AUTH_FLOW_ONLY`.
+    pub fn allows_auth_flow(&self, flow: &str) -> bool {
+        let flows: &[String] = self.explicit_auth_flows.as_deref().unwrap_or(&[]);
+        if flows.is_empty() {
+            return matches!(
+                flow,
+                "ALLOW_USER_SRP_AUTH" | "ALLOW_REFRESH_TOKEN_AUTH" | "ALLOW_CUSTOM_AUTH"
+            );
+        }
+        let has = |f: &str| flows.iter().any(|x| x == f);
+        if flows
+            .iter()
+            .any(|f| LEGACY_AUTH_FLOWS.contains(&f.as_str()))
+        {
+            return match flow {
+                "ALLOW_USER_PASSWORD_AUTH" => has("USER_PASSWORD_AUTH"),
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH" => has("ADMIN_NO_SRP_AUTH"),
+                "ALLOW_CUSTOM_AUTH" | "ALLOW_REFRESH_TOKEN_AUTH" => true,
+                "ALLOW_USER_SRP_AUTH" => !has("CUSTOM_AUTH_FLOW_ONLY"),
+                _ => false,
+            };
+        }
+        has(flow)
+    }
+
     /// Token revocation is on unless the client turned it off (new clients default to on).
     pub fn token_revocation_enabled(&self) -> bool {
         self.enable_token_revocation.unwrap_or(true)

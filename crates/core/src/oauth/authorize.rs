@@ -398,6 +398,8 @@ pub async fn issue(
         code_challenge: req.code_challenge.clone(),
         origin_jti: new_uuid(),
         event_id: who.event_id.to_string(),
+        via_api: false,
+        device_key: None,
     };
     let state = req.state.as_deref();
     match req.response_type {

@@ -65,6 +65,9 @@ pub fn user_access_token(i: &UserTokenInput<'_>) -> Result<(String, i64), OAuthE
     c.insert("iat".into(), json!(i.now));
     c.insert("exp".into(), json!(i.now + lifetime));
     c.insert("username".into(), json!(i.user.username));
+    if let Some(device) = &i.grant.device_key {
+        c.insert("device_key".into(), json!(device));
+    }
     c.insert("version".into(), json!(2));
     if !i.groups.is_empty() {
         c.insert("cognito:groups".into(), json!(i.groups));
@@ -93,7 +96,12 @@ fn id_token_value(name: &str, value: &str) -> Value {
 pub fn id_token(i: &UserTokenInput<'_>, access_token: &str) -> Result<String, OAuthError> {
     let lifetime = i.client.config.id_token_seconds();
     let mut c = Map::new();
-    let released = released_attributes(&i.grant.scopes, &i.client.config);
+    let released = if i.grant.via_api {
+        // The API's ID tokens carry every attribute the client reads (as `openid` alone).
+        released_attributes(&["openid".to_string()], &i.client.config)
+    } else {
+        released_attributes(&i.grant.scopes, &i.client.config)
+    };
     for a in &i.user.attributes {
         if released.allows(&a.name) {
             c.insert(a.name.clone(), id_token_value(&a.name, &a.value));
@@ -105,7 +113,9 @@ pub fn id_token(i: &UserTokenInput<'_>, access_token: &str) -> Result<String, OA
         // Federated and linked users: an array of objects in the ID token (spec §13.2).
         c.insert("identities".into(), parsed);
     }
-    c.insert("at_hash".into(), json!(at_hash(access_token)));
+    if !i.grant.via_api {
+        c.insert("at_hash".into(), json!(at_hash(access_token)));
+    }
     c.insert("sub".into(), json!(i.user.sub));
     if !i.groups.is_empty() {
         c.insert("cognito:groups".into(), json!(i.groups));
@@ -166,6 +176,14 @@ pub fn client_access_token(
     };
     let body = serde_json::to_vec(&claims).expect("claims serialize");
     Ok((sign_bytes(view, KeyPurpose::Access, &body, now)?, lifetime))
+}
+
+/// The `client_id` a token claims, read without checking it: only to find the pool whose keys
+/// then check it.
+pub fn claimed_client_id(token: &str) -> Option<String> {
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&payload).ok()?;
+    claims.get("client_id")?.as_str().map(String::from)
 }
 
 /// Verifies one of this pool's access tokens: our signature, our issuer, `token_use: access`,

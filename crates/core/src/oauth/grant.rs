@@ -23,7 +23,17 @@ pub struct Grant {
     pub origin_jti: String,
     /// The authentication event (`event_id`).
     pub event_id: String,
+    /// Issued by the API's sign-in (`InitiateAuth`), not through the OAuth endpoints: the ID
+    /// token then always comes, with every attribute the client reads, and no `at_hash`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub via_api: bool,
+    /// The remembered device the sign-in came from (`device_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
+
+/// The one scope of tokens from the API's sign-in: it authorizes the user's own operations.
+pub const USER_ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
 impl Grant {
     pub fn to_json(&self) -> String {

@@ -179,6 +179,21 @@ async fn authorization_code(
     }
     let user = active_user(store, view, &grant).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
+    start_tokens(store, view, client, &user, &grant, now)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("code was already used"))
+}
+
+/// Starts the token family of a new sign-in: its first refresh token and the tokens. `None`
+/// when the family exists already (the grant was used).
+pub async fn start_tokens(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    user: &UserRecord,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<Option<TokenResponse>, OAuthError> {
     let refresh_lifetime = client.config.refresh_token_seconds();
     let refresh_token = new_refresh_token();
     let family = FamilyRecord {
@@ -199,11 +214,11 @@ async fn authorization_code(
         replaced_at: None,
     };
     if !store.start_family(&family, &first).await? {
-        return Err(OAuthError::invalid_grant("code was already used"));
+        return Ok(None);
     }
-    let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
+    let mut response = user_tokens(store, view, client, user, grant, now).await?;
     response.refresh_token = Some(refresh_token);
-    Ok(response)
+    Ok(Some(response))
 }
 
 /// The user, if they exist, are enabled, and signed in for this grant after their last
@@ -249,7 +264,7 @@ pub async fn user_tokens(
         now,
     };
     let (access_token, expires_in) = claims::user_access_token(&input)?;
-    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
+    let id_token = if grant.via_api || grant.scopes.iter().any(|s| s == "openid") {
         Some(claims::id_token(&input, &access_token)?)
     } else {
         None
@@ -331,6 +346,29 @@ async fn refresh(
     let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
     response.refresh_token = new_token;
     Ok(response)
+}
+
+/// The username and `sub` of the user a refresh token was issued to, if it is one of ours
+/// (the API checks a client's `SECRET_HASH` over them before refreshing).
+pub async fn refresh_holder(
+    store: &dyn Store,
+    token: &str,
+) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(record) = store.find_refresh(&TokenHash::of(token)).await? else {
+        return Ok(None);
+    };
+    let (Some(grant), Some(family)) = (
+        Grant::from_json(&record.payload),
+        store.get_family(&record.family_id).await?,
+    ) else {
+        return Ok(None);
+    };
+    let sub = store
+        .get_user(&family.pool_id, &grant.username)
+        .await?
+        .map(|u| u.sub)
+        .unwrap_or_default();
+    Ok(Some((grant.username, sub)))
 }
 
 fn client_credentials(

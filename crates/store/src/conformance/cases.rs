@@ -396,6 +396,7 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
             enabled: vec![userpool_core::model::MfaFactor::SoftwareToken],
             preferred: None,
         }),
+        srp_verifier: Some("kek:verifier".into()),
         attributes: vec![AttributeType {
             name: "email".into(),
             value: "alice@example.test".into(),
@@ -467,6 +468,7 @@ pub async fn groups_are_updated_deleted_and_list_their_members(b: &impl Connect)
             tokens_valid_from_ms: None,
             totp_secret: None,
             mfa_preference: None,
+            srp_verifier: None,
             attributes: vec![],
             created_at: NOW,
             updated_at: NOW,
@@ -721,6 +723,7 @@ fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
         tokens_valid_from_ms: None,
         totp_secret: None,
         mfa_preference: None,
+        srp_verifier: None,
         attributes: vec![
             AttributeType {
                 name: "email".into(),
@@ -1029,6 +1032,7 @@ pub async fn users_are_updated_by_compare_and_swap(b: &impl Connect) {
     u.password_set_at = Some(NOW + 5);
     u.tokens_valid_from_ms = Some((NOW + 5) * 1000);
     u.totp_secret = Some("kek:secret".into());
+    u.srp_verifier = Some("kek:new-verifier".into());
     u.mfa_preference = Some(userpool_core::model::MfaPreference {
         enabled: vec![userpool_core::model::MfaFactor::SoftwareToken],
         preferred: Some(userpool_core::model::MfaFactor::SoftwareToken),
@@ -1381,6 +1385,7 @@ pub async fn a_deleted_user_takes_its_memberships_links_codes_and_sessions(b: &i
         tokens_valid_from_ms: None,
         totp_secret: None,
         mfa_preference: None,
+        srp_verifier: None,
         attributes: vec![],
         created_at: NOW,
         updated_at: NOW,

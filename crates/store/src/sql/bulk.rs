@@ -85,6 +85,7 @@ mod tests {
             tokens_valid_from_ms: None,
             totp_secret: None,
             mfa_preference: None,
+            srp_verifier: None,
             attributes: vec![
                 AttributeType {
                     name: "email".into(),

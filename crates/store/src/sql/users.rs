@@ -9,7 +9,7 @@ use userpool_core::store::*;
 use super::{SqlStore, begin_write};
 use crate::codec::{backend, from_json, to_json};
 
-const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret, version, password_set_at, tokens_valid_from_ms, mfa_preference";
+const USER_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, totp_secret, version, password_set_at, tokens_valid_from_ms, mfa_preference, srp_verifier";
 
 row! {
     struct UserRow {
@@ -27,6 +27,7 @@ row! {
         password_set_at: Option<i64>,
         tokens_valid_from_ms: Option<i64>,
         mfa_preference: Option<String>,
+        srp_verifier: Option<String>,
     }
 }
 
@@ -51,6 +52,7 @@ impl TryFrom<UserRow> for UserRecord {
                 .mfa_preference
                 .map(|p| from_json("user MFA preference", &p))
                 .transpose()?,
+            srp_verifier: row.srp_verifier,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
@@ -60,10 +62,10 @@ impl TryFrom<UserRow> for UserRecord {
 
 /// The columns a new user's row is written with, in the order `bind_new_user!` binds them;
 /// `version` starts at 0.
-const INSERT_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret, password_set_at, tokens_valid_from_ms, name, given_name, family_name, mfa_preference, version";
+const INSERT_COLUMNS: &str = "pool_id, username, sub, status, enabled, password_hash, attributes, created_at, updated_at, email, phone_number, preferred_username, totp_secret, password_set_at, tokens_valid_from_ms, name, given_name, family_name, mfa_preference, srp_verifier, version";
 
 /// The parameters `bind_new_user!` binds per user.
-pub(super) const INSERT_PARAMETERS: usize = 19;
+pub(super) const INSERT_PARAMETERS: usize = 20;
 
 /// `INSERT INTO users … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` new users (one for
 /// `insert_user`, many for the bulk load): each row's parameters are bound by `bind_new_user!`.
@@ -115,6 +117,7 @@ macro_rules! bind_new_user {
             .bind(attribute("given_name"))
             .bind(attribute("family_name"))
             .bind(u.mfa_preference.as_ref().map($crate::codec::to_json))
+            .bind(&u.srp_verifier)
     }};
 }
 pub(super) use bind_new_user;
@@ -138,7 +141,7 @@ impl UserStore for SqlStore {
 
     async fn update_user(&self, u: &UserRecord) -> StoreResult<CasOutcome> {
         u.check_writable()?;
-        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9, password_set_at = $10, tokens_valid_from_ms = $11, name = $15, given_name = $16, family_name = $17, mfa_preference = $18, version = version + 1 WHERE pool_id = $12 AND username = $13 AND version = $14";
+        let sql = "UPDATE users SET status = $1, enabled = $2, password_hash = $3, attributes = $4, updated_at = $5, email = $6, phone_number = $7, preferred_username = $8, totp_secret = $9, password_set_at = $10, tokens_valid_from_ms = $11, name = $15, given_name = $16, family_name = $17, mfa_preference = $18, srp_verifier = $19, version = version + 1 WHERE pool_id = $12 AND username = $13 AND version = $14";
         let alias = |name: &str| alias_of(u, name);
         let applied = on_db!(self, db => changed_one!(sqlx::query(sql)
             .bind(u.status.as_str())
@@ -158,7 +161,8 @@ impl UserStore for SqlStore {
             .bind(attribute_of(u, "name"))
             .bind(attribute_of(u, "given_name"))
             .bind(attribute_of(u, "family_name"))
-            .bind(u.mfa_preference.as_ref().map(to_json)), db))?;
+            .bind(u.mfa_preference.as_ref().map(to_json))
+            .bind(&u.srp_verifier), db))?;
         Ok(CasOutcome::of(applied))
     }
 

@@ -9,7 +9,7 @@ use userpool_core::auth::ErrorKind;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::{self, totp};
 use userpool_core::oauth::authorize::AuthorizeParams;
-use userpool_core::store::{ChallengeRecord, PendingKind, UserRecord};
+use userpool_core::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 
 use super::form::{Field, FormPage, page_url};
 use super::{Page, Posted, failed, flow, refusal};
@@ -47,6 +47,7 @@ fn new_password_page<'a>(error: Option<&'a str>) -> FormPage<'a> {
 async fn pending(
     state: &AppState,
     view: &PoolView,
+    client: &ClientRecord,
     headers: &HeaderMap,
     kinds: &[PendingKind],
 ) -> Result<Option<(ChallengeRecord, UserRecord)>, Response> {
@@ -55,7 +56,7 @@ async fn pending(
     };
     state
         .auth
-        .pending_step(view, &session, kinds)
+        .pending_step(view, client, &session, kinds)
         .await
         .map_err(|e| failed("reading the sign-in step", e.message))
 }
@@ -66,10 +67,19 @@ pub(crate) async fn new_password_get(
         view,
         headers,
         params,
+        client,
         ..
     }: Page,
 ) -> Response {
-    match pending(&state, &view, &headers, &[PendingKind::NewPassword]).await {
+    match pending(
+        &state,
+        &view,
+        &client,
+        &headers,
+        &[PendingKind::NewPassword],
+    )
+    .await
+    {
         Ok(Some(_)) => new_password_page(None).render(&state, &view, &headers, &params),
         Ok(None) => start_over(&params),
         Err(r) => r,
@@ -96,7 +106,7 @@ pub(crate) async fn new_password_post(
     let password = form.get("password").unwrap_or_default();
     match state
         .auth
-        .set_new_password(&view, &client, &session, &password)
+        .set_new_password(&view, &client, &session, &password, &[])
         .await
     {
         Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
@@ -194,10 +204,11 @@ pub(crate) async fn mfa_get(
         view,
         headers,
         params,
+        client,
         ..
     }: Page,
 ) -> Response {
-    match pending(&state, &view, &headers, MFA_KINDS).await {
+    match pending(&state, &view, &client, &headers, MFA_KINDS).await {
         Ok(Some((c, user))) => render_mfa(&state, &view, &headers, &params, &c, &user, None),
         Ok(None) => start_over(&params),
         Err(r) => r,
@@ -215,7 +226,7 @@ pub(crate) async fn mfa_post(
                 headers,
                 params,
                 req,
-                ..
+                client,
             },
         form,
     }: Posted,
@@ -224,7 +235,11 @@ pub(crate) async fn mfa_post(
         return start_over(&params);
     };
     let code = form.get("code").unwrap_or_default();
-    let error = match state.auth.verify_totp(&view, &session, &code).await {
+    let error = match state
+        .auth
+        .verify_totp(&view, &client, &session, &code)
+        .await
+    {
         Ok(next) => return flow::next_step(&state, &view, &params, &req, next).await,
         Err(e) => e,
     };
@@ -239,7 +254,7 @@ pub(crate) async fn mfa_post(
             Err(r) => return *r,
         },
     };
-    match pending(&state, &view, &headers, MFA_KINDS).await {
+    match pending(&state, &view, &client, &headers, MFA_KINDS).await {
         Ok(Some((c, user))) => {
             render_mfa(&state, &view, &headers, &params, &c, &user, Some(&message))
         }

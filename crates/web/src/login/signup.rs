@@ -110,6 +110,7 @@ pub(crate) async fn signup_post(
         username: &username,
         email: (!email.is_empty()).then_some(email.as_str()),
         password: &password,
+        attributes: &[],
     };
     match state.auth.sign_up(&view, &input).await {
         Ok(_) => redirect(&page_url(

@@ -1,0 +1,511 @@
+//! The API's sign-in: `InitiateAuth`, `AdminInitiateAuth`, `RespondToAuthChallenge`,
+//! `AdminRespondToAuthChallenge`, `GetTokensFromRefreshToken` and `RevokeToken`. The app client
+//! and its `SECRET_HASH` identify the caller; the flows are core's (`Auth::sign_in`,
+//! `begin_srp`/`answer_srp`, the steps), the tokens the token endpoint's (`oauth::token`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use userpool_core::auth::{Challenge, Next, SignedIn};
+use userpool_core::directory::PoolView;
+use userpool_core::oauth::grant::{Grant, TokenResponse, USER_ADMIN_SCOPE, new_event_id, new_uuid};
+use userpool_core::oauth::token::{self, TokenGrant};
+use userpool_core::oauth::{ErrorCode, OAuthError};
+use userpool_core::store::{ClientRecord, PendingKind};
+
+use super::member;
+use crate::{Api, ApiError};
+
+/// The app client `ClientId` names, with its pool as this node sees it.
+pub(super) async fn app_client(
+    api: &Api,
+    client_id: &str,
+) -> Result<(Arc<PoolView>, ClientRecord), ApiError> {
+    let found = |api: &Api| {
+        let view = api.directory.snapshot().pool_of_client(client_id)?;
+        let client = view.clients.get(client_id)?.clone();
+        Some((view, client))
+    };
+    if let Some(found) = found(api) {
+        return Ok(found);
+    }
+    // Made on another node a moment ago: read it before saying it does not exist.
+    if api.store.find_client(client_id).await?.is_some() {
+        api.reload().await;
+        if let Some(found) = found(api) {
+            return Ok(found);
+        }
+    }
+    Err(ApiError::not_found(format!(
+        "User pool client {client_id} does not exist."
+    )))
+}
+
+/// A client with a secret must prove it with `SECRET_HASH` (Base64 HMAC-SHA256 of username
+/// and client ID under the secret); clients without one send none that counts.
+pub(super) fn check_secret_hash(
+    api: &Api,
+    client: &ClientRecord,
+    username: &str,
+    given: Option<&str>,
+) -> Result<(), ApiError> {
+    if !client.has_secret() {
+        return Ok(());
+    }
+    let id = &client.client_id;
+    match given {
+        None => Err(ApiError::new(
+            "NotAuthorizedException",
+            format!("Client {id} is configured with secret but SECRET_HASH was not received"),
+        )),
+        Some(hash) if client.secret_hash_matches(&api.master, username, hash) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            "NotAuthorizedException",
+            format!("Unable to verify secret hash for client {id}"),
+        )),
+    }
+}
+
+/// The `ALLOW_*` setting each flow needs.
+fn allowance(flow: &str) -> &'static str {
+    match flow {
+        "USER_SRP_AUTH" => "ALLOW_USER_SRP_AUTH",
+        "USER_PASSWORD_AUTH" => "ALLOW_USER_PASSWORD_AUTH",
+        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => "ALLOW_REFRESH_TOKEN_AUTH",
+        "CUSTOM_AUTH" => "ALLOW_CUSTOM_AUTH",
+        "USER_AUTH" => "ALLOW_USER_AUTH",
+        _ => "",
+    }
+}
+
+/// A string map of the request (`AuthParameters`, `ChallengeResponses`).
+fn parameters(input: &Value, name: &str) -> Result<HashMap<String, String>, ApiError> {
+    Ok(member::<Option<HashMap<String, String>>>(input, name)?.unwrap_or_default())
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::invalid_parameter(format!("Missing required parameter {name}")))
+}
+
+/// Which door a sign-in came through: the admin operations (SigV4) allow the admin flows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Door {
+    Public,
+    Admin,
+}
+
+pub(super) async fn initiate(api: &Api, input: Value) -> Result<Value, ApiError> {
+    run_initiate(api, input, Door::Public).await
+}
+
+pub(super) async fn admin_initiate(api: &Api, input: Value) -> Result<Value, ApiError> {
+    run_initiate(api, input, Door::Admin).await
+}
+
+pub(super) async fn respond(api: &Api, input: Value) -> Result<Value, ApiError> {
+    run_respond(api, input, Door::Public).await
+}
+
+pub(super) async fn admin_respond(api: &Api, input: Value) -> Result<Value, ApiError> {
+    run_respond(api, input, Door::Admin).await
+}
+
+/// The client of an admin or a public request; an admin request names the pool too.
+async fn client_of(
+    api: &Api,
+    input: &Value,
+    door: Door,
+) -> Result<(Arc<PoolView>, ClientRecord), ApiError> {
+    let client_id: String = member(input, "ClientId")?;
+    let (view, client) = app_client(api, &client_id).await?;
+    if door == Door::Admin && member::<String>(input, "UserPoolId")? != view.pool.id {
+        return Err(ApiError::not_found(format!(
+            "User pool client {client_id} does not exist."
+        )));
+    }
+    Ok((view, client))
+}
+
+async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiError> {
+    let (view, client) = client_of(api, &input, door).await?;
+    let flow: String = member(&input, "AuthFlow")?;
+    let params = parameters(&input, "AuthParameters")?;
+    let public_flow = matches!(
+        flow.as_str(),
+        "USER_SRP_AUTH" | "USER_PASSWORD_AUTH" | "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN"
+    );
+    let admin_flow = matches!(
+        flow.as_str(),
+        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" | "USER_SRP_AUTH"
+    ) || matches!(flow.as_str(), "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN");
+    let door_allows = match door {
+        Door::Public => public_flow || matches!(flow.as_str(), "CUSTOM_AUTH" | "USER_AUTH"),
+        Door::Admin => admin_flow || matches!(flow.as_str(), "CUSTOM_AUTH" | "USER_AUTH"),
+    };
+    if !door_allows {
+        return Err(ApiError::invalid_parameter(format!(
+            "Initiate Auth method not supported: {flow}"
+        )));
+    }
+    if !client.config.allows_auth_flow(allowance(&flow)) {
+        return Err(ApiError::invalid_parameter(format!(
+            "{flow} flow not enabled for this client"
+        )));
+    }
+    match flow.as_str() {
+        "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            let username = required(&params, "USERNAME")?;
+            let password = required(&params, "PASSWORD")?;
+            check_secret_hash(
+                api,
+                &client,
+                username,
+                params.get("SECRET_HASH").map(String::as_str),
+            )?;
+            let next = api.auth.sign_in(&view, &client, username, password).await?;
+            answer(api, &view, &client, next).await
+        }
+        "USER_SRP_AUTH" => {
+            let username = required(&params, "USERNAME")?;
+            let srp_a = required(&params, "SRP_A")?;
+            check_secret_hash(
+                api,
+                &client,
+                username,
+                params.get("SECRET_HASH").map(String::as_str),
+            )?;
+            let c = api.auth.begin_srp(&view, &client, username, srp_a).await?;
+            Ok(json!({
+                "ChallengeName": "PASSWORD_VERIFIER",
+                "ChallengeParameters": {
+                    "SALT": c.salt_hex,
+                    "SECRET_BLOCK": c.secret_block,
+                    "SRP_B": c.srp_b_hex,
+                    "USERNAME": c.username,
+                    "USER_ID_FOR_SRP": c.username,
+                },
+            }))
+        }
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+            let refresh_token = required(&params, "REFRESH_TOKEN")?;
+            let secret_hash = params.get("SECRET_HASH").map(String::as_str);
+            refresh(
+                api,
+                &view,
+                &client,
+                refresh_token,
+                Proof::SecretHash(secret_hash),
+            )
+            .await
+        }
+        // No custom-auth triggers run yet: Cognito's answer for a pool without them.
+        "CUSTOM_AUTH" => Err(ApiError::invalid_parameter(
+            "Custom auth lambda trigger is not configured for the user pool.",
+        )),
+        _ => Err(ApiError::invalid_parameter(format!(
+            "{flow} flow not enabled for this client"
+        ))),
+    }
+}
+
+async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiError> {
+    let (view, client) = client_of(api, &input, door).await?;
+    let name: String = member(&input, "ChallengeName")?;
+    let responses = parameters(&input, "ChallengeResponses")?;
+    let session: Option<String> = member(&input, "Session")?;
+    let username = required(&responses, "USERNAME")?;
+    check_secret_hash(
+        api,
+        &client,
+        username,
+        responses.get("SECRET_HASH").map(String::as_str),
+    )?;
+    let session = || {
+        session
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_parameter("Missing required parameter Session"))
+    };
+    let next = match name.as_str() {
+        "PASSWORD_VERIFIER" => {
+            api.auth
+                .answer_srp(
+                    &view,
+                    &client,
+                    required(&responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
+                    required(&responses, "TIMESTAMP")?,
+                    required(&responses, "PASSWORD_CLAIM_SIGNATURE")?,
+                )
+                .await?
+        }
+        "NEW_PASSWORD_REQUIRED" => {
+            let password = required(&responses, "NEW_PASSWORD")?;
+            let attributes: Vec<_> = responses
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("userAttributes.").map(|name| {
+                        userpool_core::model::AttributeType {
+                            name: name.to_string(),
+                            value: v.clone(),
+                        }
+                    })
+                })
+                .collect();
+            api.auth
+                .set_new_password(&view, &client, session()?, password, &attributes)
+                .await?
+        }
+        "SOFTWARE_TOKEN_MFA" => {
+            let code = required(&responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+            api.auth
+                .verify_totp(&view, &client, session()?, code)
+                .await?
+        }
+        "MFA_SETUP" => Next::Done(api.auth.take_signed_in(&view, &client, session()?).await?),
+        _ => {
+            return Err(ApiError::invalid_parameter(format!(
+                "The challenge {name} is not one this sign-in is waiting for"
+            )));
+        }
+    };
+    answer(api, &view, &client, next).await
+}
+
+/// What a sign-in leads to, in the API's shape: the next challenge, or the tokens.
+pub(super) async fn answer(
+    api: &Api,
+    view: &PoolView,
+    client: &ClientRecord,
+    next: Next,
+) -> Result<Value, ApiError> {
+    match next {
+        Next::Done(signed_in) => {
+            let tokens = issue(api, view, client, &signed_in).await?;
+            Ok(json!({
+                "ChallengeParameters": {},
+                "AuthenticationResult": authentication_result(&tokens),
+            }))
+        }
+        Next::Step(step) => Ok(challenge(view, &step)),
+    }
+}
+
+/// A step as `ChallengeName`, `Session` and `ChallengeParameters`.
+fn challenge(view: &PoolView, step: &Challenge) -> Value {
+    let user = &step.user;
+    let mut params = Map::new();
+    params.insert("USER_ID_FOR_SRP".into(), json!(user.username));
+    let name = match step.kind {
+        PendingKind::NewPassword => {
+            let attributes: Map<String, Value> = user
+                .attributes
+                .iter()
+                .filter(|a| !a.name.ends_with("_verified") && a.name != "identities")
+                .map(|a| (a.name.clone(), json!(a.value)))
+                .collect();
+            let missing: Vec<String> = view
+                .pool
+                .config
+                .required_attributes()
+                .into_iter()
+                .filter(|r| !user.attributes.iter().any(|a| &a.name == r))
+                .map(|r| format!("userAttributes.{r}"))
+                .collect();
+            params.insert(
+                "userAttributes".into(),
+                json!(Value::Object(attributes).to_string()),
+            );
+            params.insert(
+                "requiredAttributes".into(),
+                json!(json!(missing).to_string()),
+            );
+            "NEW_PASSWORD_REQUIRED"
+        }
+        PendingKind::MfaSetup => {
+            params.insert("MFAS_CAN_SETUP".into(), json!(r#"["SOFTWARE_TOKEN_MFA"]"#));
+            "MFA_SETUP"
+        }
+        _ => "SOFTWARE_TOKEN_MFA",
+    };
+    json!({
+        "ChallengeName": name,
+        "Session": step.session,
+        "ChallengeParameters": params,
+    })
+}
+
+/// The tokens of a finished sign-in, from a new token family (what `/oauth2/token` issues
+/// for a code, with the scope of the user's own operations).
+async fn issue(
+    api: &Api,
+    view: &PoolView,
+    client: &ClientRecord,
+    signed_in: &SignedIn,
+) -> Result<TokenResponse, ApiError> {
+    if signed_in.cut_off() {
+        return Err(ApiError::new(
+            "NotAuthorizedException",
+            "Invalid session for the user, session is expired.",
+        ));
+    }
+    let now = api.clock.now();
+    let grant = Grant {
+        client_id: client.client_id.clone(),
+        username: signed_in.user.username.clone(),
+        scopes: vec![USER_ADMIN_SCOPE.to_string()],
+        auth_time: now,
+        nonce: None,
+        redirect_uri: None,
+        code_challenge: None,
+        origin_jti: new_uuid(),
+        event_id: new_event_id(signed_in.started_ms),
+        via_api: true,
+        device_key: None,
+    };
+    token::start_tokens(&*api.store, view, client, &signed_in.user, &grant, now)
+        .await
+        .map_err(oauth_error)?
+        .ok_or_else(ApiError::internal)
+}
+
+/// `AuthenticationResultType`.
+fn authentication_result(tokens: &TokenResponse) -> Value {
+    json!({
+        "AccessToken": tokens.access_token,
+        "ExpiresIn": tokens.expires_in,
+        "TokenType": tokens.token_type,
+        "RefreshToken": tokens.refresh_token,
+        "IdToken": tokens.id_token,
+    })
+}
+
+/// How a refresh proves its client: `SECRET_HASH` (over the token's user) in
+/// `InitiateAuth`, the secret itself in `GetTokensFromRefreshToken`.
+enum Proof<'a> {
+    SecretHash(Option<&'a str>),
+    Secret(Option<&'a str>),
+}
+
+/// `REFRESH_TOKEN_AUTH` and `GetTokensFromRefreshToken`: the token endpoint's refresh grant,
+/// its rotation rules included; every refusal is Cognito's "Invalid Refresh Token".
+async fn refresh(
+    api: &Api,
+    view: &PoolView,
+    client: &ClientRecord,
+    refresh_token: &str,
+    proof: Proof<'_>,
+) -> Result<Value, ApiError> {
+    match proof {
+        Proof::SecretHash(given) if client.has_secret() => {
+            // Over the token's user: their username, or their `sub` (which clients of pools
+            // that sign in by email use). An unknown token fails below, as any does.
+            let holder = token::refresh_holder(&*api.store, refresh_token)
+                .await
+                .map_err(oauth_error)?;
+            let (username, sub) = holder.unwrap_or_default();
+            if check_secret_hash(api, client, &sub, given).is_err() && !username.is_empty() {
+                check_secret_hash(api, client, &username, given)?;
+            }
+        }
+        Proof::Secret(given) => client_secret(api, client, given)?,
+        Proof::SecretHash(_) => {}
+    }
+    let grant = TokenGrant::RefreshToken {
+        refresh_token: refresh_token.to_string(),
+    };
+    let tokens = token::exchange(&*api.store, view, client, grant, api.clock.now())
+        .await
+        .map_err(|e| match e.code {
+            ErrorCode::InvalidGrant => {
+                ApiError::new("NotAuthorizedException", "Invalid Refresh Token")
+            }
+            _ => oauth_error(e),
+        })?;
+    Ok(json!({
+        "ChallengeParameters": {},
+        "AuthenticationResult": authentication_result(&tokens),
+    }))
+}
+
+/// A client with a secret presents one of its secrets (`ClientSecret`).
+fn client_secret(api: &Api, client: &ClientRecord, given: Option<&str>) -> Result<(), ApiError> {
+    let ok = match given {
+        Some(secret) => client.has_secret() && client.secret_matches(&api.master, secret),
+        None => !client.has_secret(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "NotAuthorizedException",
+            format!(
+                "Client {} is configured with secret but the secret given does not match",
+                client.client_id
+            ),
+        ))
+    }
+}
+
+pub(super) async fn get_tokens_from_refresh_token(
+    api: &Api,
+    input: Value,
+) -> Result<Value, ApiError> {
+    let (view, client) = app_client(api, &member::<String>(&input, "ClientId")?).await?;
+    if !client.config.allows_auth_flow("ALLOW_REFRESH_TOKEN_AUTH") {
+        return Err(ApiError::invalid_parameter(
+            "REFRESH_TOKEN_AUTH flow not enabled for this client",
+        ));
+    }
+    let refresh_token: String = member(&input, "RefreshToken")?;
+    let secret: Option<String> = member(&input, "ClientSecret")?;
+    let answer = refresh(
+        api,
+        &view,
+        &client,
+        &refresh_token,
+        Proof::Secret(secret.as_deref()),
+    )
+    .await?;
+    Ok(answer
+        .get("AuthenticationResult")
+        .map(|r| json!({ "AuthenticationResult": r }))
+        .unwrap_or_default())
+}
+
+pub(super) async fn revoke_token(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let (_, client) = app_client(api, &member::<String>(&input, "ClientId")?).await?;
+    let secret: Option<String> = member(&input, "ClientSecret")?;
+    client_secret(api, &client, secret.as_deref())?;
+    let token_value: String = member(&input, "Token")?;
+    token::revoke(&*api.store, &client, Some(&token_value), api.clock.now())
+        .await
+        .map_err(|e| match e.code {
+            ErrorCode::UnsupportedTokenType => ApiError::new(
+                "UnsupportedTokenTypeException",
+                "Only refresh tokens can be revoked.",
+            ),
+            ErrorCode::InvalidRequest => ApiError::new(
+                "UnsupportedOperationException",
+                "Token revocation is not enabled for this client.",
+            ),
+            _ => oauth_error(e),
+        })?;
+    Ok(json!({}))
+}
+
+/// A token-endpoint refusal the API has no closer name for.
+fn oauth_error(e: OAuthError) -> ApiError {
+    match e.code {
+        ErrorCode::ServerError => ApiError::internal(),
+        _ => ApiError::new(
+            "NotAuthorizedException",
+            e.description
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| e.code.as_str().to_string()),
+        ),
+    }
+}
