@@ -57,7 +57,7 @@ else
     USERPOOL_E2E_BACKEND=postgres cargo test -p userpool --test e2e --locked --no-fail-fast -- $oauth_tests
 fi
 
-echo "== real clients (Node.js: openid-client, aws-jwt-verify; two nodes on PostgreSQL)"
+echo "== real clients (Node.js: openid-client, aws-jwt-verify, AWS SDK, amazon-cognito-identity-js, Amplify; two nodes on PostgreSQL)"
 if ! command -v npm >/dev/null 2>&1; then
     echo "installing Node.js from Debian's packages…"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -74,5 +74,5 @@ cargo build -p userpool --locked
     npm ci --no-audit --no-fund --loglevel=error
     node --test
     echo "== real clients again, every server on PostgreSQL"
-    USERPOOL_NODE_BACKEND=postgres node --test openid-client.test.js aws-jwt-verify.test.js federation.test.js browser.test.js cognito-api.test.js
+    USERPOOL_NODE_BACKEND=postgres node --test openid-client.test.js aws-jwt-verify.test.js federation.test.js browser.test.js cognito-api.test.js sign-in.test.js
 )

@@ -7,15 +7,21 @@
 // on a fresh PostgreSQL database.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as cognito from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { CookieJar, USERPOOL_BIN, createPgDatabase, freePort, startServer } from './harness.js';
+import CognitoIdentity from 'amazon-cognito-identity-js';
+import { generate as totpGenerate } from 'otplib';
+import {
+  CookieJar, USERPOOL_BIN, createPgDatabase, freePort, jwtPayload, outboxCode, outboxMessages, startServer,
+} from './harness.js';
 import { MODEL, responseProblems, servedOperations, shapeProblems } from './cognito-shapes.js';
+
+const { AuthenticationHelper } = CognitoIdentity;
 
 const REGION = 'us-east-1';
 const MISSING_POOL = 'us-east-1_Nope12345';
@@ -164,6 +170,646 @@ after(async () => {
   await server?.stop();
   await pgDb?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A TOTP code for `secret` (base32) that the server has not seen yet: codes are good once, each
+ * later than the last (RFC 6238 §5.2), within one 30-second step of now. `used` remembers the
+ * last step used for that secret; waits for the clock when both steps near now are spent.
+ */
+async function freshTotp(secret, used) {
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000 / 30);
+    const step = Math.max(now, (used.last ?? -Infinity) + 1);
+    if (step <= now + 1) {
+      used.last = step;
+      return totpGenerate({ secret, epoch: step * 30 });
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/**
+ * A device's DeviceSecretVerifierConfig ({ PasswordVerifier, Salt }, Base64) for ConfirmDevice,
+ * made by amazon-cognito-identity-js's AuthenticationHelper as the library makes it.
+ */
+function deviceVerifier(poolId, deviceGroupKey, deviceKey) {
+  const helper = new AuthenticationHelper(poolId.split('_')[1]);
+  return new Promise((resolve, reject) => {
+    helper.generateHashDevice(deviceGroupKey, deviceKey, (err) => (err ? reject(err) : resolve({
+      PasswordVerifier: Buffer.from(helper.getVerifierDevices(), 'hex').toString('base64'),
+      Salt: Buffer.from(helper.getSaltDevices(), 'hex').toString('base64'),
+    })));
+  });
+}
+
+/** Base64 HMAC-SHA256 of username + client ID under the client secret (Cognito's SECRET_HASH). */
+const secretHash = (secret, username, clientId) =>
+  createHmac('sha256', secret).update(username + clientId).digest('base64');
+
+// The sign-in plane: the operations a user (or a backend acting for them) calls with an app
+// client, a session or their tokens. Unauthenticated operations go out unsigned, as the SDK sends
+// them without credentials; the admin ones (AdminInitiateAuth, …) are signed.
+describe('the sign-in plane through @aws-sdk/client-cognito-identity-provider', () => {
+  const NEW_PASSWORD = 'N3w-Passw0rd!!';
+  let anon;
+  let poolId;
+  let appId;
+  let legacyId;
+  let backendId;
+  let backendSecret;
+  // Tokens kept between the tests, by user.
+  const tokens = {};
+  const totpUsed = {};
+  let confirmedCode;
+
+  /** Sends an operation through the client without credentials (no SigV4). */
+  const open = (op, input) => anon.send(new cognito[`${op}Command`](input));
+  async function openRefused(op, input, name) {
+    let error;
+    await assert.rejects(open(op, input), (e) => {
+      error = e;
+      return true;
+    });
+    assert.equal(error.name, name, `${op}: ${error.name}: ${error.message}`);
+    assert.equal(error.$metadata?.httpStatusCode, 400, `${op}: ${error.message}`);
+    return error;
+  }
+  const passwordAuth = (username, password, clientId = appId) => open('InitiateAuth', {
+    ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
+  });
+  const assertTokens = (result, username, clientId = appId) => {
+    assert.equal(result.TokenType, 'Bearer');
+    assert.equal(result.ExpiresIn, 3600);
+    const id = jwtPayload(result.IdToken);
+    const access = jwtPayload(result.AccessToken);
+    assert.equal(id['cognito:username'], username);
+    assert.equal(id.token_use, 'id');
+    assert.equal(id.aud, clientId);
+    assert.equal(access.token_use, 'access');
+    assert.equal(access.client_id, clientId);
+    assert.equal(access.username, username);
+    assert.equal(access.scope, 'aws.cognito.signin.user.admin');
+    assert.equal(access.iss, `https://cognito-idp.${REGION}.amazonaws.com/${poolId}`.replace(/^https:\/\/cognito-idp\.[^/]+/, access.iss.replace(/\/[^/]+$/, '')));
+    assert.ok(access.iss.endsWith(`/${poolId}`), access.iss);
+  };
+
+  before(async () => {
+    // No credentials at all: the SDK sends the unauthenticated operations unsigned.
+    anon = new CognitoIdentityProviderClient({
+      endpoint: server.url,
+      region: REGION,
+      maxAttempts: 1,
+      credentials: () => Promise.reject(new Error('an unauthenticated operation asked for credentials')),
+    });
+    anon.middlewareStack.add(rawBodyCheck, { step: 'deserialize', name: 'rawBodyCheck', priority: 'low' });
+    anon.middlewareStack.add((next) => async (args) => {
+      assert.equal(header(args.request.headers, 'authorization'), undefined, 'an unauthenticated operation is not signed');
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'unsigned', priority: 'low' });
+  });
+
+  after(async () => {
+    anon?.destroy();
+    // The pool goes, so that the suite below finds only its own.
+    if (poolId) await call('DeleteUserPool', { UserPoolId: poolId }).catch(() => {});
+  });
+
+  test('a pool, a public and a confidential client, TOTP allowed', async () => {
+    ({ UserPool: { Id: poolId } } = await call('CreateUserPool', {
+      PoolName: 'sdk-sign-in',
+      UsernameConfiguration: { CaseSensitive: false },
+      AutoVerifiedAttributes: ['email'],
+      Policies: { PasswordPolicy: { MinimumLength: 10, RequireNumbers: true } },
+    }));
+    const flows = ['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'];
+    ({ UserPoolClient: { ClientId: appId } } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: flows, PreventUserExistenceErrors: 'ENABLED',
+    }));
+    ({ UserPoolClient: { ClientId: legacyId } } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'legacy', ExplicitAuthFlows: flows, PreventUserExistenceErrors: 'LEGACY',
+    }));
+    const { UserPoolClient: backend } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'backend', GenerateSecret: true,
+      ExplicitAuthFlows: [...flows, 'ALLOW_ADMIN_USER_PASSWORD_AUTH'],
+    });
+    backendId = backend.ClientId;
+    backendSecret = backend.ClientSecret;
+    await call('SetUserPoolMfaConfig', {
+      UserPoolId: poolId, MfaConfiguration: 'OPTIONAL', SoftwareTokenMfaConfiguration: { Enabled: true },
+    });
+  });
+
+  test('InitiateAuth USER_PASSWORD_AUTH, RespondToAuthChallenge NEW_PASSWORD_REQUIRED', async () => {
+    await call('AdminCreateUser', {
+      UserPoolId: poolId, Username: 'bob', TemporaryPassword: 'Temp-Passw0rd', MessageAction: 'SUPPRESS',
+      UserAttributes: attrs({ email: 'bob@example.test', email_verified: 'true' }),
+    });
+    const wrong = await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'bob', PASSWORD: 'Wrong-Passw0rd' },
+    }, 'NotAuthorizedException');
+    assert.equal(wrong.message, 'Incorrect username or password.');
+    const unknown = await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'nobody', PASSWORD: 'Wrong-Passw0rd' },
+    }, 'NotAuthorizedException');
+    assert.equal(unknown.message, 'Incorrect username or password.', 'PreventUserExistenceErrors hides unknown names');
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'bob', PASSWORD: 'Temp-Passw0rd' },
+    }, 'InvalidParameterException');
+    await openRefused('InitiateAuth', {
+      ClientId: 'nosuchclient0000000000000', AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'bob', PASSWORD: 'x' },
+    }, 'ResourceNotFoundException');
+
+    const started = await passwordAuth('BOB', 'Temp-Passw0rd');
+    assert.equal(started.ChallengeName, 'NEW_PASSWORD_REQUIRED');
+    assert.ok(started.Session, 'a session to answer with');
+    assert.equal(started.AuthenticationResult, undefined);
+    assert.equal(started.ChallengeParameters.USER_ID_FOR_SRP, 'bob');
+    assert.deepEqual(JSON.parse(started.ChallengeParameters.requiredAttributes), []);
+    assert.equal(JSON.parse(started.ChallengeParameters.userAttributes).email, 'bob@example.test');
+
+    const expired = await openRefused('RespondToAuthChallenge', {
+      ClientId: appId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: 'AYABeNotASessionOfThisServer0000000000',
+      ChallengeResponses: { USERNAME: 'bob', NEW_PASSWORD: NEW_PASSWORD },
+    }, 'NotAuthorizedException');
+    assert.match(expired.message, /session/i);
+    const done = await open('RespondToAuthChallenge', {
+      ClientId: appId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: started.Session,
+      ChallengeResponses: { USERNAME: 'bob', NEW_PASSWORD: NEW_PASSWORD },
+    });
+    assert.equal(done.ChallengeName, undefined);
+    assertTokens(done.AuthenticationResult, 'bob');
+    assert.ok(done.AuthenticationResult.RefreshToken);
+    assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'bob' })).UserStatus, 'CONFIRMED');
+    const again = await passwordAuth('bob', NEW_PASSWORD);
+    assertTokens(again.AuthenticationResult, 'bob');
+    tokens.bob = again.AuthenticationResult;
+  });
+
+  test('AdminInitiateAuth, AdminRespondToAuthChallenge with a confidential client (SECRET_HASH)', async () => {
+    await call('AdminCreateUser', {
+      UserPoolId: poolId, Username: 'carol', TemporaryPassword: 'Temp-Passw0rd', MessageAction: 'SUPPRESS',
+      UserAttributes: attrs({ email: 'carol@example.test', email_verified: 'true' }),
+    });
+    const params = { USERNAME: 'carol', PASSWORD: 'Temp-Passw0rd' };
+    const missing = await refused('AdminInitiateAuth', {
+      UserPoolId: poolId, ClientId: backendId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', AuthParameters: params,
+    }, 'NotAuthorizedException');
+    assert.match(missing.message, /SECRET_HASH/);
+    const hash = secretHash(backendSecret, 'carol', backendId);
+    await refused('AdminInitiateAuth', {
+      UserPoolId: poolId, ClientId: backendId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH',
+      AuthParameters: { ...params, SECRET_HASH: secretHash('not-the-secret', 'carol', backendId) },
+    }, 'NotAuthorizedException');
+    await refused('AdminInitiateAuth', {
+      UserPoolId: poolId, ClientId: appId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', AuthParameters: params,
+    }, 'InvalidParameterException');
+    const started = await call('AdminInitiateAuth', {
+      UserPoolId: poolId, ClientId: backendId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH',
+      AuthParameters: { ...params, SECRET_HASH: hash },
+    });
+    assert.equal(started.ChallengeName, 'NEW_PASSWORD_REQUIRED');
+    await refused('AdminRespondToAuthChallenge', {
+      UserPoolId: poolId, ClientId: backendId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: started.Session,
+      ChallengeResponses: { USERNAME: 'carol', NEW_PASSWORD: NEW_PASSWORD },
+    }, 'NotAuthorizedException');
+    const done = await call('AdminRespondToAuthChallenge', {
+      UserPoolId: poolId, ClientId: backendId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: started.Session,
+      ChallengeResponses: { USERNAME: 'carol', NEW_PASSWORD: NEW_PASSWORD, SECRET_HASH: hash },
+    });
+    assertTokens(done.AuthenticationResult, 'carol', backendId);
+    tokens.carol = done.AuthenticationResult;
+  });
+
+  test('SignUp, ResendConfirmationCode, ConfirmSignUp (code from the outbox)', async () => {
+    const seen = new Set();
+    const signedUp = await open('SignUp', {
+      ClientId: appId, Username: 'dave', Password: PASSWORD,
+      UserAttributes: attrs({ email: 'dave@example.test', name: 'Dave' }),
+    });
+    assert.equal(signedUp.UserConfirmed, false);
+    assert.match(signedUp.UserSub, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.deepEqual(signedUp.CodeDeliveryDetails, { Destination: 'd***@e***', DeliveryMedium: 'EMAIL', AttributeName: 'email' });
+    const first = await outboxCode(dir, 'dave@example.test', { seen });
+    await openRefused('SignUp', {
+      ClientId: appId, Username: 'DAVE', Password: PASSWORD, UserAttributes: attrs({ email: 'dave2@example.test' }),
+    }, 'UsernameExistsException');
+    await openRefused('SignUp', {
+      ClientId: appId, Username: 'weakling', Password: 'short', UserAttributes: attrs({ email: 'w@example.test' }),
+    }, 'InvalidPasswordException');
+    await openRefused('SignUp', { ClientId: backendId, Username: 'erin', Password: PASSWORD }, 'NotAuthorizedException');
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'dave', PASSWORD },
+    }, 'UserNotConfirmedException');
+
+    const resent = await open('ResendConfirmationCode', { ClientId: appId, Username: 'dave' });
+    assert.equal(resent.CodeDeliveryDetails.Destination, 'd***@e***');
+    const code = await outboxCode(dir, 'dave@example.test', { seen });
+    assert.match(first, /^\d{6}$/);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    await openRefused('ConfirmSignUp', { ClientId: appId, Username: 'dave', ConfirmationCode: wrongCode }, 'CodeMismatchException');
+    confirmedCode = code;
+    await open('ConfirmSignUp', { ClientId: appId, Username: 'dave', ConfirmationCode: code });
+    const user = await call('AdminGetUser', { UserPoolId: poolId, Username: 'dave' });
+    assert.equal(user.UserStatus, 'CONFIRMED');
+    assert.equal(asMap(user.UserAttributes).email_verified, 'true', 'the code proved the address');
+    assert.equal(asMap(user.UserAttributes).sub, signedUp.UserSub);
+  });
+
+  // Cognito names a confirmed account's status to clients with PreventUserExistenceErrors
+  // LEGACY; a client with ENABLED (the default) hears what a wrong code / an unknown name gets,
+  // so that the answer does not tell which accounts exist (userpool's choice against
+  // enumeration).
+  test('ConfirmSignUp of a confirmed user: NotAuthorizedException for a LEGACY client, a code mismatch for ENABLED', async () => {
+    const twice = await openRefused('ConfirmSignUp', { ClientId: legacyId, Username: 'dave', ConfirmationCode: confirmedCode },
+      'NotAuthorizedException');
+    assert.equal(twice.message, 'User cannot be confirmed. Current status is CONFIRMED');
+    const wrongCode = confirmedCode === '000000' ? '111111' : '000000';
+    const wrong = await openRefused('ConfirmSignUp', { ClientId: legacyId, Username: 'dave', ConfirmationCode: wrongCode },
+      'NotAuthorizedException');
+    assert.equal(wrong.message, twice.message, 'the status comes before the code');
+
+    const unknown = await openRefused('ConfirmSignUp', { ClientId: appId, Username: 'nobody', ConfirmationCode: confirmedCode },
+      'CodeMismatchException');
+    const hidden = await openRefused('ConfirmSignUp', { ClientId: appId, Username: 'dave', ConfirmationCode: confirmedCode },
+      'CodeMismatchException');
+    assert.equal(hidden.message, unknown.message, 'ENABLED: a confirmed account answers as an unknown name does');
+    await openRefused('ConfirmSignUp', { ClientId: legacyId, Username: 'nobody', ConfirmationCode: confirmedCode },
+      'UserNotFoundException');
+    assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'dave' })).UserStatus, 'CONFIRMED');
+  });
+
+  test('ResendConfirmationCode to a confirmed user: InvalidParameterException for a LEGACY client, a delivery for ENABLED', async () => {
+    const error = await openRefused('ResendConfirmationCode', { ClientId: legacyId, Username: 'dave' }, 'InvalidParameterException');
+    assert.equal(error.message, 'User is already confirmed.');
+    await openRefused('ResendConfirmationCode', { ClientId: legacyId, Username: 'nobody' }, 'UserNotFoundException');
+
+    const before = outboxMessages(dir, 'dave@example.test').length;
+    const hidden = await open('ResendConfirmationCode', { ClientId: appId, Username: 'dave' });
+    const unknown = await open('ResendConfirmationCode', { ClientId: appId, Username: 'nobody' });
+    for (const answer of [hidden, unknown]) {
+      assert.equal(answer.CodeDeliveryDetails.DeliveryMedium, 'EMAIL');
+      assert.equal(answer.CodeDeliveryDetails.AttributeName, 'email');
+    }
+    assert.match(hidden.CodeDeliveryDetails.Destination, /^d\*\*\*@[a-z]\*\*\*$/);
+    assert.match(unknown.CodeDeliveryDetails.Destination, /^n\*\*\*@[a-z]\*\*\*$/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(outboxMessages(dir, 'dave@example.test').length, before, 'no code goes to a confirmed account');
+  });
+
+  test('ForgotPassword, ConfirmForgotPassword (code from the outbox)', async () => {
+    const sent = await open('ForgotPassword', { ClientId: appId, Username: 'dave' });
+    assert.deepEqual(sent.CodeDeliveryDetails, { Destination: 'd***@e***', DeliveryMedium: 'EMAIL', AttributeName: 'email' });
+    const code = await outboxCode(dir, 'dave@example.test', { pattern: /reset code is (\d{6})\b/ });
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    await openRefused('ConfirmForgotPassword', {
+      ClientId: appId, Username: 'dave', ConfirmationCode: wrongCode, Password: NEW_PASSWORD,
+    }, 'CodeMismatchException');
+    await openRefused('ConfirmForgotPassword', {
+      ClientId: appId, Username: 'dave', ConfirmationCode: code, Password: 'weak',
+    }, 'InvalidPasswordException');
+    await open('ConfirmForgotPassword', { ClientId: appId, Username: 'dave', ConfirmationCode: code, Password: NEW_PASSWORD });
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'dave', PASSWORD },
+    }, 'NotAuthorizedException');
+    tokens.dave = (await passwordAuth('dave', NEW_PASSWORD)).AuthenticationResult;
+    assertTokens(tokens.dave, 'dave');
+    await openRefused('ForgotPassword', { ClientId: backendId, Username: 'dave' }, 'NotAuthorizedException');
+  });
+
+  test('GetUser, UpdateUserAttributes, DeleteUserAttributes, ChangePassword (access token)', async () => {
+    const AccessToken = tokens.dave.AccessToken;
+    const me = await open('GetUser', { AccessToken });
+    assert.equal(me.Username, 'dave');
+    assert.equal(asMap(me.UserAttributes).email, 'dave@example.test');
+    assert.equal(asMap(me.UserAttributes).name, 'Dave');
+    const bad = await openRefused('GetUser', { AccessToken: tokens.dave.IdToken }, 'NotAuthorizedException');
+    assert.match(bad.message, /Access Token/i, 'an ID token is not an access token');
+    await openRefused('GetUser', { AccessToken: 'eyJ.not.a-token' }, 'NotAuthorizedException');
+
+    await open('UpdateUserAttributes', { AccessToken, UserAttributes: attrs({ name: 'David', family_name: 'D' }) });
+    let map = asMap((await open('GetUser', { AccessToken })).UserAttributes);
+    assert.equal(map.name, 'David');
+    assert.equal(map.family_name, 'D');
+    const vouched = await openRefused('UpdateUserAttributes', {
+      AccessToken, UserAttributes: attrs({ email_verified: 'true' }),
+    }, 'NotAuthorizedException');
+    assert.match(vouched.message, /unauthorized attribute/);
+    await open('DeleteUserAttributes', { AccessToken, UserAttributeNames: ['family_name'] });
+    map = asMap((await open('GetUser', { AccessToken })).UserAttributes);
+    assert.equal(map.family_name, undefined);
+    await openRefused('DeleteUserAttributes', { AccessToken, UserAttributeNames: ['sub'] }, 'InvalidParameterException');
+
+    const wrong = await openRefused('ChangePassword', {
+      AccessToken, PreviousPassword: PASSWORD, ProposedPassword: 'An0ther-Passw0rd',
+    }, 'NotAuthorizedException');
+    assert.equal(wrong.message, 'Incorrect username or password.');
+    await openRefused('ChangePassword', { AccessToken, PreviousPassword: NEW_PASSWORD, ProposedPassword: 'weak' },
+      'InvalidPasswordException');
+    await open('ChangePassword', { AccessToken, PreviousPassword: NEW_PASSWORD, ProposedPassword: 'An0ther-Passw0rd' });
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'dave', PASSWORD: NEW_PASSWORD },
+    }, 'NotAuthorizedException');
+    assertTokens((await passwordAuth('dave', 'An0ther-Passw0rd')).AuthenticationResult, 'dave');
+  });
+
+  test('UpdateUserAttributes of email: a code goes to the new address, which is unverified until then', async () => {
+    const AccessToken = tokens.dave.AccessToken;
+    const changed = await open('UpdateUserAttributes', { AccessToken, UserAttributes: attrs({ email: 'dave.new@example.test' }) });
+    const map = asMap((await open('GetUser', { AccessToken })).UserAttributes);
+    assert.equal(map.email, 'dave.new@example.test');
+    assert.equal(map.email_verified, 'false', 'a new address is not verified');
+    await outboxCode(dir, 'dave.new@example.test', { timeoutMs: 1_000 });
+    assert.deepEqual(changed.CodeDeliveryDetailsList,
+      [{ Destination: 'd***@e***', DeliveryMedium: 'EMAIL', AttributeName: 'email' }],
+      'Cognito answers where the verification code went');
+  });
+
+  test('GetUserAttributeVerificationCode, VerifyUserAttribute: the new address verified by its code', async () => {
+    const AccessToken = tokens.dave.AccessToken;
+    const to = 'dave.new@example.test';
+    const seen = new Set(outboxMessages(dir, to).map((m) => m.name));
+    const sent = await open('GetUserAttributeVerificationCode', { AccessToken, AttributeName: 'email' });
+    assert.deepEqual(sent.CodeDeliveryDetails, { Destination: 'd***@e***', DeliveryMedium: 'EMAIL', AttributeName: 'email' });
+    const code = await outboxCode(dir, to, { seen });
+    await openRefused('GetUserAttributeVerificationCode', { AccessToken: 'eyJ.not.a-token', AttributeName: 'email' },
+      'NotAuthorizedException');
+    await openRefused('GetUserAttributeVerificationCode', { AccessToken, AttributeName: 'phone_number' }, 'InvalidParameterException');
+
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    await openRefused('VerifyUserAttribute', { AccessToken, AttributeName: 'email', Code: wrongCode }, 'CodeMismatchException');
+    await openRefused('VerifyUserAttribute', { AccessToken: tokens.dave.IdToken, AttributeName: 'email', Code: code },
+      'NotAuthorizedException');
+    assert.equal(asMap((await open('GetUser', { AccessToken })).UserAttributes).email_verified, 'false');
+    await open('VerifyUserAttribute', { AccessToken, AttributeName: 'email', Code: code });
+    const map = asMap((await open('GetUser', { AccessToken })).UserAttributes);
+    assert.equal(map.email, to);
+    assert.equal(map.email_verified, 'true');
+    await openRefused('VerifyUserAttribute', { AccessToken, AttributeName: 'email', Code: code }, 'CodeMismatchException');
+  });
+
+  test('AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference, then SOFTWARE_TOKEN_MFA', async () => {
+    const AccessToken = tokens.bob.AccessToken;
+    await openRefused('SetUserMFAPreference', {
+      AccessToken, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+    }, 'InvalidParameterException');
+    const { SecretCode: secret } = await open('AssociateSoftwareToken', { AccessToken });
+    assert.match(secret, /^[A-Z2-7]{16,}=*$/, 'a base32 secret');
+    await openRefused('AssociateSoftwareToken', {}, 'InvalidParameterException');
+    const used = (totpUsed.bob = {});
+    await openRefused('VerifySoftwareToken', { AccessToken: 'eyJ.not.a-token', UserCode: '123456' }, 'NotAuthorizedException');
+    const verified = await open('VerifySoftwareToken', { AccessToken, UserCode: await freshTotp(secret, used), FriendlyDeviceName: 'phone' });
+    assert.equal(verified.Status, 'SUCCESS');
+    await open('SetUserMFAPreference', { AccessToken, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
+    const me = await open('GetUser', { AccessToken });
+    assert.equal(me.PreferredMfaSetting, 'SOFTWARE_TOKEN_MFA');
+    assert.deepEqual(me.UserMFASettingList, ['SOFTWARE_TOKEN_MFA']);
+
+    const challenged = await passwordAuth('bob', NEW_PASSWORD);
+    assert.equal(challenged.ChallengeName, 'SOFTWARE_TOKEN_MFA');
+    assert.ok(challenged.Session);
+    assert.equal(challenged.AuthenticationResult, undefined);
+    await openRefused('RespondToAuthChallenge', {
+      ClientId: appId, ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: challenged.Session,
+      ChallengeResponses: { USERNAME: 'bob', SOFTWARE_TOKEN_MFA_CODE: '12345' },
+    }, 'CodeMismatchException');
+    const again = await passwordAuth('bob', NEW_PASSWORD);
+    const done = await open('RespondToAuthChallenge', {
+      ClientId: appId, ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: again.Session,
+      ChallengeResponses: { USERNAME: 'bob', SOFTWARE_TOKEN_MFA_CODE: await freshTotp(secret, used) },
+    });
+    assertTokens(done.AuthenticationResult, 'bob');
+    tokens.bob = done.AuthenticationResult;
+
+    await open('SetUserMFAPreference', { AccessToken: tokens.bob.AccessToken, SoftwareTokenMfaSettings: { Enabled: false, PreferredMfa: false } });
+    assert.ok((await passwordAuth('bob', NEW_PASSWORD)).AuthenticationResult, 'no MFA step once turned off');
+  });
+
+  test('VerifySoftwareToken with a wrong code: EnableSoftwareTokenMFAException "Code mismatch", as Cognito says it', async () => {
+    const AccessToken = tokens.carol.AccessToken;
+    const { SecretCode: secret } = await open('AssociateSoftwareToken', { AccessToken });
+    const wrongCode = (await freshTotp(secret, {})) === '000000' ? '111111' : '000000';
+    const mismatch = await openRefused('VerifySoftwareToken', { AccessToken, UserCode: wrongCode }, 'EnableSoftwareTokenMFAException');
+    assert.match(mismatch.message, /Code mismatch/);
+  });
+
+  test('InitiateAuth REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken, RevokeToken', async () => {
+    const refreshed = await open('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: tokens.bob.RefreshToken },
+    });
+    assertTokens(refreshed.AuthenticationResult, 'bob');
+    assert.equal(refreshed.AuthenticationResult.RefreshToken, undefined, 'no rotation: the refresh token stays');
+    const fromRefresh = await open('GetTokensFromRefreshToken', { ClientId: appId, RefreshToken: tokens.bob.RefreshToken });
+    assertTokens(fromRefresh.AuthenticationResult, 'bob');
+    const invalid = await openRefused('GetTokensFromRefreshToken', { ClientId: appId, RefreshToken: 'not-a-refresh-token' },
+      'NotAuthorizedException');
+    assert.equal(invalid.message, 'Invalid Refresh Token');
+
+    // The confidential client: its secret (GetTokensFromRefreshToken), its SECRET_HASH (InitiateAuth).
+    await openRefused('GetTokensFromRefreshToken', { ClientId: backendId, RefreshToken: tokens.carol.RefreshToken },
+      'NotAuthorizedException');
+    const withSecret = await open('GetTokensFromRefreshToken', {
+      ClientId: backendId, ClientSecret: backendSecret, RefreshToken: tokens.carol.RefreshToken,
+    });
+    assertTokens(withSecret.AuthenticationResult, 'carol', backendId);
+    const withHash = await call('AdminInitiateAuth', {
+      UserPoolId: poolId, ClientId: backendId, AuthFlow: 'REFRESH_TOKEN_AUTH',
+      AuthParameters: { REFRESH_TOKEN: tokens.carol.RefreshToken, SECRET_HASH: secretHash(backendSecret, 'carol', backendId) },
+    });
+    assertTokens(withHash.AuthenticationResult, 'carol', backendId);
+
+    await openRefused('RevokeToken', { ClientId: appId, Token: tokens.bob.AccessToken }, 'UnsupportedTokenTypeException');
+    await openRefused('RevokeToken', { ClientId: backendId, Token: tokens.carol.RefreshToken }, 'NotAuthorizedException');
+    await open('RevokeToken', { ClientId: appId, Token: tokens.bob.RefreshToken });
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: tokens.bob.RefreshToken },
+    }, 'NotAuthorizedException');
+    const revoked = await openRefused('GetUser', { AccessToken: fromRefresh.AuthenticationResult.AccessToken }, 'NotAuthorizedException');
+    assert.match(revoked.message, /revoked/, 'the access tokens of a revoked refresh token are revoked too');
+    await open('RevokeToken', { ClientId: backendId, ClientSecret: backendSecret, Token: tokens.carol.RefreshToken });
+  });
+
+  test('GlobalSignOut: the access token is refused after, the refresh token too', async () => {
+    const signedIn = (await passwordAuth('dave', 'An0ther-Passw0rd')).AuthenticationResult;
+    await open('GlobalSignOut', { AccessToken: signedIn.AccessToken });
+    const refusedAfter = await openRefused('GetUser', { AccessToken: signedIn.AccessToken }, 'NotAuthorizedException');
+    assert.equal(refusedAfter.message, 'Access Token has been revoked');
+    await openRefused('GlobalSignOut', { AccessToken: signedIn.AccessToken }, 'NotAuthorizedException');
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: signedIn.RefreshToken },
+    }, 'NotAuthorizedException');
+  });
+
+  test('DeleteUser: the user is gone, their token refused', async () => {
+    const signedIn = (await passwordAuth('dave', 'An0ther-Passw0rd')).AuthenticationResult;
+    await open('DeleteUser', { AccessToken: signedIn.AccessToken });
+    await refused('AdminGetUser', { UserPoolId: poolId, Username: 'dave' }, 'UserNotFoundException');
+    await openRefused('DeleteUser', { AccessToken: signedIn.AccessToken }, 'NotAuthorizedException');
+    await openRefused('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'dave', PASSWORD: 'An0ther-Passw0rd' },
+    }, 'NotAuthorizedException');
+  });
+});
+
+// Remembered devices through the SDK, in a pool of their own with a DeviceConfiguration: a
+// sign-in gets NewDeviceMetadata, the device is confirmed with an SRP verifier made as
+// amazon-cognito-identity-js makes it, then read, listed, remembered and forgotten, by the user
+// (access token, unsigned) and by the administrator (signed). DEVICE_SRP_AUTH itself is driven
+// by amazon-cognito-identity-js in sign-in.test.js.
+describe('remembered devices through @aws-sdk/client-cognito-identity-provider', () => {
+  let anon;
+  let poolId;
+  let appId;
+  const devices = {};
+  let signedIn;
+
+  const open = (op, input) => anon.send(new cognito[`${op}Command`](input));
+  async function openRefused(op, input, name) {
+    let error;
+    await assert.rejects(open(op, input), (e) => {
+      error = e;
+      return true;
+    });
+    assert.equal(error.name, name, `${op}: ${error.name}: ${error.message}`);
+    assert.equal(error.$metadata?.httpStatusCode, 400, `${op}: ${error.message}`);
+    return error;
+  }
+  const passwordAuth = (username, password) => open('InitiateAuth', {
+    ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
+  });
+  const deviceAttrs = (device) => asMap(device.DeviceAttributes);
+
+  before(() => {
+    anon = new CognitoIdentityProviderClient({
+      endpoint: server.url,
+      region: REGION,
+      maxAttempts: 1,
+      credentials: () => Promise.reject(new Error('an unauthenticated operation asked for credentials')),
+    });
+    anon.middlewareStack.add(rawBodyCheck, { step: 'deserialize', name: 'rawBodyCheck', priority: 'low' });
+  });
+
+  after(async () => {
+    anon?.destroy();
+    if (poolId) await call('DeleteUserPool', { UserPoolId: poolId }).catch(() => {});
+  });
+
+  test('a sign-in in a pool with a DeviceConfiguration: NewDeviceMetadata, device_key in the access token', async () => {
+    ({ UserPool: { Id: poolId } } = await call('CreateUserPool', {
+      PoolName: 'sdk-devices',
+      DeviceConfiguration: { ChallengeRequiredOnNewDevice: true, DeviceOnlyRememberedOnUserPrompt: true },
+    }));
+    const { UserPool: pool } = await call('DescribeUserPool', { UserPoolId: poolId });
+    assert.deepEqual(pool.DeviceConfiguration, { ChallengeRequiredOnNewDevice: true, DeviceOnlyRememberedOnUserPrompt: true });
+    ({ UserPoolClient: { ClientId: appId } } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    }));
+    await call('AdminCreateUser', {
+      UserPoolId: poolId, Username: 'erin', MessageAction: 'SUPPRESS', UserAttributes: attrs({ email: 'erin@example.test' }),
+    });
+    await call('AdminSetUserPassword', { UserPoolId: poolId, Username: 'erin', Password: PASSWORD, Permanent: true });
+
+    const first = (await passwordAuth('erin', PASSWORD)).AuthenticationResult;
+    const meta = first.NewDeviceMetadata;
+    assert.ok(meta, 'a new device for a sign-in that named none');
+    assert.match(meta.DeviceKey, /^us-east-1_[0-9a-f-]{36}$/);
+    assert.match(meta.DeviceGroupKey, /^\S+$/);
+    assert.equal(jwtPayload(first.AccessToken).device_key, meta.DeviceKey);
+    devices.first = meta;
+    signedIn = first;
+
+    const second = (await passwordAuth('erin', PASSWORD)).AuthenticationResult;
+    assert.ok(second.NewDeviceMetadata);
+    assert.notEqual(second.NewDeviceMetadata.DeviceKey, meta.DeviceKey, 'each sign-in without a device gets its own');
+    devices.second = second.NewDeviceMetadata;
+  });
+
+  test('ConfirmDevice with an SRP verifier (AuthenticationHelper.generateHashDevice)', async () => {
+    const AccessToken = signedIn.AccessToken;
+    const verifier = await deviceVerifier(poolId, devices.first.DeviceGroupKey, devices.first.DeviceKey);
+    await openRefused('ConfirmDevice', {
+      AccessToken, DeviceKey: 'us-east-1_00000000-0000-4000-8000-000000000000', DeviceSecretVerifierConfig: verifier,
+    }, 'ResourceNotFoundException');
+    await openRefused('ConfirmDevice', {
+      AccessToken: 'eyJ.not.a-token', DeviceKey: devices.first.DeviceKey, DeviceSecretVerifierConfig: verifier,
+    }, 'NotAuthorizedException');
+    const confirmed = await open('ConfirmDevice', {
+      AccessToken, DeviceKey: devices.first.DeviceKey, DeviceSecretVerifierConfig: verifier, DeviceName: 'laptop',
+    });
+    assert.equal(confirmed.UserConfirmationNecessary, true, 'DeviceOnlyRememberedOnUserPrompt: the user is asked');
+  });
+
+  test('GetDevice, ListDevices, UpdateDeviceStatus (access token)', async () => {
+    const AccessToken = signedIn.AccessToken;
+    const { Device: device } = await open('GetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey });
+    assert.equal(device.DeviceKey, devices.first.DeviceKey);
+    assert.equal(deviceAttrs(device).device_name, 'laptop');
+    assert.notEqual(deviceAttrs(device).device_remembered_status, 'remembered', 'not remembered until the user says so');
+    assert.ok(device.DeviceCreateDate instanceof Date && device.DeviceLastModifiedDate instanceof Date);
+    assert.ok(device.DeviceLastAuthenticatedDate instanceof Date);
+    await openRefused('GetDevice', { AccessToken, DeviceKey: 'us-east-1_00000000-0000-4000-8000-000000000000' },
+      'ResourceNotFoundException');
+
+    await open('UpdateDeviceStatus', { AccessToken, DeviceKey: devices.first.DeviceKey, DeviceRememberedStatus: 'remembered' });
+    let got = (await open('GetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey })).Device;
+    assert.equal(deviceAttrs(got).device_remembered_status, 'remembered');
+    await open('UpdateDeviceStatus', { AccessToken, DeviceKey: devices.first.DeviceKey, DeviceRememberedStatus: 'not_remembered' });
+    got = (await open('GetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey })).Device;
+    assert.equal(deviceAttrs(got).device_remembered_status, 'not_remembered');
+    await open('UpdateDeviceStatus', { AccessToken, DeviceKey: devices.first.DeviceKey, DeviceRememberedStatus: 'remembered' });
+    await openRefused('UpdateDeviceStatus', {
+      AccessToken, DeviceKey: 'us-east-1_00000000-0000-4000-8000-000000000000', DeviceRememberedStatus: 'remembered',
+    }, 'ResourceNotFoundException');
+
+    const { Devices: listed } = await open('ListDevices', { AccessToken, Limit: 10 });
+    assert.ok(listed.some((d) => d.DeviceKey === devices.first.DeviceKey), JSON.stringify(listed));
+    const page = await open('ListDevices', { AccessToken, Limit: 1 });
+    assert.equal(page.Devices.length, 1);
+    if (listed.length > 1) {
+      assert.ok(page.PaginationToken, 'ListDevices pages');
+      const rest = await open('ListDevices', { AccessToken, Limit: 10, PaginationToken: page.PaginationToken });
+      assert.deepEqual([...page.Devices, ...rest.Devices].map((d) => d.DeviceKey).sort(), listed.map((d) => d.DeviceKey).sort());
+    }
+    await openRefused('ListDevices', { AccessToken: 'eyJ.not.a-token' }, 'NotAuthorizedException');
+  });
+
+  test('AdminGetDevice, AdminListDevices, AdminUpdateDeviceStatus, AdminForgetDevice (signed)', async () => {
+    const who = { UserPoolId: poolId, Username: 'erin' };
+    const { Device: device } = await call('AdminGetDevice', { ...who, DeviceKey: devices.first.DeviceKey });
+    assert.equal(device.DeviceKey, devices.first.DeviceKey);
+    assert.equal(deviceAttrs(device).device_remembered_status, 'remembered');
+    await refused('AdminGetDevice', { ...who, DeviceKey: 'us-east-1_00000000-0000-4000-8000-000000000000' }, 'ResourceNotFoundException');
+    await refused('AdminGetDevice', { UserPoolId: poolId, Username: 'nobody', DeviceKey: devices.first.DeviceKey },
+      'UserNotFoundException');
+
+    await call('AdminUpdateDeviceStatus', { ...who, DeviceKey: devices.first.DeviceKey, DeviceRememberedStatus: 'not_remembered' });
+    const changed = (await call('AdminGetDevice', { ...who, DeviceKey: devices.first.DeviceKey })).Device;
+    assert.equal(deviceAttrs(changed).device_remembered_status, 'not_remembered');
+    await refused('AdminUpdateDeviceStatus', {
+      ...who, DeviceKey: 'us-east-1_00000000-0000-4000-8000-000000000000', DeviceRememberedStatus: 'remembered',
+    }, 'ResourceNotFoundException');
+
+    const { Devices: listed } = await call('AdminListDevices', { ...who, Limit: 60 });
+    assert.ok(listed.some((d) => d.DeviceKey === devices.first.DeviceKey), JSON.stringify(listed));
+    await refused('AdminListDevices', { UserPoolId: MISSING_POOL, Username: 'erin' }, 'ResourceNotFoundException');
+
+    await call('AdminForgetDevice', { ...who, DeviceKey: devices.second.DeviceKey });
+    await refused('AdminGetDevice', { ...who, DeviceKey: devices.second.DeviceKey }, 'ResourceNotFoundException');
+    await refused('AdminForgetDevice', { ...who, DeviceKey: devices.second.DeviceKey }, 'ResourceNotFoundException');
+  });
+
+  test('ForgetDevice: gone from the list, a second forget refused', async () => {
+    const AccessToken = signedIn.AccessToken;
+    await open('ForgetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey });
+    await openRefused('GetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey }, 'ResourceNotFoundException');
+    await openRefused('ForgetDevice', { AccessToken, DeviceKey: devices.first.DeviceKey }, 'ResourceNotFoundException');
+    const { Devices: left } = await call('AdminListDevices', { UserPoolId: poolId, Username: 'erin' });
+    assert.deepEqual(left.map((d) => d.DeviceKey).filter((k) => k === devices.first.DeviceKey || k === devices.second.DeviceKey), []);
+    await openRefused('ConfirmDevice', {
+      AccessToken, DeviceKey: devices.first.DeviceKey,
+      DeviceSecretVerifierConfig: await deviceVerifier(poolId, devices.first.DeviceGroupKey, devices.first.DeviceKey),
+    }, 'ResourceNotFoundException');
+  });
 });
 
 describe('the Cognito API through @aws-sdk/client-cognito-identity-provider', () => {

@@ -1,11 +1,13 @@
 //! `userpool-bench`: starts a userpool build on loopback, drives its hot endpoints with
 //! bounded concurrent load, and reports throughput, latency and peak memory next to the RS256
 //! signing rate of this machine measured in the same run; `userpool-bench users` measures the
-//! Cognito API's user calls on a pool of a million users. A measuring tool, not a test.
+//! Cognito API's user calls on a pool of a million users; `userpool-bench srp` whole SRP and
+//! password sign-ins. A measuring tool, not a test.
 
 mod load;
 mod server;
 mod sign;
+mod srp;
 mod users;
 
 use std::time::{Duration, Instant};
@@ -14,7 +16,8 @@ use clap::Parser;
 use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, new_signing_key};
 
 /// Measures userpool's token issuance, code redemption, JWKS and userInfo (no subcommand), or
-/// the Cognito API's user calls on a pool of a million users (`users`).
+/// the Cognito API's user calls on a pool of a million users (`users`), or whole sign-ins
+/// (`srp`).
 #[derive(Debug, Parser)]
 struct Args {
     #[command(subcommand)]
@@ -48,6 +51,12 @@ enum Command {
     /// (`taskset -c 1 scripts/postgres.sh start DIR PORT` keeps it off the server's core) and
     /// pass its URL.
     Users(users::UsersArgs),
+    /// Whole sign-ins through the Cognito API, one user, against the server pinned to one core:
+    /// `USER_SRP_AUTH` (InitiateAuth with SRP_A, RespondToAuthChallenge with the password claim,
+    /// tokens; the client reuses one `a`) and `USER_PASSWORD_AUTH` (Argon2id), each with
+    /// `--concurrency` in flight, beside the RS256 ceiling, with the server's CPU time per
+    /// sign-in from `/proc/PID/stat` (the client half of SRP is heavy too).
+    Srp,
 }
 
 /// RS256 signatures per second on one core, with a key parsed once: the ceiling of token
@@ -91,16 +100,30 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let machine = machine();
     let pinned = args.pin && server::pin_self(1);
-    if let Some(Command::Users(users)) = &args.command {
-        let report = users::run(
-            users,
-            &args.server,
-            args.seconds,
-            args.concurrency,
-            pinned,
-            &machine,
-        )
-        .await?;
+    if let Some(command) = &args.command {
+        let report = match command {
+            Command::Users(users) => {
+                users::run(
+                    users,
+                    &args.server,
+                    args.seconds,
+                    args.concurrency,
+                    pinned,
+                    &machine,
+                )
+                .await?
+            }
+            Command::Srp => {
+                srp::run(
+                    &args.server,
+                    args.seconds,
+                    args.concurrency,
+                    pinned,
+                    &machine,
+                )
+                .await?
+            }
+        };
         println!("{report}");
         if let Some(path) = &args.write {
             std::fs::write(path, report)?;

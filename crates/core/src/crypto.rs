@@ -58,12 +58,7 @@ impl TokenHash {
     /// small to survive a plain hash (six-digit codes invert in a millisecond), so a database
     /// read alone reveals nothing (RFC 2104).
     pub fn keyed(key: &[u8; 32], context: &str, secret: &str) -> Self {
-        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
-        let mut ctx = aws_lc_rs::hmac::Context::with_key(&k);
-        ctx.update(context.as_bytes());
-        ctx.update(&[0]);
-        ctx.update(secret.as_bytes());
-        Self(hex(ctx.sign().as_ref()))
+        Self(hex(&keyed_digest(key, context, secret)))
     }
 
     /// Wraps a hash read back from storage.
@@ -89,6 +84,18 @@ impl std::fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
     }
+}
+
+/// HMAC-SHA256 under a server key of `data` bound to `context` (RFC 2104).
+pub fn keyed_digest(key: &[u8; 32], context: &str, data: &str) -> [u8; 32] {
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    let mut ctx = aws_lc_rs::hmac::Context::with_key(&k);
+    ctx.update(context.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(data.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    out
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -61,6 +61,48 @@ static GROUP: LazyLock<Group> = LazyLock::new(|| {
     }
 });
 
+/// Nibbles of a 256-bit exponent: the rows of [`G_TABLE`].
+const COMB_ROWS: usize = 64;
+
+/// `g^(j·16^i)` (in Montgomery form) for each nibble position `i` of a 256-bit exponent and
+/// each nibble value `j`: `g^e` is then 64 multiplications instead of 256 squarings and their
+/// multiplications (a fixed-base comb), each factor picked in constant time. 384 KiB, made once.
+static G_TABLE: LazyLock<Vec<[U3072; 16]>> = LazyLock::new(|| {
+    let group = &*GROUP;
+    let mut rows = Vec::with_capacity(COMB_ROWS);
+    let mut base = group.g;
+    for _ in 0..COMB_ROWS {
+        let mut row = [U3072::ZERO; 16];
+        let mut power = Elem::one(&group.params);
+        for entry in row.iter_mut() {
+            *entry = power.to_montgomery();
+            power = power.mul(&base);
+        }
+        // base^16: the next nibble's base.
+        base = power;
+        rows.push(row);
+    }
+    rows
+});
+
+/// `g^e` for a secret 256-bit exponent, by the comb of [`G_TABLE`], in constant time.
+fn g_pow(e: &U256) -> Elem {
+    use crypto_bigint::{CtAssign, CtEq};
+    let group = &*GROUP;
+    let bytes = e.to_be_bytes();
+    let mut acc = Elem::one(&group.params);
+    for (i, row) in G_TABLE.iter().enumerate() {
+        let byte = bytes.as_ref()[31 - i / 2];
+        let nibble = u32::from(if i % 2 == 0 { byte & 15 } else { byte >> 4 });
+        let mut pick = U3072::ZERO;
+        for (j, entry) in (0u32..).zip(row.iter()) {
+            pick.ct_assign(entry, j.ct_eq(&nibble));
+        }
+        acc = acc.mul(&Elem::from_montgomery(pick, &group.params));
+    }
+    acc
+}
+
 /// A stored password (or device) verifier: the salt as generated and v = g^x mod N.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Verifier {
@@ -113,6 +155,12 @@ impl Verifier {
 
     /// v as an element of the group; None when it is not a usable verifier (zero mod N, or
     /// longer than N: device verifiers come from clients).
+    /// Whether the verifier can serve a proof: a salt of at most 64 bytes and a nonzero number
+    /// below N (clients make device verifiers; a bad one is refused, never stored).
+    pub fn usable(&self) -> bool {
+        self.salt.len() <= 64 && self.element().is_some()
+    }
+
     fn element(&self) -> Option<Elem> {
         let v = uint(&self.verifier)?.rem_vartime(&GROUP.n);
         if v.is_zero_vartime() {
@@ -134,7 +182,7 @@ pub fn make_verifier(realm: &str, user: &str, password: &str) -> Verifier {
 /// The verifier for `user` under a given salt.
 pub fn verifier_with_salt(realm: &str, user: &str, password: &str, salt: &[u8]) -> Verifier {
     let x = private_key(realm, user, password, salt);
-    let v = GROUP.g.pow(&x).retrieve();
+    let v = g_pow(&x).retrieve();
     Verifier {
         salt: salt.to_vec(),
         verifier: strip(v.to_be_bytes().as_ref()).to_vec(),
@@ -143,20 +191,33 @@ pub fn verifier_with_salt(realm: &str, user: &str, password: &str, salt: &[u8]) 
 
 /// A stable, real-looking verifier for a name that matches no user, so the SALT answered for an
 /// unknown name does not change between attempts and cannot be told from a real one (Cognito's
-/// user-existence-error prevention). Salt and "password" come from HMAC(seed, realm, user).
+/// user-existence-error prevention). Salt and verifier come from HMAC(seed, realm, user); the
+/// verifier is the square of a derived number, a quadratic residue like every g^x, made with
+/// one multiplication: about the cost of opening a real user's sealed verifier, so the time of
+/// the answer does not tell the two apart either.
 pub fn unknown_user_verifier(seed: &[u8], realm: &str, user: &str) -> Verifier {
     let key = hmac::Key::new(hmac::HMAC_SHA256, seed);
-    let derive = |label: &str| {
+    let derive = |label: &str, block: u8| {
         let mut ctx = hmac::Context::with_key(&key);
         for part in [label, realm, user] {
             ctx.update(part.as_bytes());
             ctx.update(&[0]);
         }
+        ctx.update(&[block]);
         ctx.sign()
     };
-    let salt = derive("srp unknown user salt");
-    let password = hex(derive("srp unknown user password").as_ref());
-    verifier_with_salt(realm, user, &password, &salt.as_ref()[..SALT_BYTES])
+    let salt = derive("srp unknown user salt", 0);
+    let mut root = Vec::with_capacity(N_BYTES);
+    for block in 0..(N_BYTES / 32) as u8 {
+        root.extend_from_slice(derive("srp unknown user verifier", block).as_ref());
+    }
+    let group = &*GROUP;
+    let r = Elem::new(&U3072::from_be_slice(&root), &group.params);
+    let v = r.square().retrieve();
+    Verifier {
+        salt: salt.as_ref()[..SALT_BYTES].to_vec(),
+        verifier: strip(v.to_be_bytes().as_ref()).to_vec(),
+    }
 }
 
 /// The server's secret ephemeral b, kept between the challenge and the answer.
@@ -199,14 +260,19 @@ pub fn server_ephemeral_with(v: &Verifier, b: [u8; 32]) -> Option<String> {
 
 fn public_b(ve: &Elem, b: &[u8; 32]) -> Option<String> {
     let g = &*GROUP;
-    let big_b =
-        g.k.mul(ve)
-            .add(&g.g.pow(&U256::from_be_slice(b)))
-            .retrieve();
+    let big_b = g.k.mul(ve).add(&g_pow(&U256::from_be_slice(b))).retrieve();
     if big_b.is_zero_vartime() {
         return None;
     }
     Some(minimal_hex(big_b.to_be_bytes().as_ref()))
+}
+
+/// Whether a client's `SRP_A` (hex) can take part in a proof: a number below 2^3072 that is
+/// not zero mod N (RFC 5054 §2.5.4). Checked before anything is stored for it.
+pub fn client_public_ok(a_hex: &str) -> bool {
+    parse_hex(a_hex)
+        .and_then(|b| uint(&b))
+        .is_some_and(|a| !a.rem_vartime(&GROUP.n).is_zero_vartime())
 }
 
 /// The 16-byte key both sides derive, from the client's SRP_A and the SRP_B we sent. None for
@@ -340,6 +406,86 @@ fn minimal_hex(b: &[u8]) -> String {
         Some(rest) => rest.to_owned(),
         None if h.is_empty() => "0".to_owned(),
         None => h,
+    }
+}
+
+/// The client half of SRP as Cognito's SDKs run it (RFC 5054 §2.6 with Cognito's hashing and
+/// key derivation), for tests and benchmarks: the ephemeral A, the session key from the
+/// PASSWORD_VERIFIER challenge, and the PASSWORD_CLAIM_SIGNATURE. Not used by the server.
+pub mod client {
+    use super::{
+        Elem, GROUP, STANDARD, U256, claim_message, derive_key, g_pow, hmac, minimal_hex, pad,
+        parse_hex, private_key, random_bytes, sha256, uint,
+    };
+    use base64::Engine as _;
+
+    /// The client's secret ephemeral a (256 random bits).
+    #[derive(Clone)]
+    pub struct ClientSecret(U256);
+
+    impl std::fmt::Debug for ClientSecret {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("ClientSecret(…)")
+        }
+    }
+
+    /// A fresh secret a and A = g^a mod N as the SRP_A hex (minimal, lower case).
+    pub fn ephemeral() -> (ClientSecret, String) {
+        let mut a = [0u8; 32];
+        random_bytes(&mut a);
+        let a = U256::from_be_slice(&a);
+        let big_a = g_pow(&a).retrieve();
+        (ClientSecret(a), minimal_hex(big_a.to_be_bytes().as_ref()))
+    }
+
+    /// The 16-byte key from the challenge: SALT and SRP_B as the server sent them, A as
+    /// [`ephemeral`] made it. `realm` is the pool ID's part after '_' and `user` is
+    /// USER_ID_FOR_SRP. None for B that is not hex or is zero mod N, or for u = 0.
+    pub fn session_key(
+        a: &ClientSecret,
+        a_hex: &str,
+        realm: &str,
+        user: &str,
+        password: &str,
+        salt_hex: &str,
+        srp_b_hex: &str,
+    ) -> Option<[u8; 16]> {
+        let g = &*GROUP;
+        let big_a = uint(&parse_hex(a_hex)?)?;
+        let big_b = uint(&parse_hex(srp_b_hex)?)?;
+        let b_mod = big_b.rem_vartime(&g.n);
+        if b_mod.is_zero_vartime() {
+            return None;
+        }
+        // u = H(PAD(A) | PAD(B)), over the numbers as the two sides wrote them.
+        let mut uin = pad(big_a.to_be_bytes().as_ref());
+        uin.extend(pad(big_b.to_be_bytes().as_ref()));
+        let u = U256::from_be_slice(&sha256(&uin));
+        if u.is_zero_vartime() {
+            return None;
+        }
+        let x = private_key(realm, user, password, &parse_hex(salt_hex)?);
+        // S = (B - k·g^x)^(a + u·x) = base^a · (base^u)^x
+        let base = Elem::new(&b_mod, &g.params).sub(&g.k.mul(&g_pow(&x)));
+        let s = base.pow(&a.0).mul(&base.pow_vartime(&u).pow(&x)).retrieve();
+        Some(derive_key(&u, &s))
+    }
+
+    /// PASSWORD_CLAIM_SIGNATURE: base64(HMAC-SHA256(key, realm | user | SECRET_BLOCK bytes |
+    /// TIMESTAMP)). None when SECRET_BLOCK is not base64.
+    pub fn claim_signature(
+        key: &[u8; 16],
+        realm: &str,
+        user: &str,
+        secret_block_b64: &str,
+        timestamp: &str,
+    ) -> Option<String> {
+        let block = STANDARD.decode(secret_block_b64).ok()?;
+        let sig = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, key),
+            &claim_message(realm, user, &block, timestamp),
+        );
+        Some(STANDARD.encode(sig.as_ref()))
     }
 }
 
@@ -492,34 +638,6 @@ mod tests {
         assert_eq!(GROUP.k.retrieve(), k);
     }
 
-    /// A client as RFC 5054 §2.6 describes it, with Cognito's hashing.
-    fn client_key(
-        realm: &str,
-        user: &str,
-        pw: &str,
-        salt_hex: &str,
-        a: &U256,
-        b_hex: &str,
-    ) -> [u8; 16] {
-        let g = &*GROUP;
-        let big_a = g.g.pow(a).retrieve();
-        let big_b = uint(&parse_hex(b_hex).unwrap()).unwrap();
-        let mut uin = pad(big_a.to_be_bytes().as_ref());
-        uin.extend(pad(big_b.to_be_bytes().as_ref()));
-        let u = U256::from_be_slice(&sha256(&uin));
-        let x = private_key(realm, user, pw, &parse_hex(salt_hex).unwrap());
-        // S = (B - k·g^x)^(a + u·x) = base^a · (base^u)^x
-        let base = Elem::new(&big_b, &g.params).sub(&g.k.mul(&g.g.pow(&x)));
-        let s = base.pow(a).mul(&base.pow_vartime(&u).pow(&x)).retrieve();
-        derive_key(&u, &s)
-    }
-
-    fn random_u256() -> U256 {
-        let mut b = [0u8; 32];
-        random_bytes(&mut b);
-        U256::from_be_slice(&b)
-    }
-
     #[test]
     fn round_trip_with_a_test_client() {
         for (realm, user) in [
@@ -531,32 +649,52 @@ mod tests {
             assert_eq!(stored, ver);
             let (b, big_b) = server_ephemeral(&stored).unwrap();
             let b = ServerSecret::from_bytes(&b.to_bytes()).unwrap();
-            let a = random_u256();
-            let a_hex = minimal_hex(GROUP.g.pow(&a).retrieve().to_be_bytes().as_ref());
-            let client = client_key(realm, user, "pässword", &ver.salt_hex(), &a, &big_b);
+            let (a, a_hex) = client::ephemeral();
+            let client_key = |pw: &str| {
+                client::session_key(&a, &a_hex, realm, user, pw, &ver.salt_hex(), &big_b).unwrap()
+            };
+            let client = client_key("pässword");
             let server = session_key(&stored, &b, &a_hex, &big_b).unwrap();
             assert_eq!(client, server);
             // Upper-case hex with leading zeros reads as the same number.
             let upper = format!("000{}", a_hex.to_uppercase());
             assert_eq!(session_key(&stored, &b, &upper, &big_b), Some(server));
 
-            let sig = hmac::sign(
-                &hmac::Key::new(hmac::HMAC_SHA256, &client),
-                &claim_message(realm, user, b"block", "Mon Jan 12 01:02:03 UTC 2026"),
-            );
-            let (block, sig) = (STANDARD.encode(b"block"), STANDARD.encode(sig.as_ref()));
-            assert!(claim_matches(
-                &server,
-                realm,
-                user,
-                &block,
-                "Mon Jan 12 01:02:03 UTC 2026",
-                &sig
-            ));
+            let ts = "Mon Jan 12 01:02:03 UTC 2026";
+            let block = STANDARD.encode(b"block");
+            let sig = client::claim_signature(&client, realm, user, &block, ts).unwrap();
+            assert!(claim_matches(&server, realm, user, &block, ts, &sig));
+            assert_eq!(client::claim_signature(&client, realm, user, "!", ts), None);
 
-            let wrong = client_key(realm, user, "password", &ver.salt_hex(), &a, &big_b);
-            assert_ne!(wrong, server);
+            assert_ne!(client_key("password"), server);
         }
+    }
+
+    /// The client half against the interop vector's B: it signs what the libraries signed.
+    #[test]
+    fn client_agrees_with_the_vectors_server() {
+        let salt = parse_hex(V1_SALT).unwrap();
+        let ver = verifier_with_salt(POOL_REALM, USER, PASSWORD, &salt);
+        let (a, a_hex) = client::ephemeral();
+        let big_b = server_ephemeral_with(&ver, SERVER_B).unwrap();
+        let key = client::session_key(
+            &a,
+            &a_hex,
+            POOL_REALM,
+            USER,
+            PASSWORD,
+            &ver.salt_hex(),
+            &big_b,
+        )
+        .unwrap();
+        assert_eq!(
+            session_key(&ver, &ServerSecret(SERVER_B), &a_hex, &big_b),
+            Some(key)
+        );
+        assert_eq!(
+            client::session_key(&a, &a_hex, POOL_REALM, USER, PASSWORD, "01", "0"),
+            None
+        );
     }
 
     #[test]
@@ -625,42 +763,5 @@ mod tests {
         assert_eq!(parse_hex("abc"), Some(vec![0x0a, 0xbc]));
         assert!(Verifier::from_bytes(&[0, 16, 1, 2]).is_none());
         assert!(Verifier::from_bytes(&[0]).is_none());
-    }
-
-    /// Timing, not an assertion: `cargo test -p userpool-core --release --lib srp -- --ignored
-    /// --nocapture`.
-    #[test]
-    #[ignore]
-    fn timing() {
-        let ver = make_verifier("AbC123", "alice", "pw");
-        let a_hex = minimal_hex(
-            GROUP
-                .g
-                .pow(&random_u256())
-                .retrieve()
-                .to_be_bytes()
-                .as_ref(),
-        );
-        let n = 20;
-        let t = std::time::Instant::now();
-        let mut last = None;
-        for _ in 0..n {
-            last = server_ephemeral(&ver);
-        }
-        let eph = t.elapsed() / n;
-        let (b, big_b) = last.unwrap();
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            assert!(session_key(&ver, &b, &a_hex, &big_b).is_some());
-        }
-        let key = t.elapsed() / n;
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            make_verifier("AbC123", "alice", "pw");
-        }
-        println!(
-            "server_ephemeral {eph:?}, session_key {key:?}, make_verifier {:?}",
-            t.elapsed() / n
-        );
     }
 }

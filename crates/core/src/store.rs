@@ -446,13 +446,16 @@ pub enum PendingKind {
     /// `USER_SRP_AUTH`'s first half: the server's sealed ephemeral secret, behind the
     /// `SECRET_BLOCK` the client signs (`PASSWORD_VERIFIER`).
     PasswordVerifier,
+    /// A sign-in whose password was right, waiting for its device's `SRP_A`
+    /// (`DEVICE_SRP_AUTH`).
+    DeviceSrp,
     /// A sign-in that passed every check and waits for the API's last answer (after TOTP is
     /// set up through `VerifySoftwareToken`, `MFA_SETUP` gives the tokens).
     Verified,
 }
 
 impl PendingKind {
-    pub const ALL: [PendingKind; 8] = [
+    pub const ALL: [PendingKind; 9] = [
         Self::NewPassword,
         Self::MfaSetup,
         Self::Mfa,
@@ -460,6 +463,7 @@ impl PendingKind {
         Self::Saml,
         Self::SamlLogout,
         Self::PasswordVerifier,
+        Self::DeviceSrp,
         Self::Verified,
     ];
 
@@ -473,6 +477,7 @@ impl PendingKind {
             Self::Saml => "saml",
             Self::SamlLogout => "saml_logout",
             Self::PasswordVerifier => "password_verifier",
+            Self::DeviceSrp => "device_srp",
             Self::Verified => "verified",
         }
     }
@@ -765,6 +770,52 @@ pub trait AccessKeyStore {
     async fn delete_access_key(&self, id: &str) -> StoreResult<bool>;
 }
 
+/// A device a user signed in from, tracked under the pool's `DeviceConfiguration`: its key,
+/// and once confirmed, its SRP verifier for `DEVICE_SRP_AUTH` (sealed) and whether it is
+/// remembered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub pool_id: String,
+    pub username: String,
+    /// `{region}_{uuid}`: the name the client and the access token's `device_key` use.
+    pub device_key: String,
+    /// The realm of the device's SRP verifier (`DeviceGroupKey`).
+    pub group_key: String,
+    /// Salt and verifier of the device's secret, sealed; none until `ConfirmDevice`.
+    pub verifier: Option<String>,
+    pub name: Option<String>,
+    /// `device_remembered_status`: none until the user (or `ConfirmDevice`) decides.
+    pub remembered: Option<bool>,
+    pub last_ip: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_authenticated_at: Timestamp,
+}
+
+/// Users' tracked devices.
+#[async_trait]
+pub trait DeviceStore {
+    /// Adds a device; false when its key exists already.
+    async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<bool>;
+    async fn get_device(
+        &self,
+        pool_id: &str,
+        username: &str,
+        device_key: &str,
+    ) -> StoreResult<Option<DeviceRecord>>;
+    /// The user's devices, most recently authenticated first.
+    async fn list_devices(&self, pool_id: &str, username: &str) -> StoreResult<Vec<DeviceRecord>>;
+    /// Writes every field of an existing device; false when there is none.
+    async fn update_device(&self, d: &DeviceRecord) -> StoreResult<bool>;
+    /// Forgets a device; false when there was none.
+    async fn delete_device(
+        &self,
+        pool_id: &str,
+        username: &str,
+        device_key: &str,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -779,6 +830,7 @@ pub trait Store:
     + ChallengeStore
     + SamlStore
     + AccessKeyStore
+    + DeviceStore
     + Send
     + Sync
 {

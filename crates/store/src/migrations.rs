@@ -28,6 +28,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     14 => "0014_client_secrets.sql",
     16 => "0016_provider_group_versions.sql",
     17 => "0017_srp_verifiers.sql",
+    18 => "0018_devices.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -48,6 +49,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     15 => "0015_change_feed.sql",
     16 => "0016_provider_group_versions.sql",
     17 => "0017_srp_verifiers.sql",
+    18 => "0018_devices.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

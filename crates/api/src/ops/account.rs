@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use userpool_core::auth::check_user_writes;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::totp;
 use userpool_core::model::AttributeType;
@@ -14,6 +15,7 @@ use userpool_core::store::{ClientRecord, UserRecord};
 
 use super::member;
 use super::sign_in::{answer, app_client};
+use super::sign_up::delivery;
 use super::user_mfa::mfa_choices;
 use super::users::attributes;
 use crate::{Api, ApiError};
@@ -33,34 +35,22 @@ async fn token_pool(api: &Api, token: &str) -> Result<Arc<PoolView>, ApiError> {
 }
 
 /// Who calls: the pool, the live user of the request's `AccessToken`, and the token's client.
-struct Caller {
-    view: Arc<PoolView>,
-    user: UserRecord,
-    client: Option<ClientRecord>,
+pub(super) struct Caller {
+    pub(super) view: Arc<PoolView>,
+    pub(super) user: UserRecord,
+    pub(super) client: ClientRecord,
+    /// The token's `device_key`, when a device is tracked.
+    pub(super) device_key: Option<String>,
 }
 
 impl Caller {
-    /// A client may write only its `WriteAttributes` (any, when it lists none); users cannot
-    /// vouch for their own addresses (`*_verified`): only a code proves them.
-    fn may_write<'a>(&self, mut names: impl Iterator<Item = &'a str>) -> Result<(), ApiError> {
-        let allowed = self
-            .client
-            .as_ref()
-            .and_then(|c| c.config.write_attributes.as_ref());
-        let ok = names
-            .all(|n| !n.ends_with("_verified") && allowed.is_none_or(|a| a.iter().any(|x| x == n)));
-        if ok {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                "NotAuthorizedException",
-                "A client attempted to write unauthorized attribute",
-            ))
-        }
+    /// What the user may write through the token's client (core's `check_user_writes`).
+    fn may_write<'a>(&self, names: impl Iterator<Item = &'a str>) -> Result<(), ApiError> {
+        Ok(check_user_writes(&self.client, names)?)
     }
 }
 
-async fn account(api: &Api, input: &Value) -> Result<Caller, ApiError> {
+pub(super) async fn account(api: &Api, input: &Value) -> Result<Caller, ApiError> {
     let token: String = member(input, "AccessToken")?;
     let view = token_pool(api, &token).await?;
     let (user, claims) = api.auth.account_of(&view, &token).await?;
@@ -68,8 +58,18 @@ async fn account(api: &Api, input: &Value) -> Result<Caller, ApiError> {
         .get("client_id")
         .and_then(Value::as_str)
         .and_then(|id| view.clients.get(id))
-        .cloned();
-    Ok(Caller { view, user, client })
+        .cloned()
+        .ok_or_else(invalid_token)?;
+    let device_key = claims
+        .get("device_key")
+        .and_then(Value::as_str)
+        .map(String::from);
+    Ok(Caller {
+        view,
+        user,
+        client,
+        device_key,
+    })
 }
 
 pub(super) async fn get_user(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -88,10 +88,14 @@ pub(super) async fn update_user_attributes(api: &Api, input: Value) -> Result<Va
     let caller = account(api, &input).await?;
     let given: Vec<AttributeType> = member(&input, "UserAttributes")?;
     caller.may_write(given.iter().map(|a| a.name.as_str()))?;
-    api.auth
-        .admin_update_attributes(&caller.view.pool, &caller.user, &given)
+    let sent_to = api
+        .auth
+        .update_own_attributes(&caller.view, &caller.user, &given)
         .await?;
-    Ok(json!({}))
+    Ok(match sent_to {
+        Some(email) => json!({ "CodeDeliveryDetailsList": [delivery(Some(&email), "")] }),
+        None => json!({}),
+    })
 }
 
 pub(super) async fn delete_user_attributes(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -100,6 +104,29 @@ pub(super) async fn delete_user_attributes(api: &Api, input: Value) -> Result<Va
     caller.may_write(names.iter().map(String::as_str))?;
     api.auth
         .admin_delete_attributes(&caller.view.pool, &caller.user, &names)
+        .await?;
+    Ok(json!({}))
+}
+
+pub(super) async fn get_user_attribute_verification_code(
+    api: &Api,
+    input: Value,
+) -> Result<Value, ApiError> {
+    let Caller { view, user, .. } = account(api, &input).await?;
+    let attribute: String = member(&input, "AttributeName")?;
+    let email = api
+        .auth
+        .send_attribute_code(&view, &user, &attribute)
+        .await?;
+    Ok(json!({ "CodeDeliveryDetails": delivery(Some(&email), "") }))
+}
+
+pub(super) async fn verify_user_attribute(api: &Api, input: Value) -> Result<Value, ApiError> {
+    let Caller { view, user, .. } = account(api, &input).await?;
+    let attribute: String = member(&input, "AttributeName")?;
+    let code: String = member(&input, "Code")?;
+    api.auth
+        .verify_attribute(&view, &user, &attribute, &code)
         .await?;
     Ok(json!({}))
 }
@@ -152,7 +179,10 @@ pub(super) async fn verify_software_token(api: &Api, input: Value) -> Result<Val
     let code: String = member(&input, "UserCode")?;
     if member::<Option<String>>(&input, "AccessToken")?.is_some() {
         let Caller { view, user, .. } = account(api, &input).await?;
-        api.auth.verify_software_token(&view, &user, &code).await?;
+        api.auth
+            .verify_software_token(&view, &user, &code)
+            .await
+            .map_err(enable_mismatch)?;
         return Ok(json!({ "Status": "SUCCESS" }));
     }
     let session: String = member::<Option<String>>(&input, "Session")?.ok_or_else(|| {
@@ -162,13 +192,25 @@ pub(super) async fn verify_software_token(api: &Api, input: Value) -> Result<Val
     let next = api
         .auth
         .verify_totp(&view, &client, &session, &code)
-        .await?;
+        .await
+        .map_err(enable_mismatch)?;
     let userpool_core::auth::Next::Done(signed_in) = next else {
         // A set-up step ends the sign-in's checks.
         return answer(api, &view, &client, next).await;
     };
     let held = api.auth.hold_signed_in(&view, &client, signed_in).await?;
     Ok(json!({ "Status": "SUCCESS", "Session": held.session }))
+}
+
+/// A wrong code while TOTP is being set up, in the service's words for it.
+fn enable_mismatch(e: userpool_core::auth::AuthError) -> ApiError {
+    match e.kind {
+        userpool_core::auth::ErrorKind::CodeMismatch => ApiError::new(
+            "EnableSoftwareTokenMFAException",
+            "Code mismatch and fail enable Software Token MFA",
+        ),
+        _ => e.into(),
+    }
 }
 
 /// The pool and client of a sign-in's pending step (the session names the client).

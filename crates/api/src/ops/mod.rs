@@ -4,6 +4,7 @@
 mod account;
 mod client_secrets;
 mod clients;
+mod devices;
 mod domains;
 mod groups;
 mod identity_providers;
@@ -112,11 +113,24 @@ pub(crate) async fn call(
         "UpdateUserAttributes" => account::update_user_attributes(api, input).await,
         "DeleteUserAttributes" => account::delete_user_attributes(api, input).await,
         "ChangePassword" => account::change_password(api, input).await,
+        "GetUserAttributeVerificationCode" => {
+            account::get_user_attribute_verification_code(api, input).await
+        }
+        "VerifyUserAttribute" => account::verify_user_attribute(api, input).await,
         "DeleteUser" => account::delete_user(api, input).await,
         "GlobalSignOut" => account::global_sign_out(api, input).await,
         "AssociateSoftwareToken" => account::associate_software_token(api, input).await,
         "VerifySoftwareToken" => account::verify_software_token(api, input).await,
         "SetUserMFAPreference" => account::set_user_mfa_preference(api, input).await,
+        "ConfirmDevice" => devices::confirm(api, input).await,
+        "GetDevice" => devices::get_own(api, input).await,
+        "ListDevices" => devices::list_own(api, input).await,
+        "ForgetDevice" => devices::forget_own(api, input).await,
+        "UpdateDeviceStatus" => devices::update_own_status(api, input).await,
+        "AdminGetDevice" => devices::admin_get(api, input).await,
+        "AdminListDevices" => devices::admin_list(api, input).await,
+        "AdminForgetDevice" => devices::admin_forget(api, input).await,
+        "AdminUpdateDeviceStatus" => devices::admin_update_status(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

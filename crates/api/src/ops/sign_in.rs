@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use userpool_core::auth::{Challenge, Next, SignedIn};
+use userpool_core::auth::{Challenge, Next, SignedIn, SrpChallenge};
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::grant::{Grant, TokenResponse, USER_ADMIN_SCOPE, new_event_id, new_uuid};
 use userpool_core::oauth::token::{self, TokenGrant};
@@ -167,7 +167,11 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
                 username,
                 params.get("SECRET_HASH").map(String::as_str),
             )?;
-            let next = api.auth.sign_in(&view, &client, username, password).await?;
+            let device = params.get("DEVICE_KEY").map(String::as_str);
+            let next = api
+                .auth
+                .sign_in(&view, &client, username, password, device)
+                .await?;
             answer(api, &view, &client, next).await
         }
         "USER_SRP_AUTH" => {
@@ -179,17 +183,12 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
                 username,
                 params.get("SECRET_HASH").map(String::as_str),
             )?;
-            let c = api.auth.begin_srp(&view, &client, username, srp_a).await?;
-            Ok(json!({
-                "ChallengeName": "PASSWORD_VERIFIER",
-                "ChallengeParameters": {
-                    "SALT": c.salt_hex,
-                    "SECRET_BLOCK": c.secret_block,
-                    "SRP_B": c.srp_b_hex,
-                    "USERNAME": c.username,
-                    "USER_ID_FOR_SRP": c.username,
-                },
-            }))
+            let device = params.get("DEVICE_KEY").map(String::as_str);
+            let c = api
+                .auth
+                .begin_srp(&view, &client, username, srp_a, device)
+                .await?;
+            Ok(verifier_challenge(&c))
         }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
             let refresh_token = required(&params, "REFRESH_TOKEN")?;
@@ -218,6 +217,7 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
     let name: String = member(&input, "ChallengeName")?;
     let responses = parameters(&input, "ChallengeResponses")?;
     let session: Option<String> = member(&input, "Session")?;
+    let session_given = session.clone();
     let username = required(&responses, "USERNAME")?;
     check_secret_hash(
         api,
@@ -231,14 +231,30 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
             .ok_or_else(|| ApiError::invalid_parameter("Missing required parameter Session"))
     };
     let next = match name.as_str() {
-        "PASSWORD_VERIFIER" => {
+        "DEVICE_SRP_AUTH" => {
+            let c = api
+                .auth
+                .begin_device_srp(
+                    &view,
+                    &client,
+                    username,
+                    session_given.as_deref(),
+                    required(&responses, "DEVICE_KEY")?,
+                    required(&responses, "SRP_A")?,
+                )
+                .await?;
+            return Ok(verifier_challenge(&c));
+        }
+        "PASSWORD_VERIFIER" | "DEVICE_PASSWORD_VERIFIER" => {
             api.auth
                 .answer_srp(
                     &view,
                     &client,
+                    username,
                     required(&responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
                     required(&responses, "TIMESTAMP")?,
                     required(&responses, "PASSWORD_CLAIM_SIGNATURE")?,
+                    responses.get("DEVICE_KEY").map(String::as_str),
                 )
                 .await?
         }
@@ -275,6 +291,29 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
     answer(api, &view, &client, next).await
 }
 
+/// `PASSWORD_VERIFIER` (or, for a device's proof, `DEVICE_PASSWORD_VERIFIER`) with the salt,
+/// `SRP_B` and `SECRET_BLOCK` the client signs over.
+fn verifier_challenge(c: &SrpChallenge) -> Value {
+    let mut params = json!({
+        "SALT": c.salt_hex,
+        "SECRET_BLOCK": c.secret_block,
+        "SRP_B": c.srp_b_hex,
+        "USERNAME": c.username,
+    });
+    let name = match &c.device_key {
+        Some(key) => {
+            params["DEVICE_KEY"] = json!(key);
+            "DEVICE_PASSWORD_VERIFIER"
+        }
+        None => {
+            params["USER_ID_FOR_SRP"] = json!(c.username);
+            "PASSWORD_VERIFIER"
+        }
+    };
+    // The client answers with the `SECRET_BLOCK`, which names the pending half: no session.
+    json!({ "ChallengeName": name, "ChallengeParameters": params })
+}
+
 /// What a sign-in leads to, in the API's shape: the next challenge, or the tokens.
 pub(super) async fn answer(
     api: &Api,
@@ -284,11 +323,12 @@ pub(super) async fn answer(
 ) -> Result<Value, ApiError> {
     match next {
         Next::Done(signed_in) => {
-            let tokens = issue(api, view, client, &signed_in).await?;
-            Ok(json!({
-                "ChallengeParameters": {},
-                "AuthenticationResult": authentication_result(&tokens),
-            }))
+            let (tokens, new_device) = issue(api, view, client, &signed_in).await?;
+            let mut result = authentication_result(&tokens);
+            if let Some((key, group)) = new_device {
+                result["NewDeviceMetadata"] = json!({ "DeviceKey": key, "DeviceGroupKey": group });
+            }
+            Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
         }
         Next::Step(step) => Ok(challenge(view, &step)),
     }
@@ -325,6 +365,7 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
             );
             "NEW_PASSWORD_REQUIRED"
         }
+        PendingKind::DeviceSrp => "DEVICE_SRP_AUTH",
         PendingKind::MfaSetup => {
             params.insert("MFAS_CAN_SETUP".into(), json!(r#"["SOFTWARE_TOKEN_MFA"]"#));
             "MFA_SETUP"
@@ -339,19 +380,28 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
 }
 
 /// The tokens of a finished sign-in, from a new token family (what `/oauth2/token` issues
-/// for a code, with the scope of the user's own operations).
+/// for a code, with the scope of the user's own operations), and the new device a sign-in
+/// that proved none gets where the pool tracks devices.
 async fn issue(
     api: &Api,
     view: &PoolView,
     client: &ClientRecord,
     signed_in: &SignedIn,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<(TokenResponse, Option<(String, String)>), ApiError> {
     if signed_in.cut_off() {
         return Err(ApiError::new(
             "NotAuthorizedException",
             "Invalid session for the user, session is expired.",
         ));
     }
+    let new_device = match &signed_in.device_key {
+        Some(_) => None,
+        None => api.auth.track_new_device(view, &signed_in.user).await?,
+    };
+    let device_key = signed_in
+        .device_key
+        .clone()
+        .or_else(|| new_device.as_ref().map(|(key, _)| key.clone()));
     let now = api.clock.now();
     let grant = Grant {
         client_id: client.client_id.clone(),
@@ -364,12 +414,13 @@ async fn issue(
         origin_jti: new_uuid(),
         event_id: new_event_id(signed_in.started_ms),
         via_api: true,
-        device_key: None,
+        device_key,
     };
-    token::start_tokens(&*api.store, view, client, &signed_in.user, &grant, now)
+    let tokens = token::start_tokens(&*api.store, view, client, &signed_in.user, &grant, now)
         .await
         .map_err(oauth_error)?
-        .ok_or_else(ApiError::internal)
+        .ok_or_else(ApiError::internal)?;
+    Ok((tokens, new_device))
 }
 
 /// `AuthenticationResultType`.

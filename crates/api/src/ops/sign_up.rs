@@ -34,9 +34,11 @@ async fn caller(
 /// `CodeDeliveryDetailsType` of a code sent by email: the address masked as Cognito masks it
 /// (`a***@e***`). A name without an address (unknown, when the client hides unknown names)
 /// gets a stand-in of the same shape, stable for the name.
-fn delivery(email: Option<&str>, typed: &str) -> Value {
+pub(super) fn delivery(email: Option<&str>, typed: &str) -> Value {
     let masked = match email {
         Some(e) => mask(e),
+        // A name typed as an address is masked as a real one would be.
+        None if typed.contains('@') => mask(typed.trim()),
         None => {
             let letters = b"abcdefghijklmnopqrstuvwxyz";
             let h = sha256(typed.as_bytes());
@@ -55,7 +57,7 @@ fn mask(email: &str) -> String {
 }
 
 pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> {
-    let (view, _, username) = caller(api, &input).await?;
+    let (view, client, username) = caller(api, &input).await?;
     let password: Option<String> = member(&input, "Password")?;
     let password = password
         .ok_or_else(|| ApiError::invalid_parameter("Missing required parameter PASSWORD"))?;
@@ -67,7 +69,7 @@ pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> 
         password: &password,
         attributes: &attributes,
     };
-    let user = api.auth.sign_up(&view, &request).await?;
+    let user = api.auth.sign_up(&view, &client, &request).await?;
     let mut answer = json!({ "UserConfirmed": false, "UserSub": user.sub });
     if let Some(email) = email_of(&user) {
         answer["CodeDeliveryDetails"] = delivery(Some(email), &username);

@@ -69,7 +69,7 @@ pub(super) fn attributes(user: &UserRecord) -> Vec<Value> {
 }
 
 /// `{"Name": name, "Value": value}`, built directly (a page of users has hundreds).
-fn attribute(name: &str, value: &str) -> Value {
+pub(super) fn attribute(name: &str, value: &str) -> Value {
     let mut pair = serde_json::Map::new();
     pair.insert("Name".to_owned(), Value::String(name.to_owned()));
     pair.insert("Value".to_owned(), Value::String(value.to_owned()));
@@ -77,7 +77,10 @@ fn attribute(name: &str, value: &str) -> Value {
 }
 
 /// The pool `UserPoolId` names, as this node sees it, and the user `Username` names.
-async fn target(api: &Api, input: &Value) -> Result<(Arc<PoolView>, UserRecord), ApiError> {
+pub(super) async fn target(
+    api: &Api,
+    input: &Value,
+) -> Result<(Arc<PoolView>, UserRecord), ApiError> {
     let view = pool_view(api, input).await?;
     let user = existing_user(api, &view.pool, &member::<String>(input, "Username")?).await?;
     Ok((view, user))

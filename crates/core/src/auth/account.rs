@@ -10,8 +10,8 @@ use super::steps::{Challenge, Next, SignedIn, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
-use crate::lifecycle::totp;
-use crate::model::{MfaFactor, UserStatus};
+use crate::lifecycle::{self, totp};
+use crate::model::{AttributeType, MfaFactor, UserStatus};
 use crate::oauth::grant::USER_ADMIN_SCOPE;
 use crate::oauth::token::signed_in_before_cutoff;
 use crate::password::verify_password;
@@ -112,6 +112,34 @@ impl Auth {
             }
         })
         .await
+    }
+
+    /// `UpdateUserAttributes`: the administrator's rules for each attribute, then a code to a
+    /// changed email address the pool verifies (`AutoVerifiedAttributes`). Returns the
+    /// address the code went to.
+    pub async fn update_own_attributes(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        attributes: &[AttributeType],
+    ) -> AuthResult<Option<String>> {
+        let updated = self
+            .admin_update_attributes(&view.pool, user, attributes)
+            .await?;
+        let changed = lifecycle::email_of(&updated) != lifecycle::email_of(user);
+        let verifies = view
+            .pool
+            .config
+            .auto_verified_attributes
+            .iter()
+            .any(|a| a == "email");
+        if changed && verifies && lifecycle::email_of(&updated).is_some() {
+            return self
+                .send_attribute_code(view, &updated, "email")
+                .await
+                .map(Some);
+        }
+        Ok(None)
     }
 
     /// Where the TOTP secret being set up for a signed-in user waits (one per user: a new
@@ -219,6 +247,7 @@ impl Auth {
     ) -> AuthResult<Challenge> {
         let data = StepData {
             started_ms: signed_in.started_ms,
+            device_key: signed_in.device_key,
             ..StepData::default()
         };
         match self
@@ -245,10 +274,12 @@ impl Auth {
             .await?
             .ok_or_else(AuthError::session_expired)?;
         self.take_step(&challenge).await?;
+        let data = StepData::of(&challenge);
         Ok(SignedIn {
             user,
             provider: None,
-            started_ms: StepData::of(&challenge).started_ms,
+            started_ms: data.started_ms,
+            device_key: data.device_key,
         })
     }
 

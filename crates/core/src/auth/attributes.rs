@@ -6,7 +6,7 @@ use super::admin::alias_active;
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::lifecycle;
 use crate::model::{AttributeType, UserPoolConfig};
-use crate::store::{PoolRecord, UserRecord};
+use crate::store::{ClientRecord, PoolRecord, UserRecord};
 
 impl Auth {
     /// `AdminUpdateUserAttributes`: sets each attribute given. A changed `email` (or
@@ -139,6 +139,30 @@ impl Auth {
 
 /// Sets each attribute given; a changed `email` (`phone_number`) becomes unverified unless
 /// `email_verified` (`phone_number_verified`) is given with it.
+/// What a user (not an administrator) may write of their own attributes through `client`:
+/// only the client's `WriteAttributes` (any, when it lists none), never a `*_verified` flag
+/// (only a code proves an address) nor a developer-only attribute. Holds for `SignUp`, the
+/// new-password step and the user's own updates alike.
+pub fn check_user_writes<'a>(
+    client: &ClientRecord,
+    mut names: impl Iterator<Item = &'a str>,
+) -> AuthResult<()> {
+    let allowed = client.config.write_attributes.as_ref();
+    let ok = names.all(|n| {
+        !n.ends_with("_verified")
+            && !n.starts_with("dev:")
+            && allowed.is_none_or(|a| a.iter().any(|x| x == n))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::new(
+            ErrorKind::NotAuthorized,
+            "A client attempted to write unauthorized attribute",
+        ))
+    }
+}
+
 pub(super) fn apply_update(u: &mut UserRecord, attributes: &[AttributeType]) {
     let given = |name: &str| attributes.iter().any(|a| a.name == name);
     for (address, verified) in [

@@ -21,6 +21,8 @@ pub enum CodePurpose {
     Confirm,
     /// A forgotten password.
     Reset,
+    /// A signed-in user's (new) email address (`VerifyUserAttribute`).
+    VerifyEmail,
 }
 
 impl CodePurpose {
@@ -28,12 +30,13 @@ impl CodePurpose {
         match self {
             Self::Confirm => "confirm",
             Self::Reset => "reset",
+            Self::VerifyEmail => "verify_email",
         }
     }
-    /// Cognito's lifetimes: a day to confirm, an hour to reset.
+    /// Cognito's lifetimes: a day to confirm or verify, an hour to reset.
     fn lifetime(self) -> i64 {
         match self {
-            Self::Confirm => lifecycle::CONFIRM_CODE_LIFETIME,
+            Self::Confirm | Self::VerifyEmail => lifecycle::CONFIRM_CODE_LIFETIME,
             Self::Reset => lifecycle::RESET_CODE_LIFETIME,
         }
     }
@@ -65,6 +68,17 @@ impl Holder<'_> {
         match self {
             Holder::User(u) => lockout::who_user(&u.username),
             Holder::Unknown(typed) => lockout::who_name(typed),
+        }
+    }
+
+    /// Who a code of `purpose` is bound to: the holder, and for an address's verification
+    /// also the address, so a code sent to one address never verifies another.
+    fn bound(&self, purpose: CodePurpose) -> String {
+        match (purpose, self) {
+            (CodePurpose::VerifyEmail, Holder::User(u)) => {
+                format!("{}/{}", self.who(), lifecycle::email_of(u).unwrap_or(""))
+            }
+            _ => self.who(),
         }
     }
 }
@@ -107,7 +121,7 @@ impl Auth {
             Holder::Unknown(_) => None,
         };
         let code = random_string(b"0123456789", 6);
-        let hash = self.code_hash(pool_id, &holder.who(), purpose, &code);
+        let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, &code);
         let expires_at = self.clock.now() + purpose.lifetime();
         self.store
             .put_user_code(
@@ -122,7 +136,9 @@ impl Auth {
             return Ok(());
         };
         let (subject, body) = match purpose {
-            CodePurpose::Confirm => lifecycle::confirmation_message(&view.pool.config, &code),
+            CodePurpose::Confirm | CodePurpose::VerifyEmail => {
+                lifecycle::confirmation_message(&view.pool.config, &code)
+            }
             CodePurpose::Reset => lifecycle::reset_message(&code),
         };
         if let Err(e) = self.mailer.send(email, &subject, &body).await {
@@ -142,12 +158,11 @@ impl Auth {
         code: &str,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
-        let who = holder.who();
-        let key = lockout::code_key(purpose.as_str(), &who);
+        let key = lockout::code_key(purpose.as_str(), &holder.who());
         let _turn = self.turn(pool_id, &key).await?;
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-        let hash = self.code_hash(pool_id, &who, purpose, code);
+        let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, code);
         let check = self
             .store
             .check_user_code(
@@ -190,6 +205,7 @@ impl Auth {
     pub async fn sign_up(
         &self,
         view: &PoolView,
+        client: &ClientRecord,
         input: &SignUpInput<'_>,
     ) -> AuthResult<UserRecord> {
         if view.pool.config.admin_create_user_only() {
@@ -199,6 +215,10 @@ impl Auth {
             ));
         }
         if !input.attributes.is_empty() {
+            super::attributes::check_user_writes(
+                client,
+                input.attributes.iter().map(|a| a.name.as_str()),
+            )?;
             super::admin::check_new_user(
                 &view.pool.config,
                 input.username.trim(),
@@ -259,6 +279,16 @@ impl Auth {
             None if reveals_unknown_users(client) => {
                 return Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND));
             }
+            // Cognito names the status; only clients that reveal accounts hear it [I].
+            Some(u) if reveals_unknown_users(client) => {
+                return Err(AuthError::new(
+                    ErrorKind::NotAuthorized,
+                    format!(
+                        "User cannot be confirmed. Current status is {}",
+                        u.status.as_str()
+                    ),
+                ));
+            }
             _ => {
                 self.check_code(view, Holder::Unknown(typed), CodePurpose::Confirm, code)
                     .await?;
@@ -290,8 +320,9 @@ impl Auth {
     }
 
     /// `ResendConfirmationCode`: a new code for an unconfirmed account; the same answer for
-    /// any name unless the client reveals unknown users. Returns the address it went to
-    /// (none for a name without one).
+    /// any name unless the client reveals unknown users. Returns the address it went to (for
+    /// a confirmed account, the address it would go to: its answer looks like an unconfirmed
+    /// one's; none for a name without one).
     pub async fn resend_confirmation(
         &self,
         view: &PoolView,
@@ -307,12 +338,71 @@ impl Auth {
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
-            _ => {
+            Some(_) if reveals_unknown_users(client) => Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                "User is already confirmed.",
+            )),
+            other => {
                 self.send_code(view, Holder::Unknown(typed), CodePurpose::Confirm)
                     .await?;
-                Ok(None)
+                Ok(other
+                    .as_ref()
+                    .and_then(lifecycle::email_of)
+                    .map(String::from))
             }
         }
+    }
+
+    /// `GetUserAttributeVerificationCode`: a code to the user's email address (the one
+    /// attribute codes go to: no SMS is sent). Returns the address.
+    pub async fn send_attribute_code(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        attribute: &str,
+    ) -> AuthResult<String> {
+        let email = match (attribute, lifecycle::email_of(user)) {
+            ("email", Some(email)) => email.to_string(),
+            ("email", None) => {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    "The user has no email address to verify.",
+                ));
+            }
+            _ => {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    format!(
+                        "Codes to verify {attribute} cannot be sent: only email is verified by code."
+                    ),
+                ));
+            }
+        };
+        self.send_code(view, Holder::User(user), CodePurpose::VerifyEmail)
+            .await?;
+        Ok(email)
+    }
+
+    /// `VerifyUserAttribute`: a right code marks the email address verified.
+    pub async fn verify_attribute(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        attribute: &str,
+        code: &str,
+    ) -> AuthResult<UserRecord> {
+        if attribute != "email" || lifecycle::email_of(user).is_none() {
+            return Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                format!("{attribute} cannot be verified: only email is verified by code."),
+            ));
+        }
+        self.check_code(view, Holder::User(user), CodePurpose::VerifyEmail, code)
+            .await?;
+        self.modify_user(&view.pool.id, &user.username, |u| {
+            lifecycle::set_attribute(u, "email_verified", "true");
+        })
+        .await
     }
 
     /// `ForgotPassword`: a reset code by email for an enabled local user. Returns the

@@ -23,6 +23,7 @@ impl Auth {
             user,
             provider: Some(idp.provider_name.clone()),
             started_ms,
+            device_key: None,
         };
         let pool_id = &view.pool.id;
         let disabled = || AuthError::new(ErrorKind::NotAuthorized, "User is disabled.");

@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod attributes;
 mod codes;
+mod devices;
 mod federated;
 mod links;
 pub mod lockout;
@@ -22,7 +23,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 pub use admin::{AdminNewUser, MessageAction, temporary_password};
+pub use attributes::check_user_writes;
 pub use codes::CodePurpose;
+pub use devices::DeviceSettings;
 pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
 pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
 pub use saml_keys::{
@@ -54,6 +57,7 @@ pub enum ErrorKind {
     UsernameExists,
     AliasExists,
     UnsupportedUserState,
+    ResourceNotFound,
     InvalidPassword,
     InvalidParameter,
     /// The CPU-work queue did not clear in time: nothing was spent; try again.
@@ -76,6 +80,7 @@ impl ErrorKind {
             Self::UsernameExists => "UsernameExistsException",
             Self::AliasExists => "AliasExistsException",
             Self::UnsupportedUserState => "UnsupportedUserStateException",
+            Self::ResourceNotFound => "ResourceNotFoundException",
             Self::InvalidPassword => "InvalidPasswordException",
             Self::InvalidParameter => "InvalidParameterException",
             Self::TooManyRequests => "TooManyRequestsException",

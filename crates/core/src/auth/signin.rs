@@ -60,14 +60,15 @@ pub async fn find_user(
 
 impl Auth {
     /// Signs a user in with a password: the next step (new password, MFA) or the user to issue
-    /// tokens for. One answer for unknown users, wrong passwords and disabled users, unless
-    /// the client reveals unknown users (`PreventUserExistenceErrors: LEGACY`).
+    /// tokens for. One answer for unknown users and wrong passwords, unless the client reveals
+    /// unknown users (`PreventUserExistenceErrors: LEGACY`).
     pub async fn sign_in(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
         password: &str,
+        device_key: Option<&str>,
     ) -> AuthResult<Next> {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(incorrect());
@@ -86,13 +87,11 @@ impl Auth {
             .as_ref()
             .and_then(|u| u.password_hash.as_ref())
             .map_or_else(|| dummy_hash().to_string(), |h| h.as_str().to_string());
-        let can_sign_in = user
-            .as_ref()
-            .is_some_and(|u| u.password_hash.is_some() && u.enabled);
+        let has_password = user.as_ref().is_some_and(|u| u.password_hash.is_some());
         let typed_password = password.to_string();
         let right = self
             .guarded_check(pool_id, &key, move || {
-                verify_password(&typed_password, &hash) && can_sign_in
+                verify_password(&typed_password, &hash) && has_password
             })
             .await?;
         let user = match user.filter(|_| right) {
@@ -110,7 +109,8 @@ impl Auth {
             // A password set before verifiers were kept gets one now (see `srp_flow`).
             None => self.keep_verifier(view, user, password).await?,
         };
-        self.password_accepted(view, client, user, started_ms).await
+        self.password_accepted(view, client, user, started_ms, device_key.map(String::from))
+            .await
     }
 
     /// Stores the SRP verifier of a user's right password, which they had none of.
@@ -166,16 +166,37 @@ impl Auth {
         Ok(right)
     }
 
-    /// What a right password (typed, or proven by SRP) leads to, by the account's status.
+    /// What a right password (typed, or proven by SRP) leads to, by the account's status:
+    /// for a confirmed user, the proof of the device they named, or the steps after a password.
+    /// A disabled account is named as such (Cognito's answer to the right password).
     pub(super) async fn password_accepted(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         user: UserRecord,
         started_ms: i64,
+        device_key: Option<String>,
     ) -> AuthResult<Next> {
+        if !user.enabled {
+            return Err(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "User is disabled.",
+            ));
+        }
         match user.status {
-            UserStatus::Confirmed => self.after_password(view, client, user, started_ms).await,
+            UserStatus::Confirmed => {
+                // A remembered device proves itself instead of MFA, where the pool says so.
+                if let Some(key) = &device_key
+                    && self.device_skips_mfa(view, &user, key).await?
+                    && let Some(step) = self
+                        .device_step(view, client, &user, started_ms, Some(key))
+                        .await?
+                {
+                    return Ok(step);
+                }
+                self.after_password_on(view, client, user, started_ms, device_key)
+                    .await
+            }
             UserStatus::ResetRequired => Err(AuthError::new(
                 ErrorKind::PasswordResetRequired,
                 "Password reset required for the user",

@@ -1,31 +1,34 @@
-//! `USER_SRP_AUTH`: the SRP-6a sign-in (see [`crate::srp`]). The first half answers the
-//! client's `SRP_A` with the salt, `SRP_B` and a `SECRET_BLOCK`; the second checks the
-//! client's `PASSWORD_CLAIM_SIGNATURE` over it on the password's lockout curve, then goes on as
-//! after a typed password. Verifiers are kept sealed beside the Argon2 hash.
+//! `USER_SRP_AUTH` and `DEVICE_SRP_AUTH`: the SRP-6a proofs (see [`crate::srp`]). The first
+//! half answers the client's `SRP_A` with the salt, `SRP_B` and a `SECRET_BLOCK`; the second
+//! checks the client's `PASSWORD_CLAIM_SIGNATURE` over it, once, on the user's lockout curve. A
+//! user's proof goes on as a typed password does; a device's as its remembered status says.
+//! Verifiers are kept sealed: the user's beside the Argon2 hash, a device's in its record.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::lockout;
 use super::signin::incorrect;
-use super::steps::{Next, StepData};
+use super::steps::{Next, SignedIn, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind, find_user, reveals_unknown_users};
-use crate::crypto::{TokenHash, random_bytes};
+use crate::crypto::{TokenHash, keyed_digest, random_bytes};
 use crate::directory::PoolView;
 use crate::keys::MasterKey;
-use crate::lifecycle;
 use crate::srp::{self, ServerSecret, Verifier};
-use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
+use crate::store::{ClientRecord, DeviceRecord, PendingKind, UserRecord};
 
-/// What `InitiateAuth` answers to `SRP_A` (`PASSWORD_VERIFIER`'s challenge parameters).
+/// What a first half answers to `SRP_A` (`PASSWORD_VERIFIER`'s or
+/// `DEVICE_PASSWORD_VERIFIER`'s challenge parameters).
 #[derive(Debug)]
 pub struct SrpChallenge {
-    /// `USERNAME` and `USER_ID_FOR_SRP`: the name the verifier is computed over.
+    /// `USERNAME` and `USER_ID_FOR_SRP`: the name the user's verifier is computed over.
     pub username: String,
     pub salt_hex: String,
     pub srp_b_hex: String,
     /// Opaque to the client, which signs it; names the pending half on any node, once.
     pub secret_block: String,
+    /// The device being proven (`DEVICE_KEY`), for a device's proof.
+    pub device_key: Option<String>,
 }
 
 /// The pending half, sealed into its challenge record.
@@ -40,6 +43,11 @@ pub(super) struct SrpState {
     /// verifier: the proof is checked against it all the same (the same work), and fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stand_in: Option<String>,
+    /// A device's proof (`DEVICE_PASSWORD_VERIFIER`) rather than the user's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proves_device: Option<String>,
+    /// The lockout counter a wrong proof counts on: the user's, or the typed name's.
+    pub lockout_key: String,
 }
 
 /// The holder name of a pending half for a name that matches no user (no user has it).
@@ -54,6 +62,13 @@ fn verifier_context(pool_id: &str, username: &str) -> String {
     format!("userpool srp verifier/{pool_id}/{username}")
 }
 
+fn device_context(d: &DeviceRecord) -> String {
+    format!(
+        "userpool device verifier/{}/{}/{}",
+        d.pool_id, d.username, d.device_key
+    )
+}
+
 /// Makes and seals the SRP verifier of a new password (on the work queue, beside Argon2).
 pub(super) fn sealed_verifier(
     master: &MasterKey,
@@ -65,33 +80,60 @@ pub(super) fn sealed_verifier(
     master.seal_text(&v.to_bytes(), &verifier_context(pool_id, username))
 }
 
-fn open_verifier(master: &MasterKey, user: &UserRecord) -> Option<Verifier> {
-    let sealed = user.srp_verifier.as_deref()?;
-    let bytes = master.open_text(sealed, &verifier_context(&user.pool_id, &user.username));
+/// Seals a device's verifier (as `ConfirmDevice` gives it) into its record.
+pub(super) fn seal_device_verifier(master: &MasterKey, d: &DeviceRecord, v: &Verifier) -> String {
+    master.seal_text(&v.to_bytes(), &device_context(d))
+}
+
+fn open_sealed(master: &MasterKey, sealed: Option<&str>, context: &str) -> Option<Verifier> {
+    let bytes = master.open_text(sealed?, context);
     if bytes.is_none() {
-        tracing::error!(user = %user.username, "a sealed SRP verifier did not open");
+        tracing::error!(context, "a sealed SRP verifier did not open");
     }
     Verifier::from_bytes(&bytes?)
+}
+
+fn open_verifier(master: &MasterKey, user: &UserRecord) -> Option<Verifier> {
+    let context = verifier_context(&user.pool_id, &user.username);
+    open_sealed(master, user.srp_verifier.as_deref(), &context)
+}
+
+pub(super) fn open_device_verifier(master: &MasterKey, d: &DeviceRecord) -> Option<Verifier> {
+    open_sealed(master, d.verifier.as_deref(), &device_context(d))
 }
 
 fn secret_context(pool_id: &str, secret_block: &TokenHash) -> String {
     format!("userpool srp secret/{pool_id}/{}", secret_block.as_str())
 }
 
+/// Who a pending half proves, and with which verifier.
+pub(super) struct Prover {
+    /// The record's holder: the user's name, or a name no user has.
+    pub holder: String,
+    /// The SRP realm and name the verifier is computed over.
+    pub realm: String,
+    pub name: String,
+    /// None: a stand-in is made for `name` (the same answer as for a real user).
+    pub verifier: Option<Verifier>,
+    pub device_key: Option<String>,
+    pub lockout_key: String,
+}
+
 impl Auth {
     /// `USER_SRP_AUTH` with `SRP_A`: the salt and `SRP_B` of the user's verifier and a
     /// `SECRET_BLOCK`. A name that matches no user, or a user whose password predates
     /// verifiers, gets a stable stand-in (unless the client reveals unknown users), so the
-    /// answer tells nothing; its proof then fails as a wrong password does.
+    /// answer tells nothing; its proof then fails as a wrong password does. `device_key` is
+    /// the device the client says it is on (`DEVICE_KEY`), proven after the password.
     pub async fn begin_srp(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
         srp_a: &str,
+        device_key: Option<&str>,
     ) -> AuthResult<SrpChallenge> {
         let started_ms = self.clock.now_ms();
-        let pool_id = &view.pool.id;
         let user = find_user(&*self.store, view, typed).await?;
         if user.is_none() && reveals_unknown_users(client) {
             return Err(AuthError::new(
@@ -99,18 +141,52 @@ impl Auth {
                 "User does not exist.",
             ));
         }
-        let realm = srp_realm(pool_id).to_string();
-        let (holder, srp_user, verifier) = match &user {
-            Some(u) => (
-                u.username.clone(),
-                u.username.clone(),
-                open_verifier(&self.master, u),
-            ),
-            None => (UNKNOWN_HOLDER.to_string(), typed.trim().to_string(), None),
+        let realm = srp_realm(&view.pool.id).to_string();
+        let prover = match &user {
+            Some(u) => Prover {
+                holder: u.username.clone(),
+                realm,
+                name: u.username.clone(),
+                verifier: open_verifier(&self.master, u),
+                device_key: None,
+                lockout_key: lockout::user_key(&u.username),
+            },
+            None => Prover {
+                holder: UNKNOWN_HOLDER.to_string(),
+                realm,
+                name: self.stand_in_name(view, typed),
+                verifier: None,
+                device_key: None,
+                lockout_key: lockout::name_key(typed),
+            },
         };
-        let real = verifier.is_some();
+        let data = StepData {
+            started_ms,
+            device_key: device_key.map(String::from),
+            ..StepData::default()
+        };
+        self.pending_srp(view, client, prover, srp_a, data).await
+    }
+
+    /// Stores the first half of a proof by `prover` and answers it.
+    pub(super) async fn pending_srp(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        prover: Prover,
+        srp_a: &str,
+        mut data: StepData,
+    ) -> AuthResult<SrpChallenge> {
+        if !srp::client_public_ok(srp_a) {
+            return Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                "SRP_A is not a valid SRP public value.",
+            ));
+        }
+        let pool_id = &view.pool.id;
+        let real = prover.verifier.is_some();
         let seed = self.code_key;
-        let name = srp_user.clone();
+        let (realm, name, verifier) = (prover.realm, prover.name.clone(), prover.verifier);
         let (verifier, secret, srp_b) = self
             .cpu(move || {
                 let v =
@@ -124,7 +200,8 @@ impl Auth {
         random_bytes(&mut block);
         let secret_block = STANDARD.encode(block);
         let hash = TokenHash::of(&secret_block);
-        let state = SrpState {
+        data.client_id = Some(client.client_id.clone());
+        data.srp = Some(SrpState {
             client_id: client.client_id.clone(),
             srp_a: srp_a.to_string(),
             srp_b: srp_b.clone(),
@@ -132,43 +209,69 @@ impl Auth {
                 .master
                 .seal_text(&secret.to_bytes(), &secret_context(pool_id, &hash)),
             stand_in: (!real).then(|| STANDARD.encode(verifier.to_bytes())),
-        };
-        let now = self.clock.now();
-        let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
-        let data = StepData {
-            started_ms,
-            client_id: Some(client.client_id.clone()),
-            srp: Some(state),
-            ..StepData::default()
-        };
-        self.store
-            .insert_challenge(&ChallengeRecord {
-                hash,
-                pool_id: pool_id.clone(),
-                username: holder,
-                kind: PendingKind::PasswordVerifier,
-                payload: serde_json::to_string(&data).expect("step data serializes"),
-                created_at: now,
-                expires_at: now + lifetime,
-            })
+            proves_device: prover.device_key.clone(),
+            lockout_key: prover.lockout_key.clone(),
+        });
+        let kind = PendingKind::PasswordVerifier;
+        self.put_step(view, client, hash, &prover.holder, kind, &data)
             .await?;
         Ok(SrpChallenge {
-            username: srp_user,
+            username: if prover.device_key.is_some() {
+                prover.holder
+            } else {
+                prover.name
+            },
             salt_hex: verifier.salt_hex(),
             srp_b_hex: srp_b,
             secret_block,
+            device_key: prover.device_key,
         })
     }
 
-    /// `PASSWORD_VERIFIER`: the client's proof over the `SECRET_BLOCK`, checked once, on the
-    /// lockout curve of the user's password; a right proof goes on as a right password does.
+    /// What an unknown name's challenge calls it, shaped as a real user's name would be: in
+    /// pools that sign in by email or phone (or by an alias), a `sub`-like name derived from
+    /// the typed one; else the typed name, lowercased where the pool ignores case.
+    fn stand_in_name(&self, view: &PoolView, typed: &str) -> String {
+        let config = &view.pool.config;
+        let typed = typed.trim();
+        let by_alias =
+            |attr: &str, shaped: bool| shaped && config.alias_attributes.iter().any(|a| a == attr);
+        let named_by_sub = !config.username_attributes.is_empty()
+            || by_alias("email", typed.contains('@'))
+            || by_alias("phone_number", typed.starts_with('+'));
+        if named_by_sub {
+            let derived = keyed_digest(
+                &self.code_key,
+                "srp stand-in name",
+                &format!("{}/{}", view.pool.id, typed.to_lowercase()),
+            );
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&derived[..16]);
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string()
+        } else if config.case_sensitive() {
+            typed.to_string()
+        } else {
+            typed.to_lowercase()
+        }
+    }
+
+    /// `PASSWORD_VERIFIER` and `DEVICE_PASSWORD_VERIFIER`: the client's proof over the
+    /// `SECRET_BLOCK`, checked once, on the lockout curve of the user's password (or, for a
+    /// name that matches no user, of that name). `typed` is the `USERNAME` sent with it, which
+    /// must name the challenge's user; `device_key` is a `DEVICE_KEY` sent with the proof
+    /// (clients that learn their device only after `InitiateAuth` send it here).
+    #[allow(clippy::too_many_arguments)]
     pub async fn answer_srp(
         &self,
         view: &PoolView,
         client: &ClientRecord,
+        typed: &str,
         secret_block: &str,
         timestamp: &str,
         signature: &str,
+        device_key: Option<&str>,
     ) -> AuthResult<Next> {
         let pool_id = &view.pool.id;
         let hash = TokenHash::of(secret_block);
@@ -183,35 +286,58 @@ impl Auth {
             }
             _ => return Err(AuthError::session_expired()),
         };
-        let data = StepData::of(&challenge);
-        let Some(state) = data.srp.filter(|s| s.client_id == client.client_id) else {
+        let mut data = StepData::of(&challenge);
+        if let Some(key) = device_key {
+            data.device_key = Some(key.to_string());
+        }
+        let Some(state) = data.srp.take().filter(|s| s.client_id == client.client_id) else {
             return Err(AuthError::session_expired());
         };
-        let user = match &state.stand_in {
-            None => self.store.get_user(pool_id, &challenge.username).await?,
-            Some(_) => None,
+        // Read for every name (the holder of an unknown name's half matches no user): the
+        // same work either way.
+        let user = self.store.get_user(pool_id, &challenge.username).await?;
+        if let Some(u) = &user
+            && typed.trim() != u.username
+            && find_user(&*self.store, view, typed)
+                .await?
+                .is_none_or(|named| named.username != u.username)
+        {
+            return Err(incorrect());
+        }
+        let user = user.filter(|_| state.stand_in.is_none());
+        let device = match (&user, &state.proves_device) {
+            (Some(u), Some(key)) => self.store.get_device(pool_id, &u.username, key).await?,
+            _ => None,
         };
-        let key = match &user {
-            Some(u) => lockout::user_key(&u.username),
-            None => lockout::name_key(&challenge.username),
-        };
-        let verifier = match &state.stand_in {
-            Some(v) => STANDARD
-                .decode(v)
-                .ok()
-                .and_then(|b| Verifier::from_bytes(&b)),
-            None => user.as_ref().and_then(|u| open_verifier(&self.master, u)),
+        if state.proves_device.is_some() && device.is_none() {
+            return Err(AuthError::session_expired());
+        }
+        let key = state.lockout_key.clone();
+        let (realm, srp_user, verifier) = match (&device, &state.stand_in) {
+            (Some(d), _) => (
+                d.group_key.clone(),
+                d.device_key.clone(),
+                open_device_verifier(&self.master, d),
+            ),
+            (None, Some(v)) => (
+                srp_realm(pool_id).to_string(),
+                String::new(),
+                STANDARD
+                    .decode(v)
+                    .ok()
+                    .and_then(|b| Verifier::from_bytes(&b)),
+            ),
+            (None, None) => (
+                srp_realm(pool_id).to_string(),
+                challenge.username.clone(),
+                user.as_ref().and_then(|u| open_verifier(&self.master, u)),
+            ),
         };
         let secret = self
             .master
             .open_text(&state.secret, &secret_context(pool_id, &hash))
             .and_then(|b| ServerSecret::from_bytes(&b));
-        let can_sign_in = user.as_ref().is_some_and(|u| u.enabled);
-        let realm = srp_realm(pool_id).to_string();
-        let srp_user = user
-            .as_ref()
-            .map(|u| u.username.clone())
-            .unwrap_or_default();
+        let can_sign_in = user.is_some() && state.stand_in.is_none();
         let (block, timestamp, signature) = (
             secret_block.to_string(),
             timestamp.to_string(),
@@ -223,18 +349,48 @@ impl Auth {
                     return false;
                 };
                 // The stand-in's proof is checked too: unknown names cost the same work.
-                srp::session_key(&v, &b, &state.srp_a, &state.srp_b).is_some_and(|k| {
-                    srp::claim_matches(&k, &realm, &srp_user, &block, &timestamp, &signature)
-                }) && can_sign_in
-                    && state.stand_in.is_none()
+                let proven =
+                    srp::session_key(&v, &b, &state.srp_a, &state.srp_b).is_some_and(|k| {
+                        srp::claim_matches(&k, &realm, &srp_user, &block, &timestamp, &signature)
+                    });
+                proven && can_sign_in
             })
             .await?;
-        match user.filter(|_| right) {
-            Some(u) => {
-                self.password_accepted(view, client, u, data.started_ms)
+        let Some(user) = user.filter(|_| right) else {
+            return Err(incorrect());
+        };
+        if !user.enabled {
+            return Err(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "User is disabled.",
+            ));
+        }
+        match device {
+            Some(d) => self.device_proven(user, d, data).await,
+            None => {
+                self.password_accepted(view, client, user, data.started_ms, data.device_key)
                     .await
             }
-            None => Err(incorrect()),
         }
+    }
+
+    /// A device proved: the last step of its sign-in (MFA came before, or the remembered
+    /// device stood in for it).
+    async fn device_proven(
+        &self,
+        user: UserRecord,
+        mut device: DeviceRecord,
+        data: StepData,
+    ) -> AuthResult<Next> {
+        let now = self.clock.now();
+        device.last_authenticated_at = now;
+        device.updated_at = now;
+        self.store.update_device(&device).await?;
+        Ok(Next::Done(SignedIn {
+            user,
+            provider: None,
+            started_ms: data.started_ms,
+            device_key: Some(device.device_key),
+        }))
     }
 }

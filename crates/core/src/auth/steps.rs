@@ -29,6 +29,8 @@ pub struct SignedIn {
     /// When the sign-in began (Unix milliseconds), before anything about the user was read: a
     /// password reset after this instant outlives nothing this sign-in makes (its `event_id`).
     pub started_ms: i64,
+    /// The remembered device the sign-in proved (`DEVICE_PASSWORD_VERIFIER`).
+    pub device_key: Option<String>,
 }
 
 impl SignedIn {
@@ -52,6 +54,13 @@ pub(super) struct StepData {
     pub secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub srp: Option<super::srp_flow::SrpState>,
+    /// The device the sign-in names (`DEVICE_KEY`): to prove next, or proven already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
+    /// The hash of the session a step keyed otherwise was answered with (`DEVICE_SRP_AUTH`):
+    /// a client that sends the session must send this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_hash: Option<String>,
 }
 
 impl StepData {
@@ -81,17 +90,30 @@ impl Auth {
         user: UserRecord,
         started_ms: i64,
     ) -> AuthResult<Next> {
+        self.after_password_on(view, client, user, started_ms, None)
+            .await
+    }
+
+    /// [`Auth::after_password`] for a sign-in that named `device_key` (`DEVICE_KEY`): its
+    /// proof comes after MFA (see [`Auth::signed_in_or_device`]).
+    pub(super) async fn after_password_on(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: UserRecord,
+        started_ms: i64,
+        device_key: Option<String>,
+    ) -> AuthResult<Next> {
         let mut data = StepData {
             started_ms,
+            device_key: device_key.clone(),
             ..StepData::default()
         };
         let kind = match lifecycle::mfa_step(&view.pool.config, &user) {
             MfaStep::None => {
-                return Ok(Next::Done(SignedIn {
-                    user,
-                    provider: None,
-                    started_ms,
-                }));
+                return self
+                    .signed_in_or_device(view, client, user, started_ms, device_key)
+                    .await;
             }
             MfaStep::Verify => PendingKind::Mfa,
             MfaStep::Setup => {
@@ -131,25 +153,18 @@ impl Auth {
         kind: PendingKind,
         data: &StepData,
     ) -> AuthResult<Next> {
-        let now = self.clock.now();
-        let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
         let session = random_token();
         let data = StepData {
             client_id: Some(client.client_id.clone()),
             started_ms: data.started_ms,
             secret: data.secret.clone(),
             srp: None,
+            device_key: data.device_key.clone(),
+            session_hash: None,
         };
-        self.store
-            .insert_challenge(&ChallengeRecord {
-                hash: TokenHash::of(&session),
-                pool_id: view.pool.id.clone(),
-                username: user.username.clone(),
-                kind,
-                payload: serde_json::to_string(&data).expect("step data serializes"),
-                created_at: now,
-                expires_at: now + lifetime,
-            })
+        let hash = TokenHash::of(&session);
+        let lifetime = self
+            .put_step(view, client, hash, &user.username, kind, &data)
             .await?;
         Ok(Next::Step(Challenge {
             kind,
@@ -157,6 +172,33 @@ impl Auth {
             lifetime,
             user,
         }))
+    }
+
+    /// Writes a pending step of `holder` under `hash`, to live for the client's
+    /// `AuthSessionValidity`; returns that lifetime.
+    pub(super) async fn put_step(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        hash: TokenHash,
+        holder: &str,
+        kind: PendingKind,
+        data: &StepData,
+    ) -> AuthResult<i64> {
+        let now = self.clock.now();
+        let lifetime = lifecycle::challenge_lifetime(client.config.auth_session_validity);
+        self.store
+            .insert_challenge(&ChallengeRecord {
+                hash,
+                pool_id: view.pool.id.clone(),
+                username: holder.to_string(),
+                kind,
+                payload: serde_json::to_string(data).expect("step data serializes"),
+                created_at: now,
+                expires_at: now + lifetime,
+            })
+            .await?;
+        Ok(lifetime)
     }
 
     /// The live step named by `session`, of this pool and one of `kinds`, with its (enabled)
@@ -265,6 +307,7 @@ impl Auth {
             .await?
             .ok_or_else(AuthError::session_expired)?;
         check_password_policy(view, password)?;
+        super::attributes::check_user_writes(client, attributes.iter().map(|a| a.name.as_str()))?;
         self.check_attribute_update(&view.pool, &user, attributes)
             .await?;
         let missing: Vec<String> = view
@@ -295,8 +338,9 @@ impl Auth {
                 u.status = UserStatus::Confirmed;
             })
             .await?;
-        let started_ms = StepData::of(&challenge).started_ms;
-        self.after_password(view, client, user, started_ms).await
+        let data = StepData::of(&challenge);
+        self.after_password_on(view, client, user, data.started_ms, data.device_key)
+            .await
     }
 
     /// The TOTP secret a set-up step is setting up.
@@ -343,10 +387,8 @@ impl Auth {
         } else {
             user
         };
-        Ok(Next::Done(SignedIn {
-            user,
-            provider: None,
-            started_ms: StepData::of(&challenge).started_ms,
-        }))
+        let data = StepData::of(&challenge);
+        self.signed_in_or_device(view, client, user, data.started_ms, data.device_key)
+            .await
     }
 }

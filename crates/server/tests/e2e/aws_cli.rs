@@ -1,6 +1,6 @@
 //! The Cognito API driven by the AWS CLI (`tests/cli/admin_plane.sh`), on SQLite and on
-//! PostgreSQL: every served operation at least once through `aws cognito-idp`, the service's
-//! errors as the CLI reports them, and SigV4 checked for real with a key made by
+//! PostgreSQL: every operation of the admin plane at least once through `aws cognito-idp`, the
+//! service's errors as the CLI reports them, and SigV4 checked for real with a key made by
 //! `userpool access-keys create` (the server runs without `--accept-any-credentials`).
 
 use std::process::Command;

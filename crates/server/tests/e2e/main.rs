@@ -10,6 +10,7 @@ mod api_config;
 mod api_groups;
 mod api_idps;
 mod api_schema;
+mod api_sign_in;
 mod api_updates;
 mod api_user_list;
 mod api_users;

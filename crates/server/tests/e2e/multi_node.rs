@@ -1,5 +1,6 @@
-//! Two server processes on one PostgreSQL: one pool, one key set, rotation seen by both, and a
-//! client made through one node served by the other within a second (the change feed).
+//! Two server processes on one PostgreSQL: one pool, one key set, rotation seen by both, a
+//! client made through one node served by the other within a second (the change feed), and the
+//! API's sign-ins begun at one node and finished at the other.
 //! Runs when `USERPOOL_TEST_POSTGRES_URL` is set (CI starts a cluster); otherwise skips, saying why.
 
 use std::time::{Duration, Instant};
@@ -252,4 +253,47 @@ async fn a_client_made_through_one_node_redeems_a_code_at_the_other_at_once() {
     );
     drop((a, b));
     pg.drop_database().await;
+}
+
+#[tokio::test]
+async fn an_api_sign_in_begun_at_one_node_answers_its_challenges_at_the_other() {
+    let Some(admin) = postgres() else { return };
+    let pg = PgDatabase::create(&admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Nodes behind one address share one public URL, so one issuer.
+    let args = [
+        "--database",
+        &pg.url,
+        "--no-demo",
+        "--public-url",
+        "http://userpool.test",
+        "--refresh-interval",
+        "60",
+        "--accept-any-credentials",
+    ];
+    {
+        let mut a = Server::start(dir.path(), &args);
+        let b = Server::start(dir.path(), &args);
+        // Requests go to each node's own address.
+        a.url = listen_url(&a);
+        crate::boto3::run_checks(
+            &a,
+            "python3",
+            "tests/api/two_nodes.py",
+            (crate::boto3::KEY, crate::boto3::SECRET),
+            &[&listen_url(&b)],
+        );
+    }
+    pg.drop_database().await;
+}
+
+/// The address a node listens on (its public URL names the address both nodes share).
+fn listen_url(node: &Server) -> String {
+    let addr = node
+        .stdout
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(addr, _)| addr.to_string())
+        .expect("the listening line names the address");
+    format!("http://{addr}")
 }

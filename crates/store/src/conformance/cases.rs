@@ -1359,6 +1359,76 @@ pub async fn access_keys_round_trip_and_delete_on_every_node(b: &impl Connect) {
     assert_eq!(node_a.list_access_keys().await.unwrap(), vec![second]);
 }
 
+pub async fn devices_are_tracked_per_user_and_leave_with_them(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    node_a
+        .insert_user(&user(&p, "dana", "dana@example.test"))
+        .await
+        .unwrap();
+    let device = |key: &str, at: i64| DeviceRecord {
+        pool_id: p.clone(),
+        username: "dana".into(),
+        device_key: key.into(),
+        group_key: "-group".into(),
+        verifier: None,
+        name: None,
+        remembered: None,
+        last_ip: None,
+        created_at: at,
+        updated_at: at,
+        last_authenticated_at: at,
+    };
+    let older = device("us-test-1_a", NOW);
+    let newer = device("us-test-1_b", NOW + 5);
+    assert!(node_a.insert_device(&older).await.unwrap());
+    assert!(
+        !node_b.insert_device(&older).await.unwrap(),
+        "a key is taken once"
+    );
+    assert!(node_a.insert_device(&newer).await.unwrap());
+    let mut confirmed = older.clone();
+    confirmed.verifier = Some("kek:sealed".into());
+    confirmed.name = Some("phone".into());
+    confirmed.remembered = Some(true);
+    confirmed.last_ip = Some("192.0.2.1".into());
+    confirmed.updated_at = NOW + 9;
+    confirmed.last_authenticated_at = NOW + 9;
+    assert!(node_b.update_device(&confirmed).await.unwrap());
+    assert_eq!(
+        node_a.get_device(&p, "dana", "us-test-1_a").await.unwrap(),
+        Some(confirmed.clone())
+    );
+    assert_eq!(
+        node_a.list_devices(&p, "dana").await.unwrap(),
+        vec![confirmed.clone(), newer.clone()],
+        "most recently authenticated first"
+    );
+    assert_eq!(node_a.list_devices(&p, "erin").await.unwrap(), vec![]);
+    assert!(
+        node_b
+            .delete_device(&p, "dana", "us-test-1_b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !node_a
+            .delete_device(&p, "dana", "us-test-1_b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !node_a.update_device(&newer).await.unwrap(),
+        "a forgotten device stays gone"
+    );
+    assert!(node_a.delete_user(&p, "dana").await.unwrap());
+    assert_eq!(
+        node_b.get_device(&p, "dana", "us-test-1_a").await.unwrap(),
+        None
+    );
+}
+
 pub async fn a_deleted_user_takes_its_memberships_links_codes_and_sessions(b: &impl Connect) {
     let s = b.connect().await;
     let p = new_pool(&*s).await;

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             saml_messages_are_accepted_once_across_nodes,
             saml_credentials_and_sessions,
             access_keys_round_trip_and_delete_on_every_node,
+            devices_are_tracked_per_user_and_leave_with_them,
             a_deleted_user_takes_its_memberships_links_codes_and_sessions,
             users_are_listed_and_searched_by_attribute,
             identity_providers_are_read_updated_and_deleted,

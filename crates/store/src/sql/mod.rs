@@ -93,6 +93,7 @@ mod bulk;
 mod challenges;
 mod changes;
 mod codes;
+mod devices;
 mod keys;
 mod lockout;
 mod pools;

@@ -289,7 +289,7 @@ pub(crate) async fn login_post(
     let password = form.get("password").unwrap_or_default();
     match state
         .auth
-        .sign_in(&view, &client, &username, &password)
+        .sign_in(&view, &client, &username, &password, None)
         .await
     {
         Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,

@@ -91,6 +91,7 @@ pub(crate) async fn signup_post(
                 view,
                 headers,
                 params,
+                client,
                 ..
             },
         form,
@@ -112,7 +113,7 @@ pub(crate) async fn signup_post(
         password: &password,
         attributes: &[],
     };
-    match state.auth.sign_up(&view, &input).await {
+    match state.auth.sign_up(&view, &client, &input).await {
         Ok(_) => redirect(&page_url(
             "/confirm",
             &params,

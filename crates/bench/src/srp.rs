@@ -1,0 +1,469 @@
+//! `userpool-bench srp`: whole sign-ins through the Cognito API against the release server
+//! pinned to one core. `USER_SRP_AUTH` (InitiateAuth with `SRP_A`, then RespondToAuthChallenge
+//! with the password claim: two round trips, the server's modular exponentiations and the
+//! tokens) and `USER_PASSWORD_AUTH` (one round trip, Argon2id), each with the server's own CPU
+//! time per sign-in read from `/proc`, since the client half of SRP is as heavy as the server's
+//! and the load generator has one core of its own.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use userpool_core::keys::MasterKey;
+use userpool_core::password::HashParams;
+use userpool_core::srp::{self, client};
+use userpool_core::store::{AccessKeyRecord, AccessKeyStore};
+use userpool_store::SqlStore;
+
+use crate::load::{Row, summarize};
+use crate::server::{Running, free_port};
+use crate::sign::Signer;
+
+const POOL: &str = "us-east-1_SrpBench1";
+const REGION: &str = "us-east-1";
+const USERNAME: &str = "bench-user";
+const PASSWORD: &str = "Bench-pass-1!";
+
+/// The pool's name as Cognito's SRP uses it: the part of the pool ID after `_`.
+fn realm() -> &'static str {
+    POOL.split_once('_').map_or(POOL, |(_, name)| name)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// TIMESTAMP as the SDKs write it ("Sat Dec 5 20:13:46 UTC 2026"); the server only checks that
+/// it is signed.
+fn timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let weekday = &format!("{}", now.weekday())[..3];
+    let month = &format!("{}", now.month())[..3];
+    format!(
+        "{weekday} {month} {} {:02}:{:02}:{:02} UTC {}",
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.year()
+    )
+}
+
+/// The Cognito API at `base`: `operation` with `body`, SigV4-signed when a signer is given.
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        signer: Option<&Signer>,
+        operation: &str,
+        body: &Value,
+    ) -> Result<Value, String> {
+        let body = body.to_string();
+        let target = format!("AWSCognitoIdentityProviderService.{operation}");
+        let host = self.base.trim_start_matches("http://");
+        let mut request = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("content-type", "application/x-amz-json-1.1");
+        // The signer's headers include X-Amz-Target, which it signs.
+        match signer {
+            Some(signer) => {
+                for (name, value) in signer.headers(host, &target, body.as_bytes(), unix_now()) {
+                    request = request.header(name, value);
+                }
+            }
+            None => request = request.header("x-amz-target", &target),
+        }
+        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!(
+                "{operation}: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("{operation}: {e}"))
+    }
+}
+
+/// The client's SRP ephemeral, reused across sign-ins to spare the load generator's core (the
+/// server draws a fresh b every time).
+struct Ephemeral {
+    a: client::ClientSecret,
+    a_hex: String,
+}
+
+fn has_tokens(answer: &Value) -> Result<(), String> {
+    let result = &answer["AuthenticationResult"];
+    if result["AccessToken"].is_string() && result["IdToken"].is_string() {
+        Ok(())
+    } else {
+        Err(format!("no tokens: {answer}"))
+    }
+}
+
+/// One whole `USER_SRP_AUTH` sign-in: the challenge, the claim, the tokens.
+async fn srp_sign_in(api: &Api, client_id: &str, eph: &Ephemeral) -> Result<(), String> {
+    let challenge = api
+        .call(
+            None,
+            "InitiateAuth",
+            &json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": client_id,
+                "AuthParameters": {"USERNAME": USERNAME, "SRP_A": eph.a_hex}}),
+        )
+        .await?;
+    if challenge["ChallengeName"] != "PASSWORD_VERIFIER" {
+        return Err(format!("not a PASSWORD_VERIFIER challenge: {challenge}"));
+    }
+    let p = &challenge["ChallengeParameters"];
+    let param = |name: &str| {
+        p[name]
+            .as_str()
+            .ok_or_else(|| format!("no {name} in {challenge}"))
+    };
+    let user_id = param("USER_ID_FOR_SRP")?;
+    let block = param("SECRET_BLOCK")?;
+    let key = client::session_key(
+        &eph.a,
+        &eph.a_hex,
+        realm(),
+        user_id,
+        PASSWORD,
+        param("SALT")?,
+        param("SRP_B")?,
+    )
+    .ok_or("an unusable SRP_B")?;
+    let ts = timestamp();
+    let signature = client::claim_signature(&key, realm(), user_id, block, &ts)
+        .ok_or("SECRET_BLOCK is not base64")?;
+    let mut respond = json!({"ChallengeName": "PASSWORD_VERIFIER", "ClientId": client_id,
+        "ChallengeResponses": {"USERNAME": param("USERNAME")?,
+            "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature,
+            "TIMESTAMP": ts}});
+    if let Some(session) = challenge["Session"].as_str() {
+        respond["Session"] = session.into();
+    }
+    has_tokens(&api.call(None, "RespondToAuthChallenge", &respond).await?)
+}
+
+/// One `USER_PASSWORD_AUTH` sign-in.
+async fn password_sign_in(api: &Api, client_id: &str) -> Result<(), String> {
+    let answer = api
+        .call(
+            None,
+            "InitiateAuth",
+            &json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
+                "AuthParameters": {"USERNAME": USERNAME, "PASSWORD": PASSWORD}}),
+        )
+        .await?;
+    has_tokens(&answer)
+}
+
+/// The server's process: the one listening on `port` (with taskset in front it is taskset's
+/// exec'd image).
+fn server_pid(port: u16) -> Option<u32> {
+    let listen = format!("127.0.0.1:{port}");
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let entry = entry.ok()?;
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let serves = args.iter().any(|a| *a == b"serve");
+        let listens = args
+            .windows(2)
+            .any(|w| w[0] == b"--listen" && w[1] == listen.as_bytes());
+        (serves && listens).then_some(pid)
+    })
+}
+
+/// Clock ticks per second of `/proc/PID/stat`.
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The process's CPU time (user + system, all threads) so far, in seconds.
+fn cpu_seconds(pid: u32, ticks: f64) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses: state is field 3, utime 14,
+    // stime 15.
+    let rest = stat
+        .rsplit_once(')')
+        .ok_or_else(|| anyhow::anyhow!("an unreadable /proc/{pid}/stat"))?
+        .1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(n - 3)
+            .ok_or_else(|| anyhow::anyhow!("a short /proc/{pid}/stat"))?
+            .parse::<f64>()?)
+    };
+    Ok((field(14)? + field(15)?) / ticks)
+}
+
+/// `concurrency` sign-ins in flight for `seconds`; the figures and the server's CPU time.
+async fn drive<F, Fut>(
+    name: &'static str,
+    seconds: u64,
+    concurrency: usize,
+    server: (u32, f64),
+    once: F,
+) -> anyhow::Result<Measured>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let (pid, ticks) = server;
+    let cpu_before = cpu_seconds(pid, ticks)?;
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let once = once.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0usize, None);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let result = once().await;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                if let Err(e) = result {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+            (latencies, errors, first_error)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e, first) = t.await?;
+        if let Some(first) = first {
+            eprintln!("  an error: {first}");
+        }
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = start.elapsed();
+    let cpu = cpu_seconds(pid, ticks)? - cpu_before;
+    let signed_in = all.len() - errors;
+    Ok(Measured {
+        row: summarize(name, all, errors, elapsed),
+        signed_in,
+        cpu_seconds: cpu,
+    })
+}
+
+/// One flow's figures: the load's and the server's CPU per successful sign-in.
+struct Measured {
+    row: Row,
+    signed_in: usize,
+    cpu_seconds: f64,
+}
+
+impl Measured {
+    fn cpu_ms_per_sign_in(&self) -> f64 {
+        1000.0 * self.cpu_seconds / self.signed_in.max(1) as f64
+    }
+    fn per_cpu_second(&self) -> f64 {
+        self.signed_in as f64 / self.cpu_seconds.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Milliseconds of one core for the server's SRP math of one sign-in alone (`server_ephemeral`
+/// and `session_key`, no HTTP, no store, no tokens), measured in this process.
+fn srp_math_ms(seconds: f64) -> f64 {
+    let verifier = srp::make_verifier(realm(), "math", PASSWORD);
+    let (_, a_hex) = client::ephemeral();
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        let (b, b_hex) = srp::server_ephemeral(&verifier).expect("a usable verifier");
+        std::hint::black_box(srp::session_key(&verifier, &b, &a_hex, &b_hex));
+        n += 1;
+    }
+    1000.0 * start.elapsed().as_secs_f64() / f64::from(n)
+}
+
+/// The report of the `srp` set.
+pub(crate) async fn run(
+    binary: &str,
+    seconds: u64,
+    concurrency: usize,
+    pinned: bool,
+    machine: &str,
+) -> anyhow::Result<String> {
+    eprintln!("measuring the RS256 signing ceiling…");
+    let ceiling_before = crate::signing_rate(3.0);
+    eprintln!("measuring the server's SRP math alone…");
+    let math_ms = srp_math_ms(3.0);
+
+    let temp = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", temp.path().join("srp.db").display());
+    let port = free_port()?;
+    let seed = json!({"UserPools": [{"Id": POOL, "PoolName": "srp"}]});
+    let srv = Running::start_with(binary, pinned, port, &seed, Some(&url)).await?;
+    let pid = server_pid(port).ok_or_else(|| anyhow::anyhow!("the server's process not found"))?;
+    let server = (pid, clock_ticks());
+
+    // An access key for the admin calls that set the pool up.
+    let store = SqlStore::open(&url).await?;
+    let master = MasterKey::from_bytes(&[1u8; 32]);
+    let (key, secret) = AccessKeyRecord::generate(&master, "userpool-bench srp", unix_now());
+    store.insert_access_key(&key).await?;
+    store.close().await;
+    let signer = Signer {
+        key_id: key.id.clone(),
+        secret,
+        region: REGION.into(),
+    };
+    let api = Api {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        base: srv.base.clone(),
+    };
+    let created = api
+        .call(
+            Some(&signer),
+            "CreateUserPoolClient",
+            &json!({"UserPoolId": POOL, "ClientName": "srp-bench",
+                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH"]}),
+        )
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let client_id = created["UserPoolClient"]["ClientId"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no ClientId in {created}"))?
+        .to_string();
+    api.call(
+        Some(&signer),
+        "AdminCreateUser",
+        &json!({"UserPoolId": POOL, "Username": USERNAME, "MessageAction": "SUPPRESS"}),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    api.call(
+        Some(&signer),
+        "AdminSetUserPassword",
+        &json!({"UserPoolId": POOL, "Username": USERNAME, "Password": PASSWORD,
+            "Permanent": true}),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+
+    let (a, a_hex) = client::ephemeral();
+    let eph = Arc::new(Ephemeral { a, a_hex });
+    let client_id = Arc::new(client_id);
+    // Each flow works once before its clock starts.
+    srp_sign_in(&api, &client_id, &eph)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    password_sign_in(&api, &client_id)
+        .await
+        .map_err(anyhow::Error::msg)?;
+
+    let mut measured = Vec::new();
+    eprintln!("running USER_SRP_AUTH…");
+    let (api2, id2) = (api.clone(), client_id.clone());
+    measured.push(
+        drive(
+            "USER_SRP_AUTH sign-ins (InitiateAuth + RespondToAuthChallenge, tokens)",
+            seconds,
+            concurrency,
+            server,
+            move || {
+                let (api, id, eph) = (api2.clone(), id2.clone(), eph.clone());
+                async move { srp_sign_in(&api, &id, &eph).await }
+            },
+        )
+        .await?,
+    );
+    eprintln!("running USER_PASSWORD_AUTH…");
+    measured.push(
+        drive(
+            "USER_PASSWORD_AUTH sign-ins (InitiateAuth, tokens)",
+            seconds,
+            concurrency,
+            server,
+            move || {
+                let (api, id) = (api.clone(), client_id.clone());
+                async move { password_sign_in(&api, &id).await }
+            },
+        )
+        .await?,
+    );
+    let peak_kib = srv.peak_memory_kib();
+    drop(srv);
+    drop(temp);
+    let ceiling_after = crate::signing_rate(3.0);
+    let ceiling = (ceiling_before + ceiling_after) / 2.0;
+
+    let argon = HashParams::default();
+    let cores = if pinned { "1 (pinned)" } else { "all" };
+    let mut report = format!(
+        "Machine: {machine}\nServer: release build, SQLite, on {cores} core(s); load from another core, {concurrency} sign-ins in flight, {seconds} s per flow; one user, one app client without a secret.\n\n"
+    );
+    report.push_str("| measure | per second | p50 | p99 | errors | server CPU per sign-in | sign-ins per server-CPU-second | RS256 signatures' worth |\n|---|---|---|---|---|---|---|---|\n");
+    report.push_str(&format!(
+        "| RS256 signatures, one core, key parsed once (ceiling; mean of {ceiling_before:.0} before and {ceiling_after:.0} after the load) | {ceiling:.0} | | | | {:.3} ms | {ceiling:.0} | 1 |\n",
+        1000.0 / ceiling
+    ));
+    report.push_str(&format!(
+        "| the server's SRP math of one sign-in alone (B = k·v + g^b, then S = (A·v^u)^b and the key), in this process | {:.0} | | | | {math_ms:.2} ms | {:.0} | {:.2} |\n",
+        1000.0 / math_ms,
+        1000.0 / math_ms,
+        math_ms / 1000.0 * ceiling
+    ));
+    for m in &measured {
+        report.push_str(&format!(
+            "| {} | {:.1} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.1} | {:.2} |\n",
+            m.row.name,
+            m.row.rate,
+            m.row.p50_ms,
+            m.row.p99_ms,
+            m.row.errors,
+            m.cpu_ms_per_sign_in(),
+            m.per_cpu_second(),
+            m.cpu_seconds / m.signed_in.max(1) as f64 * ceiling,
+        ));
+    }
+    let srp = &measured[0];
+    let worth = srp.cpu_seconds / srp.signed_in.max(1) as f64 * ceiling;
+    report.push_str(&format!(
+        "\nServer CPU: utime + stime of the server's process (all its threads) over each run, from `/proc/PID/stat`, divided by the sign-ins; the client half of SRP runs on the load generator's one core and bounds \"per second\", not the server.\n\nA whole SRP sign-in costs the server **{:.2} ms** of CPU, **{worth:.2} RS256 signatures' worth**: {:.0} sign-ins per server-CPU-second, **{:.3}** of the ceiling (goal: at most 5 signatures' worth, at least 0.20 of the ceiling: {}).\n",
+        srp.cpu_ms_per_sign_in(),
+        srp.per_cpu_second(),
+        srp.per_cpu_second() / ceiling,
+        if worth <= 5.0 {
+            format!("met, with {:.0} % to spare", 100.0 * (5.0 - worth) / 5.0)
+        } else {
+            format!("missed, at {:.1} times the budget", worth / 5.0)
+        }
+    ));
+    report.push_str(&format!(
+        "USER_PASSWORD_AUTH is bound by Argon2id (m = {} KiB, t = {}, p = 1): {:.1} ms of server CPU per sign-in.\n",
+        argon.memory_kib,
+        argon.iterations,
+        measured[1].cpu_ms_per_sign_in()
+    ));
+    report.push_str(&format!(
+        "\nPeak server memory (VmHWM): **{:.1} MiB**.\n",
+        peak_kib as f64 / 1024.0
+    ));
+    Ok(report)
+}
