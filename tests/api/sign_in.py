@@ -301,7 +301,10 @@ fails(lambda: cognito.initiate_auth(ClientId=APP, AuthFlow="USER_PASSWORD_AUTH",
       "InvalidParameterException", None, "USER_PASSWORD_AUTH without PASSWORD")
 make_user(POOL, "dora")
 cognito.admin_disable_user(UserPoolId=POOL, Username="dora")
-fails(lambda: password_sign_in(APP, "dora", PW), "NotAuthorizedException", "User is disabled.", "a disabled user")
+# The right password of a disabled account: named only to clients that reveal accounts.
+fails(lambda: password_sign_in(LEGACY_APP, "dora", PW), "NotAuthorizedException", "User is disabled.",
+      "a disabled user, through a revealing client")
+fails(lambda: password_sign_in(APP, "dora", PW), *BAD_LOGIN, "a disabled user, through a hiding client")
 fails(lambda: password_sign_in(NO_CLIENT, "alice", PW), "ResourceNotFoundException", None, "an unknown ClientId")
 
 

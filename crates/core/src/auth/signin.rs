@@ -168,7 +168,8 @@ impl Auth {
 
     /// What a right password (typed, or proven by SRP) leads to, by the account's status:
     /// for a confirmed user, the proof of the device they named, or the steps after a password.
-    /// A disabled account is named as such (Cognito's answer to the right password).
+    /// A disabled account is named as such (Cognito's answer to the right password) only to
+    /// clients that reveal accounts; the others hear what a wrong password gets [I].
     pub(super) async fn password_accepted(
         &self,
         view: &PoolView,
@@ -178,10 +179,7 @@ impl Auth {
         device_key: Option<String>,
     ) -> AuthResult<Next> {
         if !user.enabled {
-            return Err(AuthError::new(
-                ErrorKind::NotAuthorized,
-                "User is disabled.",
-            ));
+            return Err(disabled(client));
         }
         match user.status {
             UserStatus::Confirmed => {
@@ -223,6 +221,16 @@ impl Auth {
 /// The one answer for a wrong password, an unknown name (unless revealed) and a disabled user.
 pub(super) fn incorrect() -> AuthError {
     AuthError::new(ErrorKind::NotAuthorized, "Incorrect username or password.")
+}
+
+/// The answer to the right password of a disabled account: Cognito's "User is disabled." for
+/// clients that reveal accounts (`LEGACY`), else the wrong password's.
+pub(super) fn disabled(client: &ClientRecord) -> AuthError {
+    if reveals_unknown_users(client) {
+        AuthError::new(ErrorKind::NotAuthorized, "User is disabled.")
+    } else {
+        incorrect()
+    }
 }
 
 /// A temporary password lives `TemporaryPasswordValidityDays` from when it was set.

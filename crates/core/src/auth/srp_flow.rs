@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::lockout;
-use super::signin::incorrect;
+use super::signin::{disabled, incorrect};
 use super::steps::{Next, SignedIn, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind, find_user, reveals_unknown_users};
 use crate::crypto::{TokenHash, keyed_digest, random_bytes};
@@ -360,10 +360,7 @@ impl Auth {
             return Err(incorrect());
         };
         if !user.enabled {
-            return Err(AuthError::new(
-                ErrorKind::NotAuthorized,
-                "User is disabled.",
-            ));
+            return Err(disabled(client));
         }
         match device {
             Some(d) => self.device_proven(user, d, data).await,
