@@ -137,22 +137,27 @@ check(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["MfaConfigurati
       "DescribeUserPool shows the new MFA configuration")
 cognito.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON")
 check(cognito.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "ON", "MFA ON")
-code, message = error_of(lambda: cognito.set_user_pool_mfa_config(
+with_codes = cognito.set_user_pool_mfa_config(
     UserPoolId=pool_id, MfaConfiguration="ON",
-    SmsMfaConfiguration={"SmsAuthenticationMessage": "Code {####}"}))
-check(code == "InvalidParameterException" and "SMS" in message, f"SMS MFA is refused, said plainly: {message}")
+    SmsMfaConfiguration={"SmsAuthenticationMessage": "Code {####}"},
+    EmailMfaConfiguration={"Message": "Code {####}", "Subject": "Code"})
+check(with_codes["SmsMfaConfiguration"] == {"SmsAuthenticationMessage": "Code {####}"}
+      and with_codes["EmailMfaConfiguration"] == {"Message": "Code {####}", "Subject": "Code"},
+      "SetUserPoolMfaConfig offers codes by SMS and email")
+check(cognito.get_user_pool_mfa_config(UserPoolId=pool_id)["EmailMfaConfiguration"]["Subject"] == "Code",
+      "GetUserPoolMfaConfig shows them")
 code, message = error_of(lambda: cognito.set_user_pool_mfa_config(
-    UserPoolId=pool_id, MfaConfiguration="ON",
-    EmailMfaConfiguration={"Message": "Code {####}", "Subject": "Code"}))
-check(code == "InvalidParameterException" and "email" in message, f"email MFA is refused: {message}")
+    UserPoolId=pool_id, MfaConfiguration="ON", SmsMfaConfiguration={"SmsAuthenticationMessage": "no code"}))
+check(code == "InvalidParameterException" and "####" in message, f"a message without the code: {message}")
 code, message = error_of(lambda: cognito.set_user_pool_mfa_config(
     UserPoolId=pool_id, MfaConfiguration="OPTIONAL", SoftwareTokenMfaConfiguration={"Enabled": False}))
 check(code == "InvalidParameterException", f"MFA without its only factor is refused: {message}")
 check(cognito.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "ON", "a refusal writes nothing")
 off = cognito.set_user_pool_mfa_config(
     UserPoolId=pool_id, MfaConfiguration="OFF", SmsMfaConfiguration={}, EmailMfaConfiguration={})
-check(off["MfaConfiguration"] == "OFF" and not off["SoftwareTokenMfaConfiguration"]["Enabled"],
-      "MFA OFF, with SMS and email stated empty")
+check(off["MfaConfiguration"] == "OFF" and not off["SoftwareTokenMfaConfiguration"]["Enabled"]
+      and "SmsMfaConfiguration" not in off and "EmailMfaConfiguration" not in off,
+      "MFA OFF, with SMS and email stated empty (turned off)")
 code, _ = error_of(lambda: cognito.get_user_pool_mfa_config(UserPoolId=missing_pool))
 check(code == "ResourceNotFoundException", "the MFA configuration of an unknown pool")
 

@@ -196,7 +196,7 @@ refused("SMS without a phone number", lambda: cognito.admin_set_user_mfa_prefere
 code, message = error_of(lambda: cognito.admin_set_user_mfa_preference(
     UserPoolId=pool_id, Username="carol", EmailMfaSettings=TOTP_ON))
 check(code == "InvalidParameterException" and "EMAIL_OTP" in message,
-      f"email codes are not sent by userpool yet: {message}")
+      f"email codes need the pool's EmailMfaConfiguration: {message}")
 check(mfa_of(pool_id, "carol") == (None, None), "refused choices change nothing")
 refused("an unknown user", lambda: cognito.admin_set_user_mfa_preference(
     UserPoolId=pool_id, Username="nobody", SoftwareTokenMfaSettings=OFF), "UserNotFoundException")

@@ -101,11 +101,12 @@ def secret_hash(client_id, client_secret, username):
 
 def newest_code(address, after=None):
     """The 6-digit code in the newest outbox message to `address` (newer than the file `after`),
-    and its file name. Names are `{millis}-{seq}-{to}.eml`, so they sort by time, then sequence."""
+    and its file name. Names are `{millis}-{seq}-{to}.eml` (`.sms` for text messages), so they
+    sort by time, then sequence."""
     deadline = time.time() + 5
     while True:
         found = []
-        for p in Path(OUTBOX).glob("*.eml"):
+        for p in [*Path(OUTBOX).glob("*.eml"), *Path(OUTBOX).glob("*.sms")]:
             millis, seq, to = p.name[:-4].split("-", 2)
             if to == address:
                 found.append(((int(millis), int(seq)), p))
@@ -116,8 +117,11 @@ def newest_code(address, after=None):
             raise AssertionError(f"no new message to {address} in {OUTBOX}")
         time.sleep(0.1)
     path = found[-1][1]
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    body = message.get_body(("plain", "html")).get_content()
+    if path.suffix == ".sms":  # a text message: the body alone
+        body = path.read_text()
+    else:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain", "html")).get_content()
     return re.search(r"\b(\d{6})\b", body).group(1), path.name
 
 
@@ -764,5 +768,79 @@ try:
     check(False, "a forgotten device skipped TOTP")
 except Exception as e:
     check(type(e).__name__ == "SoftwareTokenMFAChallengeException", f"a forgotten device is new again: {e!r}")
+
+
+# --- 15. MFA by email and SMS codes, and the choice between factors -----------------------------
+
+CODES_POOL = cognito.create_user_pool(PoolName="mfa-codes")["UserPool"]["Id"]
+CODES_APP = make_client("codes-app", pool=CODES_POOL, ExplicitAuthFlows=ALL_FLOWS)["ClientId"]
+make_user(CODES_POOL, "kim")
+cognito.admin_update_user_attributes(UserPoolId=CODES_POOL, Username="kim",
+                                     UserAttributes=attrs({"phone_number": "+15550001234"}))
+fails(lambda: cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
+                                                    EmailMfaSettings={"Enabled": True}),
+      "InvalidParameterException", None, "email MFA before the pool offers it")
+configured = cognito.set_user_pool_mfa_config(
+    UserPoolId=CODES_POOL, MfaConfiguration="OPTIONAL", SoftwareTokenMfaConfiguration={"Enabled": True},
+    SmsMfaConfiguration={"SmsAuthenticationMessage": "Your code is {####}",
+                         "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::000000000000:role/sns"}},
+    EmailMfaConfiguration={"Message": "Your sign-in code is {####}.", "Subject": "Sign-in code"})
+check(configured["EmailMfaConfiguration"]["Subject"] == "Sign-in code"
+      and configured["SmsMfaConfiguration"]["SmsAuthenticationMessage"] == "Your code is {####}",
+      "SetUserPoolMfaConfig keeps the SMS and email settings")
+fails(lambda: cognito.set_user_pool_mfa_config(UserPoolId=CODES_POOL, EmailMfaConfiguration={"Message": "no code"}),
+      "InvalidParameterException", None, "an email MFA message without {####}")
+
+
+def code_sign_in(expected, address, field):
+    """A password sign-in answered with the code sent to `address`, after a wrong one."""
+    step = password_sign_in(CODES_APP, "kim", PW)
+    check(step.get("ChallengeName") == expected, f"{expected} asked: {step.get('ChallengeName')}")
+    fails(lambda: cognito.respond_to_auth_challenge(
+        ClientId=CODES_APP, ChallengeName=expected, Session=step["Session"],
+        ChallengeResponses={"USERNAME": "kim", field: "000000"}), "CodeMismatchException", None,
+        f"{expected} with a wrong code")
+    code, _ = newest_code(address)
+    done = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName=expected, Session=step["Session"],
+                                             ChallengeResponses={"USERNAME": "kim", field: code})
+    check_tokens(done["AuthenticationResult"], CODES_APP, "kim", f"{expected} with the code sent")
+    return step
+
+
+cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
+                                      EmailMfaSettings={"Enabled": True, "PreferredMfa": True})
+step = code_sign_in("EMAIL_OTP", "kim@example.test", "EMAIL_OTP_CODE")
+check(step["ChallengeParameters"].get("CODE_DELIVERY_DELIVERY_MEDIUM") == "EMAIL"
+      and step["ChallengeParameters"].get("CODE_DELIVERY_DESTINATION") == "k***@e***",
+      f"EMAIL_OTP names where the code went {step['ChallengeParameters']}")
+cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
+                                      SMSMfaSettings={"Enabled": True, "PreferredMfa": True})
+step = code_sign_in("SMS_MFA", "+15550001234", "SMS_MFA_CODE")
+check(step["ChallengeParameters"].get("CODE_DELIVERY_DESTINATION") == "+*******1234",
+      f"SMS_MFA names the phone's last digits {step['ChallengeParameters']}")
+# Two factors on, neither preferred: the user chooses.
+cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
+                                      SMSMfaSettings={"Enabled": True, "PreferredMfa": False},
+                                      EmailMfaSettings={"Enabled": True, "PreferredMfa": False})
+choice = password_sign_in(CODES_APP, "kim", PW)
+check(choice.get("ChallengeName") == "SELECT_MFA_TYPE"
+      and json.loads(choice["ChallengeParameters"]["MFAS_CAN_CHOOSE"]) == ["SMS_MFA", "EMAIL_OTP"],
+      f"SELECT_MFA_TYPE offers the factors turned on {choice.get('ChallengeParameters')}")
+fails(lambda: cognito.respond_to_auth_challenge(
+    ClientId=CODES_APP, ChallengeName="SELECT_MFA_TYPE", Session=choice["Session"],
+    ChallengeResponses={"USERNAME": "kim", "ANSWER": "SOFTWARE_TOKEN_MFA"}),
+    "InvalidParameterException", None, "a factor not offered")
+chosen = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName="SELECT_MFA_TYPE",
+                                           Session=choice["Session"],
+                                           ChallengeResponses={"USERNAME": "kim", "ANSWER": "EMAIL_OTP"})
+check(chosen.get("ChallengeName") == "EMAIL_OTP", f"the chosen factor is asked {chosen.get('ChallengeName')}")
+code, _ = newest_code("kim@example.test")
+done = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName="EMAIL_OTP", Session=chosen["Session"],
+                                         ChallengeResponses={"USERNAME": "kim", "EMAIL_OTP_CODE": code})
+check_tokens(done["AuthenticationResult"], CODES_APP, "kim", "the chosen factor's code signs in")
+fails(lambda: cognito.respond_to_auth_challenge(
+    ClientId=CODES_APP, ChallengeName="EMAIL_OTP", Session=chosen["Session"],
+    ChallengeResponses={"USERNAME": "kim", "EMAIL_OTP_CODE": code}), "NotAuthorizedException", None,
+    "the code's session a second time")
 
 summary()

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::directory::PoolView;
-use crate::model::{AttributeType, UserPoolConfig, UserStatus};
+use crate::model::{AttributeType, MfaFactor, UserPoolConfig, UserStatus};
 use crate::store::UserRecord;
 use crate::time::Timestamp;
 
@@ -35,10 +35,19 @@ impl LifecycleError {
     }
 }
 
-/// Sends a message to a user's email address (or logs it, in development).
+/// Sends a message to a user's email address or phone (or writes it to the development
+/// outbox).
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+
+    /// A text message to a phone number. Without an SMS provider it is not sent (the pool's
+    /// `SmsConfiguration` is stored for one to come).
+    async fn send_sms(&self, to: &str, _body: &str) -> Result<(), String> {
+        Err(format!(
+            "no SMS provider is configured: the message to {to} was not sent"
+        ))
+    }
 }
 
 /// The confirmation message of a pool: its `EmailVerificationSubject` / `Message` (with the
@@ -218,29 +227,86 @@ pub fn set_attribute(user: &mut UserRecord, name: &str, value: &str) {
     }
 }
 
-/// Whether the pool asks this user for a TOTP code, or to set one up, after the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the pool asks of this user after the password: nothing, a code of one factor, a
+/// choice between factors, or setting TOTP up.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MfaStep {
     None,
     Setup,
-    Verify,
+    Verify(MfaFactor),
+    Select(Vec<MfaFactor>),
 }
 
-/// `MfaConfiguration` OFF: never; OPTIONAL: users who set up TOTP and have it turned on
-/// (`AdminSetUserMFAPreference` can turn it off); ON: everyone, setting up at the first sign-in
-/// (TOTP being the one factor served, it is asked for even if the user turned it off).
-pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord) -> MfaStep {
-    use crate::model::MfaConfiguration::*;
-    let totp_on = user
-        .mfa()
-        .is_enabled(crate::model::MfaFactor::SoftwareToken);
-    match (pool.mfa_configuration, user.totp_secret.is_some()) {
-        (Off, _) => MfaStep::None,
-        (On, true) => MfaStep::Verify,
-        (On, false) => MfaStep::Setup,
-        (Optional, true) if totp_on => MfaStep::Verify,
-        (Optional, _) => MfaStep::None,
+/// Whether `user` can receive or make codes of `factor`: a TOTP secret set up, an email
+/// address, a phone number.
+pub fn can_use(user: &UserRecord, factor: MfaFactor) -> bool {
+    let has = |name: &str| {
+        user.attributes
+            .iter()
+            .any(|a| a.name == name && !a.value.is_empty())
+    };
+    match factor {
+        MfaFactor::SoftwareToken => user.totp_secret.is_some(),
+        MfaFactor::Email => has("email"),
+        MfaFactor::Sms => has("phone_number"),
     }
+}
+
+/// `MfaConfiguration` OFF: never. Otherwise the factors the user turned on that the pool
+/// offers: the preferred one, the only one, or a choice between them. With none: OPTIONAL asks
+/// nothing; ON asks for a TOTP code if one is set up (even turned off), else a code by email
+/// or SMS where the pool offers it and the user has the address, else to set TOTP up.
+pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord) -> MfaStep {
+    let offered = pool.offered_mfa_factors();
+    if offered.is_empty() {
+        return MfaStep::None;
+    }
+    let usable = |f: &MfaFactor| offered.contains(f) && can_use(user, *f);
+    let preference = user.mfa();
+    let enabled: Vec<MfaFactor> = preference.enabled.iter().copied().filter(usable).collect();
+    if let Some(p) = preference.preferred.filter(|p| enabled.contains(p)) {
+        return MfaStep::Verify(p);
+    }
+    match enabled.as_slice() {
+        [one] => return MfaStep::Verify(*one),
+        [_, _, ..] => return MfaStep::Select(enabled),
+        [] => {}
+    }
+    if pool.mfa_configuration != crate::model::MfaConfiguration::On {
+        return MfaStep::None;
+    }
+    [MfaFactor::SoftwareToken, MfaFactor::Email, MfaFactor::Sms]
+        .into_iter()
+        .find(usable)
+        .map_or(MfaStep::Setup, MfaStep::Verify)
+}
+
+/// The message carrying an MFA code: the pool's `EmailMfaConfiguration` (`Subject`,
+/// `Message`) or `SmsAuthenticationMessage`, with the code for `{####}`, or Cognito's defaults.
+pub fn mfa_code_message(pool: &UserPoolConfig, factor: MfaFactor, code: &str) -> (String, String) {
+    let setting = |config: &Option<serde_json::Value>, name: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.get(name))
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    let (subject, body) = match factor {
+        MfaFactor::Email => (
+            setting(&pool.email_mfa_configuration, "Subject"),
+            setting(&pool.email_mfa_configuration, "Message"),
+        ),
+        _ => (
+            None,
+            setting(&pool.sms_mfa_configuration, "SmsAuthenticationMessage")
+                .or_else(|| pool.sms_authentication_message.clone()),
+        ),
+    };
+    (
+        subject.unwrap_or_else(|| "Your sign-in code".to_string()),
+        body.unwrap_or_else(|| "Your authentication code is {####}. ".to_string())
+            .replace("{####}", code),
+    )
 }
 
 /// TOTP (RFC 6238: SHA-1, six digits, 30-second steps, one step of skew), as authenticator apps

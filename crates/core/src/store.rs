@@ -446,6 +446,8 @@ pub enum PendingKind {
     /// `USER_SRP_AUTH`'s first half: the server's sealed ephemeral secret, behind the
     /// `SECRET_BLOCK` the client signs (`PASSWORD_VERIFIER`).
     PasswordVerifier,
+    /// A sign-in that chooses its MFA factor (`SELECT_MFA_TYPE`).
+    SelectMfa,
     /// A sign-in whose password was right, waiting for its device's `SRP_A`
     /// (`DEVICE_SRP_AUTH`).
     DeviceSrp,
@@ -455,7 +457,7 @@ pub enum PendingKind {
 }
 
 impl PendingKind {
-    pub const ALL: [PendingKind; 9] = [
+    pub const ALL: [PendingKind; 10] = [
         Self::NewPassword,
         Self::MfaSetup,
         Self::Mfa,
@@ -464,6 +466,7 @@ impl PendingKind {
         Self::SamlLogout,
         Self::PasswordVerifier,
         Self::DeviceSrp,
+        Self::SelectMfa,
         Self::Verified,
     ];
 
@@ -478,6 +481,7 @@ impl PendingKind {
             Self::SamlLogout => "saml_logout",
             Self::PasswordVerifier => "password_verifier",
             Self::DeviceSrp => "device_srp",
+            Self::SelectMfa => "select_mfa",
             Self::Verified => "verified",
         }
     }

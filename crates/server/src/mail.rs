@@ -1,5 +1,7 @@
 //! Delivery of codes: SMTP to a real mail server (`--smtp-host`), or a development outbox that
-//! writes each message as a private `.eml` file to `{data-dir}/outbox/`. The outbox is the
+//! writes each message as a private `.eml` file to `{data-dir}/outbox/` (and each text message,
+//! `SMS_MFA`'s codes, as a `.sms` file: no SMS provider is wired yet, so with SMTP they are not
+//! sent). The outbox is the
 //! default only while the public URL is http (local development); behind https it must be asked
 //! for with `--dev-outbox`, so a deployment never keeps codes on disk instead of mailing them
 //! by mistake. Codes are secrets: no log line carries a message body.
@@ -158,10 +160,10 @@ fn write_private(staged: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
     written
 }
 
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
-        let m = message(&self.from, to, subject, body)?;
+impl Outbox {
+    /// Writes one message whole as `{millis}-{seq}-{to}.{extension}`: under staging, then
+    /// renamed into place.
+    async fn write(&self, to: &str, extension: &str, bytes: Vec<u8>) -> Result<String, String> {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -169,27 +171,44 @@ impl Mailer for Outbox {
         let safe_to: String = to
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '@' || c == '.' {
+                if c.is_ascii_alphanumeric() || c == '@' || c == '.' || c == '+' {
                     c
                 } else {
                     '_'
                 }
             })
             .collect();
-        let name = format!("{millis}-{n}-{safe_to}.eml");
+        let name = format!("{millis}-{n}-{safe_to}.{extension}");
         let path = self.dir.join(&name);
         // The process ID keeps two servers sharing a data directory off each other's staging files.
         let staged = self
             .staging
             .join(format!("{}-{name}.part", std::process::id()));
         let shown = path.display().to_string();
-        let bytes = m.formatted();
+        let failed = shown.clone();
         tokio::task::spawn_blocking(move || write_private(&staged, &path, &bytes))
             .await
-            .map_err(|e| format!("outbox {shown}: {e}"))?
-            .map_err(|e| format!("outbox {shown}: {e}"))?;
+            .map_err(|e| format!("outbox {failed}: {e}"))?
+            .map_err(|e| format!("outbox {failed}: {e}"))?;
+        Ok(shown)
+    }
+}
+
+#[async_trait]
+impl Mailer for Outbox {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        let m = message(&self.from, to, subject, body)?;
+        let shown = self.write(to, "eml", m.formatted()).await?;
         // Recipient, subject and file only: the body holds the code.
         tracing::info!(%to, %subject, file = %shown, "outbox: message written");
+        Ok(())
+    }
+
+    /// A text message, as the development stand-in for an SMS provider: the body alone, in
+    /// `{millis}-{seq}-{phone}.sms`.
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
+        let shown = self.write(to, "sms", body.as_bytes().to_vec()).await?;
+        tracing::info!(%to, file = %shown, "outbox: text message written");
         Ok(())
     }
 }

@@ -123,4 +123,14 @@ impl Mailer for DetachedMailer {
         });
         Ok(())
     }
+
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
+        let (mailer, to, body) = (self.0.clone(), to.to_string(), body.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send_sms(&to, &body).await {
+                tracing::error!(error = %e, "sending a text message failed");
+            }
+        });
+        Ok(())
+    }
 }

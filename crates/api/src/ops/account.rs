@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use userpool_core::auth::check_user_writes;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::totp;
-use userpool_core::model::AttributeType;
+use userpool_core::model::{AttributeType, MfaFactor};
 use userpool_core::oauth::claims::claimed_client_id;
 use userpool_core::store::{ClientRecord, UserRecord};
 
@@ -191,7 +191,13 @@ pub(super) async fn verify_software_token(api: &Api, input: Value) -> Result<Val
     let (view, client) = setup_client(api, &session).await?;
     let next = api
         .auth
-        .verify_totp(&view, &client, &session, &code)
+        .verify_mfa(
+            &view,
+            &client,
+            &session,
+            &code,
+            Some(MfaFactor::SoftwareToken),
+        )
         .await
         .map_err(enable_mismatch)?;
     let userpool_core::auth::Next::Done(signed_in) = next else {

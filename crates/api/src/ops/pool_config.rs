@@ -21,24 +21,35 @@ pub(super) async fn get_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
     Ok(mfa_of(&pool))
 }
 
-/// TOTP is the one factor this server offers: it is on exactly when `MfaConfiguration` is
-/// `ON` or `OPTIONAL`. SMS, email and passkey settings are accepted only when they ask for
-/// nothing; a member not given leaves that part as it was.
+/// TOTP is on exactly when `MfaConfiguration` is `ON` or `OPTIONAL`. `SmsMfaConfiguration`
+/// and `EmailMfaConfiguration` offer codes by SMS and email (their messages must hold
+/// `{####}`); given empty (`{}`), they turn that factor off [I]; a member not given leaves that
+/// part as it was. Passkey settings are accepted only when they ask for nothing.
 pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> {
     let id: String = member(&input, "UserPoolId")?;
-    for (name, what) in [
-        ("SmsMfaConfiguration", "SMS MFA"),
-        ("EmailMfaConfiguration", "email MFA"),
-        ("WebAuthnConfiguration", "passkeys (WebAuthn)"),
-    ] {
+    let webauthn: Option<Map<String, Value>> = member(&input, "WebAuthnConfiguration")?;
+    if webauthn.is_some_and(|m| m.values().any(|v| !v.is_null())) {
+        return Err(ApiError::invalid_parameter(
+            "userpool does not offer passkeys (WebAuthn) yet: WebAuthnConfiguration can only \
+             be left empty",
+        ));
+    }
+    let factor_setting = |name: &str, message: &str| -> Result<Option<Option<Value>>, ApiError> {
         let given: Option<Map<String, Value>> = member(&input, name)?;
-        if given.is_some_and(|m| m.values().any(|v| !v.is_null())) {
+        let Some(mut given) = given else {
+            return Ok(None);
+        };
+        given.retain(|_, v| !v.is_null());
+        let text = given.get(message).and_then(Value::as_str);
+        if text.is_some_and(|t| !t.contains("{####}")) {
             return Err(ApiError::invalid_parameter(format!(
-                "userpool does not offer {what} yet: {name} can only be left empty; \
-                 TOTP (SoftwareTokenMfaConfiguration) is the MFA factor it serves"
+                "{name}.{message} must contain the code placeholder {{####}}"
             )));
         }
-    }
+        Ok(Some((!given.is_empty()).then_some(Value::Object(given))))
+    };
+    let sms = factor_setting("SmsMfaConfiguration", "SmsAuthenticationMessage")?;
+    let email = factor_setting("EmailMfaConfiguration", "Message")?;
     let wanted: Option<MfaConfiguration> = member(&input, "MfaConfiguration")?;
     let totp: Option<bool> = input
         .pointer("/SoftwareTokenMfaConfiguration/Enabled")
@@ -52,12 +63,18 @@ pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
             )),
             (MfaConfiguration::On | MfaConfiguration::Optional, Some(false)) => {
                 Err(ApiError::invalid_parameter(
-                    "TOTP is the only MFA factor userpool serves (not SMS or email yet): \
-                     MfaConfiguration ON or OPTIONAL needs SoftwareTokenMfaConfiguration enabled",
+                    "userpool always offers TOTP while MFA is on: MfaConfiguration ON or \
+                     OPTIONAL needs SoftwareTokenMfaConfiguration enabled",
                 ))
             }
             _ => {
                 pool.config.mfa_configuration = mfa;
+                if let Some(sms) = &sms {
+                    pool.config.sms_mfa_configuration = sms.clone();
+                }
+                if let Some(email) = &email {
+                    pool.config.email_mfa_configuration = email.clone();
+                }
                 Ok(())
             }
         }
@@ -129,6 +146,8 @@ fn mfa_of(pool: &PoolRecord) -> Value {
     json!({
         "MfaConfiguration": mfa,
         "SoftwareTokenMfaConfiguration": { "Enabled": mfa != MfaConfiguration::Off },
+        "SmsMfaConfiguration": pool.config.sms_mfa_configuration,
+        "EmailMfaConfiguration": pool.config.email_mfa_configuration,
     })
 }
 

@@ -113,6 +113,9 @@ pub(super) async fn update(api: &Api, mut input: Value) -> Result<Value, ApiErro
         config.username_attributes = pool.config.username_attributes.clone();
         config.username_configuration = pool.config.username_configuration.clone();
         config.schema = pool.config.schema.clone();
+        // Set by `SetUserPoolMfaConfig`, not by this request.
+        config.sms_mfa_configuration = pool.config.sms_mfa_configuration.clone();
+        config.email_mfa_configuration = pool.config.email_mfa_configuration.clone();
         let mut p = Problems::new("");
         config.validate(&mut p);
         refuse(p)?;

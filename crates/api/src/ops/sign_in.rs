@@ -9,10 +9,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use userpool_core::auth::{Challenge, Next, SignedIn, SrpChallenge};
 use userpool_core::directory::PoolView;
+use userpool_core::model::MfaFactor;
 use userpool_core::oauth::grant::{Grant, TokenResponse, USER_ADMIN_SCOPE, new_event_id, new_uuid};
 use userpool_core::oauth::token::{self, TokenGrant};
 use userpool_core::oauth::{ErrorCode, OAuthError};
-use userpool_core::store::{ClientRecord, PendingKind};
+use userpool_core::store::{ClientRecord, PendingKind, UserRecord};
 
 use super::member;
 use crate::{Api, ApiError};
@@ -275,10 +276,27 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
                 .set_new_password(&view, &client, session()?, password, &attributes)
                 .await?
         }
-        "SOFTWARE_TOKEN_MFA" => {
-            let code = required(&responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+        "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+            let (factor, field) = match name.as_str() {
+                "SMS_MFA" => (MfaFactor::Sms, "SMS_MFA_CODE"),
+                "EMAIL_OTP" => (MfaFactor::Email, "EMAIL_OTP_CODE"),
+                _ => (MfaFactor::SoftwareToken, "SOFTWARE_TOKEN_MFA_CODE"),
+            };
+            let code = required(&responses, field)?;
             api.auth
-                .verify_totp(&view, &client, session()?, code)
+                .verify_mfa(&view, &client, session()?, code, Some(factor))
+                .await?
+        }
+        "SELECT_MFA_TYPE" => {
+            let answer = required(&responses, "ANSWER")?;
+            let factor = [MfaFactor::Sms, MfaFactor::SoftwareToken, MfaFactor::Email]
+                .into_iter()
+                .find(|f| f.as_str() == answer)
+                .ok_or_else(|| {
+                    ApiError::invalid_parameter(format!("{answer} is not an MFA type"))
+                })?;
+            api.auth
+                .select_mfa(&view, &client, session()?, factor)
                 .await?
         }
         "MFA_SETUP" => Next::Done(api.auth.take_signed_in(&view, &client, session()?).await?),
@@ -366,6 +384,20 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
             "NEW_PASSWORD_REQUIRED"
         }
         PendingKind::DeviceSrp => "DEVICE_SRP_AUTH",
+        PendingKind::SelectMfa => {
+            let names: Vec<&str> = step.choices.iter().map(|f| f.as_str()).collect();
+            params.insert("MFAS_CAN_CHOOSE".into(), json!(json!(names).to_string()));
+            "SELECT_MFA_TYPE"
+        }
+        PendingKind::Mfa => match step.factor {
+            Some(factor @ (MfaFactor::Email | MfaFactor::Sms)) => {
+                let (medium, destination) = code_destination(user, factor);
+                params.insert("CODE_DELIVERY_DELIVERY_MEDIUM".into(), json!(medium));
+                params.insert("CODE_DELIVERY_DESTINATION".into(), json!(destination));
+                factor.as_str()
+            }
+            _ => "SOFTWARE_TOKEN_MFA",
+        },
         PendingKind::MfaSetup => {
             params.insert("MFAS_CAN_SETUP".into(), json!(r#"["SOFTWARE_TOKEN_MFA"]"#));
             "MFA_SETUP"
@@ -377,6 +409,32 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
         "Session": step.session,
         "ChallengeParameters": params,
     })
+}
+
+/// Where an MFA code went, masked as Cognito masks it: `EMAIL` and `a***@e***`, or `SMS` and
+/// the phone number's last four digits (`+*******1234`).
+fn code_destination(user: &UserRecord, factor: MfaFactor) -> (&'static str, String) {
+    let value = |name: &str| {
+        user.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map_or("", |a| a.value.as_str())
+    };
+    match factor {
+        MfaFactor::Email => ("EMAIL", super::sign_up::mask(value("email"))),
+        _ => {
+            let phone = value("phone_number");
+            let last: String = phone
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            ("SMS", format!("+*******{last}"))
+        }
+    }
 }
 
 /// The tokens of a finished sign-in, from a new token family (what `/oauth2/token` issues

@@ -50,7 +50,7 @@ pub(super) fn delivery(email: Option<&str>, typed: &str) -> Value {
     json!({ "Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email" })
 }
 
-fn mask(email: &str) -> String {
+pub(super) fn mask(email: &str) -> String {
     let (local, domain) = email.split_once('@').unwrap_or((email, ""));
     let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
     format!("{}***@{}***", first(local), first(domain))

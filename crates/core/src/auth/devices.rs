@@ -129,6 +129,8 @@ impl Auth {
             session,
             lifetime,
             user: user.clone(),
+            factor: None,
+            choices: Vec::new(),
         })))
     }
 

@@ -40,9 +40,8 @@ fn invalid(message: impl Into<String>) -> AuthError {
 
 /// Refuses what Cognito refuses: a factor preferred but not turned on; any factor turned on in
 /// a pool whose MFA is off; TOTP before the user has verified an authenticator; SMS without a
-/// `phone_number` and email without an `email` to deliver codes to. SMS and email codes are
-/// not sent by this server yet, so those factors cannot be turned on even then (the pool's
-/// `SetUserPoolMfaConfig` cannot configure them either).
+/// `phone_number` and email without an `email` to deliver codes to; SMS and email codes while
+/// the pool does not offer them (`SetUserPoolMfaConfig`).
 pub fn check_mfa_choices(
     pool: &UserPoolConfig,
     user: &UserRecord,
@@ -84,13 +83,13 @@ pub fn check_mfa_choices(
                     "User does not have delivery config set to turn on EMAIL_OTP",
                 ));
             }
-            MfaFactor::Sms | MfaFactor::Email => {
+            MfaFactor::Sms | MfaFactor::Email if !pool.offered_mfa_factors().contains(&factor) => {
                 return Err(invalid(format!(
-                    "userpool does not send {} codes yet: only SOFTWARE_TOKEN_MFA can be turned on",
+                    "{} is not enabled for this user pool (SetUserPoolMfaConfig)",
                     factor.as_str()
                 )));
             }
-            MfaFactor::SoftwareToken => {}
+            _ => {}
         }
     }
     Ok(())

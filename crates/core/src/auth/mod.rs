@@ -13,6 +13,7 @@ mod federated;
 mod links;
 pub mod lockout;
 mod mfa;
+mod mfa_steps;
 mod saml_keys;
 mod signin;
 mod srp_flow;
@@ -28,6 +29,7 @@ pub use codes::CodePurpose;
 pub use devices::DeviceSettings;
 pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
 pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
+pub use mfa_steps::step_factor;
 pub use saml_keys::{
     SAML_RENEW_AFTER, SAML_SIGNING_OWNER, SamlCredential, SamlKeyMaker, saml_cert_base64,
     saml_encryption_owner,

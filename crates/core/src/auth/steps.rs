@@ -1,13 +1,12 @@
-//! The steps between a right password and the tokens: a new password for a temporary one, TOTP
-//! set-up or a TOTP code. Each pending step is a record behind an opaque session value (a
+//! The steps between a right password and the tokens: a new password for a temporary one, the
+//! MFA steps (`mfa_steps`). Each pending step is a record behind an opaque session value (a
 //! cookie on the pages, `Session` in the API), taken once.
 
-use super::lockout;
 use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
 use crate::crypto::{TokenHash, random_token};
 use crate::directory::PoolView;
 use crate::lifecycle::{self, MfaStep, totp};
-use crate::model::{AttributeType, UserStatus};
+use crate::model::{AttributeType, MfaFactor, UserStatus};
 use crate::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 
 /// What a sign-in leads to next.
@@ -61,6 +60,15 @@ pub(super) struct StepData {
     /// a client that sends the session must send this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_hash: Option<String>,
+    /// The MFA factor a code is asked of (TOTP when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<MfaFactor>,
+    /// The keyed hash of a code sent by email or SMS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_hash: Option<String>,
+    /// The factors a `SELECT_MFA_TYPE` step offers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<MfaFactor>,
 }
 
 impl StepData {
@@ -76,9 +84,11 @@ pub struct Challenge {
     pub session: String,
     pub lifetime: i64,
     pub user: UserRecord,
+    /// The factor an MFA step asks a code of (TOTP when absent).
+    pub factor: Option<MfaFactor>,
+    /// The factors a choice offers.
+    pub choices: Vec<MfaFactor>,
 }
-
-const MFA_KINDS: &[PendingKind] = &[PendingKind::Mfa, PendingKind::MfaSetup];
 
 impl Auth {
     /// The next step after a right password (or code) in a sign-in that began at `started_ms`:
@@ -104,30 +114,18 @@ impl Auth {
         started_ms: i64,
         device_key: Option<String>,
     ) -> AuthResult<Next> {
-        let mut data = StepData {
+        let data = StepData {
             started_ms,
             device_key: device_key.clone(),
             ..StepData::default()
         };
-        let kind = match lifecycle::mfa_step(&view.pool.config, &user) {
+        match lifecycle::mfa_step(&view.pool.config, &user) {
             MfaStep::None => {
-                return self
-                    .signed_in_or_device(view, client, user, started_ms, device_key)
-                    .await;
+                self.signed_in_or_device(view, client, user, started_ms, device_key)
+                    .await
             }
-            MfaStep::Verify => PendingKind::Mfa,
-            MfaStep::Setup => {
-                let secret = totp::new_secret();
-                data.secret = Some(totp::seal(
-                    &self.master,
-                    &view.pool.id,
-                    &user.username,
-                    &secret,
-                ));
-                PendingKind::MfaSetup
-            }
-        };
-        self.begin_step(view, client, user, kind, &data).await
+            mfa => self.begin_mfa(view, client, user, mfa, data).await,
+        }
     }
 
     pub(super) async fn new_password_step(
@@ -161,6 +159,9 @@ impl Auth {
             srp: None,
             device_key: data.device_key.clone(),
             session_hash: None,
+            factor: data.factor,
+            code_hash: data.code_hash.clone(),
+            choices: data.choices.clone(),
         };
         let hash = TokenHash::of(&session);
         let lifetime = self
@@ -171,6 +172,8 @@ impl Auth {
             session,
             lifetime,
             user,
+            factor: data.factor,
+            choices: data.choices,
         }))
     }
 
@@ -229,50 +232,6 @@ impl Auth {
             }
             _ => Ok(None),
         }
-    }
-
-    /// Checks a TOTP code of `secret` for `user` on the MFA lockout curve: a code is good
-    /// once, and wrong codes count.
-    pub(super) async fn check_totp(
-        &self,
-        view: &PoolView,
-        user: &UserRecord,
-        secret: &[u8],
-        code: &str,
-    ) -> AuthResult<()> {
-        let pool_id = &view.pool.id;
-        let key = lockout::mfa_key(&user.username);
-        let _turn = self.turn(pool_id, &key).await?;
-        let now = self.clock.now();
-        let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-        if lockout::is_locked(failures.as_ref(), now) {
-            return Err(AuthError::new(
-                ErrorKind::TooManyFailedAttempts,
-                "Too many failed attempts.",
-            ));
-        }
-        // A code is good once: its step must be later than the last one used (RFC 6238 §5.2).
-        let fresh = match totp::verify(secret, code, now) {
-            Some(step) => {
-                self.store
-                    .use_totp_step(pool_id, &user.username, step)
-                    .await?
-            }
-            None => false,
-        };
-        if !fresh {
-            self.store
-                .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
-                .await?;
-            return Err(AuthError::new(
-                ErrorKind::CodeMismatch,
-                "Invalid code received for user",
-            ));
-        }
-        if failures.is_some() {
-            self.store.clear_sign_in_failures(pool_id, &key).await?;
-        }
-        Ok(())
     }
 
     /// The app client a pending step (named by `session`) belongs to, if it is live.
@@ -347,48 +306,5 @@ impl Auth {
     pub fn setup_secret(&self, view: &PoolView, c: &ChallengeRecord) -> Option<Vec<u8>> {
         let sealed = StepData::of(c).secret?;
         totp::open(&self.master, &view.pool.id, &c.username, &sealed)
-    }
-
-    /// `SOFTWARE_TOKEN_MFA` (or `MFA_SETUP`): a TOTP code of the user's secret, or of the
-    /// secret being set up, which is then kept. Wrong codes count on the lockout curve, and a
-    /// code works once.
-    pub async fn verify_totp(
-        &self,
-        view: &PoolView,
-        client: &ClientRecord,
-        session: &str,
-        code: &str,
-    ) -> AuthResult<Next> {
-        let (challenge, user) = self
-            .pending_step(view, client, session, MFA_KINDS)
-            .await?
-            .ok_or_else(AuthError::session_expired)?;
-        let pool_id = &view.pool.id;
-        let setup = challenge.kind == PendingKind::MfaSetup;
-        let secret = if setup {
-            self.setup_secret(view, &challenge)
-        } else {
-            user.totp_secret
-                .as_deref()
-                .and_then(|s| totp::open(&self.master, pool_id, &user.username, s))
-        };
-        let Some(secret) = secret else {
-            tracing::error!(user = %user.username, "a sealed TOTP secret did not open");
-            return Err(AuthError::new(
-                ErrorKind::Internal,
-                "Internal server error.",
-            ));
-        };
-        self.check_totp(view, &user, &secret, code).await?;
-        self.take_step(&challenge).await?;
-        let user = if setup {
-            self.keep_totp_secret(pool_id, &user.username, &secret)
-                .await?
-        } else {
-            user
-        };
-        let data = StepData::of(&challenge);
-        self.signed_in_or_device(view, client, user, data.started_ms, data.device_key)
-            .await
     }
 }

@@ -347,6 +347,14 @@ pub struct UserPoolConfig {
     pub email_configuration: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_configuration: Option<Value>,
+    /// `SetUserPoolMfaConfig`'s `SmsMfaConfiguration` (`SmsAuthenticationMessage`,
+    /// `SmsConfiguration`): SMS codes are an MFA factor once it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_mfa_configuration: Option<Value>,
+    /// `SetUserPoolMfaConfig`'s `EmailMfaConfiguration` (`Message`, `Subject`): codes by email
+    /// are an MFA factor once it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_mfa_configuration: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_pool_tags: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -376,6 +384,24 @@ impl UserPoolConfig {
             .and_then(|c| c.get("AllowAdminCreateUserOnly"))
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false)
+    }
+
+    /// The MFA factors the pool offers: TOTP while MFA is on, SMS and email codes once
+    /// configured (`SetUserPoolMfaConfig`), in Cognito's order.
+    pub fn offered_mfa_factors(&self) -> Vec<crate::model::MfaFactor> {
+        use crate::model::MfaFactor;
+        if self.mfa_configuration == MfaConfiguration::Off {
+            return Vec::new();
+        }
+        let mut factors = Vec::new();
+        if self.sms_mfa_configuration.is_some() {
+            factors.push(MfaFactor::Sms);
+        }
+        factors.push(MfaFactor::SoftwareToken);
+        if self.email_mfa_configuration.is_some() {
+            factors.push(MfaFactor::Email);
+        }
+        factors
     }
 
     /// Whether users sign in with their email as username (`UsernameAttributes: [email]`).

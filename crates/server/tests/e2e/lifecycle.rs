@@ -285,6 +285,30 @@ async fn mfa_on_sets_up_totp_at_first_sign_in_then_asks_for_codes() {
 }
 
 #[tokio::test]
+async fn mfa_on_with_email_codes_asks_for_the_code_sent_by_email() {
+    let s = OAuthServer::start_with(&[], |pool| {
+        pool["MfaConfiguration"] = "ON".into();
+        pool["EmailMfaConfiguration"] =
+            serde_json::json!({"Subject": "Your code", "Message": "Sign-in code: {####}"});
+    })
+    .await;
+    let mut b = Browser::default();
+    let first = b
+        .sign_in(&s.base, &authorize_query(), "alice", "Passw0rd!")
+        .await;
+    let ask = follow(&mut b, &s, &first).await;
+    assert!(ask.body.contains("code we just sent"), "{}", ask.body);
+    assert!(!ask.body.contains("<svg"), "no authenticator set-up");
+    let wrong = submit(&mut b, &s, &ask, &[("code", "000000")]).await;
+    assert!(wrong.body.contains("Code mismatch"), "{}", wrong.body);
+    let code = s.outbox_code("alice@example.test").await;
+    let done = submit(&mut b, &s, &ask, &[("code", &code)]).await;
+    assert!(done.location_param("code").is_some(), "{}", s.log());
+    let replay = submit(&mut b, &s, &ask, &[("code", &code)]).await;
+    assert!(replay.location_param("code").is_none(), "a code works once");
+}
+
+#[tokio::test]
 async fn wrong_code_guesses_meet_the_lock_but_cannot_keep_a_right_code_out() {
     let s = OAuthServer::start(&[]).await;
     let mut b = Browser::default();

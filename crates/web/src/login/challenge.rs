@@ -5,9 +5,10 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use userpool_core::auth::ErrorKind;
+use userpool_core::auth::{ErrorKind, step_factor};
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::{self, totp};
+use userpool_core::model::MfaFactor;
 use userpool_core::oauth::authorize::AuthorizeParams;
 use userpool_core::store::{ChallengeRecord, ClientRecord, PendingKind, UserRecord};
 
@@ -132,11 +133,30 @@ fn qr_svg(uri: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What the MFA page asks for: a code of the authenticator (being set up, with its QR code and
+/// key), or one sent by email or SMS.
+enum Asked<'a> {
+    Setup { uri: &'a str, secret: &'a str },
+    Authenticator,
+    Sent,
+}
+
 fn mfa_page<'a>(
     params: &AuthorizeParams,
-    setup: Option<(&str, &str)>,
+    asked: Asked<'_>,
     error: Option<&'a str>,
 ) -> FormPage<'a> {
+    let setup = match asked {
+        Asked::Setup { uri, secret } => Some((uri, secret)),
+        _ => None,
+    };
+    let intro = match asked {
+        Asked::Setup { .. } => {
+            "Scan the QR code with an authenticator app, then enter the six-digit code it shows."
+        }
+        Asked::Authenticator => "Enter the six-digit code from your authenticator app.",
+        Asked::Sent => "Enter the six-digit code we just sent you.",
+    };
     let extra_html = setup.map(|(uri, secret)| {
         format!(
             r#"<figure class="qr" role="img" aria-label="QR code for your authenticator app">{}</figure>
@@ -153,11 +173,7 @@ fn mfa_page<'a>(
             "Enter your authentication code"
         },
         action: "/mfa",
-        intro: Some(if setup.is_some() {
-            "Scan the QR code with an authenticator app, then enter the six-digit code it shows."
-        } else {
-            "Enter the six-digit code from your authenticator app."
-        }),
+        intro: Some(intro),
         extra_html,
         fields: vec![Field {
             name: "code",
@@ -190,9 +206,17 @@ fn render_mfa(
         let account = lifecycle::email_of(user).unwrap_or(&user.username);
         let uri = totp::uri(&view.pool.config.pool_name, account, &secret);
         let key = totp::base32(&secret);
-        mfa_page(params, Some((&uri, &key)), error).render(state, view, headers, params)
+        let asked = Asked::Setup {
+            uri: &uri,
+            secret: &key,
+        };
+        mfa_page(params, asked, error).render(state, view, headers, params)
     } else {
-        mfa_page(params, None, error).render(state, view, headers, params)
+        let asked = match step_factor(challenge) {
+            Some(MfaFactor::Email | MfaFactor::Sms) => Asked::Sent,
+            _ => Asked::Authenticator,
+        };
+        mfa_page(params, asked, error).render(state, view, headers, params)
     }
 }
 
@@ -237,7 +261,7 @@ pub(crate) async fn mfa_post(
     let code = form.get("code").unwrap_or_default();
     let error = match state
         .auth
-        .verify_totp(&view, &client, &session, &code)
+        .verify_mfa(&view, &client, &session, &code, None)
         .await
     {
         Ok(next) => return flow::next_step(&state, &view, &params, &req, next).await,

@@ -24,6 +24,22 @@ pub(crate) async fn next_step(
 ) -> Response {
     match next {
         Next::Done(signed_in) => finish(state, view, req, &signed_in, None).await,
+        // The pages take the first factor offered (the API lets the user choose) [I].
+        Next::Step(step) if step.kind == PendingKind::SelectMfa => {
+            let client = view.clients.get(&req.client_id);
+            let chosen = step.choices.first().copied();
+            let (Some(client), Some(factor)) = (client, chosen) else {
+                return crate::html::error_page("server_error");
+            };
+            match state
+                .auth
+                .select_mfa(view, client, &step.session, factor)
+                .await
+            {
+                Ok(next) => Box::pin(next_step(state, view, params, req, next)).await,
+                Err(_) => crate::html::error_page("server_error"),
+            }
+        }
         Next::Step(step) => {
             let path = match step.kind {
                 PendingKind::NewPassword => "/newPassword",
