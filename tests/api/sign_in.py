@@ -760,6 +760,9 @@ rest = cognito.list_devices(AccessToken=remembered["AccessToken"], Limit=1, Pagi
 keys = [d["DeviceKey"] for d in page["Devices"] + rest["Devices"]]
 check(len(keys) == 2 and DEVICE_KEY in keys and other_device in keys and "PaginationToken" not in rest,
       f"ListDevices pages through both devices {keys}")
+cognito.admin_forget_device(UserPoolId=DEVICE_POOL, Username="jane", DeviceKey=other_device)
+check([d["DeviceKey"] for d in cognito.admin_list_devices(UserPoolId=DEVICE_POOL, Username="jane")["Devices"]]
+      == [DEVICE_KEY], "AdminForgetDevice forgets the other device")
 cognito.forget_device(AccessToken=remembered["AccessToken"], DeviceKey=DEVICE_KEY)
 fails(lambda: cognito.admin_get_device(UserPoolId=DEVICE_POOL, Username="jane", DeviceKey=DEVICE_KEY),
       "ResourceNotFoundException", None, "a forgotten device")
@@ -800,22 +803,22 @@ def code_sign_in(expected, address, field):
         ClientId=CODES_APP, ChallengeName=expected, Session=step["Session"],
         ChallengeResponses={"USERNAME": "kim", field: "000000"}), "CodeMismatchException", None,
         f"{expected} with a wrong code")
-    code, _ = newest_code(address)
+    code, sent = newest_code(address)
     done = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName=expected, Session=step["Session"],
                                              ChallengeResponses={"USERNAME": "kim", field: code})
     check_tokens(done["AuthenticationResult"], CODES_APP, "kim", f"{expected} with the code sent")
-    return step
+    return step, sent
 
 
 cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
                                       EmailMfaSettings={"Enabled": True, "PreferredMfa": True})
-step = code_sign_in("EMAIL_OTP", "kim@example.test", "EMAIL_OTP_CODE")
+step, first_email = code_sign_in("EMAIL_OTP", "kim@example.test", "EMAIL_OTP_CODE")
 check(step["ChallengeParameters"].get("CODE_DELIVERY_DELIVERY_MEDIUM") == "EMAIL"
       and step["ChallengeParameters"].get("CODE_DELIVERY_DESTINATION") == "k***@e***",
       f"EMAIL_OTP names where the code went {step['ChallengeParameters']}")
 cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
                                       SMSMfaSettings={"Enabled": True, "PreferredMfa": True})
-step = code_sign_in("SMS_MFA", "+15550001234", "SMS_MFA_CODE")
+step, _ = code_sign_in("SMS_MFA", "+15550001234", "SMS_MFA_CODE")
 check(step["ChallengeParameters"].get("CODE_DELIVERY_DESTINATION") == "+*******1234",
       f"SMS_MFA names the phone's last digits {step['ChallengeParameters']}")
 # Two factors on, neither preferred: the user chooses.
@@ -834,7 +837,7 @@ chosen = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName="SE
                                            Session=choice["Session"],
                                            ChallengeResponses={"USERNAME": "kim", "ANSWER": "EMAIL_OTP"})
 check(chosen.get("ChallengeName") == "EMAIL_OTP", f"the chosen factor is asked {chosen.get('ChallengeName')}")
-code, _ = newest_code("kim@example.test")
+code, _ = newest_code("kim@example.test", after=first_email)
 done = cognito.respond_to_auth_challenge(ClientId=CODES_APP, ChallengeName="EMAIL_OTP", Session=chosen["Session"],
                                          ChallengeResponses={"USERNAME": "kim", "EMAIL_OTP_CODE": code})
 check_tokens(done["AuthenticationResult"], CODES_APP, "kim", "the chosen factor's code signs in")

@@ -287,21 +287,35 @@ impl OAuthServer {
 
     /// The newest code in the development outbox sent to `to` (waits briefly for it).
     pub async fn outbox_code(&self, to: &str) -> String {
+        self.outbox_code_of(to, 1).await
+    }
+
+    /// The code of the newest of at least `count` messages sent to `to` (messages go out in
+    /// the background: waits until that many are written).
+    pub async fn outbox_code_of(&self, to: &str, count: usize) -> String {
         for _ in 0..50 {
-            let mut newest: Option<(std::time::SystemTime, String)> = None;
+            // Names start `{millis}-{seq}-`: sorted by both, the newest is last.
+            let mut found: Vec<((u128, u64), String)> = Vec::new();
             if let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) {
                 for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let mut parts = name.splitn(3, '-');
+                    let order = (parts.next(), parts.next());
+                    let (Some(Ok(millis)), Some(Ok(seq))) = (
+                        order.0.map(str::parse::<u128>),
+                        order.1.map(str::parse::<u64>),
+                    ) else {
+                        continue;
+                    };
                     let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    let modified = e.metadata().and_then(|m| m.modified()).unwrap();
-                    if text.contains(&format!("To: {to}"))
-                        && newest.as_ref().is_none_or(|(t, _)| modified >= *t)
-                    {
-                        newest = Some((modified, text));
+                    if text.contains(&format!("To: {to}")) {
+                        found.push(((millis, seq), text));
                     }
                 }
             }
-            if let Some((_, text)) = newest
-                && let Some(code) = six_digits(&text)
+            found.sort_by_key(|(order, _)| *order);
+            if found.len() >= count
+                && let Some(code) = found.last().and_then(|(_, text)| six_digits(text))
             {
                 return code;
             }
