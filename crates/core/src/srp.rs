@@ -275,6 +275,15 @@ pub fn client_public_ok(a_hex: &str) -> bool {
         .is_some_and(|a| !a.rem_vartime(&GROUP.n).is_zero_vartime())
 }
 
+/// u = H(PAD(A) | PAD(B)), over the numbers as the two sides wrote them; None for u = 0
+/// (RFC 5054 §2.5.3: the proof must not go on).
+fn scrambler(a: &U3072, b: &U3072) -> Option<U256> {
+    let mut input = pad(a.to_be_bytes().as_ref());
+    input.extend(pad(b.to_be_bytes().as_ref()));
+    let u = U256::from_be_slice(&sha256(&input));
+    (!u.is_zero_vartime()).then_some(u)
+}
+
 /// The 16-byte key both sides derive, from the client's SRP_A and the SRP_B we sent. None for
 /// A that is not hex or is zero mod N (RFC 5054 §2.5.4), for u = 0, or an unusable verifier.
 pub fn session_key(v: &Verifier, b: &ServerSecret, a_hex: &str, b_hex: &str) -> Option<[u8; 16]> {
@@ -285,13 +294,7 @@ pub fn session_key(v: &Verifier, b: &ServerSecret, a_hex: &str, b_hex: &str) -> 
     if a_mod.is_zero_vartime() {
         return None;
     }
-    // u = H(PAD(A) | PAD(B)), over the numbers as the client wrote them.
-    let mut uin = pad(a.to_be_bytes().as_ref());
-    uin.extend(pad(big_b.to_be_bytes().as_ref()));
-    let u = U256::from_be_slice(&sha256(&uin));
-    if u.is_zero_vartime() {
-        return None;
-    }
+    let u = scrambler(&a, &big_b)?;
     let ve = v.element()?;
     // S = (A · v^u)^b; u is public, b is not.
     let base = Elem::new(&a_mod, &g.params).mul(&ve.pow_vartime(&u));
@@ -414,8 +417,8 @@ fn minimal_hex(b: &[u8]) -> String {
 /// PASSWORD_VERIFIER challenge, and the PASSWORD_CLAIM_SIGNATURE. Not used by the server.
 pub mod client {
     use super::{
-        Elem, GROUP, STANDARD, U256, claim_message, derive_key, g_pow, hmac, minimal_hex, pad,
-        parse_hex, private_key, random_bytes, sha256, uint,
+        Elem, GROUP, STANDARD, U256, claim_message, derive_key, g_pow, hmac, minimal_hex,
+        parse_hex, private_key, random_bytes, scrambler, uint,
     };
     use base64::Engine as _;
 
@@ -457,13 +460,7 @@ pub mod client {
         if b_mod.is_zero_vartime() {
             return None;
         }
-        // u = H(PAD(A) | PAD(B)), over the numbers as the two sides wrote them.
-        let mut uin = pad(big_a.to_be_bytes().as_ref());
-        uin.extend(pad(big_b.to_be_bytes().as_ref()));
-        let u = U256::from_be_slice(&sha256(&uin));
-        if u.is_zero_vartime() {
-            return None;
-        }
+        let u = scrambler(&big_a, &big_b)?;
         let x = private_key(realm, user, password, &parse_hex(salt_hex)?);
         // S = (B - k·g^x)^(a + u·x) = base^a · (base^u)^x
         let base = Elem::new(&b_mod, &g.params).sub(&g.k.mul(&g_pow(&x)));

@@ -93,6 +93,18 @@ fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a s
         .ok_or_else(|| ApiError::invalid_parameter(format!("Missing required parameter {name}")))
 }
 
+/// The `USERNAME` of a sign-in's parameters, proven by the client's `SECRET_HASH` over it.
+fn named_user<'a>(
+    api: &Api,
+    client: &ClientRecord,
+    params: &'a HashMap<String, String>,
+) -> Result<&'a str, ApiError> {
+    let username = required(params, "USERNAME")?;
+    let hash = params.get("SECRET_HASH").map(String::as_str);
+    check_secret_hash(api, client, username, hash)?;
+    Ok(username)
+}
+
 /// Which door a sign-in came through: the admin operations (SigV4) allow the admin flows.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Door {
@@ -160,14 +172,8 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
     }
     match flow.as_str() {
         "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
-            let username = required(&params, "USERNAME")?;
+            let username = named_user(api, &client, &params)?;
             let password = required(&params, "PASSWORD")?;
-            check_secret_hash(
-                api,
-                &client,
-                username,
-                params.get("SECRET_HASH").map(String::as_str),
-            )?;
             let device = params.get("DEVICE_KEY").map(String::as_str);
             let next = api
                 .auth
@@ -176,14 +182,8 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
             answer(api, &view, &client, next).await
         }
         "USER_SRP_AUTH" => {
-            let username = required(&params, "USERNAME")?;
+            let username = named_user(api, &client, &params)?;
             let srp_a = required(&params, "SRP_A")?;
-            check_secret_hash(
-                api,
-                &client,
-                username,
-                params.get("SECRET_HASH").map(String::as_str),
-            )?;
             let device = params.get("DEVICE_KEY").map(String::as_str);
             let c = api
                 .auth
@@ -219,13 +219,7 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
     let responses = parameters(&input, "ChallengeResponses")?;
     let session: Option<String> = member(&input, "Session")?;
     let session_given = session.clone();
-    let username = required(&responses, "USERNAME")?;
-    check_secret_hash(
-        api,
-        &client,
-        username,
-        responses.get("SECRET_HASH").map(String::as_str),
-    )?;
+    let username = named_user(api, &client, &responses)?;
     let session = || {
         session
             .as_deref()
