@@ -845,5 +845,20 @@ fails(lambda: cognito.respond_to_auth_challenge(
     ClientId=CODES_APP, ChallengeName="EMAIL_OTP", Session=chosen["Session"],
     ChallengeResponses={"USERNAME": "kim", "EMAIL_OTP_CODE": code}), "NotAuthorizedException", None,
     "the code's session a second time")
+# Sends count on the codes' curve (five an hour): sign-ins cannot flood an address.
+cognito.admin_set_user_mfa_preference(UserPoolId=CODES_POOL, Username="kim",
+                                      EmailMfaSettings={"Enabled": True, "PreferredMfa": True})
+
+
+def messages_to(address):
+    return sum(1 for p in Path(OUTBOX).iterdir() if p.name.split("-", 2)[-1][:-4] == address)
+
+
+before = messages_to("kim@example.test")
+for _ in range(3):
+    check(password_sign_in(CODES_APP, "kim", PW).get("ChallengeName") == "EMAIL_OTP", "EMAIL_OTP asked")
+time.sleep(1)
+check(messages_to("kim@example.test") == before + 2,
+      f"the sixth MFA code in an hour is not sent ({messages_to('kim@example.test') - before} sent of 3)")
 
 summary()

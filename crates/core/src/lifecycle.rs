@@ -41,6 +41,11 @@ impl LifecycleError {
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
 
+    /// Whether text messages reach phones (an SMS provider, or the development outbox).
+    fn sends_sms(&self) -> bool {
+        false
+    }
+
     /// A text message to a phone number. Without an SMS provider it is not sent (the pool's
     /// `SmsConfiguration` is stored for one to come).
     async fn send_sms(&self, to: &str, _body: &str) -> Result<(), String> {
@@ -253,11 +258,13 @@ pub fn can_use(user: &UserRecord, factor: MfaFactor) -> bool {
 }
 
 /// `MfaConfiguration` OFF: never. Otherwise the factors the user turned on that the pool
-/// offers: the preferred one, the only one, or a choice between them. With none: OPTIONAL asks
+/// offers (SMS only where `sms_delivered`): the preferred one, the only one, or a choice between them. With none: OPTIONAL asks
 /// nothing; ON asks for a TOTP code if one is set up (even turned off), else a code by email
 /// or SMS where the pool offers it and the user has the address, else to set TOTP up.
-pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord) -> MfaStep {
-    let offered = pool.offered_mfa_factors();
+pub fn mfa_step(pool: &UserPoolConfig, user: &UserRecord, sms_delivered: bool) -> MfaStep {
+    let mut offered = pool.offered_mfa_factors();
+    // SMS is offered only where text messages reach phones.
+    offered.retain(|f| sms_delivered || *f != MfaFactor::Sms);
     if offered.is_empty() {
         return MfaStep::None;
     }

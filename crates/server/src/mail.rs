@@ -204,6 +204,10 @@ impl Mailer for Outbox {
         Ok(())
     }
 
+    fn sends_sms(&self) -> bool {
+        true
+    }
+
     /// A text message, as the development stand-in for an SMS provider: the body alone, in
     /// `{millis}-{seq}-{phone}.sms`.
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {

@@ -124,6 +124,10 @@ impl Mailer for DetachedMailer {
         Ok(())
     }
 
+    fn sends_sms(&self) -> bool {
+        self.0.sends_sms()
+    }
+
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
         let (mailer, to, body) = (self.0.clone(), to.to_string(), body.to_string());
         tokio::spawn(async move {

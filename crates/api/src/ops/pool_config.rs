@@ -34,22 +34,23 @@ pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
              be left empty",
         ));
     }
-    let factor_setting = |name: &str, message: &str| -> Result<Option<Option<Value>>, ApiError> {
+    // Given: set (or, empty, turned off); not given: unchanged. Checked by the pool's rules.
+    let factor_setting = |name: &str| -> Result<Option<Option<Value>>, ApiError> {
         let given: Option<Map<String, Value>> = member(&input, name)?;
         let Some(mut given) = given else {
             return Ok(None);
         };
         given.retain(|_, v| !v.is_null());
-        let text = given.get(message).and_then(Value::as_str);
-        if text.is_some_and(|t| !t.contains("{####}")) {
-            return Err(ApiError::invalid_parameter(format!(
-                "{name}.{message} must contain the code placeholder {{####}}"
-            )));
-        }
         Ok(Some((!given.is_empty()).then_some(Value::Object(given))))
     };
-    let sms = factor_setting("SmsMfaConfiguration", "SmsAuthenticationMessage")?;
-    let email = factor_setting("EmailMfaConfiguration", "Message")?;
+    let sms = factor_setting("SmsMfaConfiguration")?;
+    if matches!(sms, Some(Some(_))) && !api.auth.mailer.sends_sms() {
+        return Err(ApiError::invalid_parameter(
+            "SMS_MFA cannot be offered: this server has no SMS provider (text messages go only \
+             to the development outbox, which is off here)",
+        ));
+    }
+    let email = factor_setting("EmailMfaConfiguration")?;
     let wanted: Option<MfaConfiguration> = member(&input, "MfaConfiguration")?;
     let totp: Option<bool> = input
         .pointer("/SoftwareTokenMfaConfiguration/Enabled")
@@ -75,7 +76,9 @@ pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
                 if let Some(email) = &email {
                     pool.config.email_mfa_configuration = email.clone();
                 }
-                Ok(())
+                let mut p = Problems::new("");
+                pool.config.validate(&mut p);
+                refuse(p)
             }
         }
     })

@@ -89,6 +89,29 @@ impl Auth {
         TokenHash::keyed(&self.code_key, &context, code.trim())
     }
 
+    /// Counts a send of a `purpose` code to `who`, unless sends are paused for it (see
+    /// [`lockout::sends_paused`]): whether it may go. Checked and counted in this holder's
+    /// turn, so a burst of requests cannot all pass.
+    pub(super) async fn may_send(
+        &self,
+        pool_id: &str,
+        purpose: &str,
+        who: &str,
+    ) -> AuthResult<bool> {
+        let key = lockout::send_key(purpose, who);
+        let _turn = self.turn(pool_id, &key).await?;
+        let now = self.clock.now();
+        let sent = self.store.get_sign_in_failures(pool_id, &key).await?;
+        if lockout::sends_paused(sent.as_ref(), now) {
+            tracing::warn!(purpose, "code not sent: too many requests");
+            return Ok(false);
+        }
+        self.store
+            .record_sign_in_failure(pool_id, &key, now, lockout::SEND_WINDOW)
+            .await?;
+        Ok(true)
+    }
+
     /// Makes, stores and sends a code of `purpose`, unless sends for this holder are paused
     /// (see [`lockout::sends_paused`]). Unknown names do the same counting and the same code
     /// write (under a name no user can have), so the work and the answer are the same.
@@ -99,22 +122,11 @@ impl Auth {
         purpose: CodePurpose,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
-        let key = lockout::send_key(purpose.as_str(), &holder.who());
+        if !self
+            .may_send(pool_id, purpose.as_str(), &holder.who())
+            .await?
         {
-            // Check and count in this holder's turn: a burst of requests cannot all pass.
-            let _turn = self.turn(pool_id, &key).await?;
-            let now = self.clock.now();
-            let sent = self.store.get_sign_in_failures(pool_id, &key).await?;
-            if lockout::sends_paused(sent.as_ref(), now) {
-                tracing::warn!(
-                    purpose = purpose.as_str(),
-                    "code not sent: too many requests"
-                );
-                return Ok(());
-            }
-            self.store
-                .record_sign_in_failure(pool_id, &key, now, lockout::SEND_WINDOW)
-                .await?;
+            return Ok(());
         }
         let email = match holder {
             Holder::User(user) => lifecycle::email_of(user),

@@ -67,6 +67,8 @@ impl Auth {
     }
 
     /// Makes a six-digit code, sends it by `factor` (email or SMS) and returns its keyed hash.
+    /// Sends count on the same curve as other codes' (five an hour, then paused): past it, the
+    /// step still begins but nothing is sent, so sign-ins cannot flood an address or a phone.
     async fn send_mfa_code(
         &self,
         view: &PoolView,
@@ -91,6 +93,10 @@ impl Auth {
             .find(|a| a.name == attribute)
             .map(|a| a.value.clone())
             .unwrap_or_default();
+        let who = super::lockout::who_user(&user.username);
+        if !self.may_send(&view.pool.id, "mfa", &who).await? {
+            return Ok(hash.as_str().to_string());
+        }
         let sent = match factor {
             MfaFactor::Email => self.mailer.send(&to, &subject, &body).await,
             _ => self.mailer.send_sms(&to, &body).await,

@@ -119,7 +119,7 @@ impl Auth {
             device_key: device_key.clone(),
             ..StepData::default()
         };
-        match lifecycle::mfa_step(&view.pool.config, &user) {
+        match lifecycle::mfa_step(&view.pool.config, &user, self.mailer.sends_sms()) {
             MfaStep::None => {
                 self.signed_in_or_device(view, client, user, started_ms, device_key)
                     .await

@@ -386,6 +386,76 @@ impl UserPoolConfig {
             .unwrap_or(false)
     }
 
+    /// The messages of MFA codes (`SetUserPoolMfaConfig`'s shapes): text of the service's
+    /// lengths, the code's `{####}` in each message body.
+    fn validate_mfa_messages(&self, p: &mut Problems) {
+        fn text<'a>(config: &'a Option<Value>, field: &str) -> Option<Option<&'a str>> {
+            config
+                .as_ref()
+                .and_then(|c| c.get(field))
+                .map(Value::as_str)
+        }
+        let mut message =
+            |path: &str, value: Option<Option<&str>>, min: usize, max: usize, code: bool| {
+                match value {
+                    None => {}
+                    Some(None) => p.add(path, "must be a string"),
+                    Some(Some(s)) => {
+                        let n = s.chars().count();
+                        p.check(
+                            (min..=max).contains(&n),
+                            path,
+                            format!("must be {min} to {max} characters"),
+                        );
+                        p.check(
+                            !code || s.contains("{####}"),
+                            path,
+                            "must contain the code placeholder {####}",
+                        );
+                    }
+                }
+            };
+        let sms = &self.sms_mfa_configuration;
+        let email = &self.email_mfa_configuration;
+        message(
+            "SmsMfaConfiguration.SmsAuthenticationMessage",
+            text(sms, "SmsAuthenticationMessage"),
+            6,
+            140,
+            true,
+        );
+        message(
+            "EmailMfaConfiguration.Message",
+            text(email, "Message"),
+            6,
+            20_000,
+            true,
+        );
+        message(
+            "EmailMfaConfiguration.Subject",
+            text(email, "Subject"),
+            1,
+            140,
+            false,
+        );
+        for (path, config) in [
+            ("SmsMfaConfiguration", sms),
+            ("EmailMfaConfiguration", email),
+        ] {
+            p.check(
+                config.as_ref().is_none_or(Value::is_object),
+                path,
+                "must be an object",
+            );
+        }
+        let sns = sms.as_ref().and_then(|c| c.get("SmsConfiguration"));
+        p.check(
+            sns.is_none_or(|c| c.get("SnsCallerArn").is_some_and(Value::is_string)),
+            "SmsMfaConfiguration.SmsConfiguration.SnsCallerArn",
+            "is required",
+        );
+    }
+
     /// The MFA factors the pool offers: TOTP while MFA is on, SMS and email codes once
     /// configured (`SetUserPoolMfaConfig`), in Cognito's order.
     pub fn offered_mfa_factors(&self) -> Vec<crate::model::MfaFactor> {
@@ -582,6 +652,7 @@ impl UserPoolConfig {
     /// Cognito's `CreateUserPool` rules (spec §2.1).
     pub fn validate(&self, p: &mut Problems) {
         p.length("PoolName", &self.pool_name, 1, 128);
+        self.validate_mfa_messages(p);
         p.check(
             is_name(&self.pool_name),
             "PoolName",

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use userpool_core::auth::Next;
 use userpool_core::directory::PoolView;
+use userpool_core::model::MfaFactor;
 use userpool_core::oauth::authorize::{AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::PendingKind;
 
@@ -24,10 +25,13 @@ pub(crate) async fn next_step(
 ) -> Response {
     match next {
         Next::Done(signed_in) => finish(state, view, req, &signed_in, None).await,
-        // The pages take the first factor offered (the API lets the user choose) [I].
+        // The pages take the strongest factor offered: TOTP, then email, then SMS (the API
+        // lets the user choose) [I].
         Next::Step(step) if step.kind == PendingKind::SelectMfa => {
             let client = view.clients.get(&req.client_id);
-            let chosen = step.choices.first().copied();
+            let chosen = [MfaFactor::SoftwareToken, MfaFactor::Email, MfaFactor::Sms]
+                .into_iter()
+                .find(|f| step.choices.contains(f));
             let (Some(client), Some(factor)) = (client, chosen) else {
                 return crate::html::error_page("server_error");
             };
