@@ -588,6 +588,10 @@ fails(lambda: cognito.respond_to_auth_challenge(
     "NotAuthorizedException", "A client attempted to write unauthorized attribute",
     "a user cannot vouch for an address in NEW_PASSWORD_REQUIRED")
 fails(lambda: cognito.respond_to_auth_challenge(
+    ClientId=APP, ChallengeName="NEW_PASSWORD_REQUIRED", Session=new["Session"],
+    ChallengeResponses={"USERNAME": "alice", "NEW_PASSWORD": "Erins-N3w-Pass!"}),
+    "NotAuthorizedException", None, "a session answered in another user's name")
+fails(lambda: cognito.respond_to_auth_challenge(
     ClientId=APP, ChallengeName="NEW_PASSWORD_REQUIRED", Session="made-up-session-" + "A" * 40,
     ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": "Erins-N3w-Pass!"}),
     "NotAuthorizedException", None, "NEW_PASSWORD_REQUIRED with a made-up Session")

@@ -811,6 +811,9 @@ pub trait DeviceStore {
     async fn list_devices(&self, pool_id: &str, username: &str) -> StoreResult<Vec<DeviceRecord>>;
     /// Writes every field of an existing device; false when there is none.
     async fn update_device(&self, d: &DeviceRecord) -> StoreResult<bool>;
+    /// Writes `d` over a device that has no verifier yet (its confirmation): false when there
+    /// is none, or another confirmation came first.
+    async fn confirm_device(&self, d: &DeviceRecord) -> StoreResult<bool>;
     /// Forgets a device; false when there was none.
     async fn delete_device(
         &self,

@@ -220,6 +220,15 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
     let session: Option<String> = member(&input, "Session")?;
     let session_given = session.clone();
     let username = named_user(api, &client, &responses)?;
+    // A session's answer names the session's user.
+    if let Some(s) = session.as_deref()
+        && !api.auth.step_is_for(&view, s, username).await?
+    {
+        return Err(ApiError::new(
+            "NotAuthorizedException",
+            "Invalid session for the user, session is expired.",
+        ));
+    }
     let session = || {
         session
             .as_deref()

@@ -304,8 +304,12 @@ impl Auth {
             device.remembered = Some(true);
         }
         device.updated_at = self.clock.now();
-        if !self.store.update_device(&device).await? {
-            return Err(no_device());
+        // Only over no verifier: of two racing confirmations, one writes.
+        if !self.store.confirm_device(&device).await? {
+            return Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                "Device is already confirmed.",
+            ));
         }
         Ok(settings.only_remembered_on_user_prompt)
     }

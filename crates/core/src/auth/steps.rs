@@ -234,6 +234,24 @@ impl Auth {
         }
     }
 
+    /// Whether `typed` (an answer's `USERNAME`) names the user of the pending step `session`
+    /// names; true when there is no such step (answering it fails anyway).
+    pub async fn step_is_for(
+        &self,
+        view: &PoolView,
+        session: &str,
+        typed: &str,
+    ) -> AuthResult<bool> {
+        let Some(step) = self.store.get_challenge(&TokenHash::of(session)).await? else {
+            return Ok(true);
+        };
+        if step.username == typed.trim() {
+            return Ok(true);
+        }
+        let named = super::find_user(&*self.store, view, typed).await?;
+        Ok(named.is_some_and(|u| u.username == step.username))
+    }
+
     /// The app client a pending step (named by `session`) belongs to, if it is live.
     pub async fn step_client(&self, session: &str) -> AuthResult<Option<String>> {
         let step = self.store.get_challenge(&TokenHash::of(session)).await?;

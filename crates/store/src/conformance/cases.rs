@@ -1390,6 +1390,16 @@ pub async fn devices_are_tracked_per_user_and_leave_with_them(b: &impl Connect) 
     assert!(node_a.insert_device(&newer).await.unwrap());
     let mut confirmed = older.clone();
     confirmed.verifier = Some("kek:sealed".into());
+    let mut rival = confirmed.clone();
+    rival.verifier = Some("kek:rival".into());
+    assert!(
+        node_b.confirm_device(&rival).await.unwrap(),
+        "a first confirmation writes"
+    );
+    assert!(
+        !node_a.confirm_device(&confirmed).await.unwrap(),
+        "a second confirmation does not"
+    );
     confirmed.name = Some("phone".into());
     confirmed.remembered = Some(true);
     confirmed.last_ip = Some("192.0.2.1".into());

@@ -42,6 +42,21 @@ impl From<DeviceRow> for DeviceRecord {
     }
 }
 
+/// Runs an `UPDATE` of one device that binds its fields in `update_device`'s order.
+async fn write_device(store: &SqlStore, sql: &'static str, d: &DeviceRecord) -> StoreResult<bool> {
+    on_db!(store, db => changed_one!(sqlx::query(sql)
+        .bind(&d.pool_id)
+        .bind(&d.username)
+        .bind(&d.device_key)
+        .bind(&d.group_key)
+        .bind(&d.verifier)
+        .bind(&d.name)
+        .bind(d.remembered)
+        .bind(&d.last_ip)
+        .bind(d.updated_at)
+        .bind(d.last_authenticated_at), db))
+}
+
 #[async_trait]
 impl DeviceStore for SqlStore {
     async fn insert_device(&self, d: &DeviceRecord) -> StoreResult<bool> {
@@ -96,17 +111,12 @@ impl DeviceStore for SqlStore {
 
     async fn update_device(&self, d: &DeviceRecord) -> StoreResult<bool> {
         let sql = "UPDATE devices SET group_key = $4, verifier = $5, name = $6, remembered = $7, last_ip = $8, updated_at = $9, last_authenticated_at = $10 WHERE pool_id = $1 AND username = $2 AND device_key = $3";
-        on_db!(self, db => changed_one!(sqlx::query(sql)
-            .bind(&d.pool_id)
-            .bind(&d.username)
-            .bind(&d.device_key)
-            .bind(&d.group_key)
-            .bind(&d.verifier)
-            .bind(&d.name)
-            .bind(d.remembered)
-            .bind(&d.last_ip)
-            .bind(d.updated_at)
-            .bind(d.last_authenticated_at), db))
+        write_device(self, sql, d).await
+    }
+
+    async fn confirm_device(&self, d: &DeviceRecord) -> StoreResult<bool> {
+        let sql = "UPDATE devices SET group_key = $4, verifier = $5, name = $6, remembered = $7, last_ip = $8, updated_at = $9, last_authenticated_at = $10 WHERE pool_id = $1 AND username = $2 AND device_key = $3 AND verifier IS NULL";
+        write_device(self, sql, d).await
     }
 
     async fn delete_device(
