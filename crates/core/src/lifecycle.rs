@@ -200,14 +200,19 @@ pub fn new_user(
     ))
 }
 
-fn looks_like_email(s: &str) -> bool {
+/// A bare address `local@domain.tld`: one `@`, a dotted domain, and none of the characters of
+/// display names, groups or quoting (a mailer must never read `Bob <x@evil.test>` out of it).
+pub fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !s.chars().any(|c| c.is_whitespace())
+                && !domain.contains('@')
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
         }
         None => false,
     }

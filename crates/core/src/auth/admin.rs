@@ -421,6 +421,13 @@ pub(super) fn check_new_user(
     };
     let mut p = Problems::new("");
     seed.validate(config, &[], &[], &mut p);
+    for a in attributes.iter().filter(|a| a.name == "email") {
+        p.check(
+            lifecycle::looks_like_email(&a.value),
+            "user.email",
+            "Invalid email address format.",
+        );
+    }
     match p.errors.into_iter().next() {
         Some(e) => {
             let kind = match e.kind {

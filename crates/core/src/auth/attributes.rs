@@ -35,6 +35,12 @@ impl Auth {
     ) -> AuthResult<()> {
         for a in attributes {
             writable(&pool.config, &a.name)?;
+            if a.name == "email" && !lifecycle::looks_like_email(&a.value) {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    "Invalid email address format.",
+                ));
+            }
             if let Some(Err(e)) = pool
                 .config
                 .custom_attribute(&a.name)

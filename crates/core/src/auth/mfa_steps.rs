@@ -20,6 +20,9 @@ enum Proof<'a> {
     Sent(&'a str),
 }
 
+/// Wrong codes a step takes before it ends.
+const WRONG_ANSWERS_PER_STEP: u32 = 3;
+
 fn code_context(pool_id: &str, username: &str) -> String {
     format!("mfa code/{pool_id}/{username}")
 }
@@ -179,7 +182,12 @@ impl Auth {
                 ));
             }
         };
-        self.check_mfa_code(view, &user, proof, code).await?;
+        if let Err(e) = self.check_mfa_code(view, &user, proof, code).await {
+            if e.kind == ErrorKind::CodeMismatch {
+                self.count_wrong_answer(&challenge).await?;
+            }
+            return Err(e);
+        }
         self.take_step(&challenge).await?;
         let user = match secret {
             Some(secret) if setup => {
@@ -190,6 +198,25 @@ impl Auth {
         };
         self.signed_in_or_device(view, client, user, data.started_ms, data.device_key)
             .await
+    }
+
+    /// A wrong code for a step: counted in it, and the third ends it (Cognito's limit per
+    /// session), beside the user's MFA lockout curve.
+    async fn count_wrong_answer(&self, challenge: &ChallengeRecord) -> AuthResult<()> {
+        let Some(taken) = self.store.take_challenge(&challenge.hash).await? else {
+            return Ok(());
+        };
+        let mut data = StepData::of(&taken);
+        data.wrong_answers += 1;
+        if data.wrong_answers < WRONG_ANSWERS_PER_STEP {
+            self.store
+                .insert_challenge(&ChallengeRecord {
+                    payload: serde_json::to_string(&data).expect("step data serializes"),
+                    ..taken
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Checks a TOTP code of `secret` for `user` (for the API's set-up with an access token).

@@ -69,6 +69,13 @@ pub(super) struct StepData {
     /// The factors a `SELECT_MFA_TYPE` step offers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<MfaFactor>,
+    /// Wrong codes given for this step so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wrong_answers: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl StepData {
@@ -162,6 +169,7 @@ impl Auth {
             factor: data.factor,
             code_hash: data.code_hash.clone(),
             choices: data.choices.clone(),
+            wrong_answers: 0,
         };
         let hash = TokenHash::of(&session);
         let lifetime = self
