@@ -15,9 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import * as cognito from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import CognitoIdentity from 'amazon-cognito-identity-js';
-import { generate as totpGenerate } from 'otplib';
 import {
-  CookieJar, USERPOOL_BIN, createPgDatabase, freePort, jwtPayload, outboxCode, outboxMessages, startServer,
+  CookieJar, USERPOOL_BIN, createPgDatabase, freePort, freshTotp, jwtPayload, outboxCode, outboxMessages,
+  startServer,
 } from './harness.js';
 import { MODEL, responseProblems, servedOperations, shapeProblems } from './cognito-shapes.js';
 
@@ -96,9 +96,10 @@ function call(op, input = {}) {
 }
 
 /** Asserts that `op` with `input` fails with the SDK error `name`; returns the error. */
-async function refused(op, input, name) {
+/** The error `send(op, input)` is refused with, checked to be `name` and a 400. */
+async function refusedBy(send, op, input, name) {
   let error;
-  await assert.rejects(call(op, input), (e) => {
+  await assert.rejects(send(op, input), (e) => {
     error = e;
     return true;
   });
@@ -106,6 +107,7 @@ async function refused(op, input, name) {
   assert.equal(error.$metadata?.httpStatusCode, 400, `${op}: ${error.message}`);
   return error;
 }
+const refused = (op, input, name) => refusedBy(call, op, input, name);
 
 const attrs = (pairs) => Object.entries(pairs).map(([Name, Value]) => ({ Name, Value }));
 const asMap = (list) => Object.fromEntries((list ?? []).map((a) => [a.Name, a.Value]));
@@ -172,22 +174,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * A TOTP code for `secret` (base32) that the server has not seen yet: codes are good once, each
- * later than the last (RFC 6238 §5.2), within one 30-second step of now. `used` remembers the
- * last step used for that secret; waits for the clock when both steps near now are spent.
- */
-async function freshTotp(secret, used) {
-  for (;;) {
-    const now = Math.floor(Date.now() / 1000 / 30);
-    const step = Math.max(now, (used.last ?? -Infinity) + 1);
-    if (step <= now + 1) {
-      used.last = step;
-      return totpGenerate({ secret, epoch: step * 30 });
-    }
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
 
 /**
  * A device's DeviceSecretVerifierConfig ({ PasswordVerifier, Salt }, Base64) for ConfirmDevice,
@@ -225,16 +211,7 @@ describe('the sign-in plane through @aws-sdk/client-cognito-identity-provider', 
 
   /** Sends an operation through the client without credentials (no SigV4). */
   const open = (op, input) => anon.send(new cognito[`${op}Command`](input));
-  async function openRefused(op, input, name) {
-    let error;
-    await assert.rejects(open(op, input), (e) => {
-      error = e;
-      return true;
-    });
-    assert.equal(error.name, name, `${op}: ${error.name}: ${error.message}`);
-    assert.equal(error.$metadata?.httpStatusCode, 400, `${op}: ${error.message}`);
-    return error;
-  }
+  const openRefused = (op, input, name) => refusedBy(open, op, input, name);
   const passwordAuth = (username, password, clientId = appId) => open('InitiateAuth', {
     ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
   });
@@ -664,16 +641,7 @@ describe('remembered devices through @aws-sdk/client-cognito-identity-provider',
   let signedIn;
 
   const open = (op, input) => anon.send(new cognito[`${op}Command`](input));
-  async function openRefused(op, input, name) {
-    let error;
-    await assert.rejects(open(op, input), (e) => {
-      error = e;
-      return true;
-    });
-    assert.equal(error.name, name, `${op}: ${error.name}: ${error.message}`);
-    assert.equal(error.$metadata?.httpStatusCode, 400, `${op}: ${error.message}`);
-    return error;
-  }
+  const openRefused = (op, input, name) => refusedBy(open, op, input, name);
   const passwordAuth = (username, password) => open('InitiateAuth', {
     ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
   });

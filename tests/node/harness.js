@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generate as totpGenerate } from 'otplib';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The binary cargo built: under CARGO_TARGET_DIR when the build put it elsewhere.
@@ -434,4 +435,21 @@ export async function oauthError(err) {
     return { error: body.error, status: err.status };
   }
   throw err;
+}
+
+/**
+ * A TOTP code for `secret` (base32) that the server has not seen yet: codes are good once, each
+ * later than the last (RFC 6238 §5.2), within one 30-second step of now. `used` remembers the
+ * last step used for that secret; waits for the clock when both steps near now are spent.
+ */
+export async function freshTotp(secret, used) {
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000 / 30);
+    const step = Math.max(now, (used.last ?? -Infinity) + 1);
+    if (step <= now + 1) {
+      used.last = step;
+      return totpGenerate({ secret, epoch: step * 30 });
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as cognito from '@aws-sdk/client-cognito-identity-provider';
 import CognitoIdentity from 'amazon-cognito-identity-js';
-import { generate as totpGenerate } from 'otplib';
-import { createPgDatabase, freePort, jwtPayload, outboxCode, startServer } from './harness.js';
+import { createPgDatabase, freePort, freshTotp, jwtPayload, outboxCode, startServer } from './harness.js';
 
 const {
   AuthenticationDetails, CognitoUser, CognitoUserAttribute, CognitoUserPool,
@@ -32,18 +31,6 @@ let clientId;
 
 const send = (op, input) => sdk.send(new cognito[`${op}Command`](input));
 
-/** A TOTP code not used yet (each must be later than the last: RFC 6238 §5.2), ± one step. */
-async function freshTotp(secret, used) {
-  for (;;) {
-    const now = Math.floor(Date.now() / 1000 / 30);
-    const step = Math.max(now, (used.last ?? -Infinity) + 1);
-    if (step <= now + 1) {
-      used.last = step;
-      return totpGenerate({ secret, epoch: step * 30 });
-    }
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
 
 /** A confirmed user with a permanent password, made by the admin. */
 async function confirmedUser(username, email, password = PASSWORD) {

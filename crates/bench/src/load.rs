@@ -258,6 +258,50 @@ pub(crate) async fn run(
     Ok(summarize(scenario.name(), all, errors, start.elapsed()))
 }
 
+/// `concurrency` workers each calling `once(worker, n)` back to back until `seconds` pass (the
+/// `n`th call of that worker): every latency (ms) and the failures, each worker's first
+/// failure printed.
+pub(crate) async fn closed_loop<F, Fut>(
+    concurrency: usize,
+    seconds: u64,
+    once: F,
+) -> anyhow::Result<(Vec<f64>, usize)>
+where
+    F: Fn(u64, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency as u64 {
+        let once = once.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0usize, None);
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let t = Instant::now();
+                let result = once(worker, n).await;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                if let Err(e) = result {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+            (latencies, errors, first_error)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e, first) = t.await?;
+        if let Some(first) = first {
+            eprintln!("  an error: {first}");
+        }
+        all.extend(l);
+        errors += e;
+    }
+    Ok((all, errors))
+}
+
 /// A scenario's figures from every latency (ms) recorded over `elapsed`.
 pub(crate) fn summarize(
     name: &'static str,

@@ -16,7 +16,7 @@ use userpool_core::srp::{self, client};
 use userpool_core::store::{AccessKeyRecord, AccessKeyStore};
 use userpool_store::SqlStore;
 
-use crate::load::{Row, summarize};
+use crate::load::{Row, closed_loop, summarize};
 use crate::server::{Running, free_port};
 use crate::sign::Signer;
 
@@ -224,39 +224,13 @@ async fn drive<F, Fut>(
     once: F,
 ) -> anyhow::Result<Measured>
 where
-    F: Fn() -> Fut + Clone + Send + 'static,
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
     let (pid, ticks) = server;
     let cpu_before = cpu_seconds(pid, ticks)?;
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let once = once.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0usize, None);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let result = once().await;
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                if let Err(e) = result {
-                    errors += 1;
-                    first_error.get_or_insert(e);
-                }
-            }
-            (latencies, errors, first_error)
-        }));
-    }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e, first) = t.await?;
-        if let Some(first) = first {
-            eprintln!("  an error: {first}");
-        }
-        all.extend(l);
-        errors += e;
-    }
+    let (all, errors) = closed_loop(concurrency, seconds, move |_, _| once()).await?;
     let elapsed = start.elapsed();
     let cpu = cpu_seconds(pid, ticks)? - cpu_before;
     let signed_in = all.len() - errors;

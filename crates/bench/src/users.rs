@@ -14,7 +14,7 @@ use userpool_core::password::{HashParams, hash_password};
 use userpool_core::store::{AccessKeyRecord, AccessKeyStore, PoolStore, UserRecord};
 use userpool_store::SqlStore;
 
-use crate::load::{Row, summarize};
+use crate::load::{Row, closed_loop, summarize};
 use crate::server::{Running, free_port};
 use crate::sign::Signer;
 
@@ -418,60 +418,33 @@ async fn drive(
     concurrency: usize,
 ) -> anyhow::Result<Row> {
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
     let srv = Arc::new((srv.base.clone(), http.clone()));
     let seed = unix_now() as u64;
-    let mut tasks = Vec::new();
-    for task in 0..concurrency as u64 {
-        let (srv, signer) = (srv.clone(), signer.clone());
-        tasks.push(tokio::spawn(async move {
+    let target = format!("AWSCognitoIdentityProviderService.{}", call.operation());
+    let signer = signer.clone();
+    let once = move |worker: u64, n: u64| {
+        let (srv, signer, target) = (srv.clone(), signer.clone(), target.clone());
+        async move {
             let (base, http) = (&srv.0, &srv.1);
             let host = base.trim_start_matches("http://");
-            let target = format!("AWSCognitoIdentityProviderService.{}", call.operation());
-            let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0usize, None);
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let r = mix(seed ^ (task << 40) ^ n);
-                let body = call.body(r % count, r >> 32).to_string();
-                let mut request = http
-                    .post(format!("{base}/"))
-                    .header("content-type", "application/x-amz-json-1.1");
-                for (name, value) in signer.headers(host, &target, body.as_bytes(), unix_now()) {
-                    request = request.header(name, value);
-                }
-                let t = Instant::now();
-                let ok = match request.body(body).send().await {
-                    Ok(r) => {
-                        let status = r.status();
-                        let bytes = r.bytes().await.unwrap_or_default();
-                        if !status.is_success() && first_error.is_none() {
-                            first_error =
-                                Some(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
-                        }
-                        status.is_success()
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e.to_string());
-                        false
-                    }
-                };
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                if !ok {
-                    errors += 1;
-                }
+            let r = mix(seed ^ (worker << 40) ^ n);
+            let body = call.body(r % count, r >> 32).to_string();
+            let mut request = http
+                .post(format!("{base}/"))
+                .header("content-type", "application/x-amz-json-1.1");
+            for (name, value) in signer.headers(host, &target, body.as_bytes(), unix_now()) {
+                request = request.header(name, value);
             }
-            (latencies, errors, first_error)
-        }));
-    }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e, first) = t.await?;
-        if let Some(first) = first {
-            eprintln!("  an error: {first}");
+            let r = request.body(body).send().await.map_err(|e| e.to_string())?;
+            let status = r.status();
+            let bytes = r.bytes().await.unwrap_or_default();
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)))
+            }
         }
-        all.extend(l);
-        errors += e;
-    }
+    };
+    let (all, errors) = closed_loop(concurrency, seconds, once).await?;
     Ok(summarize(call.name(), all, errors, start.elapsed()))
 }
