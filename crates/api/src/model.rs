@@ -124,8 +124,48 @@ fn compile_java(pattern: &str) -> Option<Regex> {
     Regex::new(&format!("^(?:{out})$")).ok()
 }
 
+/// The shapes whose `ArnType` members name a trigger's function: beyond Cognito, a webhook URL
+/// may stand in for the ARN [I], so these members take the shape [`TRIGGER_TARGET`], which
+/// keeps the length limits and leaves the form to core's `triggers::check_config`.
+const TRIGGER_SHAPES: &[&str] = &[
+    "LambdaConfigType",
+    "PreTokenGenerationVersionConfigType",
+    "CustomEmailLambdaVersionConfigType",
+    "CustomSMSLambdaVersionConfigType",
+];
+const TRIGGER_TARGET: &str = "userpool.TriggerTarget";
+
+/// Points the trigger members at [`TRIGGER_TARGET`] (see [`TRIGGER_SHAPES`]).
+fn accept_webhooks(shapes: &mut HashMap<String, Shape>) {
+    for name in TRIGGER_SHAPES {
+        if let Some(shape) = shapes.get_mut(*name) {
+            for (member, r) in shape.members.iter_mut() {
+                if r.shape == "ArnType" && member != "KMSKeyID" {
+                    r.shape = TRIGGER_TARGET.to_string();
+                }
+            }
+        }
+    }
+    let arn = &shapes["ArnType"];
+    let target = Shape {
+        kind: "string".into(),
+        required: Vec::new(),
+        members: HashMap::new(),
+        member: None,
+        key: None,
+        value: None,
+        min: arn.min,
+        max: arn.max,
+        values: None,
+        sensitive: false,
+        pattern: None,
+    };
+    shapes.insert(TRIGGER_TARGET.to_string(), target);
+}
+
 static MODEL: LazyLock<Model> = LazyLock::new(|| {
-    let file: ModelFile = serde_json::from_str(MODEL_JSON).expect("the embedded model parses");
+    let mut file: ModelFile = serde_json::from_str(MODEL_JSON).expect("the embedded model parses");
+    accept_webhooks(&mut file.shapes);
     let operations = file
         .operations
         .into_iter()

@@ -6,12 +6,11 @@
 
 use aws_lc_rs::{constant_time, digest, hmac};
 use userpool_core::crypto::hex;
+use userpool_core::sigv4::{ALGORITHM, TERMINATOR, amz_date, encode, signing_key};
 
 use crate::{Api, ApiError, Credentials, Request};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "cognito-idp";
-const TERMINATOR: &str = "aws4_request";
 /// How far the request's time may be from ours, either way: AWS's 15 minutes.
 const MAX_SKEW: i64 = 15 * 60;
 
@@ -164,16 +163,16 @@ impl<'a> Authorization<'a> {
             return Err(invalid_signature(format!(
                 "Signature expired: {} is now earlier than {} ({} - 15 min.)",
                 self.amz_date,
-                format_amz_date(now - MAX_SKEW),
-                format_amz_date(now)
+                amz_date(now - MAX_SKEW),
+                amz_date(now)
             )));
         }
         if self.time > now + MAX_SKEW {
             return Err(invalid_signature(format!(
                 "Signature not yet current: {} is still later than {} ({} + 15 min.)",
                 self.amz_date,
-                format_amz_date(now + MAX_SKEW),
-                format_amz_date(now)
+                amz_date(now + MAX_SKEW),
+                amz_date(now)
             )));
         }
         // The host and the time keep a signature to this server and this moment; the target
@@ -253,16 +252,6 @@ impl<'a> Authorization<'a> {
     }
 }
 
-/// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
-fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let mut key = format!("AWS4{secret}").into_bytes();
-    for part in [date, region, service, TERMINATOR] {
-        let k = hmac::Key::new(hmac::HMAC_SHA256, &key);
-        key = hmac::sign(&k, part.as_bytes()).as_ref().to_vec();
-    }
-    key
-}
-
 /// Method, URI, query, signed headers with their values, the list of them, the payload hash.
 fn canonical_request(req: &Request<'_>, signed_headers: &[String], payload_hash: &str) -> String {
     let mut out = format!(
@@ -321,20 +310,6 @@ fn canonical_query(query: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes every byte but the unreserved characters of RFC 3986 §2.3 (and `/` when
-/// asked), with upper-case hex.
-fn encode(bytes: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Decodes `%XX` escapes; anything else (a stray `%`, a `+`) stays as it is.
@@ -400,18 +375,6 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
-/// `YYYYMMDDTHHMMSSZ` of an epoch time.
-fn format_amz_date(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -420,19 +383,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn missing_token() -> ApiError {
@@ -796,8 +746,8 @@ mod tests {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
         for t in [0, NOW, 1_709_251_199, 951_782_400, 4_102_444_800] {
-            assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t));
+            assert_eq!(parse_amz_date(&amz_date(t)), Some(t));
         }
-        assert_eq!(format_amz_date(NOW), "20261205T161358Z");
+        assert_eq!(amz_date(NOW), "20261205T161358Z");
     }
 }

@@ -15,6 +15,7 @@ use crate::store::{
     ClientRecord, DomainRecord, IdentityProviderRecord, PoolRecord, Store, StoreError,
 };
 use crate::time::Timestamp;
+use crate::triggers::TriggerTable;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -41,6 +42,8 @@ pub struct PoolView {
     pub identity_providers: HashMap<String, IdentityProviderRecord>,
     pub discovery_json: Arc<str>,
     pub jwks_json: Arc<str>,
+    /// The pool's Lambda triggers, read from its `LambdaConfig`.
+    pub triggers: TriggerTable,
     /// When the key ring must be reloaded even if the generation did not change.
     keys_change_at: Option<Timestamp>,
 }
@@ -257,6 +260,7 @@ impl Directory {
                 .expect("serializable")
                 .into(),
             keys_change_at: keys.next_change_after(now),
+            triggers: TriggerTable::of(pool.config.lambda_config.as_ref()),
             keys,
             clients,
             identity_providers,

@@ -16,6 +16,8 @@ pub mod model;
 pub mod oauth;
 pub mod password;
 pub mod settings;
+pub mod sigv4;
 pub mod srp;
 pub mod store;
 pub mod time;
+pub mod triggers;

@@ -454,10 +454,12 @@ pub enum PendingKind {
     /// A sign-in that passed every check and waits for the API's last answer (after TOTP is
     /// set up through `VerifySoftwareToken`, `MFA_SETUP` gives the tokens).
     Verified,
+    /// A `CUSTOM_AUTH` sign-in waiting for the answer to its trigger-made challenge.
+    CustomChallenge,
 }
 
 impl PendingKind {
-    pub const ALL: [PendingKind; 10] = [
+    pub const ALL: [PendingKind; 11] = [
         Self::NewPassword,
         Self::MfaSetup,
         Self::Mfa,
@@ -468,6 +470,7 @@ impl PendingKind {
         Self::DeviceSrp,
         Self::SelectMfa,
         Self::Verified,
+        Self::CustomChallenge,
     ];
 
     /// The name stored in the database.
@@ -483,6 +486,7 @@ impl PendingKind {
             Self::DeviceSrp => "device_srp",
             Self::SelectMfa => "select_mfa",
             Self::Verified => "verified",
+            Self::CustomChallenge => "custom_challenge",
         }
     }
 

@@ -11,6 +11,7 @@ use userpool_core::directory::Directory;
 use userpool_core::settings::IssuerSettings;
 use userpool_core::store::{AccessKeyStore, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
+use userpool_core::triggers::Triggers;
 use userpool_store::SqlStore;
 use userpool_web::AppState;
 
@@ -77,6 +78,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master.clone(),
         mailer.clone(),
         Duration::from_millis(args.hash_queue_timeout_ms),
+        Arc::new(Triggers::new(Arc::new(crate::triggers::invoker(
+            &args.triggers,
+            settings.is_https(),
+        )?))),
     );
     let api = Arc::new(Api {
         auth: auth.clone(),

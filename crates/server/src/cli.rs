@@ -142,6 +142,33 @@ pub(crate) struct MailArgs {
     pub(crate) mail_from: String,
 }
 
+/// How the pools' Lambda triggers are called.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TriggerArgs {
+    /// Base URL of the AWS Lambda Invoke API the triggers' function ARNs are called at (AWS,
+    /// LocalStack, or a local Lambda runtime). Default: https://lambda.{region}.amazonaws.com,
+    /// by each function's region.
+    #[arg(long, env = "USERPOOL_LAMBDA_ENDPOINT")]
+    pub(crate) lambda_endpoint: Option<String>,
+
+    /// Access key ID that signs Lambda Invoke calls (SigV4).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    pub(crate) lambda_access_key_id: Option<String>,
+
+    /// Its secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub(crate) lambda_secret_access_key: Option<String>,
+
+    /// A session token, with temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    pub(crate) lambda_session_token: Option<String>,
+
+    /// Secret of the HMAC that signs calls to webhook triggers (an https URL in place of a
+    /// function ARN); their receivers check it (docs/design/0008-triggers.md).
+    #[arg(long, env = "USERPOOL_TRIGGER_WEBHOOK_SECRET", hide_env_values = true)]
+    pub(crate) trigger_webhook_secret: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum SmtpTls {
     None,
@@ -194,6 +221,9 @@ pub(crate) struct ServeArgs {
 
     #[command(flatten)]
     pub(crate) mail: MailArgs,
+
+    #[command(flatten)]
+    pub(crate) triggers: TriggerArgs,
 
     /// Seconds before a call to an outside identity provider (discovery, token, JWKS,
     /// userinfo) gives up.

@@ -9,6 +9,7 @@ mod mail;
 mod master_key;
 mod seed;
 mod telemetry;
+mod triggers;
 
 use clap::Parser;
 

@@ -22,7 +22,9 @@ pub(crate) async fn deliver(
     who: Authenticated<'_>,
     set_cookie: Option<HeaderValue>,
 ) -> Response {
-    let mut r = match authorize::issue(&*state.store, view, req, who, state.clock.now()).await {
+    let now = state.clock.now();
+    let triggers = &state.auth.triggers;
+    let mut r = match authorize::issue(&*state.store, view, req, who, now, triggers).await {
         Ok(location) => redirect(&location),
         Err(e) => to_client(req, e),
     };
@@ -42,6 +44,15 @@ pub(crate) async fn finish(
 ) -> Response {
     let now = state.clock.now();
     let user = &signed_in.user;
+    if let Some(client) = view.clients.get(&req.client_id)
+        && let Err(e) = state
+            .auth
+            .post_authentication(view, client, signed_in, &Default::default())
+            .await
+    {
+        // After the user authenticated: the client hears it (spec §5.3).
+        return to_client(req, e.into());
+    }
     let payload = session::SessionPayload {
         // The sign-in's instant, from before the user was read: a password reset that came
         // after it outlives nothing this session makes.

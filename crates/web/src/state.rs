@@ -10,6 +10,7 @@ use userpool_core::keys::MasterKey;
 use userpool_core::lifecycle::Mailer;
 use userpool_core::store::Store;
 use userpool_core::time::Clock;
+use userpool_core::triggers::Triggers;
 
 use crate::work::{BlockingQueue, DetachedMailer, StripedTurns};
 
@@ -43,6 +44,7 @@ impl AppState {
         master: Arc<MasterKey>,
         mailer: Arc<dyn Mailer>,
         hash_queue_wait: std::time::Duration,
+        triggers: Arc<Triggers>,
     ) -> Arc<Auth> {
         let width = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
         Arc::new(Auth::new(
@@ -53,6 +55,7 @@ impl AppState {
             Arc::new(BlockingQueue::new(width, hash_queue_wait)),
             Arc::new(StripedTurns::new(hash_queue_wait)),
             Arc::new(userpool_federation::saml::credentials::RcgenKeys),
+            triggers,
         ))
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use userpool_core::auth::check_user_writes;
+use userpool_core::auth::{CodeMessage, check_user_writes};
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::totp;
 use userpool_core::model::{AttributeType, MfaFactor};
@@ -90,7 +90,7 @@ pub(super) async fn update_user_attributes(api: &Api, input: Value) -> Result<Va
     caller.may_write(given.iter().map(|a| a.name.as_str()))?;
     let sent_to = api
         .auth
-        .update_own_attributes(&caller.view, &caller.user, &given)
+        .update_own_attributes(&caller.view, &caller.user, &given, &caller.client)
         .await?;
     Ok(match sent_to {
         Some(email) => json!({ "CodeDeliveryDetailsList": [delivery(Some(&email), "")] }),
@@ -112,11 +112,22 @@ pub(super) async fn get_user_attribute_verification_code(
     api: &Api,
     input: Value,
 ) -> Result<Value, ApiError> {
-    let Caller { view, user, .. } = account(api, &input).await?;
+    let Caller {
+        view, user, client, ..
+    } = account(api, &input).await?;
     let attribute: String = member(&input, "AttributeName")?;
     let email = api
         .auth
-        .send_attribute_code(&view, &user, &attribute)
+        .send_attribute_code(
+            &view,
+            &user,
+            &attribute,
+            CodeMessage::new(
+                "CustomMessage_VerifyUserAttribute",
+                Some(&client),
+                &super::passed(&input)?,
+            ),
+        )
         .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery(Some(&email), "") }))
 }
@@ -202,7 +213,8 @@ pub(super) async fn verify_software_token(api: &Api, input: Value) -> Result<Val
         .map_err(enable_mismatch)?;
     let userpool_core::auth::Next::Done(signed_in) = next else {
         // A set-up step ends the sign-in's checks.
-        return answer(api, &view, &client, next).await;
+        let source = userpool_core::triggers::TokenSource::Authentication;
+        return answer(api, &view, &client, next, source, &Default::default()).await;
     };
     let held = api.auth.hold_signed_in(&view, &client, signed_in).await?;
     Ok(json!({ "Status": "SUCCESS", "Session": held.session }))

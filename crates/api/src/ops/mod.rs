@@ -146,6 +146,23 @@ fn member<T: DeserializeOwned>(input: &Value, name: &str) -> Result<T, ApiError>
         .map_err(|e| ApiError::invalid_parameter(format!("{name}: {e}")))
 }
 
+/// What a request passes on to the pool's triggers: `ClientMetadata`, and `ValidationData`
+/// (a list of name–value pairs) as a map.
+fn passed(input: &Value) -> Result<userpool_core::triggers::TriggerInput, ApiError> {
+    let metadata: Option<serde_json::Map<String, Value>> = member(input, "ClientMetadata")?;
+    let validation: Option<Vec<userpool_core::model::AttributeType>> =
+        member(input, "ValidationData")?;
+    Ok(userpool_core::triggers::TriggerInput {
+        client_metadata: metadata,
+        validation_data: validation.map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|a| (a.name, Value::String(a.value)))
+                .collect()
+        }),
+    })
+}
+
 /// The request as the configuration its members spell (they are its fields, under Cognito's
 /// names), without `UserPoolId` and null members.
 fn config_of<T: DeserializeOwned>(mut input: Value) -> Result<T, ApiError> {

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use userpool_core::auth::{Challenge, Next, SignedIn, SrpChallenge};
+use userpool_core::auth::{Challenge, CustomStart, Next, SignedIn, SrpChallenge};
 use userpool_core::directory::PoolView;
 use userpool_core::model::MfaFactor;
 use userpool_core::oauth::grant::{Grant, TokenResponse, USER_ADMIN_SCOPE, new_event_id, new_uuid};
-use userpool_core::oauth::token::{self, TokenGrant};
+use userpool_core::oauth::token::{self, Issuing, TokenGrant};
 use userpool_core::oauth::{ErrorCode, OAuthError};
 use userpool_core::store::{ClientRecord, PendingKind, UserRecord};
+use userpool_core::triggers::{TokenSource, TriggerInput};
 
 use super::member;
 use crate::{Api, ApiError};
@@ -146,6 +147,7 @@ async fn client_of(
 
 async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiError> {
     let (view, client) = client_of(api, &input, door).await?;
+    let passed = super::passed(&input)?;
     let flow: String = member(&input, "AuthFlow")?;
     let params = parameters(&input, "AuthParameters")?;
     let public_flow = matches!(
@@ -177,9 +179,17 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
             let device = params.get("DEVICE_KEY").map(String::as_str);
             let next = api
                 .auth
-                .sign_in(&view, &client, username, password, device)
+                .sign_in(&view, &client, username, password, device, &passed)
                 .await?;
-            answer(api, &view, &client, next).await
+            answer(
+                api,
+                &view,
+                &client,
+                next,
+                TokenSource::Authentication,
+                &passed,
+            )
+            .await
         }
         "USER_SRP_AUTH" => {
             let username = named_user(api, &client, &params)?;
@@ -187,7 +197,7 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
             let device = params.get("DEVICE_KEY").map(String::as_str);
             let c = api
                 .auth
-                .begin_srp(&view, &client, username, srp_a, device)
+                .begin_srp(&view, &client, username, srp_a, device, &passed)
                 .await?;
             Ok(verifier_challenge(&c))
         }
@@ -200,13 +210,35 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
                 &client,
                 refresh_token,
                 Proof::SecretHash(secret_hash),
+                &passed,
             )
             .await
         }
-        // No custom-auth triggers run yet: Cognito's answer for a pool without them.
-        "CUSTOM_AUTH" => Err(ApiError::invalid_parameter(
-            "Custom auth lambda trigger is not configured for the user pool.",
-        )),
+        "CUSTOM_AUTH" => {
+            let username = named_user(api, &client, &params)?;
+            let srp_a = match params.get("CHALLENGE_NAME").map(String::as_str) {
+                Some("SRP_A") => Some(required(&params, "SRP_A")?),
+                _ => None,
+            };
+            let start = api
+                .auth
+                .begin_custom(&view, &client, username, srp_a, &passed)
+                .await?;
+            match start {
+                CustomStart::Srp(c) => Ok(verifier_challenge(&c)),
+                CustomStart::Next(next) => {
+                    answer(
+                        api,
+                        &view,
+                        &client,
+                        *next,
+                        TokenSource::Authentication,
+                        &passed,
+                    )
+                    .await
+                }
+            }
+        }
         _ => Err(ApiError::invalid_parameter(format!(
             "{flow} flow not enabled for this client"
         ))),
@@ -215,6 +247,8 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
 
 async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiError> {
     let (view, client) = client_of(api, &input, door).await?;
+    let passed = super::passed(&input)?;
+    let mut source = TokenSource::Authentication;
     let name: String = member(&input, "ChallengeName")?;
     let responses = parameters(&input, "ChallengeResponses")?;
     let session: Option<String> = member(&input, "Session")?;
@@ -250,6 +284,9 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
             return Ok(verifier_challenge(&c));
         }
         "PASSWORD_VERIFIER" | "DEVICE_PASSWORD_VERIFIER" => {
+            if name == "DEVICE_PASSWORD_VERIFIER" {
+                source = TokenSource::AuthenticateDevice;
+            }
             api.auth
                 .answer_srp(
                     &view,
@@ -275,6 +312,7 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
                     })
                 })
                 .collect();
+            source = TokenSource::NewPasswordChallenge;
             api.auth
                 .set_new_password(&view, &client, session()?, password, &attributes)
                 .await?
@@ -303,13 +341,19 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
                 .await?
         }
         "MFA_SETUP" => Next::Done(api.auth.take_signed_in(&view, &client, session()?).await?),
+        "CUSTOM_CHALLENGE" => {
+            let answer = required(&responses, "ANSWER")?;
+            api.auth
+                .answer_custom(&view, &client, session()?, answer, &passed)
+                .await?
+        }
         _ => {
             return Err(ApiError::invalid_parameter(format!(
                 "The challenge {name} is not one this sign-in is waiting for"
             )));
         }
     };
-    answer(api, &view, &client, next).await
+    answer(api, &view, &client, next, source, &passed).await
 }
 
 /// `PASSWORD_VERIFIER` (or, for a device's proof, `DEVICE_PASSWORD_VERIFIER`) with the salt,
@@ -341,10 +385,20 @@ pub(super) async fn answer(
     view: &PoolView,
     client: &ClientRecord,
     next: Next,
+    source: TokenSource,
+    passed: &TriggerInput,
 ) -> Result<Value, ApiError> {
     match next {
         Next::Done(signed_in) => {
-            let (tokens, new_device) = issue(api, view, client, &signed_in).await?;
+            api.auth
+                .post_authentication(view, client, &signed_in, passed)
+                .await?;
+            let issuing = Issuing {
+                triggers: &api.auth.triggers,
+                source,
+                metadata: passed.client_metadata.as_ref(),
+            };
+            let (tokens, new_device) = issue(api, view, client, &signed_in, issuing).await?;
             let mut result = authentication_result(&tokens);
             if let Some((key, group)) = new_device {
                 result["NewDeviceMetadata"] = json!({ "DeviceKey": key, "DeviceGroupKey": group });
@@ -405,6 +459,15 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
             params.insert("MFAS_CAN_SETUP".into(), json!(r#"["SOFTWARE_TOKEN_MFA"]"#));
             "MFA_SETUP"
         }
+        PendingKind::CustomChallenge => {
+            // The trigger's public parameters, and the name the answer must give.
+            params.remove("USER_ID_FOR_SRP");
+            for (k, v) in &step.parameters {
+                params.insert(k.clone(), v.clone());
+            }
+            params.insert("USERNAME".into(), json!(user.username));
+            "CUSTOM_CHALLENGE"
+        }
         _ => "SOFTWARE_TOKEN_MFA",
     };
     json!({
@@ -448,6 +511,7 @@ async fn issue(
     view: &PoolView,
     client: &ClientRecord,
     signed_in: &SignedIn,
+    issuing: Issuing<'_>,
 ) -> Result<(TokenResponse, Option<(String, String)>), ApiError> {
     if signed_in.cut_off() {
         return Err(ApiError::new(
@@ -477,10 +541,18 @@ async fn issue(
         via_api: true,
         device_key,
     };
-    let tokens = token::start_tokens(&*api.store, view, client, &signed_in.user, &grant, now)
-        .await
-        .map_err(oauth_error)?
-        .ok_or_else(ApiError::internal)?;
+    let tokens = token::start_tokens(
+        &*api.store,
+        view,
+        client,
+        &signed_in.user,
+        &grant,
+        now,
+        issuing,
+    )
+    .await
+    .map_err(oauth_error)?
+    .ok_or_else(ApiError::internal)?;
     Ok((tokens, new_device))
 }
 
@@ -510,6 +582,7 @@ async fn refresh(
     client: &ClientRecord,
     refresh_token: &str,
     proof: Proof<'_>,
+    passed: &TriggerInput,
 ) -> Result<Value, ApiError> {
     match proof {
         Proof::SecretHash(given) if client.has_secret() => {
@@ -529,14 +602,22 @@ async fn refresh(
     let grant = TokenGrant::RefreshToken {
         refresh_token: refresh_token.to_string(),
     };
-    let tokens = token::exchange(&*api.store, view, client, grant, api.clock.now())
-        .await
-        .map_err(|e| match e.code {
-            ErrorCode::InvalidGrant => {
-                ApiError::new("NotAuthorizedException", "Invalid Refresh Token")
-            }
-            _ => oauth_error(e),
-        })?;
+    let now = api.clock.now();
+    let metadata = passed.client_metadata.as_ref();
+    let tokens = token::exchange(
+        &*api.store,
+        view,
+        client,
+        grant,
+        now,
+        &api.auth.triggers,
+        metadata,
+    )
+    .await
+    .map_err(|e| match e.code {
+        ErrorCode::InvalidGrant => ApiError::new("NotAuthorizedException", "Invalid Refresh Token"),
+        _ => oauth_error(e),
+    })?;
     Ok(json!({
         "ChallengeParameters": {},
         "AuthenticationResult": authentication_result(&tokens),
@@ -580,6 +661,7 @@ pub(super) async fn get_tokens_from_refresh_token(
         &client,
         &refresh_token,
         Proof::Secret(secret.as_deref()),
+        &super::passed(&input)?,
     )
     .await?;
     Ok(answer
@@ -611,6 +693,9 @@ pub(super) async fn revoke_token(api: &Api, input: Value) -> Result<Value, ApiEr
 
 /// A token-endpoint refusal the API has no closer name for.
 fn oauth_error(e: OAuthError) -> ApiError {
+    if let Some(exception) = e.exception {
+        return ApiError::new(exception, e.description.unwrap_or_default());
+    }
     match e.code {
         ErrorCode::ServerError => ApiError::internal(),
         _ => ApiError::new(

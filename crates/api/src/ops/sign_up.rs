@@ -69,9 +69,13 @@ pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> 
         password: &password,
         attributes: &attributes,
     };
-    let user = api.auth.sign_up(&view, &client, &request).await?;
-    let mut answer = json!({ "UserConfirmed": false, "UserSub": user.sub });
-    if let Some(email) = email_of(&user) {
+    let user = api
+        .auth
+        .sign_up(&view, &client, &request, &super::passed(&input)?)
+        .await?;
+    let confirmed = user.status == userpool_core::model::UserStatus::Confirmed;
+    let mut answer = json!({ "UserConfirmed": confirmed, "UserSub": user.sub });
+    if let Some(email) = email_of(&user).filter(|_| !confirmed) {
         answer["CodeDeliveryDetails"] = delivery(Some(email), &username);
     }
     Ok(answer)
@@ -81,7 +85,7 @@ pub(super) async fn confirm_sign_up(api: &Api, input: Value) -> Result<Value, Ap
     let (view, client, username) = caller(api, &input).await?;
     let code: String = member(&input, "ConfirmationCode")?;
     api.auth
-        .confirm_sign_up(&view, &client, &username, &code)
+        .confirm_sign_up(&view, &client, &username, &code, &super::passed(&input)?)
         .await?;
     Ok(json!({}))
 }
@@ -90,14 +94,17 @@ pub(super) async fn resend_confirmation_code(api: &Api, input: Value) -> Result<
     let (view, client, username) = caller(api, &input).await?;
     let sent_to = api
         .auth
-        .resend_confirmation(&view, &client, &username)
+        .resend_confirmation(&view, &client, &username, &super::passed(&input)?)
         .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_deref(), &username) }))
 }
 
 pub(super) async fn forgot_password(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (view, client, username) = caller(api, &input).await?;
-    let sent_to = api.auth.forgot_password(&view, &client, &username).await?;
+    let sent_to = api
+        .auth
+        .forgot_password(&view, &client, &username, &super::passed(&input)?)
+        .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_deref(), &username) }))
 }
 
@@ -106,7 +113,14 @@ pub(super) async fn confirm_forgot_password(api: &Api, input: Value) -> Result<V
     let code: String = member(&input, "ConfirmationCode")?;
     let password: String = member(&input, "Password")?;
     api.auth
-        .confirm_forgot_password(&view, &client, &username, &code, &password)
+        .confirm_forgot_password(
+            &view,
+            &client,
+            &username,
+            &code,
+            &password,
+            &super::passed(&input)?,
+        )
         .await?;
     Ok(json!({}))
 }

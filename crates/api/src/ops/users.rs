@@ -124,6 +124,7 @@ pub(super) async fn admin_create(api: &Api, input: Value) -> Result<Value, ApiEr
         by_email,
         force_alias_creation: member::<Option<bool>>(&input, "ForceAliasCreation")?
             .unwrap_or(false),
+        passed: super::passed(&input)?,
     };
     let user = api.auth.admin_create_user(&view, &request).await?;
     Ok(json!({ "User": user_type(&user) }))
@@ -176,7 +177,9 @@ pub(super) async fn admin_set_password(api: &Api, input: Value) -> Result<Value,
 
 pub(super) async fn admin_confirm_sign_up(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (view, user) = target(api, &input).await?;
-    api.auth.admin_confirm_sign_up(&view, &user).await?;
+    api.auth
+        .admin_confirm_sign_up(&view, &user, &super::passed(&input)?)
+        .await?;
     Ok(json!({}))
 }
 

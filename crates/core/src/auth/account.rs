@@ -122,6 +122,7 @@ impl Auth {
         view: &PoolView,
         user: &UserRecord,
         attributes: &[AttributeType],
+        client: &ClientRecord,
     ) -> AuthResult<Option<String>> {
         let updated = self
             .admin_update_attributes(&view.pool, user, attributes)
@@ -135,7 +136,16 @@ impl Auth {
             .any(|a| a == "email");
         if changed && verifies && lifecycle::email_of(&updated).is_some() {
             return self
-                .send_attribute_code(view, &updated, "email")
+                .send_attribute_code(
+                    view,
+                    &updated,
+                    "email",
+                    super::CodeMessage::new(
+                        "CustomMessage_UpdateUserAttribute",
+                        Some(client),
+                        &crate::triggers::TriggerInput::default(),
+                    ),
+                )
                 .await
                 .map(Some);
         }

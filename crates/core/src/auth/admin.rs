@@ -15,6 +15,7 @@ use crate::model::{
     AttributeType, PasswordPolicy, Problems, Secret, SeedUser, UserPoolConfig, UserStatus,
 };
 use crate::store::UserRecord;
+use crate::triggers::TriggerInput;
 
 /// `AdminCreateUser`'s `MessageAction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct AdminNewUser {
     pub by_email: bool,
     /// Whether an alias another user holds moves to the new user (else `AliasExistsException`).
     pub force_alias_creation: bool,
+    /// `ClientMetadata` and `ValidationData`, for the triggers.
+    pub passed: TriggerInput,
 }
 
 impl Auth {
@@ -148,6 +151,15 @@ impl Auth {
             now,
         );
         new_password.set_on(&mut user, now);
+        // The trigger may refuse; it changes nothing else of an administrator's user.
+        self.pre_sign_up(
+            view,
+            "PreSignUp_AdminCreateUser",
+            &user,
+            None,
+            &input.passed,
+        )
+        .await?;
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
@@ -163,7 +175,8 @@ impl Auth {
             .await?;
         }
         if input.action == MessageAction::Send && input.by_email {
-            self.invite(view, &user, typed, &password).await;
+            self.invite(view, &user, typed, &password, &input.passed)
+                .await;
         }
         Ok(user)
     }
@@ -202,7 +215,7 @@ impl Auth {
             })
             .await?;
         if input.by_email {
-            self.invite(view, &user, input.username.trim(), &password)
+            self.invite(view, &user, input.username.trim(), &password, &input.passed)
                 .await;
         }
         Ok(user)
@@ -224,11 +237,34 @@ impl Auth {
     }
 
     /// Sends the invitation: the pool's `InviteMessageTemplate`, else Cognito's default.
-    async fn invite(&self, view: &PoolView, user: &UserRecord, typed: &str, password: &str) {
+    async fn invite(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        typed: &str,
+        password: &str,
+        passed: &TriggerInput,
+    ) {
         let Some(email) = lifecycle::email_of(user) else {
             tracing::warn!("invitation not sent: the user has no email");
             return;
         };
+        let source = "CustomMessage_AdminCreateUser";
+        if let Some((subject, body)) = self
+            .custom_email(
+                view,
+                user,
+                password,
+                Some(typed),
+                &super::CodeMessage::new(source, None, passed),
+            )
+            .await
+        {
+            if let Err(e) = self.mailer.send(email, &subject, &body).await {
+                tracing::error!(error = %e, "sending an invitation failed");
+            }
+            return;
+        }
         let template = view
             .pool
             .config
@@ -289,6 +325,7 @@ impl Auth {
         &self,
         view: &PoolView,
         user: &UserRecord,
+        passed: &TriggerInput,
     ) -> AuthResult<UserRecord> {
         let refused = |status: UserStatus| {
             AuthError::new(
@@ -312,6 +349,14 @@ impl Auth {
         if updated.status != UserStatus::Confirmed {
             return Err(refused(updated.status));
         }
+        self.post_confirmation(
+            view,
+            "PostConfirmation_ConfirmSignUp",
+            &updated,
+            None,
+            passed,
+        )
+        .await?;
         Ok(updated)
     }
 
@@ -376,7 +421,9 @@ impl Auth {
                 u.status = UserStatus::ResetRequired;
             })
             .await?;
-        self.send_code(view, Holder::User(&user), CodePurpose::Reset)
+        let passed = TriggerInput::default();
+        let message = super::CodeMessage::new("CustomMessage_ForgotPassword", None, &passed);
+        self.send_code(view, Holder::User(&user), CodePurpose::Reset, message)
             .await
     }
 

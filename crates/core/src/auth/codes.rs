@@ -13,6 +13,29 @@ use crate::directory::PoolView;
 use crate::lifecycle::{self, SignUpInput};
 use crate::model::UserStatus;
 use crate::store::{ClientRecord, CodeCheck, UserRecord};
+use crate::triggers::TriggerInput;
+
+/// Why a message goes out, for the custom message trigger: its `CustomMessage_*` source, the
+/// client asked through, and what the request passes on.
+pub struct CodeMessage<'a> {
+    pub source: &'static str,
+    pub client_id: Option<&'a str>,
+    pub passed: &'a TriggerInput,
+}
+
+impl<'a> CodeMessage<'a> {
+    pub fn new(
+        source: &'static str,
+        client: Option<&'a ClientRecord>,
+        passed: &'a TriggerInput,
+    ) -> Self {
+        Self {
+            source,
+            client_id: client.map(|c| c.client_id.as_str()),
+            passed,
+        }
+    }
+}
 
 /// What a one-time code proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +143,7 @@ impl Auth {
         view: &PoolView,
         holder: Holder<'_>,
         purpose: CodePurpose,
+        message: CodeMessage<'_>,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
         if !self
@@ -128,9 +152,9 @@ impl Auth {
         {
             return Ok(());
         }
-        let email = match holder {
-            Holder::User(user) => lifecycle::email_of(user),
-            Holder::Unknown(_) => None,
+        let (email, user) = match holder {
+            Holder::User(user) => (lifecycle::email_of(user), Some(user)),
+            Holder::Unknown(_) => (None, None),
         };
         let code = random_string(b"0123456789", 6);
         let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, &code);
@@ -144,15 +168,16 @@ impl Auth {
                 expires_at,
             )
             .await?;
-        let Some(email) = email else {
+        let (Some(email), Some(user)) = (email, user) else {
             return Ok(());
         };
-        let (subject, body) = match purpose {
+        let custom = self.custom_email(view, user, &code, None, &message).await;
+        let (subject, body) = custom.unwrap_or_else(|| match purpose {
             CodePurpose::Confirm | CodePurpose::VerifyEmail => {
                 lifecycle::confirmation_message(&view.pool.config, &code)
             }
             CodePurpose::Reset => lifecycle::reset_message(&code),
-        };
+        });
         if let Err(e) = self.mailer.send(email, &subject, &body).await {
             tracing::error!(error = %e, "sending a code failed");
         }
@@ -219,6 +244,7 @@ impl Auth {
         view: &PoolView,
         client: &ClientRecord,
         input: &SignUpInput<'_>,
+        passed: &TriggerInput,
     ) -> AuthResult<UserRecord> {
         if view.pool.config.admin_create_user_only() {
             return Err(AuthError::new(
@@ -266,14 +292,27 @@ impl Auth {
         {
             return Err(exists());
         }
+        // The trigger decides before anything is written: its refusal leaves no user.
+        self.pre_sign_up(
+            view,
+            "PreSignUp_SignUp",
+            &user,
+            Some(&client.client_id),
+            passed,
+        )
+        .await?
+        .apply(&mut user)?;
         self.new_password(pool_id, &user.username, input.password)
             .await?
             .set_on(&mut user, now);
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
-        self.send_code(view, Holder::User(&user), CodePurpose::Confirm)
-            .await?;
+        if user.status == UserStatus::Unconfirmed {
+            let message = CodeMessage::new("CustomMessage_SignUp", Some(client), passed);
+            self.send_code(view, Holder::User(&user), CodePurpose::Confirm, message)
+                .await?;
+        }
         Ok(user)
     }
 
@@ -284,6 +323,7 @@ impl Auth {
         client: &ClientRecord,
         typed: &str,
         code: &str,
+        passed: &TriggerInput,
     ) -> AuthResult<UserRecord> {
         let user = find_user(&*self.store, view, typed).await?;
         let user = match user {
@@ -310,11 +350,21 @@ impl Auth {
         };
         self.check_code(view, Holder::User(&user), CodePurpose::Confirm, code)
             .await?;
-        self.modify_user(&view.pool.id, &user.username, |u| {
-            u.status = UserStatus::Confirmed;
-            lifecycle::set_attribute(u, "email_verified", "true");
-        })
-        .await
+        let user = self
+            .modify_user(&view.pool.id, &user.username, |u| {
+                u.status = UserStatus::Confirmed;
+                lifecycle::set_attribute(u, "email_verified", "true");
+            })
+            .await?;
+        self.post_confirmation(
+            view,
+            "PostConfirmation_ConfirmSignUp",
+            &user,
+            Some(&client.client_id),
+            passed,
+        )
+        .await?;
+        Ok(user)
     }
 
     /// Managed login's confirmation: a right code confirms the account and signs the user in
@@ -327,7 +377,9 @@ impl Auth {
         code: &str,
     ) -> AuthResult<Next> {
         let started_ms = self.clock.now_ms();
-        let user = self.confirm_sign_up(view, client, typed, code).await?;
+        let user = self
+            .confirm_sign_up(view, client, typed, code, &TriggerInput::default())
+            .await?;
         self.after_password(view, client, user, started_ms).await
     }
 
@@ -340,10 +392,12 @@ impl Auth {
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
+        passed: &TriggerInput,
     ) -> AuthResult<Option<String>> {
+        let message = || CodeMessage::new("CustomMessage_ResendCode", Some(client), passed);
         match find_user(&*self.store, view, typed).await? {
             Some(u) if u.status == UserStatus::Unconfirmed => {
-                self.send_code(view, Holder::User(&u), CodePurpose::Confirm)
+                self.send_code(view, Holder::User(&u), CodePurpose::Confirm, message())
                     .await?;
                 Ok(lifecycle::email_of(&u).map(String::from))
             }
@@ -355,8 +409,13 @@ impl Auth {
                 "User is already confirmed.",
             )),
             other => {
-                self.send_code(view, Holder::Unknown(typed), CodePurpose::Confirm)
-                    .await?;
+                self.send_code(
+                    view,
+                    Holder::Unknown(typed),
+                    CodePurpose::Confirm,
+                    message(),
+                )
+                .await?;
                 Ok(other
                     .as_ref()
                     .and_then(lifecycle::email_of)
@@ -372,6 +431,7 @@ impl Auth {
         view: &PoolView,
         user: &UserRecord,
         attribute: &str,
+        message: CodeMessage<'_>,
     ) -> AuthResult<String> {
         let email = match (attribute, lifecycle::email_of(user)) {
             ("email", Some(email)) => email.to_string(),
@@ -390,7 +450,7 @@ impl Auth {
                 ));
             }
         };
-        self.send_code(view, Holder::User(user), CodePurpose::VerifyEmail)
+        self.send_code(view, Holder::User(user), CodePurpose::VerifyEmail, message)
             .await?;
         Ok(email)
     }
@@ -424,13 +484,17 @@ impl Auth {
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
+        passed: &TriggerInput,
     ) -> AuthResult<Option<String>> {
-        let user = find_user(&*self.store, view, typed)
-            .await?
-            .filter(|u| u.enabled && u.status != UserStatus::ExternalProvider);
+        let mut user = find_user(&*self.store, view, typed).await?;
+        if user.is_none() {
+            user = self.migrate_for_reset(view, client, typed, passed).await?;
+        }
+        let user = user.filter(|u| u.enabled && u.status != UserStatus::ExternalProvider);
+        let message = || CodeMessage::new("CustomMessage_ForgotPassword", Some(client), passed);
         match &user {
             Some(u) => {
-                self.send_code(view, Holder::User(u), CodePurpose::Reset)
+                self.send_code(view, Holder::User(u), CodePurpose::Reset, message())
                     .await?;
                 Ok(lifecycle::email_of(u).map(String::from))
             }
@@ -438,7 +502,7 @@ impl Auth {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
             None => {
-                self.send_code(view, Holder::Unknown(typed), CodePurpose::Reset)
+                self.send_code(view, Holder::Unknown(typed), CodePurpose::Reset, message())
                     .await?;
                 Ok(None)
             }
@@ -456,6 +520,7 @@ impl Auth {
         typed: &str,
         code: &str,
         password: &str,
+        passed: &TriggerInput,
     ) -> AuthResult<()> {
         check_password_policy(view, password)?;
         let user = find_user(&*self.store, view, typed)
@@ -476,14 +541,15 @@ impl Auth {
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
-        self.modify_user(pool_id, &user.username, |u| {
-            new_password.set_on(u, now);
-            // The code reached the user's mailbox: the account and its email are proven.
-            u.status = UserStatus::Confirmed;
-            lifecycle::set_attribute(u, "email_verified", "true");
-            u.tokens_valid_from_ms = Some(now_ms);
-        })
-        .await?;
+        let user = self
+            .modify_user(pool_id, &user.username, |u| {
+                new_password.set_on(u, now);
+                // The code reached the user's mailbox: the account and its email are proven.
+                u.status = UserStatus::Confirmed;
+                lifecycle::set_attribute(u, "email_verified", "true");
+                u.tokens_valid_from_ms = Some(now_ms);
+            })
+            .await?;
         // Whoever had the account is out: every session and token family ends.
         self.store
             .delete_user_sessions(pool_id, &user.username)
@@ -494,7 +560,9 @@ impl Auth {
         self.store
             .clear_sign_in_failures(pool_id, &lockout::user_key(&user.username))
             .await?;
-        Ok(())
+        let source = "PostConfirmation_ConfirmForgotPassword";
+        self.post_confirmation(view, source, &user, Some(&client.client_id), passed)
+            .await
     }
 }
 

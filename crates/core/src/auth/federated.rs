@@ -6,6 +6,7 @@ use crate::directory::PoolView;
 use crate::federation::{self, UpstreamIdentity};
 use crate::model::IdentityProviderConfig;
 use crate::store::{CasOutcome, ClientRecord};
+use crate::triggers::TriggerInput;
 
 impl Auth {
     /// The user an outside identity signs in as. A linked identity signs in as its user; an
@@ -59,7 +60,18 @@ impl Auth {
             )
             .map_err(|e| AuthError::new(ErrorKind::InvalidParameter, e.to_string()))?;
             let saved = if is_new {
-                self.store.insert_user(&user).await?
+                // A first sign-in is a sign-up: the trigger may refuse it before it is written.
+                let source = "PreSignUp_ExternalProvider";
+                let passed = TriggerInput::default();
+                self.pre_sign_up(view, source, &user, Some(&client.client_id), &passed)
+                    .await?;
+                let inserted = self.store.insert_user(&user).await?;
+                if inserted {
+                    let source = "PostConfirmation_ConfirmSignUp";
+                    self.post_confirmation(view, source, &user, Some(&client.client_id), &passed)
+                        .await?;
+                }
+                inserted
             } else {
                 self.store.update_user(&user).await? == CasOutcome::Applied
             };

@@ -61,7 +61,10 @@ impl Auth {
             MfaStep::Verify(factor) => {
                 data.factor = Some(factor);
                 if factor != MfaFactor::SoftwareToken {
-                    data.code_hash = Some(self.send_mfa_code(view, &user, factor).await?);
+                    data.code_hash = Some(
+                        self.send_mfa_code(view, &user, factor, &client.client_id)
+                            .await?,
+                    );
                 }
                 PendingKind::Mfa
             }
@@ -77,6 +80,7 @@ impl Auth {
         view: &PoolView,
         user: &UserRecord,
         factor: MfaFactor,
+        client_id: &str,
     ) -> AuthResult<String> {
         let code = random_string(b"0123456789", 6);
         let hash = TokenHash::keyed(
@@ -84,7 +88,21 @@ impl Auth {
             &code_context(&view.pool.id, &user.username),
             &code,
         );
-        let (subject, body) = lifecycle::mfa_code_message(&view.pool.config, factor, &code);
+        let custom = match factor {
+            MfaFactor::Email => {
+                let passed = crate::triggers::TriggerInput::default();
+                let source = "CustomMessage_Authentication";
+                let message = super::CodeMessage {
+                    source,
+                    client_id: Some(client_id),
+                    passed: &passed,
+                };
+                self.custom_email(view, user, &code, None, &message).await
+            }
+            _ => None,
+        };
+        let (subject, body) =
+            custom.unwrap_or_else(|| lifecycle::mfa_code_message(&view.pool.config, factor, &code));
         let attribute = if factor == MfaFactor::Email {
             "email"
         } else {

@@ -8,12 +8,15 @@ mod account;
 mod admin;
 mod attributes;
 mod codes;
+mod custom;
 mod devices;
 mod federated;
+mod hooks;
 mod links;
 pub mod lockout;
 mod mfa;
 mod mfa_steps;
+mod migration;
 mod saml_keys;
 mod signin;
 mod srp_flow;
@@ -25,7 +28,8 @@ use async_trait::async_trait;
 
 pub use admin::{AdminNewUser, MessageAction, temporary_password};
 pub use attributes::check_user_writes;
-pub use codes::CodePurpose;
+pub use codes::{CodeMessage, CodePurpose};
+pub use custom::CustomStart;
 pub use devices::DeviceSettings;
 pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
 pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
@@ -44,6 +48,7 @@ use crate::lifecycle::Mailer;
 use crate::password::{HashParams, PasswordHash, hash_password};
 use crate::store::{CasOutcome, ClientRecord, Store, StoreError, UserRecord};
 use crate::time::Clock;
+use crate::triggers::Triggers;
 
 /// Cognito's exception names for what a use case refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +69,12 @@ pub enum ErrorKind {
     InvalidParameter,
     /// The CPU-work queue did not clear in time: nothing was spent; try again.
     TooManyRequests,
+    /// A trigger's function raised an error.
+    UserLambdaValidation,
+    /// A trigger's function could not be called or did not answer in time.
+    UnexpectedLambda,
+    /// A trigger's function answered something Cognito does not recognize.
+    InvalidLambdaResponse,
     Internal,
 }
 
@@ -86,6 +97,9 @@ impl ErrorKind {
             Self::InvalidPassword => "InvalidPasswordException",
             Self::InvalidParameter => "InvalidParameterException",
             Self::TooManyRequests => "TooManyRequestsException",
+            Self::UserLambdaValidation => "UserLambdaValidationException",
+            Self::UnexpectedLambda => "UnexpectedLambdaException",
+            Self::InvalidLambdaResponse => "InvalidLambdaResponseException",
             Self::Internal => "InternalErrorException",
         }
     }
@@ -157,11 +171,14 @@ pub struct Auth {
     pub turns: Arc<dyn Turns>,
     /// Makes our SAML keys and certificates.
     pub saml_keys: Arc<dyn SamlKeyMaker>,
+    /// Calls the pools' Lambda triggers.
+    pub triggers: Arc<Triggers>,
     /// Keys one-time codes at rest (derived from the master key: the same on every node).
     code_key: [u8; 32],
 }
 
 impl Auth {
+    #[allow(clippy::too_many_arguments)] // one per port
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -170,6 +187,7 @@ impl Auth {
         work: Arc<dyn WorkQueue>,
         turns: Arc<dyn Turns>,
         saml_keys: Arc<dyn SamlKeyMaker>,
+        triggers: Arc<Triggers>,
     ) -> Self {
         let code_key = master.derive("userpool one-time codes");
         // The hash unknown users are checked against, made now on a short-lived thread (its
@@ -187,6 +205,7 @@ impl Auth {
             work,
             turns,
             saml_keys,
+            triggers,
             code_key,
         }
     }

@@ -8,6 +8,7 @@ use crate::directory::PoolView;
 use crate::model::UserStatus;
 use crate::password::{dummy_hash, verify_password};
 use crate::store::{ClientRecord, Store, StoreResult, UserRecord};
+use crate::triggers::TriggerInput;
 
 /// Longer passwords are refused before any work (Cognito's limit is 256 characters).
 const MAX_PASSWORD_CHARS: usize = 256;
@@ -69,6 +70,7 @@ impl Auth {
         typed: &str,
         password: &str,
         device_key: Option<&str>,
+        passed: &TriggerInput,
     ) -> AuthResult<Next> {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(incorrect());
@@ -76,7 +78,16 @@ impl Auth {
         // Before anything about the user is read: a reset after this instant kills this sign-in.
         let started_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
-        let user = find_user(&*self.store, view, typed).await?;
+        let mut user = find_user(&*self.store, view, typed).await?;
+        if user.is_none() {
+            // A user of the app's old system comes in with this password (then checked below
+            // as any user's is).
+            user = self
+                .migrate_on_sign_in(view, client, typed, password, passed)
+                .await?;
+        }
+        self.pre_authentication(view, client, user.as_ref(), typed, passed)
+            .await?;
         let known = user.is_some();
         let key = match &user {
             Some(u) => lockout::user_key(&u.username),

@@ -16,6 +16,7 @@ use crate::directory::PoolView;
 use crate::keys::MasterKey;
 use crate::srp::{self, ServerSecret, Verifier};
 use crate::store::{ClientRecord, DeviceRecord, PendingKind, UserRecord};
+use crate::triggers::TriggerInput;
 
 /// What a first half answers to `SRP_A` (`PASSWORD_VERIFIER`'s or
 /// `DEVICE_PASSWORD_VERIFIER`'s challenge parameters).
@@ -132,8 +133,14 @@ impl Auth {
         typed: &str,
         srp_a: &str,
         device_key: Option<&str>,
+        passed: &TriggerInput,
     ) -> AuthResult<SrpChallenge> {
         let started_ms = self.clock.now_ms();
+        let data = StepData {
+            started_ms,
+            device_key: device_key.map(String::from),
+            ..StepData::default()
+        };
         let user = find_user(&*self.store, view, typed).await?;
         if user.is_none() && reveals_unknown_users(client) {
             return Err(AuthError::new(
@@ -141,6 +148,33 @@ impl Auth {
                 "User does not exist.",
             ));
         }
+        self.pre_authentication(view, client, user.as_ref(), typed, passed)
+            .await?;
+        self.srp_for(view, client, typed, user, srp_a, data).await
+    }
+
+    /// [`Auth::begin_srp`] within another flow (`CUSTOM_WITH_SRP`), whose checks ran.
+    pub(super) async fn begin_srp_with(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        srp_a: &str,
+        data: StepData,
+    ) -> AuthResult<SrpChallenge> {
+        let user = find_user(&*self.store, view, typed).await?;
+        self.srp_for(view, client, typed, user, srp_a, data).await
+    }
+
+    async fn srp_for(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        typed: &str,
+        user: Option<UserRecord>,
+        srp_a: &str,
+        data: StepData,
+    ) -> AuthResult<SrpChallenge> {
         let realm = srp_realm(&view.pool.id).to_string();
         let prover = match &user {
             Some(u) => Prover {
@@ -159,11 +193,6 @@ impl Auth {
                 device_key: None,
                 lockout_key: lockout::name_key(typed),
             },
-        };
-        let data = StepData {
-            started_ms,
-            device_key: device_key.map(String::from),
-            ..StepData::default()
         };
         self.pending_srp(view, client, prover, srp_a, data).await
     }
@@ -361,6 +390,11 @@ impl Auth {
         };
         if !user.enabled {
             return Err(disabled(client));
+        }
+        if let Some(custom) = data.custom.take() {
+            return self
+                .custom_after_password(view, client, user, custom, data.started_ms)
+                .await;
         }
         match device {
             Some(d) => self.device_proven(user, d, data).await,

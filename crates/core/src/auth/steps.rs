@@ -72,6 +72,9 @@ pub(super) struct StepData {
     /// Wrong codes given for this step so far.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub wrong_answers: u32,
+    /// A `CUSTOM_AUTH` sign-in's rounds and open challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<super::custom::CustomState>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -95,6 +98,8 @@ pub struct Challenge {
     pub factor: Option<MfaFactor>,
     /// The factors a choice offers.
     pub choices: Vec<MfaFactor>,
+    /// A custom challenge's `publicChallengeParameters`.
+    pub parameters: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Auth {
@@ -170,6 +175,7 @@ impl Auth {
             code_hash: data.code_hash.clone(),
             choices: data.choices.clone(),
             wrong_answers: 0,
+            custom: None,
         };
         let hash = TokenHash::of(&session);
         let lifetime = self
@@ -182,6 +188,7 @@ impl Auth {
             user,
             factor: data.factor,
             choices: data.choices,
+            parameters: serde_json::Map::new(),
         }))
     }
 

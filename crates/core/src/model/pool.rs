@@ -652,6 +652,9 @@ impl UserPoolConfig {
     /// Cognito's `CreateUserPool` rules (spec §2.1).
     pub fn validate(&self, p: &mut Problems) {
         p.length("PoolName", &self.pool_name, 1, 128);
+        if let Some(lambda) = &self.lambda_config {
+            p.within("LambdaConfig", |p| crate::triggers::check_config(lambda, p));
+        }
         self.validate_mfa_messages(p);
         p.check(
             is_name(&self.pool_name),

@@ -383,6 +383,7 @@ pub async fn issue(
     req: &AuthorizeRequest,
     who: Authenticated<'_>,
     now: Timestamp,
+    triggers: &crate::triggers::Triggers,
 ) -> Result<String, OAuthError> {
     let client = view
         .clients
@@ -421,8 +422,20 @@ pub async fn issue(
         }
         ResponseType::Token => {
             scope::check_readable(&grant.scopes, &client.config)?;
-            let tokens =
-                super::token::user_tokens(store, view, client, who.user, &grant, now).await?;
+            let tokens = super::token::user_tokens(
+                store,
+                view,
+                client,
+                who.user,
+                &grant,
+                now,
+                super::token::Issuing {
+                    triggers,
+                    source: crate::triggers::TokenSource::HostedAuth,
+                    metadata: None,
+                },
+            )
+            .await?;
             // The family exists so the tokens can be revoked and checked like any other.
             store
                 .insert_family(&FamilyRecord {

@@ -13,6 +13,7 @@ use crate::directory::PoolView;
 use crate::keys::KeyPurpose;
 use crate::store::{ClientRecord, UserRecord};
 use crate::time::Timestamp;
+use crate::triggers::TokenChanges;
 
 /// Everything a user token is made from.
 pub struct UserTokenInput<'a> {
@@ -22,6 +23,8 @@ pub struct UserTokenInput<'a> {
     pub groups: &'a [String],
     pub grant: &'a Grant,
     pub now: Timestamp,
+    /// What the pre-token-generation trigger changes.
+    pub changes: &'a TokenChanges,
 }
 
 fn sign(
@@ -60,7 +63,10 @@ pub fn user_access_token(i: &UserTokenInput<'_>) -> Result<(String, i64), OAuthE
     }
     c.insert("event_id".into(), json!(i.grant.event_id));
     c.insert("token_use".into(), json!("access"));
-    c.insert("scope".into(), json!(i.grant.scopes.join(" ")));
+    c.insert(
+        "scope".into(),
+        json!(i.changes.scopes(&i.grant.scopes).join(" ")),
+    );
     c.insert("auth_time".into(), json!(i.grant.auth_time));
     c.insert("iat".into(), json!(i.now));
     c.insert("exp".into(), json!(i.now + lifetime));
@@ -72,6 +78,7 @@ pub fn user_access_token(i: &UserTokenInput<'_>) -> Result<(String, i64), OAuthE
     if !i.groups.is_empty() {
         c.insert("cognito:groups".into(), json!(i.groups));
     }
+    i.changes.apply_to_access_token(&mut c);
     Ok((sign(i.view, KeyPurpose::Access, &c, i.now)?, lifetime))
 }
 
@@ -135,6 +142,7 @@ pub fn id_token(i: &UserTokenInput<'_>, access_token: &str) -> Result<String, OA
     c.insert("auth_time".into(), json!(i.grant.auth_time));
     c.insert("iat".into(), json!(i.now));
     c.insert("exp".into(), json!(i.now + lifetime));
+    i.changes.apply_to_id_token(&mut c);
     sign(i.view, KeyPurpose::Id, &c, i.now)
 }
 
@@ -160,8 +168,13 @@ pub fn client_access_token(
     client: &ClientRecord,
     scopes: &[String],
     now: Timestamp,
+    changes: Option<&TokenChanges>,
 ) -> Result<(String, i64), OAuthError> {
     let lifetime = client.config.access_token_seconds();
+    let scopes = match changes {
+        Some(c) => c.scopes(scopes),
+        None => scopes.to_vec(),
+    };
     let claims = ClientClaims {
         sub: &client.client_id,
         client_id: &client.client_id,
@@ -174,6 +187,14 @@ pub fn client_access_token(
         jti: &new_uuid(),
         version: 2,
     };
+    if let Some(changes) = changes {
+        let Value::Object(mut map) = serde_json::to_value(&claims).expect("claims serialize")
+        else {
+            unreachable!("a struct serializes to an object")
+        };
+        changes.apply_to_access_token(&mut map);
+        return Ok((sign(view, KeyPurpose::Access, &map, now)?, lifetime));
+    }
     let body = serde_json::to_vec(&claims).expect("claims serialize");
     Ok((sign_bytes(view, KeyPurpose::Access, &body, now)?, lifetime))
 }

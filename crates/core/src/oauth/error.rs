@@ -43,6 +43,9 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Option<Cow<'static, str>>,
+    /// The Cognito exception a trigger's failure is named by, for the API (whose answer it
+    /// becomes); the OAuth endpoints answer `invalid_request` with its message.
+    pub exception: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -50,6 +53,7 @@ impl OAuthError {
         Self {
             code,
             description: None,
+            exception: None,
         }
     }
 
@@ -57,6 +61,7 @@ impl OAuthError {
         Self {
             code,
             description: Some(description.into()),
+            exception: None,
         }
     }
 
@@ -71,6 +76,18 @@ impl OAuthError {
     }
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError)
+    }
+}
+
+impl From<crate::auth::AuthError> for OAuthError {
+    /// A trigger's refusal while tokens are made (spec §5.3: `invalid_request`).
+    fn from(e: crate::auth::AuthError) -> Self {
+        if e.kind == crate::auth::ErrorKind::Internal {
+            return Self::server_error();
+        }
+        let mut error = Self::invalid_request(e.message);
+        error.exception = Some(e.kind.name());
+        error
     }
 }
 

@@ -12,6 +12,7 @@ use crate::directory::PoolView;
 use crate::keys::MasterKey;
 use crate::store::{ClientRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord};
 use crate::time::Timestamp;
+use crate::triggers::{Call, TokenChanges, TokenSource, Trigger, Triggers, user_attributes};
 
 /// How the client presented itself (spec §6.2).
 #[derive(Debug, Default)]
@@ -62,7 +63,18 @@ pub enum TokenGrant {
     },
     ClientCredentials {
         scope: Option<String>,
+        /// `aws_client_metadata`: for the V3 pre-token-generation trigger.
+        client_metadata: Option<Map<String, Value>>,
     },
+}
+
+/// What token issuance needs beyond the grant: the triggers, which sign-in asks, and the
+/// request's `ClientMetadata`.
+#[derive(Clone, Copy)]
+pub struct Issuing<'a> {
+    pub triggers: &'a Triggers,
+    pub source: TokenSource,
+    pub metadata: Option<&'a Map<String, Value>>,
 }
 
 impl TokenGrant {
@@ -82,6 +94,17 @@ impl TokenGrant {
             }),
             Some("client_credentials") => Ok(TokenGrant::ClientCredentials {
                 scope: get("scope"),
+                client_metadata: match get("aws_client_metadata") {
+                    None => None,
+                    Some(text) => match serde_json::from_str(&text) {
+                        Ok(Value::Object(m)) => Some(m),
+                        _ => {
+                            return Err(OAuthError::invalid_request(
+                                "aws_client_metadata is not a JSON object",
+                            ));
+                        }
+                    },
+                },
             }),
             Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedGrantType)),
             None => Err(OAuthError::invalid_request("grant_type is required")),
@@ -101,20 +124,60 @@ pub async fn exchange(
     client: &ClientRecord,
     grant: TokenGrant,
     now: Timestamp,
+    triggers: &Triggers,
+    metadata: Option<&Map<String, Value>>,
 ) -> Result<TokenResponse, OAuthError> {
+    let issuing = |source| Issuing {
+        triggers,
+        source,
+        metadata,
+    };
     match grant {
         TokenGrant::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code(store, view, client, &code, redirect_uri, code_verifier, now).await,
-        TokenGrant::RefreshToken { refresh_token } => {
-            refresh(store, view, client, &refresh_token, now).await
+        } => {
+            let issuing = issuing(TokenSource::HostedAuth);
+            authorization_code(
+                store,
+                view,
+                client,
+                &code,
+                redirect_uri,
+                code_verifier,
+                now,
+                issuing,
+            )
+            .await
         }
-        TokenGrant::ClientCredentials { scope } => client_credentials(view, client, scope, now),
+        TokenGrant::RefreshToken { refresh_token } => {
+            refresh(
+                store,
+                view,
+                client,
+                &refresh_token,
+                now,
+                issuing(TokenSource::RefreshTokens),
+            )
+            .await
+        }
+        TokenGrant::ClientCredentials {
+            scope,
+            client_metadata,
+        } => {
+            let metadata = client_metadata.as_ref().or(metadata);
+            let issuing = Issuing {
+                triggers,
+                source: TokenSource::ClientCredentials,
+                metadata,
+            };
+            client_credentials(view, client, scope, now, issuing).await
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn authorization_code(
     store: &dyn Store,
     view: &PoolView,
@@ -123,6 +186,7 @@ async fn authorization_code(
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     now: Timestamp,
+    issuing: Issuing<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     if !allows_flow(client, "code") {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient));
@@ -179,7 +243,7 @@ async fn authorization_code(
     }
     let user = active_user(store, view, &grant).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
-    start_tokens(store, view, client, &user, &grant, now)
+    start_tokens(store, view, client, &user, &grant, now, issuing)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("code was already used"))
 }
@@ -193,7 +257,10 @@ pub async fn start_tokens(
     user: &UserRecord,
     grant: &Grant,
     now: Timestamp,
+    issuing: Issuing<'_>,
 ) -> Result<Option<TokenResponse>, OAuthError> {
+    // The trigger runs before the family is written: its refusal spends nothing.
+    let changes = token_changes(store, view, client, user, grant, issuing).await?;
     let refresh_lifetime = client.config.refresh_token_seconds();
     let refresh_token = new_refresh_token();
     let family = FamilyRecord {
@@ -216,7 +283,7 @@ pub async fn start_tokens(
     if !store.start_family(&family, &first).await? {
         return Ok(None);
     }
-    let mut response = user_tokens(store, view, client, user, grant, now).await?;
+    let mut response = signed_tokens(view, client, user, &changes, grant, now)?;
     response.refresh_token = Some(refresh_token);
     Ok(Some(response))
 }
@@ -243,7 +310,50 @@ async fn active_user(
     }
 }
 
-/// Access token, and ID token when `openid` was granted.
+/// The user's groups and what the pre-token-generation trigger (if the pool has one) changes
+/// in this sign-in's tokens.
+async fn token_changes(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    user: &UserRecord,
+    grant: &Grant,
+    issuing: Issuing<'_>,
+) -> Result<(Vec<String>, TokenChanges), OAuthError> {
+    let groups = store
+        .list_user_groups(&view.pool.id, &user.username)
+        .await?;
+    if !view.triggers.has(Trigger::PreTokenGeneration) {
+        return Ok((groups, TokenChanges::default()));
+    }
+    let version = view.triggers.token_version();
+    let request = TokenChanges::request(
+        version,
+        user_attributes(user),
+        &groups,
+        &grant.scopes,
+        issuing.metadata,
+    );
+    let call = Call {
+        view,
+        trigger: Trigger::PreTokenGeneration,
+        source: issuing.source.as_str(),
+        user_name: &user.username,
+        client_id: Some(&client.client_id),
+    };
+    let changes = match issuing
+        .triggers
+        .run(&call, request, TokenChanges::empty_response(version))
+        .await?
+    {
+        Some(answer) => TokenChanges::read(version, &answer)?,
+        None => TokenChanges::default(),
+    };
+    Ok((groups, changes))
+}
+
+/// Access token, and ID token when `openid` was granted (or through the API), after the
+/// pre-token-generation trigger.
 pub async fn user_tokens(
     store: &dyn Store,
     view: &PoolView,
@@ -251,17 +361,28 @@ pub async fn user_tokens(
     user: &UserRecord,
     grant: &Grant,
     now: Timestamp,
+    issuing: Issuing<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    let groups = store
-        .list_user_groups(&view.pool.id, &user.username)
-        .await?;
+    let changes = token_changes(store, view, client, user, grant, issuing).await?;
+    signed_tokens(view, client, user, &changes, grant, now)
+}
+
+fn signed_tokens(
+    view: &PoolView,
+    client: &ClientRecord,
+    user: &UserRecord,
+    (groups, changes): &(Vec<String>, TokenChanges),
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<TokenResponse, OAuthError> {
     let input = UserTokenInput {
         view,
         client,
         user,
-        groups: &groups,
+        groups: changes.groups(groups),
         grant,
         now,
+        changes,
     };
     let (access_token, expires_in) = claims::user_access_token(&input)?;
     let id_token = if grant.via_api || grant.scopes.iter().any(|s| s == "openid") {
@@ -284,6 +405,7 @@ async fn refresh(
     client: &ClientRecord,
     token: &str,
     now: Timestamp,
+    issuing: Issuing<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let invalid = || OAuthError::invalid_grant("invalid refresh token");
     let hash = TokenHash::of(token);
@@ -300,6 +422,8 @@ async fn refresh(
     }
     let grant = Grant::from_json(&record.payload).ok_or_else(OAuthError::server_error)?;
     let user = active_user(store, view, &grant).await?;
+    // Before the token rotates: a refusal spends nothing.
+    let changes = token_changes(store, view, client, &user, &grant, issuing).await?;
     let rotation = client
         .config
         .refresh_token_rotation
@@ -343,7 +467,7 @@ async fn refresh(
             Some(new_token)
         }
     };
-    let mut response = user_tokens(store, view, client, &user, &grant, now).await?;
+    let mut response = signed_tokens(view, client, &user, &changes, &grant, now)?;
     response.refresh_token = new_token;
     Ok(response)
 }
@@ -371,11 +495,12 @@ pub async fn refresh_holder(
     Ok(Some((grant.username, sub)))
 }
 
-fn client_credentials(
+async fn client_credentials(
     view: &PoolView,
     client: &ClientRecord,
     requested: Option<String>,
     now: Timestamp,
+    issuing: Issuing<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.has_secret() {
         return Err(OAuthError::invalid_client());
@@ -391,7 +516,30 @@ fn client_credentials(
         .cloned()
         .collect();
     let scopes = scope::resolve(requested.as_deref(), &allowed)?;
-    let (access_token, expires_in) = claims::client_access_token(view, client, &scopes, now)?;
+    // Only a V3 trigger hears machine-to-machine grants; without one, no work is added here.
+    let changes =
+        if view.triggers.has(Trigger::PreTokenGeneration) && view.triggers.token_version() >= 3 {
+            let request = TokenChanges::request(3, json!({}), &[], &scopes, issuing.metadata);
+            let call = Call {
+                view,
+                trigger: Trigger::PreTokenGeneration,
+                source: issuing.source.as_str(),
+                user_name: "ClientCredentials",
+                client_id: Some(&client.client_id),
+            };
+            match issuing
+                .triggers
+                .run(&call, request, TokenChanges::empty_response(3))
+                .await?
+            {
+                Some(answer) => Some(TokenChanges::read(3, &answer)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+    let (access_token, expires_in) =
+        claims::client_access_token(view, client, &scopes, now, changes.as_ref())?;
     Ok(TokenResponse {
         id_token: None,
         access_token,

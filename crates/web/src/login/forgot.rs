@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use userpool_core::oauth::authorize::AuthorizeParams;
+use userpool_core::triggers::TriggerInput;
 
 use super::form::{Field, FormPage, page_url};
 use super::signup::UsernameParam;
@@ -63,7 +64,11 @@ pub(crate) async fn forgot_post(
     }: Posted,
 ) -> Response {
     let username = form.get("username").unwrap_or_default();
-    if let Err(e) = state.auth.forgot_password(&view, &client, &username).await {
+    if let Err(e) = state
+        .auth
+        .forgot_password(&view, &client, &username, &TriggerInput::default())
+        .await
+    {
         return match refusal(e) {
             Ok(message) => forgot_page(&params, &username, Some(&message))
                 .render(&state, &view, &headers, &params),
@@ -155,7 +160,14 @@ pub(crate) async fn confirm_forgot_post(
     let password = form.get("password").unwrap_or_default();
     match state
         .auth
-        .confirm_forgot_password(&view, &client, &username, &code, &password)
+        .confirm_forgot_password(
+            &view,
+            &client,
+            &username,
+            &code,
+            &password,
+            &TriggerInput::default(),
+        )
         .await
     {
         Ok(()) => redirect(&page_url(

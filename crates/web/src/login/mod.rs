@@ -24,6 +24,7 @@ use userpool_core::auth::{AuthError, ErrorKind};
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::ClientRecord;
+use userpool_core::triggers::TriggerInput;
 
 use crate::host::DomainPool;
 use crate::oauth::Form;
@@ -289,7 +290,14 @@ pub(crate) async fn login_post(
     let password = form.get("password").unwrap_or_default();
     match state
         .auth
-        .sign_in(&view, &client, &username, &password, None)
+        .sign_in(
+            &view,
+            &client,
+            &username,
+            &password,
+            None,
+            &TriggerInput::default(),
+        )
         .await
     {
         Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
@@ -297,7 +305,7 @@ pub(crate) async fn login_post(
             // As Cognito's managed login: confirm the account first, with a fresh code.
             if let Err(e) = state
                 .auth
-                .resend_confirmation(&view, &client, &username)
+                .resend_confirmation(&view, &client, &username, &TriggerInput::default())
                 .await
                 && let Err(r) = refusal(e)
             {

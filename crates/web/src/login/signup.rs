@@ -9,6 +9,7 @@ use serde::Deserialize;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::SignUpInput;
 use userpool_core::oauth::authorize::AuthorizeParams;
+use userpool_core::triggers::TriggerInput;
 
 use super::form::{Field, FormPage, page_url};
 use super::{Notice, Page, Posted, flow, notice_text, refusal};
@@ -113,7 +114,15 @@ pub(crate) async fn signup_post(
         password: &password,
         attributes: &[],
     };
-    match state.auth.sign_up(&view, &client, &input).await {
+    match state
+        .auth
+        .sign_up(&view, &client, &input, &TriggerInput::default())
+        .await
+    {
+        // Confirmed by the pre sign-up trigger: nothing to confirm, the user signs in.
+        Ok(user) if user.status == userpool_core::model::UserStatus::Confirmed => {
+            redirect(&page_url("/login", &params, &[]))
+        }
         Ok(_) => redirect(&page_url(
             "/confirm",
             &params,
@@ -232,7 +241,7 @@ pub(crate) async fn resend_code(
     let username = u.username.unwrap_or_default();
     if let Err(e) = state
         .auth
-        .resend_confirmation(&view, &client, &username)
+        .resend_confirmation(&view, &client, &username, &TriggerInput::default())
         .await
     {
         return match refusal(e) {

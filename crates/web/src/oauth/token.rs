@@ -20,7 +20,17 @@ pub(crate) async fn token(
     let result = async {
         let (form, client) = authenticated_form(&view, &state.master, &headers, &body, &mut basic)?;
         let grant = TokenGrant::parse(|k| form.get(k))?;
-        token::exchange(&*state.store, &view, client, grant, state.clock.now()).await
+        let now = state.clock.now();
+        token::exchange(
+            &*state.store,
+            &view,
+            client,
+            grant,
+            now,
+            &state.auth.triggers,
+            None,
+        )
+        .await
     }
     .await;
     match result {

@@ -1,0 +1,243 @@
+//! The Lambda triggers of the user lifecycle, at the points Cognito calls them: pre sign-up,
+//! post confirmation, pre and post authentication, custom messages. Each builds its event's
+//! `request` and applies the answer as Cognito does (docs/design/0008-triggers.md).
+
+use serde_json::{Value, json};
+
+use super::{Auth, AuthError, AuthResult, CodeMessage, ErrorKind, SignedIn, reveals_unknown_users};
+use crate::directory::PoolView;
+use crate::lifecycle;
+use crate::model::UserStatus;
+use crate::store::{ClientRecord, UserRecord};
+use crate::triggers::{Call, Trigger, TriggerInput, flag, user_attributes};
+
+/// What a pre sign-up answer asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct SignUpAnswer {
+    pub auto_confirm: bool,
+    pub verify_email: bool,
+    pub verify_phone: bool,
+}
+
+impl SignUpAnswer {
+    /// Confirms and verifies `user` as asked; verifying an attribute the user lacks is refused.
+    pub(super) fn apply(self, user: &mut UserRecord) -> AuthResult<()> {
+        for (asked, attr) in [
+            (self.verify_email, "email"),
+            (self.verify_phone, "phone_number"),
+        ] {
+            if !asked {
+                continue;
+            }
+            if !user.attributes.iter().any(|a| a.name == attr) {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    format!("Cannot auto verify {attr}: the user has no {attr}."),
+                ));
+            }
+            lifecycle::set_attribute(user, &format!("{attr}_verified"), "true");
+        }
+        if self.auto_confirm {
+            user.status = UserStatus::Confirmed;
+        }
+        Ok(())
+    }
+}
+
+impl Auth {
+    fn call<'a>(
+        view: &'a PoolView,
+        trigger: Trigger,
+        source: &'a str,
+        user_name: &'a str,
+        client_id: Option<&'a str>,
+    ) -> Call<'a> {
+        Call {
+            view,
+            trigger,
+            source,
+            user_name,
+            client_id,
+        }
+    }
+
+    /// Pre sign-up (`PreSignUp_SignUp`, `_AdminCreateUser`, `_ExternalProvider`), before the
+    /// user is written: a refusal leaves nothing behind. Administrators' users take no
+    /// confirmation or verification from the answer (Cognito ignores it for them).
+    pub(super) async fn pre_sign_up(
+        &self,
+        view: &PoolView,
+        source: &str,
+        user: &UserRecord,
+        client_id: Option<&str>,
+        passed: &TriggerInput,
+    ) -> AuthResult<SignUpAnswer> {
+        let mut attributes = serde_json::Map::new();
+        for a in &user.attributes {
+            attributes.insert(a.name.clone(), json!(a.value));
+        }
+        let mut request = json!({ "userAttributes": attributes });
+        passed.add_to(&mut request, true);
+        let call = Self::call(view, Trigger::PreSignUp, source, &user.username, client_id);
+        let response =
+            json!({ "autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false });
+        let Some(r) = self.triggers.run(&call, request, response).await? else {
+            return Ok(SignUpAnswer::default());
+        };
+        let answer = SignUpAnswer {
+            auto_confirm: flag(&r, "autoConfirmUser")?,
+            verify_email: flag(&r, "autoVerifyEmail")?,
+            verify_phone: flag(&r, "autoVerifyPhone")?,
+        };
+        Ok(if source == "PreSignUp_AdminCreateUser" {
+            SignUpAnswer::default()
+        } else {
+            answer
+        })
+    }
+
+    /// Post confirmation (`PostConfirmation_ConfirmSignUp`, `_ConfirmForgotPassword`), after
+    /// the confirmation is stored: as in Cognito, a failure is reported but undoes nothing.
+    pub(super) async fn post_confirmation(
+        &self,
+        view: &PoolView,
+        source: &str,
+        user: &UserRecord,
+        client_id: Option<&str>,
+        passed: &TriggerInput,
+    ) -> AuthResult<()> {
+        let mut request = json!({ "userAttributes": user_attributes(user) });
+        passed.add_to(&mut request, false);
+        let call = Self::call(
+            view,
+            Trigger::PostConfirmation,
+            source,
+            &user.username,
+            client_id,
+        );
+        self.triggers.run(&call, request, json!({})).await?;
+        Ok(())
+    }
+
+    /// Pre authentication, before the password (or proof, or custom challenge) is checked.
+    /// Names that match no user are passed on as `userNotFound` when the client hides unknown
+    /// users (the answer to them does not change).
+    pub(super) async fn pre_authentication(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        user: Option<&UserRecord>,
+        typed: &str,
+        passed: &TriggerInput,
+    ) -> AuthResult<()> {
+        if user.is_none() && reveals_unknown_users(client) {
+            return Ok(());
+        }
+        let mut request = match user {
+            Some(u) => json!({ "userAttributes": user_attributes(u) }),
+            None => json!({ "userAttributes": {}, "userNotFound": true }),
+        };
+        let validation = TriggerInput {
+            client_metadata: None,
+            validation_data: passed.client_metadata.clone(),
+        };
+        validation.add_to(&mut request, true);
+        let name = user.map_or(typed, |u| u.username.as_str());
+        let call = Self::call(
+            view,
+            Trigger::PreAuthentication,
+            "PreAuthentication_Authentication",
+            name,
+            Some(&client.client_id),
+        );
+        self.triggers.run(&call, request, json!({})).await?;
+        Ok(())
+    }
+
+    /// Post authentication: a finished sign-in, before its tokens; a refusal gives none.
+    /// Front doors call it when a sign-in is done (the API's answer, the pages' session).
+    pub async fn post_authentication(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        signed_in: &SignedIn,
+        passed: &TriggerInput,
+    ) -> AuthResult<()> {
+        if !view.triggers.has(Trigger::PostAuthentication) || signed_in.provider.is_some() {
+            return Ok(());
+        }
+        let new_device_used =
+            signed_in.device_key.is_none() && super::DeviceSettings::of(view).is_some();
+        let mut request = json!({
+            "userAttributes": user_attributes(&signed_in.user),
+            "newDeviceUsed": new_device_used,
+        });
+        passed.add_to(&mut request, false);
+        let call = Self::call(
+            view,
+            Trigger::PostAuthentication,
+            "PostAuthentication_Authentication",
+            &signed_in.user.username,
+            Some(&client.client_id),
+        );
+        self.triggers.run(&call, request, json!({})).await?;
+        Ok(())
+    }
+
+    /// The custom message trigger's email for a code (`CustomMessage_*`): its subject and
+    /// body with the code (and the username) in place of their placeholders; none when the
+    /// pool has no trigger or the answer leaves the email to the defaults. A failing trigger
+    /// is logged and the default message goes out: the code it carries is already stored, and
+    /// the use case must not be left half-done [I].
+    pub(super) async fn custom_email(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        code: &str,
+        username_shown: Option<&str>,
+        message: &CodeMessage<'_>,
+    ) -> Option<(String, String)> {
+        let (source, client_id, passed) = (message.source, message.client_id, message.passed);
+        if !view.triggers.has(Trigger::CustomMessage) {
+            return None;
+        }
+        let mut request = json!({
+            "userAttributes": user_attributes(user),
+            "codeParameter": "{####}",
+            "linkParameter": "{##Click Here##}",
+            "usernameParameter": username_shown.map(|_| "{username}"),
+        });
+        passed.add_to(&mut request, false);
+        let call = Self::call(
+            view,
+            Trigger::CustomMessage,
+            source,
+            &user.username,
+            client_id,
+        );
+        let response = json!({ "smsMessage": null, "emailMessage": null, "emailSubject": null });
+        let answer = match self.triggers.run(&call, request, response).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(source, error = %e.message, "custom message trigger failed; the default message is sent");
+                return None;
+            }
+        };
+        let text = |name: &str| answer.get(name).and_then(Value::as_str).map(String::from);
+        let body = text("emailMessage")?;
+        if !body.contains("{####}") || body.chars().count() > 20_000 {
+            tracing::warn!(
+                source,
+                "custom message without the code placeholder (or too long); the default message is sent"
+            );
+            return None;
+        }
+        let subject = text("emailSubject").unwrap_or_else(|| "Your verification code".into());
+        let mut body = body.replace("{####}", code);
+        if let Some(name) = username_shown {
+            body = body.replace("{username}", name);
+        }
+        Some((subject, body))
+    }
+}

@@ -1,0 +1,1029 @@
+// Cognito Lambda triggers, black-box: the server runs with --lambda-endpoint pointing at an
+// in-process stand-in for Lambda's Invoke API (lambda-host.js, which checks the SigV4 signature
+// of every call and runs the handlers of tests/node/lambda/ with lambda-local) and with a webhook
+// secret for the triggers configured as URLs. Each test asserts on the events the functions
+// received and on what the server did with the answers: users confirmed or absent, tokens with
+// or without claims, messages in the development outbox, errors as the AWS SDK names them.
+// Clients: @aws-sdk/client-cognito-identity-provider, amazon-cognito-identity-js, Amplify v6,
+// aws-jwt-verify, and the managed-login pages through the harness. One server for the file;
+// SQLite by default, a fresh PostgreSQL database with USERPOOL_NODE_BACKEND=postgres.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import * as cognito from '@aws-sdk/client-cognito-identity-provider';
+import CognitoIdentity from 'amazon-cognito-identity-js';
+import { CognitoJwtVerifier } from 'aws-jwt-verify';
+import {
+  CookieJar, createPgDatabase, freePort, jwtPayload, outboxCode, outboxMessages, pkcePair, signIn, startServer,
+} from './harness.js';
+import { startLambdaHost } from './lambda-host.js';
+import * as createAuthChallenge from './lambda/createAuthChallenge.js';
+import * as customMessage from './lambda/customMessage.js';
+import * as defineAuthChallenge from './lambda/defineAuthChallenge.js';
+import * as misbehave from './lambda/misbehave.js';
+import * as postAuthentication from './lambda/postAuthentication.js';
+import * as postConfirmation from './lambda/postConfirmation.js';
+import * as preAuthentication from './lambda/preAuthentication.js';
+import * as preSignUp from './lambda/preSignUp.js';
+import * as preTokenGeneration from './lambda/preTokenGeneration.js';
+import * as preTokenGenerationV1 from './lambda/preTokenGenerationV1.js';
+import * as userMigration from './lambda/userMigration.js';
+import * as verifyAuthChallenge from './lambda/verifyAuthChallenge.js';
+
+const { AuthenticationDetails, CognitoUser, CognitoUserPool } = CognitoIdentity;
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const PASSWORD = 'Str0ng-Passw0rd!';
+const NEW_PASSWORD = 'N3w-Str0ng-Passw0rd!';
+const FLOWS = ['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'];
+const MAIN_POOL = 'us-east-1_Triggers1';
+const WEB_CLIENT = 'trigweb0000000000000000001';
+const M2M_CLIENT = 'trigm2m0000000000000000001';
+const M2M_SECRET = `m2msecret${randomBytes(16).toString('hex')}`;
+const API_SCOPE = 'https://api.test/read';
+const REDIRECT_URI = 'http://localhost:3000/cb';
+// What the server signs its Invoke calls with, and what the host checks them against.
+const LAMBDA_KEY = { accessKeyId: 'AKIATRIGGERTESTS0001', secretAccessKey: randomBytes(24).toString('base64') };
+const WEBHOOK_SECRET = `whsec-${randomBytes(16).toString('hex')}`;
+const CLIENT_ID_NOT_APPLICABLE = 'CLIENT_ID_NOT_APPLICABLE';
+
+const arn = (name) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+
+let dir;
+let server;
+let pgDb;
+let host;
+let sdk;
+// Pools made through the API, with their app client: { poolId, clientId }.
+const pools = {};
+
+const send = (op, input) => sdk.send(new cognito[`${op}Command`](input));
+const attrs = (pairs) => Object.entries(pairs).map(([Name, Value]) => ({ Name, Value }));
+const asMap = (list) => Object.fromEntries((list ?? []).map((a) => [a.Name, a.Value]));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const unique = (prefix) => `${prefix}${randomBytes(4).toString('hex')}`;
+
+/** The invocations recorded with `triggerSource` (optionally for `userName`), oldest first. */
+const eventsOf = (source, userName) => host.calls()
+  .filter((c) => c.event.triggerSource === source && (userName === undefined || c.event.userName === userName));
+/** The one event of `source` for `userName`; fails unless exactly one came. */
+function theEvent(source, userName) {
+  const found = eventsOf(source, userName);
+  assert.equal(found.length, 1, `one ${source} for ${userName}; got: ${trace()}`);
+  return found[0].event;
+}
+/** What reached the host, for failure messages: [function, triggerSource, userName]. */
+const trace = () => JSON.stringify(host.calls().map((c) => [c.functionName, c.event.triggerSource, c.event.userName]));
+
+/** The common members of a Cognito trigger event. */
+function assertEnvelope(event, { source, poolId = MAIN_POOL, userName, clientId, version = '1' }) {
+  assert.equal(event.triggerSource, source);
+  assert.equal(event.version, version, `${source}: version`);
+  assert.equal(event.region, REGION);
+  assert.equal(event.userPoolId, poolId);
+  if (userName !== undefined) assert.equal(event.userName, userName);
+  assert.equal(typeof event.callerContext?.awsSdkVersion, 'string', `${source}: callerContext.awsSdkVersion`);
+  if (clientId !== undefined) assert.equal(event.callerContext.clientId, clientId, `${source}: callerContext.clientId`);
+  assert.equal(typeof event.request, 'object');
+  assert.equal(typeof event.response, 'object');
+}
+
+/** Fails unless `promise` rejects with the SDK error `name` (and a message matching `message`). */
+async function refusedWith(promise, name, message) {
+  let error;
+  await assert.rejects(promise, (e) => { error = e; return true; });
+  assert.equal(error.name ?? error.code, name, `${error.name ?? error.code}: ${error.message}`);
+  if (message instanceof RegExp) assert.match(error.message, message);
+  else if (message !== undefined) assert.equal(error.message, message);
+  return error;
+}
+
+async function assertNoUser(poolId, username) {
+  await refusedWith(send('AdminGetUser', { UserPoolId: poolId, Username: username }), 'UserNotFoundException');
+}
+
+/** A confirmed user with a permanent password, made by the admin (no message). */
+async function confirmedUser(poolId, username, email, extra = {}) {
+  await send('AdminCreateUser', {
+    UserPoolId: poolId, Username: username, MessageAction: 'SUPPRESS',
+    UserAttributes: attrs({ email, email_verified: 'true', ...extra }),
+  });
+  await send('AdminSetUserPassword', { UserPoolId: poolId, Username: username, Password: PASSWORD, Permanent: true });
+}
+
+const passwordAuth = (clientId, username, password = PASSWORD, ClientMetadata) => send('InitiateAuth', {
+  ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
+  ClientMetadata,
+});
+
+/** amazon-cognito-identity-js's authenticateUser (SRP) as a promise: resolves with the session. */
+function srpSignIn(poolId, clientId, username, password = PASSWORD) {
+  const pool = new CognitoUserPool({ UserPoolId: poolId, ClientId: clientId, endpoint: `${server.url}/` });
+  const user = new CognitoUser({ Username: username, Pool: pool });
+  return new Promise((resolve, reject) => {
+    user.authenticateUser(new AuthenticationDetails({ Username: username, Password: password }), {
+      onSuccess: resolve,
+      onFailure: reject,
+      newPasswordRequired: () => reject(new Error('newPasswordRequired')),
+      customChallenge: () => reject(new Error('customChallenge')),
+    });
+  });
+}
+
+/** The authorization-code flow through the managed-login pages: the token endpoint's JSON. */
+async function hostedSignIn(username, password = PASSWORD) {
+  const { verifier, challenge } = pkcePair();
+  const authorize = new URL('/oauth2/authorize', server.url);
+  authorize.search = new URLSearchParams({
+    response_type: 'code', client_id: WEB_CLIENT, redirect_uri: REDIRECT_URI, scope: 'openid email profile',
+    state: 'st', code_challenge: challenge, code_challenge_method: 'S256',
+  }).toString();
+  const { callbackUrl } = await signIn(authorize, { username, password, jar: new CookieJar() });
+  const code = callbackUrl.searchParams.get('code');
+  assert.ok(code, `no code in ${callbackUrl}`);
+  const res = await fetch(new URL('/oauth2/token', server.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', client_id: WEB_CLIENT, code, redirect_uri: REDIRECT_URI, code_verifier: verifier,
+    }),
+  });
+  const json = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(json));
+  return json;
+}
+
+/** A CognitoJwtVerifier for `poolId` that uses the JWKS fetched from this server (never AWS). */
+async function verifierFor(poolId, props) {
+  const res = await fetch(`${server.url}/${poolId}/.well-known/jwks.json`);
+  assert.equal(res.status, 200);
+  const verifier = CognitoJwtVerifier.create({ userPoolId: poolId, ...props });
+  verifier.cacheJwks(await res.json());
+  return verifier;
+}
+
+function mainSeed(port) {
+  return {
+    UserPools: [{
+      Id: MAIN_POOL,
+      PoolName: 'triggers',
+      UsernameConfiguration: { CaseSensitive: false },
+      AutoVerifiedAttributes: ['email'],
+      Domains: [{ Domain: `127.0.0.1:${port}` }],
+      ResourceServers: [{ Identifier: 'https://api.test', Name: 'api', Scopes: [{ ScopeName: 'read', ScopeDescription: 'r' }] }],
+      LambdaConfig: {
+        PreSignUp: arn('preSignUp'),
+        PostConfirmation: arn('postConfirmation'),
+        PreAuthentication: arn('preAuthentication'),
+        PostAuthentication: arn('postAuthentication'),
+        CustomMessage: arn('customMessage'),
+        PreTokenGenerationConfig: { LambdaVersion: 'V3_0', LambdaArn: arn('preTokenGeneration') },
+      },
+      Clients: [
+        {
+          ClientName: 'web',
+          ClientId: WEB_CLIENT,
+          ExplicitAuthFlows: FLOWS,
+          AllowedOAuthFlowsUserPoolClient: true,
+          AllowedOAuthFlows: ['code'],
+          AllowedOAuthScopes: ['openid', 'email', 'profile'],
+          CallbackURLs: [REDIRECT_URI],
+          SupportedIdentityProviders: ['COGNITO'],
+        },
+        {
+          ClientName: 'm2m',
+          ClientId: M2M_CLIENT,
+          ClientSecret: M2M_SECRET,
+          AllowedOAuthFlowsUserPoolClient: true,
+          AllowedOAuthFlows: ['client_credentials'],
+          AllowedOAuthScopes: [API_SCOPE],
+        },
+      ],
+      Groups: [{ GroupName: 'staff' }],
+    }],
+  };
+}
+
+/** A pool made through the API with `LambdaConfig` and one public client. */
+async function apiPool(key, LambdaConfig, { flows = FLOWS, extra = {} } = {}) {
+  const { UserPool: { Id: poolId } } = await send('CreateUserPool', {
+    PoolName: `triggers-${key}`, UsernameConfiguration: { CaseSensitive: false }, AutoVerifiedAttributes: ['email'],
+    LambdaConfig, ...extra,
+  });
+  const { UserPoolClient: { ClientId: clientId } } = await send('CreateUserPoolClient', {
+    UserPoolId: poolId, ClientName: key, ExplicitAuthFlows: flows,
+  });
+  pools[key] = { poolId, clientId };
+  const { UserPool: described } = await send('DescribeUserPool', { UserPoolId: poolId });
+  assert.deepEqual(Object.keys(described.LambdaConfig ?? {}).sort(), Object.keys(LambdaConfig).sort(),
+    `${key}: the LambdaConfig is kept as given`);
+}
+
+before(async () => {
+  host = await startLambdaHost({
+    ...LAMBDA_KEY,
+    webhookSecret: WEBHOOK_SECRET,
+    functions: {
+      preSignUp, postConfirmation, preAuthentication, postAuthentication, customMessage, preTokenGeneration,
+      preTokenGenerationV1, defineAuthChallenge, createAuthChallenge, verifyAuthChallenge, userMigration,
+      misbehave: { module: misbehave, timeoutMs: 15_000 },
+    },
+  });
+  dir = mkdtempSync(join(tmpdir(), 'userpool-triggers-'));
+  pgDb = process.env.USERPOOL_NODE_BACKEND === 'postgres' ? await createPgDatabase() : null;
+  const database = pgDb?.url ?? `sqlite://${join(dir, 'db.sqlite')}`;
+  const seedPath = join(dir, 'seed.json');
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    writeFileSync(seedPath, JSON.stringify(mainSeed(port), null, 2));
+    try {
+      server = await startServer({
+        port, database, seedPath, masterKey: randomBytes(32).toString('base64'), awsIssuers: true,
+        extraArgs: [
+          '--data-dir', dir, '--no-demo', '--accept-any-credentials',
+          '--lambda-endpoint', host.url,
+          '--lambda-access-key-id', LAMBDA_KEY.accessKeyId,
+          '--lambda-secret-access-key', LAMBDA_KEY.secretAccessKey,
+          '--trigger-webhook-secret', WEBHOOK_SECRET,
+        ],
+      });
+      break;
+    } catch (err) {
+      if (attempt >= 2 || !/address (already )?in use/i.test(String(err.message))) throw err;
+    }
+  }
+  sdk = new cognito.CognitoIdentityProviderClient({
+    endpoint: server.url, region: REGION, maxAttempts: 1,
+    credentials: { accessKeyId: 'AKIADUMMYDUMMYDUMMY0', secretAccessKey: 'dummy-secret' },
+  });
+  await apiPool('v1', { PreTokenGenerationConfig: { LambdaVersion: 'V1_0', LambdaArn: arn('preTokenGenerationV1') } });
+  await apiPool('v2', { PreTokenGenerationConfig: { LambdaVersion: 'V2_0', LambdaArn: arn('preTokenGeneration') } });
+  await apiPool('custom', {
+    DefineAuthChallenge: arn('defineAuthChallenge'),
+    CreateAuthChallenge: arn('createAuthChallenge'),
+    VerifyAuthChallengeResponse: arn('verifyAuthChallenge'),
+  }, { flows: ['ALLOW_CUSTOM_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] });
+  await apiPool('migration', { UserMigration: arn('userMigration') });
+  await apiPool('failures', { PreSignUp: arn('misbehave'), PreAuthentication: arn('misbehave') });
+  await apiPool('webhooks', {
+    PreSignUp: `${host.url}/webhook/preSignUp`,
+    PreTokenGenerationConfig: { LambdaVersion: 'V2_0', LambdaArn: `${host.url}/webhook/preTokenGeneration` },
+  });
+  await apiPool('mfa', { CustomMessage: arn('customMessage') });
+  await send('SetUserPoolMfaConfig', {
+    UserPoolId: pools.mfa.poolId, MfaConfiguration: 'ON',
+    EmailMfaConfiguration: { Subject: 'Your code', Message: 'Sign-in code: {####}' },
+  });
+});
+
+after(async () => {
+  sdk?.destroy();
+  await server?.stop();
+  await host?.close();
+  await pgDb?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => host?.clear());
+
+// Every call the server made was signed for Lambda with its key (the host refuses others with
+// 403, which would have failed the operation); this checks that they also went where configured.
+function assertAllVia(via) {
+  assert.ok(host.calls().length > 0, 'the server called out');
+  for (const c of host.calls()) assert.equal(c.via, via, `${c.functionName} by ${c.via}`);
+}
+
+describe('PreSignUp', () => {
+  test('PreSignUp_SignUp: autoConfirmUser + autoVerifyEmail → CONFIRMED, email_verified, no code mailed; validationData and clientMetadata reach the event', async () => {
+    const username = unique('trusted');
+    const email = `${username}@trusted.example`;
+    const out = await send('SignUp', {
+      ClientId: WEB_CLIENT, Username: username, Password: PASSWORD, UserAttributes: attrs({ email, name: 'Tru Sted' }),
+      ValidationData: attrs({ invite: 'ABC-123' }), ClientMetadata: { campaign: 'spring' },
+    });
+    assert.equal(out.UserConfirmed, true);
+    assert.equal(out.CodeDeliveryDetails, undefined, 'no code to deliver');
+    assert.match(out.UserSub, /^[0-9a-f-]{36}$/);
+
+    const event = theEvent('PreSignUp_SignUp', username);
+    assertEnvelope(event, { source: 'PreSignUp_SignUp', userName: username, clientId: WEB_CLIENT });
+    assert.equal(event.request.userAttributes.email, email);
+    assert.equal(event.request.userAttributes.name, 'Tru Sted');
+    assert.deepEqual(event.request.validationData, { invite: 'ABC-123' });
+    assert.deepEqual(event.request.clientMetadata, { campaign: 'spring' });
+    assert.deepEqual(event.response, { autoConfirmUser: false, autoVerifyEmail: false, autoVerifyPhone: false });
+
+    const user = await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username });
+    assert.equal(user.UserStatus, 'CONFIRMED');
+    assert.equal(asMap(user.UserAttributes).email_verified, 'true');
+    assert.equal(eventsOf('CustomMessage_SignUp', username).length, 0, 'no confirmation message composed');
+    await sleep(300);
+    assert.deepEqual(outboxMessages(dir, email), [], 'no code mailed');
+    // Confirmed: the user signs in at once.
+    const signedIn = await passwordAuth(WEB_CLIENT, username);
+    assert.ok(signedIn.AuthenticationResult?.AccessToken);
+  });
+
+  test('a thrown error refuses the sign-up: UserLambdaValidationException "PreSignUp failed with error …", no user', async () => {
+    const username = unique('blocked');
+    await refusedWith(send('SignUp', {
+      ClientId: WEB_CLIENT, Username: username, Password: PASSWORD, UserAttributes: attrs({ email: `${username}@blocked.example` }),
+    }), 'UserLambdaValidationException', 'PreSignUp failed with error Sign-ups from blocked.example are closed.');
+    assert.equal(theEvent('PreSignUp_SignUp', username).request.userAttributes.email, `${username}@blocked.example`);
+    await assertNoUser(MAIN_POOL, username);
+    assert.equal(eventsOf('CustomMessage_SignUp').length, 0);
+  });
+
+  test('PreSignUp_AdminCreateUser from AdminCreateUser (clientMetadata, no app client); a refusal leaves no user', async () => {
+    const username = unique('admin');
+    await send('AdminCreateUser', {
+      UserPoolId: MAIN_POOL, Username: username, MessageAction: 'SUPPRESS',
+      UserAttributes: attrs({ email: `${username}@example.test` }), ClientMetadata: { createdBy: 'ops' },
+    });
+    const event = theEvent('PreSignUp_AdminCreateUser', username);
+    assertEnvelope(event, { source: 'PreSignUp_AdminCreateUser', userName: username, clientId: CLIENT_ID_NOT_APPLICABLE });
+    assert.equal(event.request.userAttributes.email, `${username}@example.test`);
+    assert.deepEqual(event.request.clientMetadata, { createdBy: 'ops' });
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'FORCE_CHANGE_PASSWORD');
+
+    const refused = unique('admin');
+    await refusedWith(send('AdminCreateUser', {
+      UserPoolId: MAIN_POOL, Username: refused, MessageAction: 'SUPPRESS', UserAttributes: attrs({ email: `${refused}@blocked.example` }),
+    }), 'UserLambdaValidationException', 'PreSignUp failed with error Sign-ups from blocked.example are closed.');
+    await assertNoUser(MAIN_POOL, refused);
+  });
+});
+
+describe('PostConfirmation', () => {
+  test('PostConfirmation_ConfirmSignUp from ConfirmSignUp (code from the outbox) and from AdminConfirmSignUp', async () => {
+    const username = unique('conf');
+    const email = `${username}@example.test`;
+    const out = await send('SignUp', { ClientId: WEB_CLIENT, Username: username, Password: PASSWORD, UserAttributes: attrs({ email }) });
+    assert.equal(out.UserConfirmed, false);
+    assert.equal(eventsOf('PostConfirmation_ConfirmSignUp').length, 0, 'not before the confirmation');
+    const code = await outboxCode(dir, email);
+    await send('ConfirmSignUp', { ClientId: WEB_CLIENT, Username: username, ConfirmationCode: code, ClientMetadata: { from: 'email-link' } });
+    const event = theEvent('PostConfirmation_ConfirmSignUp', username);
+    assertEnvelope(event, { source: 'PostConfirmation_ConfirmSignUp', userName: username, clientId: WEB_CLIENT });
+    assert.equal(event.request.userAttributes.sub, out.UserSub);
+    assert.equal(event.request.userAttributes.email, email);
+    assert.equal(event.request.userAttributes['cognito:user_status'], 'CONFIRMED');
+    assert.deepEqual(event.request.clientMetadata, { from: 'email-link' });
+    assert.deepEqual(postConfirmation.profiles.get(username), { sub: out.UserSub, email, via: 'PostConfirmation_ConfirmSignUp' });
+
+    const other = unique('conf');
+    await send('SignUp', { ClientId: WEB_CLIENT, Username: other, Password: PASSWORD, UserAttributes: attrs({ email: `${other}@example.test` }) });
+    await send('AdminConfirmSignUp', { UserPoolId: MAIN_POOL, Username: other });
+    const adminEvent = theEvent('PostConfirmation_ConfirmSignUp', other);
+    assertEnvelope(adminEvent, { source: 'PostConfirmation_ConfirmSignUp', userName: other });
+    assert.equal(postConfirmation.profiles.get(other)?.email, `${other}@example.test`);
+  });
+
+  test('PostConfirmation_ConfirmForgotPassword from ConfirmForgotPassword', async () => {
+    const username = unique('forgot');
+    const email = `${username}@example.test`;
+    await confirmedUser(MAIN_POOL, username, email);
+    await send('ForgotPassword', { ClientId: WEB_CLIENT, Username: username });
+    const code = await outboxCode(dir, email);
+    await send('ConfirmForgotPassword', { ClientId: WEB_CLIENT, Username: username, ConfirmationCode: code, Password: NEW_PASSWORD });
+    const event = theEvent('PostConfirmation_ConfirmForgotPassword', username);
+    assertEnvelope(event, { source: 'PostConfirmation_ConfirmForgotPassword', userName: username, clientId: WEB_CLIENT });
+    assert.equal(event.request.userAttributes.email, email);
+    assert.ok((await passwordAuth(WEB_CLIENT, username, NEW_PASSWORD)).AuthenticationResult);
+  });
+});
+
+describe('PreAuthentication and PostAuthentication', () => {
+  test('USER_PASSWORD_AUTH: PreAuthentication_Authentication, PostAuthentication_Authentication (newDeviceUsed), then TokenGeneration_Authentication', async () => {
+    const username = unique('auth');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    host.clear();
+    const { AuthenticationResult: tokens } = await passwordAuth(WEB_CLIENT, username, PASSWORD, { app: 'web' });
+    assert.ok(tokens.AccessToken);
+    const pre = theEvent('PreAuthentication_Authentication', username);
+    assertEnvelope(pre, { source: 'PreAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+    assert.equal(pre.request.userAttributes.email, `${username}@example.test`);
+    const post = theEvent('PostAuthentication_Authentication', username);
+    assertEnvelope(post, { source: 'PostAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+    assert.equal(post.request.newDeviceUsed, false);
+    assert.equal(post.request.userAttributes.email, `${username}@example.test`);
+    assert.equal(postAuthentication.lastSignIn.get(username)?.newDevice, false);
+    const order = host.calls().map((c) => c.event.triggerSource);
+    assert.deepEqual(order, ['PreAuthentication_Authentication', 'PostAuthentication_Authentication', 'TokenGeneration_Authentication'], trace());
+  });
+
+  test('a throwing PreAuthentication refuses USER_PASSWORD_AUTH and SRP: UserLambdaValidationException, no tokens', async () => {
+    const username = unique('susp');
+    await confirmedUser(MAIN_POOL, username, `${username}@suspended.example`);
+    host.clear();
+    await refusedWith(passwordAuth(WEB_CLIENT, username), 'UserLambdaValidationException',
+      'PreAuthentication failed with error Account suspended.');
+    await refusedWith(srpSignIn(MAIN_POOL, WEB_CLIENT, username), 'UserLambdaValidationException',
+      'PreAuthentication failed with error Account suspended.');
+    assert.equal(eventsOf('PreAuthentication_Authentication', username).length, 2, trace());
+    assert.equal(eventsOf('PostAuthentication_Authentication').length, 0);
+    assert.equal(eventsOf('TokenGeneration_Authentication').length, 0, 'no tokens made');
+  });
+
+  test('SRP (amazon-cognito-identity-js): the same triggers, once each', async () => {
+    const username = unique('srp');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    host.clear();
+    const session = await srpSignIn(MAIN_POOL, WEB_CLIENT, username);
+    assert.equal(session.getIdToken().decodePayload().tenant, 'acme');
+    assert.deepEqual(host.calls().map((c) => c.event.triggerSource),
+      ['PreAuthentication_Authentication', 'PostAuthentication_Authentication', 'TokenGeneration_Authentication'], trace());
+    assertEnvelope(theEvent('PostAuthentication_Authentication', username),
+      { source: 'PostAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+  });
+
+  test('the managed-login pages: Pre/PostAuthentication and TokenGeneration_HostedAuth; a suspended account is turned away', async () => {
+    const username = unique('page');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    host.clear();
+    const tokens = await hostedSignIn(username);
+    assertEnvelope(theEvent('PreAuthentication_Authentication', username),
+      { source: 'PreAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+    assertEnvelope(theEvent('PostAuthentication_Authentication', username),
+      { source: 'PostAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+    const gen = theEvent('TokenGeneration_HostedAuth', username);
+    assertEnvelope(gen, { source: 'TokenGeneration_HostedAuth', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.deepEqual([...gen.request.scopes].sort(), ['email', 'openid', 'profile']);
+    const id = jwtPayload(tokens.id_token);
+    assert.equal(id.tenant, 'acme');
+    assert.equal(id.source, 'TokenGeneration_HostedAuth');
+    assert.equal(jwtPayload(tokens.access_token).plan, 'pro');
+
+    const suspended = unique('pagesusp');
+    await confirmedUser(MAIN_POOL, suspended, `${suspended}@suspended.example`);
+    host.clear();
+    await assert.rejects(hostedSignIn(suspended), /Account suspended/);
+    assert.equal(eventsOf('PreAuthentication_Authentication', suspended).length, 1);
+    assert.equal(eventsOf('TokenGeneration_HostedAuth').length, 0);
+  });
+});
+
+describe('PreTokenGeneration', () => {
+  test('V3_0 (main pool): TokenGeneration_Authentication: claims in both tokens, a scope added to the access token, verified by CognitoJwtVerifier', async () => {
+    const username = unique('tok');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    await send('AdminAddUserToGroup', { UserPoolId: MAIN_POOL, Username: username, GroupName: 'staff' });
+    host.clear();
+    const { AuthenticationResult: tokens } = await passwordAuth(WEB_CLIENT, username);
+    const event = theEvent('TokenGeneration_Authentication', username);
+    assertEnvelope(event, { source: 'TokenGeneration_Authentication', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(event.request.userAttributes.email, `${username}@example.test`);
+    assert.deepEqual(event.request.groupConfiguration.groupsToOverride, ['staff']);
+    assert.deepEqual(event.request.scopes, ['aws.cognito.signin.user.admin']);
+
+    const access = await (await verifierFor(MAIN_POOL, { tokenUse: 'access', clientId: WEB_CLIENT, scope: 'acme/reports.read' }))
+      .verify(tokens.AccessToken);
+    assert.equal(access.tenant, 'acme');
+    assert.equal(access.plan, 'pro');
+    assert.deepEqual(access.scope.split(' ').sort(), ['acme/reports.read', 'aws.cognito.signin.user.admin']);
+    assert.deepEqual(access['cognito:groups'], ['staff']);
+    const id = await (await verifierFor(MAIN_POOL, { tokenUse: 'id', clientId: WEB_CLIENT })).verify(tokens.IdToken);
+    assert.equal(id.tenant, 'acme');
+    assert.deepEqual(id.roles, ['reader', 'writer'], 'V2/V3 claims may be arrays');
+    assert.equal(id.source, 'TokenGeneration_Authentication');
+    assert.equal(id.plan, undefined, 'the access token\'s claims stay out of the ID token');
+  });
+
+  test('TokenGeneration_RefreshTokens (REFRESH_TOKEN_AUTH) and TokenGeneration_NewPasswordChallenge (NEW_PASSWORD_REQUIRED)', async () => {
+    const username = unique('refr');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    const { AuthenticationResult: first } = await passwordAuth(WEB_CLIENT, username);
+    host.clear();
+    const { AuthenticationResult: refreshed } = await send('InitiateAuth', {
+      ClientId: WEB_CLIENT, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: first.RefreshToken },
+    });
+    assertEnvelope(theEvent('TokenGeneration_RefreshTokens', username),
+      { source: 'TokenGeneration_RefreshTokens', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(jwtPayload(refreshed.IdToken).source, 'TokenGeneration_RefreshTokens');
+    assert.equal(jwtPayload(refreshed.AccessToken).plan, 'pro');
+    assert.equal(eventsOf('PreAuthentication_Authentication').length, 0, 'a refresh is not a sign-in');
+
+    const newbie = unique('newpw');
+    await send('AdminCreateUser', {
+      UserPoolId: MAIN_POOL, Username: newbie, TemporaryPassword: 'Temp-Passw0rd!', MessageAction: 'SUPPRESS',
+      UserAttributes: attrs({ email: `${newbie}@example.test`, email_verified: 'true' }),
+    });
+    host.clear();
+    const challenged = await passwordAuth(WEB_CLIENT, newbie, 'Temp-Passw0rd!');
+    assert.equal(challenged.ChallengeName, 'NEW_PASSWORD_REQUIRED');
+    assert.equal(eventsOf('TokenGeneration_Authentication').length, 0, 'no tokens yet');
+    const { AuthenticationResult: done } = await send('RespondToAuthChallenge', {
+      ClientId: WEB_CLIENT, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: challenged.Session,
+      ChallengeResponses: { USERNAME: newbie, NEW_PASSWORD: PASSWORD },
+    });
+    assertEnvelope(theEvent('TokenGeneration_NewPasswordChallenge', newbie),
+      { source: 'TokenGeneration_NewPasswordChallenge', userName: newbie, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(jwtPayload(done.IdToken).source, 'TokenGeneration_NewPasswordChallenge');
+  });
+
+  test('V3_0 TokenGeneration_ClientCredentials on /oauth2/token: userName "ClientCredentials", the claim in the M2M access token', async () => {
+    const res = await fetch(new URL('/oauth2/token', server.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${M2M_CLIENT}:${M2M_SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: API_SCOPE }),
+    });
+    const json = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(json));
+    const event = theEvent('TokenGeneration_ClientCredentials');
+    assertEnvelope(event, { source: 'TokenGeneration_ClientCredentials', userName: 'ClientCredentials', clientId: M2M_CLIENT, version: '3' });
+    assert.deepEqual(event.request.scopes, [API_SCOPE]);
+    const access = await (await verifierFor(MAIN_POOL, { tokenUse: 'access', clientId: M2M_CLIENT, scope: API_SCOPE })).verify(json.access_token);
+    assert.equal(access.tenant, 'machines');
+    assert.equal(access.caller, M2M_CLIENT);
+    assert.equal(access.sub, M2M_CLIENT);
+  });
+
+  test('protected claims (sub, iss, aud, token_use, exp, iat, jti, client_id, username…) are not changed by a trigger that tries', async () => {
+    const username = unique('tamper');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    const sub = asMap((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserAttributes).sub;
+    const { AuthenticationResult: tokens } = await passwordAuth(WEB_CLIENT, username);
+    const id = await (await verifierFor(MAIN_POOL, { tokenUse: 'id', clientId: WEB_CLIENT })).verify(tokens.IdToken);
+    const access = await (await verifierFor(MAIN_POOL, { tokenUse: 'access', clientId: WEB_CLIENT })).verify(tokens.AccessToken);
+    assert.equal(id.tenant, 'acme', 'the allowed claims of the same answer were applied');
+    for (const [name, token] of [['id', id], ['access', access]]) {
+      assert.equal(token.sub, sub, `${name}: sub`);
+      assert.equal(token.iss, `https://cognito-idp.${REGION}.amazonaws.com/${MAIN_POOL}`, `${name}: iss`);
+      assert.equal(token.token_use, name);
+      assert.notEqual(token.jti, 'forged');
+      assert.notEqual(token.origin_jti, 'forged');
+      assert.equal(token.exp - token.iat, 3600, `${name}: exp`);
+      assert.ok(token.iat > 1_000_000_000 && token.auth_time > 1_000_000_000, `${name}: iat/auth_time`);
+    }
+    assert.equal(id.aud, WEB_CLIENT);
+    assert.equal(id['cognito:username'], username);
+    assert.equal(access.client_id, WEB_CLIENT);
+    assert.equal(access.username, username);
+  });
+
+  test('V1_0: claimsToAddOrOverride, claimsToSuppress and groupOverrideDetails in the ID token', async () => {
+    const { poolId, clientId } = pools.v1;
+    const username = unique('v1');
+    await send('CreateGroup', { UserPoolId: poolId, GroupName: 'admins' }).catch((e) => {
+      if (e.name !== 'GroupExistsException') throw e;
+    });
+    await confirmedUser(poolId, username, `${username}@example.test`, { family_name: 'Original' });
+    await send('AdminAddUserToGroup', { UserPoolId: poolId, Username: username, GroupName: 'admins' });
+    host.clear();
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    const event = theEvent('TokenGeneration_Authentication', username);
+    assertEnvelope(event, { source: 'TokenGeneration_Authentication', poolId, userName: username, clientId, version: '1' });
+    assert.deepEqual(event.request.groupConfiguration.groupsToOverride, ['admins']);
+    assert.equal(event.request.userAttributes.family_name, 'Original');
+    const id = jwtPayload(tokens.IdToken);
+    assert.equal(id.plan, 'gold');
+    assert.equal(id.family_name, 'Overridden');
+    assert.equal(id.email, undefined, 'suppressed');
+    assert.deepEqual(id['cognito:groups'], ['editors', 'beta']);
+    assert.deepEqual(jwtPayload(tokens.AccessToken)['cognito:groups'], ['editors', 'beta'], 'groups override both tokens');
+    assert.equal(jwtPayload(tokens.AccessToken).plan, undefined, 'V1 does not touch the access token\'s claims');
+  });
+
+  test('V2_0: accessTokenGeneration claims and scopesToAdd in the access token, verified by CognitoJwtVerifier', async () => {
+    const { poolId, clientId } = pools.v2;
+    const username = unique('v2');
+    await confirmedUser(poolId, username, `${username}@example.test`);
+    host.clear();
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    assertEnvelope(theEvent('TokenGeneration_Authentication', username),
+      { source: 'TokenGeneration_Authentication', poolId, userName: username, clientId, version: '2' });
+    const access = await (await verifierFor(poolId, { tokenUse: 'access', clientId, scope: 'acme/reports.read' })).verify(tokens.AccessToken);
+    assert.equal(access.tenant, 'acme');
+    assert.equal(access.plan, 'pro');
+    assert.equal(jwtPayload(tokens.IdToken).tenant, 'acme');
+  });
+});
+
+describe('CUSTOM_AUTH (Define/Create/Verify)', () => {
+  let user;
+  let email;
+  before(async () => {
+    user = unique('otp');
+    email = `${user}@example.test`;
+    await confirmedUser(pools.custom.poolId, user, email);
+  });
+  const codeFor = (username) => createAuthChallenge.outbox.get(username);
+  const wrong = (code) => (code === '000000' ? '111111' : '000000');
+
+  test('AWS SDK: CUSTOM_CHALLENGE with the public parameters, a wrong answer → another, the right one → tokens; three wrong → NotAuthorizedException', async () => {
+    const { poolId, clientId } = pools.custom;
+    createAuthChallenge.outbox.delete(user);
+    const started = await send('InitiateAuth', { ClientId: clientId, AuthFlow: 'CUSTOM_AUTH', AuthParameters: { USERNAME: user } });
+    assert.equal(started.ChallengeName, 'CUSTOM_CHALLENGE');
+    assert.equal(started.ChallengeParameters.hint, 'code-by-email');
+    assert.equal(started.ChallengeParameters.email, `${email[0]}***@example.test`);
+    assert.equal(started.ChallengeParameters.answer, undefined, 'the private parameters stay private');
+    const define0 = eventsOf('DefineAuthChallenge_Authentication', user)[0]?.event;
+    assert.ok(define0, trace());
+    assertEnvelope(define0, { source: 'DefineAuthChallenge_Authentication', poolId, userName: user, clientId });
+    assert.deepEqual(define0.request.session, []);
+    assert.equal(define0.request.userAttributes.email, email);
+    const create = theEvent('CreateAuthChallenge_Authentication', user);
+    assert.equal(create.request.challengeName, 'CUSTOM_CHALLENGE');
+    const code = codeFor(user);
+    assert.match(code, /^\d{6}$/);
+
+    host.clear();
+    const again = await send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'CUSTOM_CHALLENGE', Session: started.Session,
+      ChallengeResponses: { USERNAME: user, ANSWER: wrong(code) },
+    });
+    assert.equal(again.ChallengeName, 'CUSTOM_CHALLENGE', 'a wrong answer: another round');
+    assert.equal(again.AuthenticationResult, undefined);
+    const verify = theEvent('VerifyAuthChallengeResponse_Authentication', user);
+    assert.equal(verify.request.challengeAnswer, wrong(code));
+    assert.deepEqual(verify.request.privateChallengeParameters, { answer: code });
+    const define1 = theEvent('DefineAuthChallenge_Authentication', user);
+    assert.deepEqual(define1.request.session, [
+      { challengeName: 'CUSTOM_CHALLENGE', challengeResult: false, challengeMetadata: `CODE-${code}` },
+    ]);
+
+    const done = await send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'CUSTOM_CHALLENGE', Session: again.Session,
+      ChallengeResponses: { USERNAME: user, ANSWER: code },
+    });
+    assert.ok(done.AuthenticationResult?.AccessToken, 'the right answer: tokens');
+    assert.equal(jwtPayload(done.AuthenticationResult.IdToken)['cognito:username'], user);
+
+    // Three wrong answers in one sign-in: Define fails it.
+    let step = await send('InitiateAuth', { ClientId: clientId, AuthFlow: 'CUSTOM_AUTH', AuthParameters: { USERNAME: user } });
+    const code2 = codeFor(user);
+    for (let i = 0; i < 2; i++) {
+      step = await send('RespondToAuthChallenge', {
+        ClientId: clientId, ChallengeName: 'CUSTOM_CHALLENGE', Session: step.Session,
+        ChallengeResponses: { USERNAME: user, ANSWER: wrong(code2) },
+      });
+      assert.equal(step.ChallengeName, 'CUSTOM_CHALLENGE');
+    }
+    await refusedWith(send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'CUSTOM_CHALLENGE', Session: step.Session,
+      ChallengeResponses: { USERNAME: user, ANSWER: wrong(code2) },
+    }), 'NotAuthorizedException');
+  });
+
+  test('amazon-cognito-identity-js: setAuthenticationFlowType(CUSTOM_AUTH), customChallenge, sendCustomChallengeAnswer', async () => {
+    const { poolId, clientId } = pools.custom;
+    const pool = new CognitoUserPool({ UserPoolId: poolId, ClientId: clientId, endpoint: `${server.url}/` });
+    const cognitoUser = new CognitoUser({ Username: user, Pool: pool });
+    cognitoUser.setAuthenticationFlowType('CUSTOM_AUTH');
+    const session = await new Promise((resolve, reject) => {
+      const callbacks = {
+        onSuccess: resolve,
+        onFailure: reject,
+        customChallenge: (params) => {
+          try { assert.equal(params.hint, 'code-by-email'); } catch (e) { reject(e); return; }
+          cognitoUser.sendCustomChallengeAnswer(codeFor(user), callbacks);
+        },
+      };
+      cognitoUser.initiateAuth(new AuthenticationDetails({ Username: user }), callbacks);
+    });
+    assert.ok(session.isValid());
+    assert.equal(session.getIdToken().decodePayload()['cognito:username'], user);
+    assert.equal(eventsOf('VerifyAuthChallengeResponse_Authentication', user).length, 1);
+  });
+
+  test('Amplify v6: signIn CUSTOM_WITHOUT_SRP → CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE → confirmSignIn', async () => {
+    const { Amplify } = await import('aws-amplify');
+    const { signIn: amplifySignIn, confirmSignIn, fetchAuthSession, signOut } = await import('aws-amplify/auth');
+    Amplify.configure({ Auth: { Cognito: { userPoolId: pools.custom.poolId, userPoolClientId: pools.custom.clientId, userPoolEndpoint: server.url } } });
+    await signOut().catch(() => {});
+    const started = await amplifySignIn({ username: user, options: { authFlowType: 'CUSTOM_WITHOUT_SRP' } });
+    assert.equal(started.nextStep.signInStep, 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE', JSON.stringify(started.nextStep));
+    assert.equal(started.nextStep.additionalInfo.hint, 'code-by-email');
+    const done = await confirmSignIn({ challengeResponse: codeFor(user) });
+    assert.equal(done.isSignedIn, true, JSON.stringify(done.nextStep));
+    const { tokens } = await fetchAuthSession();
+    assert.equal(tokens.idToken.payload['cognito:username'], user);
+    await signOut();
+  });
+
+  test('CUSTOM_WITH_SRP: Define sees SRP_A, then PASSWORD_VERIFIER, before the code (amazon-cognito-identity-js and Amplify)', async () => {
+    const { poolId, clientId } = pools.custom;
+    const pool = new CognitoUserPool({ UserPoolId: poolId, ClientId: clientId, endpoint: `${server.url}/` });
+    const cognitoUser = new CognitoUser({ Username: user, Pool: pool });
+    cognitoUser.setAuthenticationFlowType('CUSTOM_AUTH');
+    const session = await new Promise((resolve, reject) => {
+      const callbacks = {
+        onSuccess: resolve,
+        onFailure: reject,
+        customChallenge: () => cognitoUser.sendCustomChallengeAnswer(codeFor(user), callbacks),
+      };
+      cognitoUser.authenticateUser(new AuthenticationDetails({ Username: user, Password: PASSWORD }), callbacks);
+    });
+    assert.ok(session.isValid());
+    const sessions = eventsOf('DefineAuthChallenge_Authentication', user)
+      .map((c) => c.event.request.session.map((s) => [s.challengeName, s.challengeResult]));
+    assert.deepEqual(sessions, [
+      [['SRP_A', true]],
+      [['SRP_A', true], ['PASSWORD_VERIFIER', true]],
+      [['SRP_A', true], ['PASSWORD_VERIFIER', true], ['CUSTOM_CHALLENGE', true]],
+    ], trace());
+
+    // A wrong password ends it at PASSWORD_VERIFIER: no code is made.
+    host.clear();
+    const other = new CognitoUser({ Username: user, Pool: pool });
+    other.setAuthenticationFlowType('CUSTOM_AUTH');
+    await refusedWith(new Promise((resolve, reject) => {
+      other.authenticateUser(new AuthenticationDetails({ Username: user, Password: 'Wr0ng-Passw0rd!' }), {
+        onSuccess: resolve, onFailure: reject, customChallenge: () => reject(new Error('a code was asked for')),
+      });
+    }), 'NotAuthorizedException');
+    assert.equal(eventsOf('CreateAuthChallenge_Authentication').length, 0);
+
+    const { Amplify } = await import('aws-amplify');
+    const { signIn: amplifySignIn, confirmSignIn, signOut } = await import('aws-amplify/auth');
+    Amplify.configure({ Auth: { Cognito: { userPoolId: poolId, userPoolClientId: clientId, userPoolEndpoint: server.url } } });
+    await signOut().catch(() => {});
+    host.clear();
+    const started = await amplifySignIn({ username: user, password: PASSWORD, options: { authFlowType: 'CUSTOM_WITH_SRP' } });
+    assert.equal(started.nextStep.signInStep, 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE', JSON.stringify(started.nextStep));
+    const done = await confirmSignIn({ challengeResponse: codeFor(user) });
+    assert.equal(done.isSignedIn, true, JSON.stringify(done.nextStep));
+    assert.deepEqual(eventsOf('DefineAuthChallenge_Authentication', user).map((c) => c.event.request.session.length), [1, 2, 3]);
+    await signOut();
+  });
+});
+
+describe('UserMigration', () => {
+  test('UserMigration_Authentication: an old-system user signs in with USER_PASSWORD_AUTH, is created, then signs in by SRP', async () => {
+    const { poolId, clientId } = pools.migration;
+    await assertNoUser(poolId, 'legacy-lee');
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, 'legacy-lee', 'Old-Passw0rd!', { source: 'app' });
+    assert.ok(tokens?.AccessToken);
+    const event = theEvent('UserMigration_Authentication', 'legacy-lee');
+    assertEnvelope(event, { source: 'UserMigration_Authentication', poolId, userName: 'legacy-lee', clientId });
+    assert.equal(event.request.password, 'Old-Passw0rd!');
+    assert.equal(jwtPayload(tokens.IdToken).email, 'lee@legacy.example');
+    const user = await send('AdminGetUser', { UserPoolId: poolId, Username: 'legacy-lee' });
+    assert.equal(user.UserStatus, 'CONFIRMED');
+    assert.equal(asMap(user.UserAttributes).name, 'Lee Legacy');
+    assert.equal(asMap(user.UserAttributes).email_verified, 'true');
+    await sleep(200);
+    assert.deepEqual(outboxMessages(dir, 'lee@legacy.example'), [], 'messageAction SUPPRESS');
+
+    host.clear();
+    const session = await srpSignIn(poolId, clientId, 'legacy-lee', 'Old-Passw0rd!');
+    assert.equal(session.getIdToken().decodePayload()['cognito:username'], 'legacy-lee');
+    assert.equal(eventsOf('UserMigration_Authentication').length, 0, 'migrated once');
+  });
+
+  test('a wrong old password: NotAuthorizedException, no user', async () => {
+    const { poolId, clientId } = pools.migration;
+    await refusedWith(passwordAuth(clientId, 'legacy-kim', 'Wr0ng-Passw0rd!'), 'NotAuthorizedException');
+    assert.equal(theEvent('UserMigration_Authentication', 'legacy-kim').request.password, 'Wr0ng-Passw0rd!');
+    await assertNoUser(poolId, 'legacy-kim');
+    await refusedWith(passwordAuth(clientId, 'never-was', PASSWORD), 'NotAuthorizedException');
+    await assertNoUser(poolId, 'never-was');
+  });
+
+  test('UserMigration_ForgotPassword: an unknown user is created (RESET_REQUIRED) and a code is sent', async () => {
+    const { poolId, clientId } = pools.migration;
+    const out = await send('ForgotPassword', { ClientId: clientId, Username: 'legacy-ray' });
+    assert.equal(out.CodeDeliveryDetails?.DeliveryMedium, 'EMAIL');
+    const event = theEvent('UserMigration_ForgotPassword', 'legacy-ray');
+    assertEnvelope(event, { source: 'UserMigration_ForgotPassword', poolId, userName: 'legacy-ray', clientId });
+    assert.equal((await send('AdminGetUser', { UserPoolId: poolId, Username: 'legacy-ray' })).UserStatus, 'RESET_REQUIRED');
+    const code = await outboxCode(dir, 'ray@legacy.example', { pattern: /\b(\d{6})\b/ });
+    await send('ConfirmForgotPassword', { ClientId: clientId, Username: 'legacy-ray', ConfirmationCode: code, Password: PASSWORD });
+    assert.ok((await passwordAuth(clientId, 'legacy-ray')).AuthenticationResult);
+  });
+});
+
+describe('CustomMessage', () => {
+  const seen = new Set();
+  /** The newest outbox message to `to` not read before, as { subject, text }; waits up to 5 s. */
+  async function newestMessage(to) {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const fresh = outboxMessages(dir, to).filter(({ name }) => !seen.has(name)).at(-1);
+      if (fresh) {
+        seen.add(fresh.name);
+        return { subject: fresh.text.match(/^Subject: *(.*)$/mi)?.[1].trim(), text: fresh.text };
+      }
+      assert.ok(Date.now() < deadline, `no new message to ${to}`);
+      await sleep(100);
+    }
+  }
+
+  test('CustomMessage_SignUp and CustomMessage_ResendCode: the handler\'s subject and message, {####} replaced by the code', async () => {
+    const username = unique('msg');
+    const email = `${username}@example.test`;
+    await send('SignUp', { ClientId: WEB_CLIENT, Username: username, Password: PASSWORD, UserAttributes: attrs({ email }) });
+    const event = theEvent('CustomMessage_SignUp', username);
+    assertEnvelope(event, { source: 'CustomMessage_SignUp', userName: username, clientId: WEB_CLIENT });
+    assert.equal(event.request.codeParameter, '{####}');
+    assert.equal(event.request.userAttributes.email, email);
+    const first = await newestMessage(email);
+    assert.equal(first.subject, 'Welcome to Acme');
+    assert.match(first.text, /Welcome! Your confirmation code is \d{6}\./);
+    assert.doesNotMatch(first.text, /\{####\}/);
+
+    await send('ResendConfirmationCode', { ClientId: WEB_CLIENT, Username: username });
+    assertEnvelope(theEvent('CustomMessage_ResendCode', username), { source: 'CustomMessage_ResendCode', userName: username, clientId: WEB_CLIENT });
+    const resent = await newestMessage(email);
+    assert.equal(resent.subject, 'Your Acme code, again');
+    const code = resent.text.match(/your confirmation code is (\d{6})\./)[1];
+    await send('ConfirmSignUp', { ClientId: WEB_CLIENT, Username: username, ConfirmationCode: code });
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'CONFIRMED');
+  });
+
+  test('CustomMessage_ForgotPassword', async () => {
+    const username = unique('msgfp');
+    const email = `${username}@example.test`;
+    await confirmedUser(MAIN_POOL, username, email);
+    await send('ForgotPassword', { ClientId: WEB_CLIENT, Username: username });
+    assertEnvelope(theEvent('CustomMessage_ForgotPassword', username), { source: 'CustomMessage_ForgotPassword', userName: username, clientId: WEB_CLIENT });
+    const { subject, text } = await newestMessage(email);
+    assert.equal(subject, 'Reset your Acme password');
+    assert.match(text, /Someone asked to reset it: your code is \d{6}\./);
+  });
+
+  test('CustomMessage_AdminCreateUser with usernameParameter: the username and temporary password in place', async () => {
+    const username = unique('msgadm');
+    const email = `${username}@example.test`;
+    await send('AdminCreateUser', {
+      UserPoolId: MAIN_POOL, Username: username, TemporaryPassword: 'Temp-Passw0rd!1', DesiredDeliveryMediums: ['EMAIL'],
+      UserAttributes: attrs({ email, email_verified: 'true' }),
+    });
+    const event = theEvent('CustomMessage_AdminCreateUser', username);
+    assertEnvelope(event, { source: 'CustomMessage_AdminCreateUser', userName: username });
+    assert.equal(event.request.usernameParameter, '{username}');
+    assert.equal(event.request.codeParameter, '{####}');
+    const { subject, text } = await newestMessage(email);
+    assert.equal(subject, 'Your new Acme account');
+    assert.ok(text.includes(`Sign in as ${username} with Temp-Passw0rd!1.`), text);
+  });
+
+  test('CustomMessage_UpdateUserAttribute (a new email) and CustomMessage_VerifyUserAttribute (GetUserAttributeVerificationCode)', async () => {
+    const username = unique('msgattr');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    const { AuthenticationResult: tokens } = await passwordAuth(WEB_CLIENT, username);
+    host.clear();
+    const newEmail = `${username}@new.example.test`;
+    await send('UpdateUserAttributes', { AccessToken: tokens.AccessToken, UserAttributes: attrs({ email: newEmail }) });
+    const updated = theEvent('CustomMessage_UpdateUserAttribute', username);
+    assertEnvelope(updated, { source: 'CustomMessage_UpdateUserAttribute', userName: username, clientId: WEB_CLIENT });
+    assert.equal((await newestMessage(newEmail)).subject, 'Confirm your new Acme address');
+
+    await send('GetUserAttributeVerificationCode', { AccessToken: tokens.AccessToken, AttributeName: 'email' });
+    assertEnvelope(theEvent('CustomMessage_VerifyUserAttribute', username), { source: 'CustomMessage_VerifyUserAttribute', userName: username, clientId: WEB_CLIENT });
+    const { subject, text } = await newestMessage(newEmail);
+    assert.equal(subject, 'Verify your Acme address');
+    const code = text.match(/your code is (\d{6})\./)[1];
+    await send('VerifyUserAttribute', { AccessToken: tokens.AccessToken, AttributeName: 'email', Code: code });
+  });
+
+  test('CustomMessage_Authentication: the email MFA code', async () => {
+    const { poolId, clientId } = pools.mfa;
+    const username = unique('msgmfa');
+    const email = `${username}@example.test`;
+    await confirmedUser(poolId, username, email);
+    const started = await passwordAuth(clientId, username);
+    assert.equal(started.ChallengeName, 'EMAIL_OTP');
+    assertEnvelope(theEvent('CustomMessage_Authentication', username), { source: 'CustomMessage_Authentication', poolId, userName: username, clientId });
+    const { subject, text } = await newestMessage(email);
+    assert.equal(subject, 'Your Acme sign-in code');
+    const code = text.match(/Signing in\? Your code is (\d{6})\./)[1];
+    const done = await send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'EMAIL_OTP', Session: started.Session,
+      ChallengeResponses: { USERNAME: username, EMAIL_OTP_CODE: code },
+    });
+    assert.ok(done.AuthenticationResult?.AccessToken);
+  });
+});
+
+describe('failures leave nothing half-done', () => {
+  test('a function slower than 5 s: UnexpectedLambdaException for SignUp (no user) and InitiateAuth (no tokens)', async () => {
+    const { poolId, clientId } = pools.failures;
+    const signer = unique('slow-');
+    const signInName = unique('slow-');
+    await confirmedUser(poolId, signInName, `${signInName}@example.test`);
+    host.clear();
+    const started = Date.now();
+    // Side by side: one wait for both.
+    const [signUp, auth] = await Promise.allSettled([
+      send('SignUp', { ClientId: clientId, Username: signer, Password: PASSWORD, UserAttributes: attrs({ email: `${signer}@example.test` }) }),
+      passwordAuth(clientId, signInName),
+    ]);
+    const elapsed = Date.now() - started;
+    for (const [what, outcome] of [['SignUp', signUp], ['InitiateAuth', auth]]) {
+      assert.equal(outcome.status, 'rejected', `${what} was answered: ${JSON.stringify(outcome.value)}`);
+      assert.equal(outcome.reason.name, 'UnexpectedLambdaException', `${what}: ${outcome.reason.name}: ${outcome.reason.message}`);
+    }
+    assert.ok(elapsed >= 4_500, `the server waited about 5 s (${elapsed} ms)`);
+    assert.ok(eventsOf('PreSignUp_SignUp', signer).length >= 1);
+    assert.ok(eventsOf('PreAuthentication_Authentication', signInName).length >= 1);
+    await assertNoUser(poolId, signer);
+  });
+
+  test('malformed answers (a string; a response that is not an object): InvalidLambdaResponseException', async () => {
+    const { poolId, clientId } = pools.failures;
+    for (const prefix of ['malformed-', 'badshape-']) {
+      const signer = unique(prefix);
+      await refusedWith(send('SignUp', {
+        ClientId: clientId, Username: signer, Password: PASSWORD, UserAttributes: attrs({ email: `${signer}@example.test` }),
+      }), 'InvalidLambdaResponseException');
+      await assertNoUser(poolId, signer);
+      const signInName = unique(prefix);
+      await confirmedUser(poolId, signInName, `${signInName}@example.test`);
+      await refusedWith(passwordAuth(clientId, signInName), 'InvalidLambdaResponseException');
+    }
+    assert.equal(eventsOf('PreSignUp_SignUp').length, 2, trace());
+    assert.equal(eventsOf('PreAuthentication_Authentication').length, 2, trace());
+  });
+
+  test('a throwing function: UserLambdaValidationException for SignUp (no user) and InitiateAuth (no tokens)', async () => {
+    const { poolId, clientId } = pools.failures;
+    const signer = unique('throw-');
+    await refusedWith(send('SignUp', {
+      ClientId: clientId, Username: signer, Password: PASSWORD, UserAttributes: attrs({ email: `${signer}@example.test` }),
+    }), 'UserLambdaValidationException', 'PreSignUp failed with error Nope.');
+    await assertNoUser(poolId, signer);
+    const signInName = unique('throw-');
+    await confirmedUser(poolId, signInName, `${signInName}@example.test`);
+    await refusedWith(passwordAuth(clientId, signInName), 'UserLambdaValidationException', 'PreAuthentication failed with error Nope.');
+    // The same user signs in once the function lets them (a name it does not act on is another user).
+    const fine = unique('fine-');
+    await confirmedUser(poolId, fine, `${fine}@example.test`);
+    assert.ok((await passwordAuth(clientId, fine)).AuthenticationResult?.AccessToken, 'the pool itself works');
+  });
+
+  test('the managed-login sign-up page shows a readable error when PreSignUp refuses, and no user is made', async () => {
+    const username = unique('pageblock');
+    const jar = new CookieJar();
+    const page = new URL('/signup', server.url);
+    page.search = new URLSearchParams({ client_id: WEB_CLIENT, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid email' }).toString();
+    let res = await fetch(page, { redirect: 'manual' });
+    jar.store(res);
+    const html = await res.text();
+    assert.equal(res.status, 200, html);
+    const csrf = html.match(/<input[^>]*name="_csrf"[^>]*value="([^"]*)"/i) ?? html.match(/<input[^>]*value="([^"]*)"[^>]*name="_csrf"/i);
+    assert.ok(csrf, html);
+    const form = html.match(/<form[^>]*\baction="([^"]*)"/i);
+    const action = new URL(form ? form[1].replace(/&amp;/g, '&') : page.pathname + page.search, page);
+    res = await fetch(action, {
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      body: new URLSearchParams({ _csrf: csrf[1].replace(/&amp;/g, '&'), username, email: `${username}@blocked.example`, password: PASSWORD }),
+    });
+    const text = await res.text();
+    assert.notEqual(res.status, 302, `not sent on to confirmation: ${res.headers.get('location')}`);
+    assert.ok(res.status === 200 || res.status === 400, `${res.status}`);
+    assert.match(text, /Sign-ups from blocked\.example are closed/);
+    assert.ok(theEvent('PreSignUp_SignUp', username));
+    await assertNoUser(MAIN_POOL, username);
+  });
+});
+
+describe('webhooks', () => {
+  test('PreSignUp and PreTokenGeneration V2 as webhooks: the same effects, each call HMAC-signed', async () => {
+    const { poolId, clientId } = pools.webhooks;
+    const username = unique('hook');
+    const out = await send('SignUp', {
+      ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: attrs({ email: `${username}@trusted.example` }),
+    });
+    assert.equal(out.UserConfirmed, true);
+    assertEnvelope(theEvent('PreSignUp_SignUp', username), { source: 'PreSignUp_SignUp', poolId, userName: username, clientId });
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    assertEnvelope(theEvent('TokenGeneration_Authentication', username),
+      { source: 'TokenGeneration_Authentication', poolId, userName: username, clientId, version: '2' });
+    const access = await (await verifierFor(poolId, { tokenUse: 'access', clientId, scope: 'acme/reports.read' })).verify(tokens.AccessToken);
+    assert.equal(access.plan, 'pro');
+    assert.equal(jwtPayload(tokens.IdToken).tenant, 'acme');
+
+    const blocked = unique('hook');
+    await refusedWith(send('SignUp', {
+      ClientId: clientId, Username: blocked, Password: PASSWORD, UserAttributes: attrs({ email: `${blocked}@blocked.example` }),
+    }), 'UserLambdaValidationException', 'PreSignUp failed with error Sign-ups from blocked.example are closed.');
+    await assertNoUser(poolId, blocked);
+    assertAllVia('webhook');
+    assert.deepEqual(host.calls().map((c) => c.path), [
+      '/webhook/preSignUp', '/webhook/preTokenGeneration', '/webhook/preSignUp',
+    ]);
+  });
+
+  test('the Lambda calls are SigV4-signed for lambda in the ARN\'s region, to the function\'s Invoke path', async () => {
+    // Every call through an ARN passed the host's signature check (it answers 403 otherwise and
+    // the operation would have failed); here the record of one.
+    const username = unique('sig');
+    await send('SignUp', { ClientId: WEB_CLIENT, Username: username, Password: PASSWORD, UserAttributes: attrs({ email: `${username}@trusted.example` }) });
+    const [call] = eventsOf('PreSignUp_SignUp', username);
+    assert.equal(call.via, 'lambda');
+    assert.equal(call.signedRegion, REGION);
+    assert.ok([`/2015-03-31/functions/${encodeURIComponent(arn('preSignUp'))}/invocations`, `/2015-03-31/functions/${arn('preSignUp')}/invocations`]
+      .includes(call.path), call.path);
+    assert.equal(call.functionName, 'preSignUp');
+  });
+});
