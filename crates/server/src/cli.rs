@@ -42,6 +42,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AccessKeysCommand,
     },
+    /// Move a pool's users in with their password hashes, or out (see
+    /// docs/design/0008-triggers.md, "Moving users in").
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Apply schema migrations and exit (serve also does this at start-up).
     Migrate(DatabaseArgs),
     /// Validate a seed file against a database without changing anything.
@@ -93,6 +99,45 @@ pub(crate) enum AccessKeysCommand {
         /// The access key ID (AKIA…).
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCommand {
+    /// Load users into an existing pool: their attributes, groups, status, `sub` and password
+    /// hashes (Argon2, bcrypt, scrypt, Firebase scrypt, PBKDF2-SHA256), which verify at sign-in
+    /// and are replaced by ours then. Users whose name or `sub` is taken are skipped.
+    Import {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        pool_id: String,
+        /// jsonl (`users export`'s format), firebase (`firebase auth:export` JSON, with
+        /// --firebase-params) or cognito-csv (Cognito's import CSV, without passwords).
+        #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
+        format: ImportFormat,
+        /// The Firebase project's password hash parameters as JSON: signerKey, saltSeparator,
+        /// rounds, memCost.
+        #[arg(long)]
+        firebase_params: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Write every user of a pool, one JSON object a line, with hashes and groups.
+    Export {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        pool_id: String,
+        /// The file to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ImportFormat {
+    Jsonl,
+    Firebase,
+    CognitoCsv,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -269,6 +314,29 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             AccessKeysCommand::Delete { database, id } => {
                 crate::access_keys::delete_command(&database, &id).await
             }
+        },
+        Command::Users { command } => match command {
+            UsersCommand::Import {
+                database,
+                pool_id,
+                format,
+                firebase_params,
+                file,
+            } => {
+                crate::users::import_command(
+                    &database,
+                    &pool_id,
+                    format,
+                    &file,
+                    firebase_params.as_deref(),
+                )
+                .await
+            }
+            UsersCommand::Export {
+                database,
+                pool_id,
+                out,
+            } => crate::users::export_command(&database, &pool_id, out.as_deref()).await,
         },
         Command::Migrate(database) => {
             let store = crate::app::open_store(&database.database).await?;

@@ -10,6 +10,7 @@ mod master_key;
 mod seed;
 mod telemetry;
 mod triggers;
+mod users;
 
 use clap::Parser;
 

@@ -12,6 +12,7 @@ mod custom;
 mod devices;
 mod federated;
 mod hooks;
+pub mod import;
 mod links;
 pub mod lockout;
 mod mfa;

@@ -6,7 +6,7 @@ use super::steps::Next;
 use super::{Auth, AuthError, AuthResult, ErrorKind, reveals_unknown_users};
 use crate::directory::PoolView;
 use crate::model::UserStatus;
-use crate::password::{dummy_hash, verify_password};
+use crate::password::{HashParams, dummy_hash, verify_password};
 use crate::store::{ClientRecord, Store, StoreResult, UserRecord};
 use crate::triggers::TriggerInput;
 
@@ -115,13 +115,39 @@ impl Auth {
             }
             None => return Err(incorrect()),
         };
-        let user = match user.srp_verifier {
-            Some(_) => user,
+        let current = user
+            .password_hash
+            .as_ref()
+            .is_some_and(|h| h.is_current(HashParams::default()));
+        let user = match (current, &user.srp_verifier) {
+            (true, Some(_)) => user,
             // A password set before verifiers were kept gets one now (see `srp_flow`).
-            None => self.keep_verifier(view, user, password).await?,
+            (true, None) => self.keep_verifier(view, user, password).await?,
+            // A hash moved in from elsewhere (or of older costs) becomes ours, with a verifier.
+            (false, _) => self.renew_password(view, user, password).await?,
         };
         self.password_accepted(view, client, user, started_ms, device_key.map(String::from))
             .await
+    }
+
+    /// Replaces the hash a right password verified against with our Argon2id hash and SRP
+    /// verifier, unless another writer changed the password meanwhile.
+    async fn renew_password(
+        &self,
+        view: &PoolView,
+        user: UserRecord,
+        password: &str,
+    ) -> AuthResult<UserRecord> {
+        let renewed = self
+            .new_password(&view.pool.id, &user.username, password)
+            .await?;
+        self.modify_user(&view.pool.id, &user.username, |u| {
+            if u.password_hash == user.password_hash {
+                u.password_hash = Some(renewed.hash.clone());
+                u.srp_verifier = Some(renewed.srp_verifier.clone());
+            }
+        })
+        .await
     }
 
     /// Stores the SRP verifier of a user's right password, which they had none of.

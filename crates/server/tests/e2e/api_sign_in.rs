@@ -50,7 +50,7 @@ async fn boto3_signs_users_in_on_postgres() {
 }
 
 /// An unsigned call of the sign-in plane: status and body.
-async fn sign_in_call(base: &str, operation: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn sign_in_call(base: &str, operation: &str, body: Value) -> (u16, Value) {
     let r = client()
         .post(format!("{base}/"))
         .header("content-type", "application/x-amz-json-1.1")

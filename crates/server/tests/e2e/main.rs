@@ -34,3 +34,4 @@ mod saml_idp;
 mod seed;
 mod signin_holes;
 mod smtp;
+mod users_import;

@@ -54,6 +54,48 @@ impl SqlStore {
         })
     }
 
+    /// Adds group memberships `(username, group)` of a pool in one transaction; existing ones
+    /// stay (`ON CONFLICT DO NOTHING`). The groups must exist.
+    pub async fn insert_memberships_bulk(
+        &self,
+        pool_id: &str,
+        memberships: &[(String, String)],
+    ) -> StoreResult<()> {
+        const ROWS: usize = 300;
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            for chunk in memberships.chunks(ROWS) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO user_groups (pool_id, username, group_name) VALUES {} ON CONFLICT DO NOTHING",
+                    values.join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pool_id);
+                for (user, group) in chunk {
+                    query = query.bind(user).bind(group);
+                }
+                query.execute(&mut *tx).await.map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    /// Every group membership of a pool, `(username, group)`, for an export.
+    pub async fn list_memberships(&self, pool_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let sql = "SELECT username, group_name FROM user_groups WHERE pool_id = $1 ORDER BY username, group_name";
+        on_db!(self, db => {
+            let rows: Vec<(String, String)> = sqlx::query_as(sql)
+                .bind(pool_id)
+                .fetch_all(db)
+                .await
+                .map_err(backend)?;
+            Ok(rows)
+        })
+    }
+
     /// After a bulk load, PostgreSQL's planner statistics of the users table (`ANALYZE`), as
     /// autovacuum would gather them shortly after. Nothing on SQLite: deployments there never
     /// gather statistics, so neither does a load meant to measure them.

@@ -1,7 +1,10 @@
-//! Password hashing with Argon2id; the parameters are the only cost of a sign-in. Each thread
+//! Password hashing with Argon2id (and verifying the hashes users moved in with, `imported`);
+//! the parameters are the only cost of a sign-in. Each thread
 //! that hashes keeps one Argon2 memory buffer and reuses it, so a server under a flood of
 //! sign-ins holds a fixed amount of Argon2 memory instead of the allocator's leftovers of every
 //! 19 MiB buffer it ever made.
+
+pub mod imported;
 
 use std::cell::RefCell;
 
@@ -30,9 +33,10 @@ fn hasher(p: HashParams) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// A stored password: an Argon2id PHC string (salt and parameters included). It is made only by
-/// hashing a password or by reading one back from storage, so no code path can store "no
-/// password" where a password was meant.
+/// A stored password: an Argon2id PHC string (salt and parameters included), or a hash a user
+/// was moved in with (`imported`). It is made only by hashing a password, by checking an
+/// imported hash, or by reading one back from storage, so no code path can store "no password"
+/// where a password was meant.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
 
@@ -40,6 +44,28 @@ impl PasswordHash {
     /// Wraps a hash read back from storage (or written by an earlier version).
     pub fn from_stored(phc: String) -> Self {
         Self(phc)
+    }
+    /// A hash made elsewhere, checked to be one we can verify (`imported::check`).
+    pub fn imported(stored: &str) -> Result<Self, String> {
+        imported::check(stored)?;
+        Ok(Self(stored.to_string()))
+    }
+    /// A hash of a random secret nobody knows, made cheaply: for users moved in without a
+    /// password, who must reset it.
+    pub fn unusable() -> Self {
+        let cheap = HashParams {
+            memory_kib: 8,
+            iterations: 1,
+        };
+        hash_password(&crate::crypto::random_token(), cheap)
+    }
+    /// Whether this is our Argon2id with `params`: a right password against any other hash is
+    /// hashed again (moved-in formats, older costs).
+    pub fn is_current(&self, params: HashParams) -> bool {
+        self.0.starts_with(&format!(
+            "$argon2id$v=19$m={},t={},p=1$",
+            params.memory_kib, params.iterations
+        ))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -111,6 +137,9 @@ pub fn hash_password(password: &str, params: HashParams) -> PasswordHash {
 /// Verifies a password against a stored PHC string (its own algorithm, version and cost);
 /// any malformed hash is a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    if !phc.starts_with("$argon2") {
+        return imported::verify(password, phc);
+    }
     let Ok(stored) = phc::PasswordHash::new(phc) else {
         return false;
     };
