@@ -7,7 +7,7 @@
 // on a fresh PostgreSQL database.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -1114,6 +1114,77 @@ describe('the Cognito API through @aws-sdk/client-cognito-identity-provider', ()
       wrong.destroy();
       unknown.destroy();
     }
+  });
+
+  test('user import jobs: the CSV header, a job, its pre-signed URL, its run, stops and errors', async () => {
+    const { CSVHeader: header } = await call('GetCSVHeader', { UserPoolId: poolId });
+    assert.equal(header.at(-1), 'cognito:username');
+    assert.ok(header.includes('email') && header.includes('cognito:mfa_enabled'), header.join());
+    const role = 'arn:aws:iam::123456789012:role/CognitoImport';
+    // Rows with PBKDF2-SHA256 hashes (Node's own PBKDF2), a row whose hash is of another
+    // algorithm (it fails), and a row without a hash (it waits for a reset).
+    const pbkdf2 = (password, salt) => `$pbkdf2-sha256$i=1000$${salt.toString('base64').replace(/=+$/, '')}$${
+      pbkdf2Sync(password, salt, 1000, 32, 'sha256').toString('base64').replace(/=+$/, '')}`;
+    const columns = [...header, 'cognito:password_hash'];
+    const row = (values) => columns.map((c) => values[c] ?? '').join(',');
+    const csv = [columns.join(','),
+      row({ 'cognito:username': 'imp-one', email: 'one@import.test', email_verified: 'TRUE',
+        'cognito:mfa_enabled': 'FALSE', 'cognito:password_hash': pbkdf2('Imp0rted-pass!', randomBytes(16)) }),
+      row({ 'cognito:username': 'imp-two', email: 'two@import.test', email_verified: 'FALSE',
+        'cognito:mfa_enabled': 'FALSE', 'cognito:password_hash': pbkdf2('Imp0rted-pass2!', randomBytes(16)) }),
+      row({ 'cognito:username': 'imp-bad', email: 'bad@import.test', 'cognito:mfa_enabled': 'FALSE',
+        'cognito:password_hash': '$2b$04$abcdefghijklmnopqrstuu5KDFT5oH6mxEYdT0fDpmRvXkzAnmcXG' }),
+      row({ 'cognito:username': 'imp-three', email: 'three@import.test', 'cognito:mfa_enabled': 'FALSE' }),
+    ].join('\r\n');
+    const { UserImportJob: job } = await call('CreateUserImportJob', {
+      UserPoolId: poolId, JobName: 'first', CloudWatchLogsRoleArn: role, PasswordHashingAlgorithm: 'PBKDF2_SHA256',
+    });
+    assert.equal(job.Status, 'Created');
+    assert.match(job.JobId, /^import-[0-9a-z]+$/);
+    await refused('StartUserImportJob', { UserPoolId: poolId, JobId: job.JobId }, 'PreconditionNotMetException');
+    const wrongToken = new URL(job.PreSignedUrl);
+    wrongToken.searchParams.set('token', 'nope');
+    assert.equal((await fetch(wrongToken, { method: 'PUT', body: csv })).status, 403);
+    const put = await fetch(job.PreSignedUrl, {
+      method: 'PUT', body: csv, headers: { 'x-amz-server-side-encryption': 'aws:kms' },
+    });
+    assert.equal(put.status, 200);
+    const { UserImportJob: started } = await call('StartUserImportJob', { UserPoolId: poolId, JobId: job.JobId });
+    assert.ok(['Pending', 'InProgress'].includes(started.Status), started.Status);
+    assert.equal((await fetch(job.PreSignedUrl, { method: 'PUT', body: csv })).status, 403, 'no upload once started');
+    let done;
+    for (let i = 0; i < 60; i += 1) {
+      ({ UserImportJob: done } = await call('DescribeUserImportJob', { UserPoolId: poolId, JobId: job.JobId }));
+      if (done.Status === 'Succeeded') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(done.Status, 'Succeeded', JSON.stringify(done));
+    assert.deepEqual([done.ImportedUsers, done.SkippedUsers, done.FailedUsers], [3, 0, 1]);
+    assert.ok(done.CompletionDate instanceof Date && done.StartDate instanceof Date);
+    assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'imp-one' })).UserStatus, 'CONFIRMED');
+    assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'imp-three' })).UserStatus, 'RESET_REQUIRED');
+    await refused('AdminGetUser', { UserPoolId: poolId, Username: 'imp-bad' }, 'UserNotFoundException');
+    await refused('StopUserImportJob', { UserPoolId: poolId, JobId: job.JobId }, 'PreconditionNotMetException');
+
+    // A second job stopped before it runs (or while it runs).
+    const { UserImportJob: second } = await call('CreateUserImportJob', {
+      UserPoolId: poolId, JobName: 'second', CloudWatchLogsRoleArn: role,
+    });
+    await fetch(second.PreSignedUrl, { method: 'PUT', body: csv });
+    await call('StartUserImportJob', { UserPoolId: poolId, JobId: second.JobId });
+    let stopped;
+    try {
+      ({ UserImportJob: stopped } = await call('StopUserImportJob', { UserPoolId: poolId, JobId: second.JobId }));
+      assert.ok(['Stopped', 'Stopping'].includes(stopped.Status), stopped.Status);
+    } catch (e) {
+      // The runner finished it first: nothing left to stop.
+      assert.equal(e.name, 'PreconditionNotMetException', e.message);
+    }
+    const { UserImportJobs: jobs } = await call('ListUserImportJobs', { UserPoolId: poolId, MaxResults: 1 });
+    assert.equal(jobs.length, 1);
+    const { UserImportJobs: all } = await call('ListUserImportJobs', { UserPoolId: poolId, MaxResults: 60 });
+    assert.deepEqual(all.map((j) => j.JobName).sort(), ['first', 'second']);
+    await refused('DescribeUserImportJob', { UserPoolId: poolId, JobId: 'import-nosuchjob' }, 'ResourceNotFoundException');
   });
 
   test('DeleteUserPool: refused under deletion protection, then done', async () => {

@@ -21,6 +21,7 @@ import {
 } from './harness.js';
 import { startLambdaHost } from './lambda-host.js';
 import * as createAuthChallenge from './lambda/createAuthChallenge.js';
+import * as customEmailSender from './lambda/customEmailSender.js';
 import * as customMessage from './lambda/customMessage.js';
 import * as defineAuthChallenge from './lambda/defineAuthChallenge.js';
 import * as misbehave from './lambda/misbehave.js';
@@ -50,6 +51,11 @@ const REDIRECT_URI = 'http://localhost:3000/cb';
 const LAMBDA_KEY = { accessKeyId: 'AKIATRIGGERTESTS0001', secretAccessKey: randomBytes(24).toString('base64') };
 const WEBHOOK_SECRET = `whsec-${randomBytes(16).toString('hex')}`;
 const CLIENT_ID_NOT_APPLICABLE = 'CLIENT_ID_NOT_APPLICABLE';
+// The operator's key that seals codes for custom senders, shared with the sender function.
+const CODE_KEY_HEX = randomBytes(32).toString('hex');
+const CODE_KEY_NAME = 'arn:aws:kms:us-east-1:123456789012:key/codes';
+globalThis.CODE_KEY_HEX = CODE_KEY_HEX;
+globalThis.CODE_KEY_NAME = CODE_KEY_NAME;
 
 const arn = (name) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 
@@ -230,6 +236,7 @@ before(async () => {
     functions: {
       preSignUp, postConfirmation, preAuthentication, postAuthentication, customMessage, preTokenGeneration,
       preTokenGenerationV1, defineAuthChallenge, createAuthChallenge, verifyAuthChallenge, userMigration,
+      customEmailSender,
       misbehave: { module: misbehave, timeoutMs: 15_000 },
     },
   });
@@ -249,6 +256,7 @@ before(async () => {
           '--lambda-access-key-id', LAMBDA_KEY.accessKeyId,
           '--lambda-secret-access-key', LAMBDA_KEY.secretAccessKey,
           '--trigger-webhook-secret', WEBHOOK_SECRET,
+          '--custom-sender-key', CODE_KEY_HEX,
         ],
       });
       break;
@@ -274,6 +282,10 @@ before(async () => {
     PreTokenGenerationConfig: { LambdaVersion: 'V2_0', LambdaArn: `${host.url}/webhook/preTokenGeneration` },
   });
   await apiPool('mfa', { CustomMessage: arn('customMessage') });
+  await apiPool('sender', {
+    CustomEmailSender: { LambdaVersion: 'V1_0', LambdaArn: arn('customEmailSender') },
+    KMSKeyID: CODE_KEY_NAME,
+  });
   await send('SetUserPoolMfaConfig', {
     UserPoolId: pools.mfa.poolId, MfaConfiguration: 'ON',
     EmailMfaConfiguration: { Subject: 'Your code', Message: 'Sign-in code: {####}' },
@@ -1025,5 +1037,47 @@ describe('webhooks', () => {
     assert.ok([`/2015-03-31/functions/${encodeURIComponent(arn('preSignUp'))}/invocations`, `/2015-03-31/functions/${arn('preSignUp')}/invocations`]
       .includes(call.path), call.path);
     assert.equal(call.functionName, 'preSignUp');
+  });
+});
+
+describe('CustomEmailSender', () => {
+  test('codes and temporary passwords reach the sender sealed for the operator\'s key, and only it', async () => {
+    const { poolId, clientId } = pools.sender;
+    const username = `sender${randomBytes(4).toString('hex')}`;
+    const email = `${username}@example.test`;
+    customEmailSender.delivered.length = 0;
+    await send('SignUp', {
+      ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: [{ Name: 'email', Value: email }],
+    });
+    const signUp = customEmailSender.delivered.find((d) => d.to === email);
+    assert.ok(signUp, `the sender got the sign-up code: ${JSON.stringify(customEmailSender.delivered)}`);
+    assert.equal(signUp.source, 'CustomEmailSender_SignUp');
+    assert.equal(signUp.type, 'customEmailSenderRequestV1', JSON.stringify(signUp));
+    assert.match(signUp.code, /^\d{6}$/);
+    assert.equal(signUp.context['userpool-id'], poolId);
+    assert.equal(outboxMessages(dir, email).length, 0, 'nothing else is mailed');
+    // The code the sender opened confirms the account.
+    await send('ConfirmSignUp', { ClientId: clientId, Username: username, ConfirmationCode: signUp.code });
+    const { UserStatus } = await send('AdminGetUser', { UserPoolId: poolId, Username: username });
+    assert.equal(UserStatus, 'CONFIRMED');
+
+    await send('ForgotPassword', { ClientId: clientId, Username: username });
+    const reset = customEmailSender.delivered.filter((d) => d.to === email).at(-1);
+    assert.equal(reset.source, 'CustomEmailSender_ForgotPassword');
+    await send('ConfirmForgotPassword', {
+      ClientId: clientId, Username: username, ConfirmationCode: reset.code, Password: NEW_PASSWORD,
+    });
+
+    const invited = `invited${randomBytes(4).toString('hex')}`;
+    await send('AdminCreateUser', {
+      UserPoolId: poolId, Username: invited,
+      UserAttributes: [{ Name: 'email', Value: `${invited}@example.test` }, { Name: 'email_verified', Value: 'true' }],
+    });
+    const invitation = customEmailSender.delivered.find((d) => d.to === `${invited}@example.test`);
+    assert.equal(invitation.source, 'CustomEmailSender_AdminCreateUser');
+    const challenge = await send('InitiateAuth', {
+      ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: invited, PASSWORD: invitation.code },
+    });
+    assert.equal(challenge.ChallengeName, 'NEW_PASSWORD_REQUIRED', 'the temporary password the sender opened works');
   });
 });

@@ -827,6 +827,63 @@ pub trait DeviceStore {
     ) -> StoreResult<bool>;
 }
 
+/// A user import job (`CreateUserImportJob`): Cognito's `UserImportJobType` and what runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportJobRecord {
+    pub job_id: String,
+    pub pool_id: String,
+    pub job_name: String,
+    /// `Created`, `Pending`, `InProgress`, `Stopping`, `Stopped`, `Failed`, `Succeeded`,
+    /// `Expired`.
+    pub status: String,
+    pub role_arn: String,
+    pub hash_algorithm: Option<String>,
+    /// The SHA-256 hash of the pre-signed URL's token, and until when it takes an upload.
+    pub upload_token_hash: TokenHash,
+    pub upload_expires_at: Timestamp,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub imported: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    pub completion_message: Option<String>,
+    /// Bumped by every update (compare-and-swap counter).
+    pub version: i64,
+}
+
+/// User import jobs and their uploaded CSV.
+#[async_trait]
+pub trait ImportJobStore {
+    async fn insert_import_job(&self, job: &ImportJobRecord) -> StoreResult<bool>;
+    async fn get_import_job(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+    ) -> StoreResult<Option<ImportJobRecord>>;
+    /// A pool's jobs, oldest first, at most `limit` after the job `after` (exclusive).
+    async fn list_import_jobs(
+        &self,
+        pool_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<ImportJobRecord>>;
+    /// Every pool's jobs in `status` (what a runner picks up).
+    async fn import_jobs_in(&self, status: &str) -> StoreResult<Vec<ImportJobRecord>>;
+    /// Writes the job's status, times, counts and message if its version is still
+    /// `job.version` (compare-and-swap); `Stale` otherwise.
+    async fn update_import_job(&self, job: &ImportJobRecord) -> StoreResult<CasOutcome>;
+    /// Keeps the CSV of a job that is still `Created`, named by its token; false otherwise.
+    async fn put_import_csv(
+        &self,
+        job_id: &str,
+        token: &TokenHash,
+        now: Timestamp,
+        csv: &str,
+    ) -> StoreResult<bool>;
+    async fn get_import_csv(&self, job_id: &str) -> StoreResult<Option<String>>;
+}
+
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -842,6 +899,7 @@ pub trait Store:
     + SamlStore
     + AccessKeyStore
     + DeviceStore
+    + ImportJobStore
     + Send
     + Sync
 {

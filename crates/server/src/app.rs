@@ -78,10 +78,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master.clone(),
         mailer.clone(),
         Duration::from_millis(args.hash_queue_timeout_ms),
-        Arc::new(Triggers::new(Arc::new(crate::triggers::invoker(
-            &args.triggers,
-            settings.is_https(),
-        )?))),
+        Arc::new(Triggers::new(
+            Arc::new(crate::triggers::invoker(
+                &args.triggers,
+                settings.is_https(),
+            )?),
+            crate::triggers::code_key(&args.triggers)?,
+        )),
     );
     let api = Arc::new(Api {
         auth: auth.clone(),
@@ -186,6 +189,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api,
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
+    let imports = AbortOnDrop(spawn_import_runner(state.auth.clone(), directory.clone()));
 
     println!(
         "userpool listening on {public_url} ({addr}), database {}",
@@ -207,6 +211,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     jobs.abort();
+    drop(imports);
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -237,6 +242,23 @@ fn spawn_jobs(
                         Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
                     }
                 }
+            }
+        }
+    })
+}
+
+/// Runs the user import jobs that become pending (`StartUserImportJob`), on whichever node
+/// claims each first; every few seconds, on every node.
+fn spawn_import_runner(
+    auth: Arc<userpool_core::auth::Auth>,
+    directory: Arc<Directory>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = auth.run_import_jobs(&directory).await {
+                tracing::warn!(error = %e.message, "running import jobs failed");
             }
         }
     })

@@ -208,6 +208,13 @@ pub(crate) struct TriggerArgs {
     #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
     pub(crate) lambda_session_token: Option<String>,
 
+    /// The 256-bit AES key (64 hex digits) that seals codes for the custom sender triggers
+    /// (`CustomEmailSender`, `CustomSMSSender`), in the AWS Encryption SDK's message format; the
+    /// trigger decrypts with a raw AES keyring of namespace `userpool` and the pool's
+    /// `KMSKeyID` as key name (docs/design/0008-triggers.md).
+    #[arg(long, env = "USERPOOL_CUSTOM_SENDER_KEY", hide_env_values = true)]
+    pub(crate) custom_sender_key: Option<String>,
+
     /// Secret of the HMAC that signs calls to webhook triggers (an https URL in place of a
     /// function ARN); their receivers check it (docs/design/0008-triggers.md).
     #[arg(long, env = "USERPOOL_TRIGGER_WEBHOOK_SECRET", hide_env_values = true)]

@@ -182,6 +182,26 @@ pub(crate) fn invoker(args: &crate::cli::TriggerArgs, https: bool) -> anyhow::Re
     )
 }
 
+/// The operator's key that seals codes for custom sender triggers (`--custom-sender-key`).
+pub(crate) fn code_key(args: &crate::cli::TriggerArgs) -> anyhow::Result<Option<[u8; 32]>> {
+    let Some(hex) = &args.custom_sender_key else {
+        return Ok(None);
+    };
+    let hex = hex.trim();
+    let bytes: Option<Vec<u8>> = (hex.len() == 64)
+        .then(|| {
+            (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    let key = bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| anyhow::anyhow!("--custom-sender-key: 64 hex digits (a 256-bit AES key)"))?;
+    Ok(Some(key))
+}
+
 /// Hex HMAC-SHA256 under `secret` of `{t}.{body}`.
 pub(crate) fn webhook_signature(secret: &str, t: u64, body: &[u8]) -> String {
     use aws_lc_rs::hmac;

@@ -29,6 +29,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     16 => "0016_provider_group_versions.sql",
     17 => "0017_srp_verifiers.sql",
     18 => "0018_devices.sql",
+    19 => "0019_import_jobs.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -50,6 +51,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     16 => "0016_provider_group_versions.sql",
     17 => "0017_srp_verifiers.sql",
     18 => "0018_devices.sql",
+    19 => "0019_import_jobs.sql",
 );
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

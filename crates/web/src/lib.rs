@@ -9,6 +9,7 @@ mod federation;
 mod health;
 mod host;
 mod html;
+mod import_upload;
 mod login;
 mod oauth;
 mod pending;
@@ -65,6 +66,12 @@ pub fn router(state: AppState) -> Router {
             "/",
             post(api::api).layer(axum::extract::DefaultBodyLimit::max(
                 userpool_api::MAX_BODY_BYTES,
+            )),
+        )
+        .route(
+            "/import-jobs/{job_id}",
+            axum::routing::put(import_upload::upload).layer(axum::extract::DefaultBodyLimit::max(
+                userpool_core::auth::import_jobs::MAX_CSV_BYTES,
             )),
         )
         .route(

@@ -8,6 +8,7 @@ mod devices;
 mod domains;
 mod groups;
 mod identity_providers;
+mod import_jobs;
 mod pool_config;
 mod pools;
 mod resource_servers;
@@ -131,6 +132,12 @@ pub(crate) async fn call(
         "AdminListDevices" => devices::admin_list(api, input).await,
         "AdminForgetDevice" => devices::admin_forget(api, input).await,
         "AdminUpdateDeviceStatus" => devices::admin_update_status(api, input).await,
+        "GetCSVHeader" => import_jobs::get_csv_header(api, input).await,
+        "CreateUserImportJob" => import_jobs::create(api, input).await,
+        "StartUserImportJob" => import_jobs::start(api, input).await,
+        "StopUserImportJob" => import_jobs::stop(api, input).await,
+        "DescribeUserImportJob" => import_jobs::describe(api, input).await,
+        "ListUserImportJobs" => import_jobs::list(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

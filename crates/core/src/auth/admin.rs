@@ -250,6 +250,13 @@ impl Auth {
             return;
         };
         let source = "CustomMessage_AdminCreateUser";
+        let message = super::CodeMessage::new(source, None, passed);
+        if self
+            .custom_sender(view, user, password, &message, false)
+            .await
+        {
+            return;
+        }
         if let Some((subject, body)) = self
             .custom_email(
                 view,

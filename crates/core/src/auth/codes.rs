@@ -171,6 +171,9 @@ impl Auth {
         let (Some(email), Some(user)) = (email, user) else {
             return Ok(());
         };
+        if self.custom_sender(view, user, &code, &message, false).await {
+            return Ok(());
+        }
         let custom = self.custom_email(view, user, &code, None, &message).await;
         let (subject, body) = custom.unwrap_or_else(|| match purpose {
             CodePurpose::Confirm | CodePurpose::VerifyEmail => {

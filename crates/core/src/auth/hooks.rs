@@ -184,6 +184,54 @@ impl Auth {
         Ok(())
     }
 
+    /// Hands a code to the pool's custom sender trigger of its medium (`CustomEmailSender_*`,
+    /// `CustomSMSSender_*`), sealed under the operator's key as the ESDK's message format
+    /// (`triggers::sealed_code`); true when the trigger took it (nothing else is sent). As in
+    /// Cognito, the sender's failure reaches nobody but the log.
+    pub(super) async fn custom_sender(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        code: &str,
+        message: &CodeMessage<'_>,
+        sms: bool,
+    ) -> bool {
+        let trigger = if sms {
+            Trigger::CustomSmsSender
+        } else {
+            Trigger::CustomEmailSender
+        };
+        if !view.triggers.has(trigger) {
+            return false;
+        }
+        let Some(sealed) = self.triggers.seal_code(view, code) else {
+            tracing::error!(
+                trigger = trigger.name(),
+                "a custom sender is configured but no --custom-sender-key is: the default delivery is used"
+            );
+            return false;
+        };
+        let kind = if sms {
+            "customSMSSenderRequestV1"
+        } else {
+            "customEmailSenderRequestV1"
+        };
+        let mut request = json!({
+            "type": kind,
+            "code": sealed,
+            "userAttributes": user_attributes(user),
+        });
+        message.passed.add_to(&mut request, false);
+        let source = message
+            .source
+            .replacen("CustomMessage_", &format!("{}_", trigger.name()), 1);
+        let call = Self::call(view, trigger, &source, &user.username, message.client_id);
+        if let Err(e) = self.triggers.run(&call, request, json!({})).await {
+            tracing::warn!(source, error = %e.message, "custom sender trigger failed");
+        }
+        true
+    }
+
     /// The custom message trigger's email for a code (`CustomMessage_*`): its subject and
     /// body with the code (and the username) in place of their placeholders; none when the
     /// pool has no trigger or the answer leaves the email to the defaults. A failing trigger

@@ -195,8 +195,9 @@ pub fn firebase_lines(export: &Value, params: &FirebaseParams) -> Result<Vec<Use
         .collect()
 }
 
-/// The users of Cognito's import CSV (the columns `GetCSVHeader` names; no passwords: they
-/// wait for a reset, as Cognito's imported users do).
+/// The users of Cognito's import CSV (the columns `GetCSVHeader` names). Without a password
+/// hash (column `cognito:password_hash` [I]) a user waits for a reset, as Cognito's imported
+/// users do; with one, the user is confirmed and signs in with their password.
 pub fn cognito_csv_lines(csv: &str) -> Result<Vec<UserLine>, String> {
     let mut rows = csv_rows(csv).into_iter();
     let header = rows.next().ok_or("the CSV is empty")?;
@@ -229,15 +230,25 @@ pub fn cognito_csv_lines(csv: &str) -> Result<Vec<UserLine>, String> {
                 value,
             });
         }
+        let password_hash = column(super::import_jobs::HASH_COLUMN)
+            .map(|i| row[i].clone())
+            .filter(|h| !h.is_empty());
         lines.push(UserLine {
             username: Some(row[username_at].clone()),
             sub: None,
-            user_status: Some("RESET_REQUIRED".into()),
+            user_status: Some(
+                if password_hash.is_some() {
+                    "CONFIRMED"
+                } else {
+                    "RESET_REQUIRED"
+                }
+                .into(),
+            ),
             enabled: true,
             user_create_date: None,
             attributes,
             groups: Vec::new(),
-            password_hash: None,
+            password_hash,
         });
     }
     Ok(lines)

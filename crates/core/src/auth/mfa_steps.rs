@@ -88,17 +88,14 @@ impl Auth {
             &code_context(&view.pool.id, &user.username),
             &code,
         );
+        let passed = crate::triggers::TriggerInput::default();
+        let message = super::CodeMessage {
+            source: "CustomMessage_Authentication",
+            client_id: Some(client_id),
+            passed: &passed,
+        };
         let custom = match factor {
-            MfaFactor::Email => {
-                let passed = crate::triggers::TriggerInput::default();
-                let source = "CustomMessage_Authentication";
-                let message = super::CodeMessage {
-                    source,
-                    client_id: Some(client_id),
-                    passed: &passed,
-                };
-                self.custom_email(view, user, &code, None, &message).await
-            }
+            MfaFactor::Email => self.custom_email(view, user, &code, None, &message).await,
             _ => None,
         };
         let (subject, body) =
@@ -116,6 +113,10 @@ impl Auth {
             .unwrap_or_default();
         let who = super::lockout::who_user(&user.username);
         if !self.may_send(&view.pool.id, "mfa", &who).await? {
+            return Ok(hash.as_str().to_string());
+        }
+        let sms = factor != MfaFactor::Email;
+        if self.custom_sender(view, user, &code, &message, sms).await {
             return Ok(hash.as_str().to_string());
         }
         let sent = match factor {

@@ -13,6 +13,7 @@ mod devices;
 mod federated;
 mod hooks;
 pub mod import;
+pub mod import_jobs;
 mod links;
 pub mod lockout;
 mod mfa;
@@ -70,6 +71,8 @@ pub enum ErrorKind {
     InvalidParameter,
     /// The CPU-work queue did not clear in time: nothing was spent; try again.
     TooManyRequests,
+    /// The resource is not in the state the operation needs.
+    PreconditionNotMet,
     /// A trigger's function raised an error.
     UserLambdaValidation,
     /// A trigger's function could not be called or did not answer in time.
@@ -98,6 +101,7 @@ impl ErrorKind {
             Self::InvalidPassword => "InvalidPasswordException",
             Self::InvalidParameter => "InvalidParameterException",
             Self::TooManyRequests => "TooManyRequestsException",
+            Self::PreconditionNotMet => "PreconditionNotMetException",
             Self::UserLambdaValidation => "UserLambdaValidationException",
             Self::UnexpectedLambda => "UnexpectedLambdaException",
             Self::InvalidLambdaResponse => "InvalidLambdaResponseException",

@@ -3,6 +3,7 @@
 //! [`Invoker`] port, and the three ways a call fails, in Cognito's words. What each answer
 //! changes is decided by the use case that asked (see `docs/design/0008-triggers.md`).
 
+pub mod sealed_code;
 mod tokens;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub enum Trigger {
     CreateAuthChallenge,
     VerifyAuthChallengeResponse,
     UserMigration,
+    CustomEmailSender,
+    CustomSmsSender,
 }
 
 impl Trigger {
@@ -46,10 +49,12 @@ impl Trigger {
             Self::CreateAuthChallenge => "CreateAuthChallenge",
             Self::VerifyAuthChallengeResponse => "VerifyAuthChallengeResponse",
             Self::UserMigration => "UserMigration",
+            Self::CustomEmailSender => "CustomEmailSender",
+            Self::CustomSmsSender => "CustomSMSSender",
         }
     }
 
-    const ALL: [Trigger; 10] = [
+    const ALL: [Trigger; 12] = [
         Self::PreSignUp,
         Self::PostConfirmation,
         Self::PreAuthentication,
@@ -60,6 +65,8 @@ impl Trigger {
         Self::CreateAuthChallenge,
         Self::VerifyAuthChallengeResponse,
         Self::UserMigration,
+        Self::CustomEmailSender,
+        Self::CustomSmsSender,
     ];
 }
 
@@ -208,6 +215,8 @@ pub struct TriggerTable {
     targets: Vec<(Trigger, Target)>,
     /// The pre-token-generation event version: 1, 2 or 3.
     token_version: u8,
+    /// `KMSKeyID`: names the key that seals codes for the custom sender triggers.
+    code_key_id: Option<String>,
 }
 
 impl TriggerTable {
@@ -218,6 +227,10 @@ impl TriggerTable {
         let Some(config) = config else {
             return table;
         };
+        table.code_key_id = config
+            .get("KMSKeyID")
+            .and_then(Value::as_str)
+            .map(String::from);
         for trigger in Trigger::ALL {
             let (value, version) = match trigger {
                 Trigger::PreTokenGeneration => match config.get("PreTokenGenerationConfig") {
@@ -231,6 +244,10 @@ impl TriggerTable {
                     ),
                     None => (config.get("PreTokenGeneration"), 1),
                 },
+                Trigger::CustomEmailSender | Trigger::CustomSmsSender => (
+                    config.get(trigger.name()).and_then(|c| c.get("LambdaArn")),
+                    1,
+                ),
                 t => (config.get(t.name()), 1),
             };
             if let Some(target) = value
@@ -255,6 +272,11 @@ impl TriggerTable {
 
     pub fn has(&self, trigger: Trigger) -> bool {
         self.target(trigger).is_some()
+    }
+
+    /// The pool's `KMSKeyID`: the name of the operator's key that seals codes.
+    pub fn code_key_id(&self) -> Option<&str> {
+        self.code_key_id.as_deref()
     }
 
     /// The pre-token-generation event version (1 when the trigger is absent).
@@ -327,11 +349,30 @@ impl TriggerInput {
 /// Runs a pool's triggers through the invoker.
 pub struct Triggers {
     invoker: Arc<dyn Invoker>,
+    /// The operator's key that seals codes for the custom sender triggers.
+    code_key: Option<[u8; 32]>,
 }
 
+/// The namespace of the key that seals codes (the ESDK raw AES keyring's `keyNamespace`; its
+/// `keyName` is the pool's `KMSKeyID`).
+pub const CODE_KEY_NAMESPACE: &str = "userpool";
+
 impl Triggers {
-    pub fn new(invoker: Arc<dyn Invoker>) -> Self {
-        Self { invoker }
+    pub fn new(invoker: Arc<dyn Invoker>, code_key: Option<[u8; 32]>) -> Self {
+        Self { invoker, code_key }
+    }
+
+    /// A code sealed for a pool's custom sender (see [`sealed_code`]); none without the
+    /// operator's key.
+    pub fn seal_code(&self, view: &PoolView, code: &str) -> Option<String> {
+        let key = self.code_key?;
+        let name = view.triggers.code_key_id().unwrap_or("userpool-code-key");
+        let key = sealed_code::CodeKey::new(key, CODE_KEY_NAMESPACE, name);
+        Some(sealed_code::seal_code(
+            &key,
+            code,
+            &[("userpool-id", &view.pool.id)],
+        ))
     }
 
     /// Calls the trigger, if the pool has one, with `request` and the `response` members

@@ -94,6 +94,7 @@ mod challenges;
 mod changes;
 mod codes;
 mod devices;
+mod import_jobs;
 mod keys;
 mod lockout;
 mod pools;
