@@ -19,6 +19,7 @@ import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import {
   CookieJar, createPgDatabase, freePort, jwtPayload, outboxCode, outboxMessages, pkcePair, signIn, startServer,
 } from './harness.js';
+import { startIdp } from './idp.js';
 import { startLambdaHost } from './lambda-host.js';
 import * as createAuthChallenge from './lambda/createAuthChallenge.js';
 import * as customEmailSender from './lambda/customEmailSender.js';
@@ -187,6 +188,7 @@ function mainSeed(port) {
         PreAuthentication: arn('preAuthentication'),
         PostAuthentication: arn('postAuthentication'),
         CustomMessage: arn('customMessage'),
+        UserMigration: arn('userMigration'),
         PreTokenGenerationConfig: { LambdaVersion: 'V3_0', LambdaArn: arn('preTokenGeneration') },
       },
       Clients: [
@@ -271,6 +273,7 @@ before(async () => {
   await apiPool('v1', { PreTokenGenerationConfig: { LambdaVersion: 'V1_0', LambdaArn: arn('preTokenGenerationV1') } });
   await apiPool('v2', { PreTokenGenerationConfig: { LambdaVersion: 'V2_0', LambdaArn: arn('preTokenGeneration') } });
   await apiPool('custom', {
+    PreAuthentication: arn('preAuthentication'),
     DefineAuthChallenge: arn('defineAuthChallenge'),
     CreateAuthChallenge: arn('createAuthChallenge'),
     VerifyAuthChallengeResponse: arn('verifyAuthChallenge'),
@@ -286,8 +289,17 @@ before(async () => {
     CustomEmailSender: { LambdaVersion: 'V1_0', LambdaArn: arn('customEmailSender') },
     KMSKeyID: CODE_KEY_NAME,
   });
+  await apiPool('devices', {
+    PostAuthentication: arn('postAuthentication'),
+    PreTokenGenerationConfig: { LambdaVersion: 'V3_0', LambdaArn: arn('preTokenGeneration') },
+  }, { extra: { DeviceConfiguration: { ChallengeRequiredOnNewDevice: false, DeviceOnlyRememberedOnUserPrompt: true } } });
   await send('SetUserPoolMfaConfig', {
     UserPoolId: pools.mfa.poolId, MfaConfiguration: 'ON',
+    EmailMfaConfiguration: { Subject: 'Your code', Message: 'Sign-in code: {####}' },
+  });
+  // Email MFA for the users who turn it on: the sender's CustomEmailSender_Authentication.
+  await send('SetUserPoolMfaConfig', {
+    UserPoolId: pools.sender.poolId, MfaConfiguration: 'OPTIONAL',
     EmailMfaConfiguration: { Subject: 'Your code', Message: 'Sign-in code: {####}' },
   });
 });
@@ -1079,5 +1091,458 @@ describe('CustomEmailSender', () => {
       ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: invited, PASSWORD: invitation.code },
     });
     assert.equal(challenge.ChallengeName, 'NEW_PASSWORD_REQUIRED', 'the temporary password the sender opened works');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The front doors not taken above: the managed-login pages' sign-up, confirmation and reset
+// forms, the implicit grant, the refresh grants, remembered devices, CUSTOM_AUTH's pre
+// authentication, the admin's password reset, the custom sender's other messages, and
+// federation with a real OpenID Provider (oidc-provider, see idp.js), driven with plain fetch.
+
+const decodeHtml = (s) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+  .replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+
+/** The first POST form of `html`: its action (resolved against `base`) and its inputs' values. */
+function formIn(html, base) {
+  const form = html.match(/<form\b[^>]*\bmethod="post"[^>]*>[\s\S]*?<\/form>/i);
+  assert.ok(form, `a form on ${base}:\n${html.slice(0, 2000)}`);
+  const action = form[0].match(/\baction="([^"]*)"/i);
+  const fields = {};
+  for (const [input] of form[0].matchAll(/<input\b[^>]*>/gi)) {
+    const name = input.match(/\bname="([^"]*)"/i)?.[1];
+    if (name) fields[decodeHtml(name)] = decodeHtml(input.match(/\bvalue="([^"]*)"/i)?.[1] ?? '');
+  }
+  return { action: new URL(action ? decodeHtml(action[1]) : base.pathname + base.search, base), fields };
+}
+
+/** GET with the jar's cookies, no redirects followed. */
+async function getWith(url, jar) {
+  const res = await fetch(url, { redirect: 'manual', headers: jar.cookies.size ? { cookie: jar.header() } : {} });
+  jar.store(res);
+  return res;
+}
+
+/** A page's form (status 200 asserted). */
+async function pageForm(url, jar) {
+  const res = await getWith(url, jar);
+  const html = await res.text();
+  assert.equal(res.status, 200, `GET ${url}: ${res.status} ${html.slice(0, 500)}`);
+  return formIn(html, new URL(url));
+}
+
+/** Posts `form` with its inputs, `fields` filled in: { status, location (a URL or null), text }. */
+async function submitForm(form, fields, jar) {
+  const res = await fetch(form.action, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(jar.cookies.size ? { cookie: jar.header() } : {}) },
+    body: new URLSearchParams({ ...form.fields, ...fields }),
+  });
+  jar.store(res);
+  const location = res.headers.get('location');
+  return { status: res.status, location: location && new URL(location, form.action), text: await res.text() };
+}
+
+/** A managed-login page of the web client: `/signup`, `/forgotPassword`, … with the authorize parameters. */
+function pageUrl(path) {
+  const url = new URL(path, server.url);
+  url.search = new URLSearchParams({ client_id: WEB_CLIENT, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid email' }).toString();
+  return url;
+}
+
+/** The reset of `username` through /forgotPassword and /confirmforgotPassword; the code from `email`'s mail. */
+async function pageReset(username, email, password) {
+  const jar = new CookieJar();
+  const asked = await submitForm(await pageForm(pageUrl('/forgotPassword'), jar), { username }, jar);
+  assert.equal(asked.status, 302, asked.text);
+  assert.equal(asked.location.pathname, '/confirmforgotPassword', String(asked.location));
+  const code = await outboxCode(dir, email, { pattern: /\b(\d{6})\b/ });
+  const done = await submitForm(await pageForm(asked.location, jar), { username, code, password }, jar);
+  assert.equal(done.status, 302, `the reset was taken: ${done.status} ${done.text.slice(0, 500)}`);
+  return done;
+}
+
+describe('the managed-login pages', () => {
+  test('/signup then /confirm: PreSignUp_SignUp, then PostConfirmation_ConfirmSignUp with the code typed on the page', async () => {
+    const username = unique('pagesign');
+    const email = `${username}@example.test`;
+    const jar = new CookieJar();
+    const signedUp = await submitForm(await pageForm(pageUrl('/signup'), jar), { username, email, password: PASSWORD }, jar);
+    assert.equal(signedUp.status, 302, signedUp.text.slice(0, 500));
+    assert.equal(signedUp.location.pathname, '/confirm', String(signedUp.location));
+    const pre = theEvent('PreSignUp_SignUp', username);
+    assertEnvelope(pre, { source: 'PreSignUp_SignUp', userName: username, clientId: WEB_CLIENT });
+    assert.equal(pre.request.userAttributes.email, email);
+    assert.equal(eventsOf('PostConfirmation_ConfirmSignUp', username).length, 0, 'not before the code');
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'UNCONFIRMED');
+
+    const code = await outboxCode(dir, email);
+    const confirmed = await submitForm(await pageForm(signedUp.location, jar), { username, code }, jar);
+    assert.equal(confirmed.status, 302, confirmed.text.slice(0, 500));
+    const post = theEvent('PostConfirmation_ConfirmSignUp', username);
+    assertEnvelope(post, { source: 'PostConfirmation_ConfirmSignUp', userName: username, clientId: WEB_CLIENT });
+    assert.equal(post.request.userAttributes.email, email);
+    assert.equal(post.request.userAttributes['cognito:user_status'], 'CONFIRMED');
+    assert.equal(postConfirmation.profiles.get(username)?.via, 'PostConfirmation_ConfirmSignUp');
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'CONFIRMED');
+  });
+
+  test('/forgotPassword then /confirmforgotPassword: CustomMessage_ForgotPassword, PostConfirmation_ConfirmForgotPassword; the new password works', async () => {
+    const username = unique('pagereset');
+    const email = `${username}@example.test`;
+    await confirmedUser(MAIN_POOL, username, email);
+    host.clear();
+    await pageReset(username, email, NEW_PASSWORD);
+    assertEnvelope(theEvent('CustomMessage_ForgotPassword', username),
+      { source: 'CustomMessage_ForgotPassword', userName: username, clientId: WEB_CLIENT });
+    const post = theEvent('PostConfirmation_ConfirmForgotPassword', username);
+    assertEnvelope(post, { source: 'PostConfirmation_ConfirmForgotPassword', userName: username, clientId: WEB_CLIENT });
+    assert.equal(post.request.userAttributes.email, email);
+    assert.ok((await passwordAuth(WEB_CLIENT, username, NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+    await refusedWith(passwordAuth(WEB_CLIENT, username, PASSWORD), 'NotAuthorizedException');
+  });
+
+  test('UserMigration_Authentication from /login: the old-system user is moved in and gets a code (TokenGeneration_HostedAuth)', async () => {
+    await assertNoUser(MAIN_POOL, 'legacy-pia');
+    const tokens = await hostedSignIn('legacy-pia', 'Old-Passw0rd!');
+    const event = theEvent('UserMigration_Authentication', 'legacy-pia');
+    assertEnvelope(event, { source: 'UserMigration_Authentication', userName: 'legacy-pia', clientId: WEB_CLIENT });
+    assert.equal(event.request.password, 'Old-Passw0rd!');
+    assertEnvelope(theEvent('TokenGeneration_HostedAuth', 'legacy-pia'),
+      { source: 'TokenGeneration_HostedAuth', userName: 'legacy-pia', clientId: WEB_CLIENT, version: '3' });
+    const id = jwtPayload(tokens.id_token);
+    assert.equal(id['cognito:username'], 'legacy-pia');
+    assert.equal(id.email, 'pia@legacy.example');
+    assert.equal(id.source, 'TokenGeneration_HostedAuth');
+    const user = await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: 'legacy-pia' });
+    assert.equal(user.UserStatus, 'CONFIRMED');
+    assert.equal(asMap(user.UserAttributes).name, 'Pia Legacy');
+    // A wrong old password on the page: turned away, nobody moved in.
+    host.clear();
+    await assert.rejects(hostedSignIn('legacy-sam', 'Wr0ng-Passw0rd!'), /answered (200|400)/);
+    assert.equal(theEvent('UserMigration_Authentication', 'legacy-sam').request.password, 'Wr0ng-Passw0rd!');
+    await assertNoUser(MAIN_POOL, 'legacy-sam');
+  });
+
+  test('UserMigration_ForgotPassword from /forgotPassword: the user is moved in (RESET_REQUIRED), the page reset confirms it', async () => {
+    await assertNoUser(MAIN_POOL, 'legacy-sam');
+    await pageReset('legacy-sam', 'sam@legacy.example', NEW_PASSWORD);
+    assertEnvelope(theEvent('UserMigration_ForgotPassword', 'legacy-sam'),
+      { source: 'UserMigration_ForgotPassword', userName: 'legacy-sam', clientId: WEB_CLIENT });
+    assertEnvelope(theEvent('PostConfirmation_ConfirmForgotPassword', 'legacy-sam'),
+      { source: 'PostConfirmation_ConfirmForgotPassword', userName: 'legacy-sam', clientId: WEB_CLIENT });
+    const user = await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: 'legacy-sam' });
+    assert.equal(user.UserStatus, 'CONFIRMED');
+    assert.equal(asMap(user.UserAttributes).email, 'sam@legacy.example');
+    assert.ok((await passwordAuth(WEB_CLIENT, 'legacy-sam', NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+  });
+
+  test('the implicit grant (response_type=token): TokenGeneration_HostedAuth, its claims in the fragment\'s tokens', async () => {
+    const { UserPoolClient: { ClientId: clientId } } = await send('CreateUserPoolClient', {
+      UserPoolId: MAIN_POOL, ClientName: 'implicit', AllowedOAuthFlowsUserPoolClient: true, AllowedOAuthFlows: ['implicit'],
+      AllowedOAuthScopes: ['openid', 'email'], CallbackURLs: [REDIRECT_URI], SupportedIdentityProviders: ['COGNITO'],
+    });
+    const username = unique('implicit');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    host.clear();
+    const authorize = new URL('/oauth2/authorize', server.url);
+    authorize.search = new URLSearchParams({
+      response_type: 'token', client_id: clientId, redirect_uri: REDIRECT_URI, scope: 'openid email', state: 'imp',
+    }).toString();
+    const { callbackUrl } = await signIn(authorize, { username, password: PASSWORD, jar: new CookieJar() });
+    const fragment = new URLSearchParams(callbackUrl.hash.slice(1));
+    assert.ok(fragment.get('access_token'), `tokens in the fragment: ${callbackUrl}`);
+    assert.equal(fragment.get('state'), 'imp');
+    const gen = theEvent('TokenGeneration_HostedAuth', username);
+    assertEnvelope(gen, { source: 'TokenGeneration_HostedAuth', userName: username, clientId, version: '3' });
+    assert.deepEqual([...gen.request.scopes].sort(), ['email', 'openid']);
+    assert.deepEqual(host.calls().map((c) => c.event.triggerSource),
+      ['PreAuthentication_Authentication', 'PostAuthentication_Authentication', 'TokenGeneration_HostedAuth'], trace());
+    const access = await (await verifierFor(MAIN_POOL, { tokenUse: 'access', clientId, scope: 'acme/reports.read' }))
+      .verify(fragment.get('access_token'));
+    assert.equal(access.plan, 'pro');
+    const id = await (await verifierFor(MAIN_POOL, { tokenUse: 'id', clientId })).verify(fragment.get('id_token'));
+    assert.equal(id.source, 'TokenGeneration_HostedAuth');
+    assert.equal(id.tenant, 'acme');
+  });
+});
+
+describe('more front doors of the API', () => {
+  test('TokenGeneration_RefreshTokens from GetTokensFromRefreshToken and from /oauth2/token grant_type=refresh_token', async () => {
+    const username = unique('refr2');
+    await confirmedUser(MAIN_POOL, username, `${username}@example.test`);
+    const { AuthenticationResult: first } = await passwordAuth(WEB_CLIENT, username);
+    host.clear();
+    const viaApi = await send('GetTokensFromRefreshToken', { ClientId: WEB_CLIENT, RefreshToken: first.RefreshToken });
+    assertEnvelope(theEvent('TokenGeneration_RefreshTokens', username),
+      { source: 'TokenGeneration_RefreshTokens', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(jwtPayload(viaApi.AuthenticationResult.IdToken).source, 'TokenGeneration_RefreshTokens');
+    assert.equal(jwtPayload(viaApi.AuthenticationResult.AccessToken).plan, 'pro');
+
+    host.clear();
+    const res = await fetch(new URL('/oauth2/token', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: WEB_CLIENT, refresh_token: first.RefreshToken }),
+    });
+    const json = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assertEnvelope(theEvent('TokenGeneration_RefreshTokens', username),
+      { source: 'TokenGeneration_RefreshTokens', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(jwtPayload(json.id_token).source, 'TokenGeneration_RefreshTokens');
+    assert.deepEqual(host.calls().map((c) => c.event.triggerSource), ['TokenGeneration_RefreshTokens'], 'a refresh is not a sign-in');
+  });
+
+  test('TokenGeneration_AuthenticateDevice: a device remembered by amazon-cognito-identity-js signs in by DEVICE_SRP_AUTH', async () => {
+    const { poolId, clientId } = pools.devices;
+    const username = unique('device');
+    await confirmedUser(poolId, username, `${username}@example.test`);
+    const items = {};
+    const storage = {
+      setItem: (k, v) => { items[k] = String(v); }, getItem: (k) => items[k] ?? null,
+      removeItem: (k) => delete items[k], clear: () => Object.keys(items).forEach((k) => delete items[k]),
+    };
+    const pool = new CognitoUserPool({ UserPoolId: poolId, ClientId: clientId, endpoint: `${server.url}/`, Storage: storage });
+    const user = new CognitoUser({ Username: username, Pool: pool, Storage: storage });
+    const signInOnce = () => new Promise((resolve, reject) => {
+      user.authenticateUser(new AuthenticationDetails({ Username: username, Password: PASSWORD }), {
+        onSuccess: (session) => resolve(session), onFailure: reject,
+        totpRequired: () => reject(new Error('TOTP asked')), mfaRequired: () => reject(new Error('MFA asked')),
+      });
+    });
+    host.clear();
+    const first = await signInOnce();
+    assertEnvelope(theEvent('TokenGeneration_Authentication', username),
+      { source: 'TokenGeneration_Authentication', poolId, userName: username, clientId, version: '3' });
+    assert.equal(theEvent('PostAuthentication_Authentication', username).request.newDeviceUsed, true, 'a new device');
+    const deviceKey = first.getAccessToken().decodePayload().device_key;
+    assert.ok(deviceKey, 'the device is tracked');
+    assert.equal(items[`CognitoIdentityServiceProvider.${clientId}.${username}.deviceKey`], deviceKey, 'and confirmed by the library');
+    assert.equal(await new Promise((resolve, reject) => user.setDeviceStatusRemembered({ onSuccess: resolve, onFailure: reject })), 'SUCCESS');
+
+    host.clear();
+    const second = await signInOnce();
+    assert.equal(second.getAccessToken().decodePayload().device_key, deviceKey);
+    const gen = theEvent('TokenGeneration_AuthenticateDevice', username);
+    assertEnvelope(gen, { source: 'TokenGeneration_AuthenticateDevice', poolId, userName: username, clientId, version: '3' });
+    assert.equal(second.getIdToken().decodePayload().source, 'TokenGeneration_AuthenticateDevice');
+    assert.equal(second.getAccessToken().decodePayload().plan, 'pro');
+    assert.equal(theEvent('PostAuthentication_Authentication', username).request.newDeviceUsed, false, 'the remembered device was proven');
+    assert.equal(eventsOf('TokenGeneration_Authentication').length, 0, trace());
+  });
+
+  test('PreAuthentication_Authentication for CUSTOM_AUTH: before the first challenge, with ClientMetadata as validationData; a refusal makes no challenge', async () => {
+    const { poolId, clientId } = pools.custom;
+    const username = unique('custpre');
+    await confirmedUser(poolId, username, `${username}@example.test`);
+    host.clear();
+    const started = await send('InitiateAuth', {
+      ClientId: clientId, AuthFlow: 'CUSTOM_AUTH', AuthParameters: { USERNAME: username }, ClientMetadata: { app: 'otp' },
+    });
+    assert.equal(started.ChallengeName, 'CUSTOM_CHALLENGE');
+    const pre = theEvent('PreAuthentication_Authentication', username);
+    assertEnvelope(pre, { source: 'PreAuthentication_Authentication', poolId, userName: username, clientId });
+    assert.deepEqual(pre.request.validationData, { app: 'otp' });
+    assert.deepEqual(host.calls().map((c) => c.event.triggerSource),
+      ['PreAuthentication_Authentication', 'DefineAuthChallenge_Authentication', 'CreateAuthChallenge_Authentication'], trace());
+
+    const suspended = unique('custsusp');
+    await confirmedUser(poolId, suspended, `${suspended}@suspended.example`);
+    host.clear();
+    await refusedWith(send('InitiateAuth', { ClientId: clientId, AuthFlow: 'CUSTOM_AUTH', AuthParameters: { USERNAME: suspended } }),
+      'UserLambdaValidationException', 'PreAuthentication failed with error Account suspended.');
+    assert.deepEqual(host.calls().map((c) => c.event.triggerSource), ['PreAuthentication_Authentication'], trace());
+  });
+
+  test('CustomMessage_ForgotPassword from AdminResetUserPassword: the app\'s wording, and the code resets the password', async () => {
+    const username = unique('admreset');
+    const email = `${username}@example.test`;
+    await confirmedUser(MAIN_POOL, username, email);
+    host.clear();
+    await send('AdminResetUserPassword', { UserPoolId: MAIN_POOL, Username: username, ClientMetadata: { by: 'helpdesk' } });
+    const event = theEvent('CustomMessage_ForgotPassword', username);
+    assertEnvelope(event, { source: 'CustomMessage_ForgotPassword', userName: username, clientId: CLIENT_ID_NOT_APPLICABLE });
+    assert.equal(event.request.codeParameter, '{####}');
+    assert.deepEqual(event.request.clientMetadata, { by: 'helpdesk' });
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'RESET_REQUIRED');
+    const code = await outboxCode(dir, email, { pattern: /Someone asked to reset it: your code is (\d{6})\./ });
+    await send('ConfirmForgotPassword', { ClientId: WEB_CLIENT, Username: username, ConfirmationCode: code, Password: NEW_PASSWORD });
+    assert.ok((await passwordAuth(WEB_CLIENT, username, NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+  });
+
+  test('CustomEmailSender_ResendCode, _UpdateUserAttribute, _VerifyUserAttribute and _Authentication (email MFA): sealed codes that work', async () => {
+    const { poolId, clientId } = pools.sender;
+    const username = unique('sender2');
+    const email = `${username}@example.test`;
+    const last = (to, source) => {
+      const found = customEmailSender.delivered.filter((d) => d.to === to && d.source === source).at(-1);
+      assert.ok(found, `${source} to ${to}: ${JSON.stringify(customEmailSender.delivered.map((d) => [d.source, d.to, d.error]))}`);
+      assert.equal(found.type, 'customEmailSenderRequestV1');
+      assert.match(found.code, /^\d{6}$/);
+      assert.equal(found.context['userpool-id'], poolId);
+      return found.code;
+    };
+    await send('SignUp', { ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: attrs({ email }) });
+    await send('ResendConfirmationCode', { ClientId: clientId, Username: username });
+    await send('ConfirmSignUp', { ClientId: clientId, Username: username, ConfirmationCode: last(email, 'CustomEmailSender_ResendCode') });
+    assert.equal((await send('AdminGetUser', { UserPoolId: poolId, Username: username })).UserStatus, 'CONFIRMED');
+
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    const newEmail = `${username}@new.example.test`;
+    await send('UpdateUserAttributes', { AccessToken: tokens.AccessToken, UserAttributes: attrs({ email: newEmail }) });
+    last(newEmail, 'CustomEmailSender_UpdateUserAttribute');
+    await send('GetUserAttributeVerificationCode', { AccessToken: tokens.AccessToken, AttributeName: 'email' });
+    const verifyCode = last(newEmail, 'CustomEmailSender_VerifyUserAttribute');
+    await send('VerifyUserAttribute', { AccessToken: tokens.AccessToken, AttributeName: 'email', Code: verifyCode });
+    const { UserAttributes } = await send('AdminGetUser', { UserPoolId: poolId, Username: username });
+    assert.equal(asMap(UserAttributes).email, newEmail);
+    assert.equal(asMap(UserAttributes).email_verified, 'true');
+
+    await send('AdminSetUserMFAPreference', { UserPoolId: poolId, Username: username, EmailMfaSettings: { Enabled: true, PreferredMfa: true } });
+    const started = await passwordAuth(clientId, username);
+    assert.equal(started.ChallengeName, 'EMAIL_OTP');
+    const done = await send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'EMAIL_OTP', Session: started.Session,
+      ChallengeResponses: { USERNAME: username, EMAIL_OTP_CODE: last(newEmail, 'CustomEmailSender_Authentication') },
+    });
+    assert.ok(done.AuthenticationResult?.AccessToken, 'the sealed MFA code signs in');
+    assert.equal(outboxMessages(dir, email).length + outboxMessages(dir, newEmail).length, 0, 'nothing mailed by the server');
+  });
+});
+
+describe('federation (oidc-provider)', () => {
+  const RP_ID = 'userpool-rp';
+  const RP_SECRET = `rp-${randomBytes(12).toString('hex')}`;
+  const accounts = new Map();
+  let idp;
+  let fedClient;
+
+  before(async () => {
+    const port = await freePort();
+    idp = await startIdp({ port, clientId: RP_ID, clientSecret: RP_SECRET, redirectUris: [`${server.url}/oauth2/idpresponse`], accounts });
+    await send('CreateIdentityProvider', {
+      UserPoolId: MAIN_POOL, ProviderName: 'Corp', ProviderType: 'OIDC',
+      ProviderDetails: {
+        client_id: RP_ID, client_secret: RP_SECRET, authorize_scopes: 'openid email profile', oidc_issuer: idp.issuer,
+        attributes_request_method: 'GET',
+      },
+      AttributeMapping: { email: 'email', name: 'name', email_verified: 'email_verified' },
+    });
+    ({ UserPoolClient: { ClientId: fedClient } } = await send('CreateUserPoolClient', {
+      UserPoolId: MAIN_POOL, ClientName: 'federated', AllowedOAuthFlowsUserPoolClient: true, AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'email', 'profile'], CallbackURLs: [REDIRECT_URI], SupportedIdentityProviders: ['Corp'],
+    }));
+  });
+
+  after(async () => { await idp?.stop(); });
+
+  /**
+   * /oauth2/authorize?identity_provider=Corp through the provider's login and consent forms (its
+   * development interactions, any password) back to /oauth2/idpresponse and on to the app: the
+   * callback URL and the PKCE verifier. Plain fetch, a cookie jar per site.
+   */
+  async function federate(sub) {
+    const { verifier, challenge } = pkcePair();
+    const ours = new CookieJar();
+    const theirs = new CookieJar();
+    let url = new URL('/oauth2/authorize', server.url);
+    url.search = new URLSearchParams({
+      response_type: 'code', client_id: fedClient, redirect_uri: REDIRECT_URI, scope: 'openid email profile',
+      state: 'fed', identity_provider: 'Corp', code_challenge: challenge, code_challenge_method: 'S256',
+    }).toString();
+    for (let hops = 0; hops < 20; hops++) {
+      if (url.href.startsWith(`${REDIRECT_URI}?`)) return { callback: url, verifier };
+      const jar = url.origin === idp.issuer ? theirs : ours;
+      const res = await getWith(url, jar);
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        url = new URL(res.headers.get('location'), url);
+        continue;
+      }
+      const html = await res.text();
+      assert.equal(res.status, 200, `GET ${url}: ${res.status} ${html.slice(0, 500)}`);
+      assert.equal(url.origin, idp.issuer, `a page of the provider, not ${url}:\n${html.slice(0, 500)}`);
+      const form = formIn(html, url);
+      const fields = 'login' in form.fields ? { login: sub, password: 'any-password' } : {};
+      const posted = await fetch(form.action, {
+        method: 'POST', redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: theirs.header() },
+        body: new URLSearchParams({ ...form.fields, ...fields }),
+      });
+      theirs.store(posted);
+      await posted.body?.cancel();
+      assert.ok(posted.status >= 300 && posted.status < 400, `POST ${form.action}: ${posted.status}`);
+      url = new URL(posted.headers.get('location'), form.action);
+    }
+    assert.fail(`no callback after 20 hops; at ${url}`);
+  }
+
+  async function redeem({ callback, verifier }) {
+    assert.equal(callback.searchParams.get('error'), null, `${callback}`);
+    const res = await fetch(new URL('/oauth2/token', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', client_id: fedClient, code: callback.searchParams.get('code'),
+        redirect_uri: REDIRECT_URI, code_verifier: verifier,
+      }),
+    });
+    const json = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(json));
+    return json;
+  }
+
+  test('a first sign-in: PreSignUp_ExternalProvider, PostConfirmation_ConfirmSignUp, TokenGeneration_HostedAuth; the next only TokenGeneration_HostedAuth', async () => {
+    const sub = unique('fed');
+    const email = `${sub}@corp.example`;
+    accounts.set(sub, { email, email_verified: true, name: 'Fed Eral' });
+    const userName = `corp_${sub}`;
+    host.clear();
+    const tokens = await redeem(await federate(sub));
+    assert.deepEqual(host.calls().map((c) => [c.event.triggerSource, c.event.userName]), [
+      ['PreSignUp_ExternalProvider', userName],
+      ['PostConfirmation_ConfirmSignUp', userName],
+      ['TokenGeneration_HostedAuth', userName],
+    ], trace());
+    const pre = theEvent('PreSignUp_ExternalProvider', userName);
+    assertEnvelope(pre, { source: 'PreSignUp_ExternalProvider', userName, clientId: fedClient });
+    assert.equal(pre.request.userAttributes.email, email);
+    assert.equal(pre.request.userAttributes.name, 'Fed Eral');
+    const post = theEvent('PostConfirmation_ConfirmSignUp', userName);
+    assertEnvelope(post, { source: 'PostConfirmation_ConfirmSignUp', userName, clientId: fedClient });
+    assert.match(post.request.userAttributes.sub, /^[0-9a-f-]{36}$/);
+    assert.equal(postConfirmation.profiles.get(userName)?.email, email);
+    const gen = theEvent('TokenGeneration_HostedAuth', userName);
+    assertEnvelope(gen, { source: 'TokenGeneration_HostedAuth', userName, clientId: fedClient, version: '3' });
+    assert.equal(gen.request.userAttributes.email, email);
+    const id = jwtPayload(tokens.id_token);
+    assert.equal(id['cognito:username'], userName);
+    assert.equal(id.sub, post.request.userAttributes.sub);
+    assert.equal(id.source, 'TokenGeneration_HostedAuth');
+    assert.equal(id.identities?.[0]?.providerName, 'Corp');
+    assert.equal(jwtPayload(tokens.access_token).plan, 'pro');
+    assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: userName })).UserStatus, 'EXTERNAL_PROVIDER');
+
+    host.clear();
+    const again = await redeem(await federate(sub));
+    assert.deepEqual(host.calls().map((c) => [c.event.triggerSource, c.event.userName]),
+      [['TokenGeneration_HostedAuth', userName]], trace());
+    assert.equal(jwtPayload(again.id_token).sub, id.sub, 'the same user');
+  });
+
+  test('a PreSignUp that refuses a federated user: error=invalid_request with its message at the app, no user', async () => {
+    const sub = unique('fedblock');
+    accounts.set(sub, { email: `${sub}@blocked.example`, email_verified: true, name: 'Blocked' });
+    const userName = `corp_${sub}`;
+    host.clear();
+    const { callback } = await federate(sub);
+    assert.equal(callback.searchParams.get('error'), 'invalid_request', `${callback}`);
+    assert.match(callback.searchParams.get('error_description') ?? '', /Sign-ups from blocked\.example are closed/, `${callback}`);
+    assert.equal(callback.searchParams.get('state'), 'fed');
+    assert.equal(callback.searchParams.get('code'), null);
+    assertEnvelope(theEvent('PreSignUp_ExternalProvider', userName), { source: 'PreSignUp_ExternalProvider', userName, clientId: fedClient });
+    assert.equal(eventsOf('PostConfirmation_ConfirmSignUp').length, 0, trace());
+    assert.equal(eventsOf('TokenGeneration_HostedAuth').length, 0, trace());
+    await assertNoUser(MAIN_POOL, userName);
   });
 });

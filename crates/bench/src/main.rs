@@ -2,12 +2,14 @@
 //! bounded concurrent load, and reports throughput, latency and peak memory next to the RS256
 //! signing rate of this machine measured in the same run; `userpool-bench users` measures the
 //! Cognito API's user calls on a pool of a million users; `userpool-bench srp` whole SRP and
-//! password sign-ins. A measuring tool, not a test.
+//! password sign-ins; `userpool-bench triggers` what a webhook trigger adds to token issuance.
+//! A measuring tool, not a test.
 
 mod load;
 mod server;
 mod sign;
 mod srp;
+mod triggers;
 mod users;
 
 use std::time::{Duration, Instant};
@@ -16,8 +18,8 @@ use clap::Parser;
 use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, new_signing_key};
 
 /// Measures userpool's token issuance, code redemption, JWKS and userInfo (no subcommand), or
-/// the Cognito API's user calls on a pool of a million users (`users`), or whole sign-ins
-/// (`srp`).
+/// the Cognito API's user calls on a pool of a million users (`users`), whole sign-ins
+/// (`srp`), or a pre-token-generation webhook's cost (`triggers`).
 #[derive(Debug, Parser)]
 struct Args {
     #[command(subcommand)]
@@ -57,6 +59,12 @@ enum Command {
     /// `--concurrency` in flight, beside the RS256 ceiling, with the server's CPU time per
     /// sign-in from `/proc/PID/stat` (the client half of SRP is heavy too).
     Srp,
+    /// `client_credentials` tokens from two pools in one server pinned to one core, one without
+    /// triggers and one with a V3 pre-token-generation webhook on loopback (a receiver in this
+    /// process checks the HMAC signature and adds `tier: gold` to the access token): rate,
+    /// latency and the server's CPU per token of each, loaded and alone, beside the RS256
+    /// ceiling; the difference is the webhook call's cost.
+    Triggers,
 }
 
 /// RS256 signatures per second on one core, with a key parsed once: the ceiling of token
@@ -115,6 +123,16 @@ async fn main() -> anyhow::Result<()> {
             }
             Command::Srp => {
                 srp::run(
+                    &args.server,
+                    args.seconds,
+                    args.concurrency,
+                    pinned,
+                    &machine,
+                )
+                .await?
+            }
+            Command::Triggers => {
+                triggers::run(
                     &args.server,
                     args.seconds,
                     args.concurrency,

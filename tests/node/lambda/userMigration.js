@@ -4,6 +4,9 @@ export const oldSystem = new Map([
   ['legacy-lee', { password: 'Old-Passw0rd!', email: 'lee@legacy.example', name: 'Lee Legacy' }],
   ['legacy-kim', { password: 'Old-Passw0rd!', email: 'kim@legacy.example', name: 'Kim Legacy' }],
   ['legacy-ray', { password: 'Old-Passw0rd!', email: 'ray@legacy.example', name: 'Ray Legacy' }],
+  // Moved in through the managed-login pages (/login, /forgotPassword).
+  ['legacy-pia', { password: 'Old-Passw0rd!', email: 'pia@legacy.example', name: 'Pia Legacy' }],
+  ['legacy-sam', { password: 'Old-Passw0rd!', email: 'sam@legacy.example', name: 'Sam Legacy' }],
 ]);
 
 export const handler = async (event) => {

@@ -78,23 +78,30 @@ impl Auth {
             ));
         }
         let started_ms = self.clock.now_ms();
-        let user = find_user(&*self.store, view, typed).await?;
+        let mut user = find_user(&*self.store, view, typed).await?;
+        let reveals = reveals_unknown_users(client);
         match &user {
-            None if reveals_unknown_users(client) => {
+            None if reveals => {
                 return Err(AuthError::new(
                     ErrorKind::UserNotFound,
                     "User does not exist.",
                 ));
             }
-            Some(u) if !u.enabled => return Err(disabled(client)),
-            Some(u) => usable(u)?,
+            Some(u) if reveals && !u.enabled => return Err(disabled(client)),
+            Some(u) if reveals => usable(u)?,
+            // Before any proof, an account that cannot sign in answers as an unknown name
+            // does, to clients that hide accounts [I].
+            Some(u) if !u.enabled || usable(u).is_err() => user = None,
             _ => {}
         }
         self.pre_authentication(view, client, user.as_ref(), typed, passed)
             .await?;
-        let name = user
-            .as_ref()
-            .map_or_else(|| typed.trim().to_string(), |u| u.username.clone());
+        // A name that matches no user is shown as real users are (their username, or in pools
+        // that sign in by email or phone a `sub`-shaped stand-in).
+        let name = match &user {
+            Some(u) => u.username.clone(),
+            None => self.stand_in_name(view, typed),
+        };
         let mut state = CustomState {
             unknown: user.is_none(),
             ..CustomState::default()

@@ -183,14 +183,19 @@ impl Auth {
             } else {
                 "phone_number"
             };
-            if !attributes.iter().any(|a| a.name == attr) {
-                attributes.push(AttributeType {
+            match attributes.iter().find(|a| a.name == attr) {
+                // The user signs in with what was typed: the old system must agree.
+                Some(a) if !a.value.eq_ignore_ascii_case(typed) => return Err(invalid_response()),
+                Some(_) => {}
+                None => attributes.push(AttributeType {
                     name: attr.into(),
                     value: typed.to_string(),
-                });
+                }),
             }
             sub.clone()
         };
+        // The rules of any new user: the name's, the pool's attributes and schema.
+        super::admin::check_new_user(config, typed, None, &attributes)?;
         // An address or alias another user holds is not taken over [I].
         for attr in config
             .username_attributes

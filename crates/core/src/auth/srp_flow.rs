@@ -260,7 +260,7 @@ impl Auth {
     /// What an unknown name's challenge calls it, shaped as a real user's name would be: in
     /// pools that sign in by email or phone (or by an alias), a `sub`-like name derived from
     /// the typed one; else the typed name, lowercased where the pool ignores case.
-    fn stand_in_name(&self, view: &PoolView, typed: &str) -> String {
+    pub(super) fn stand_in_name(&self, view: &PoolView, typed: &str) -> String {
         let config = &view.pool.config;
         let typed = typed.trim();
         let by_alias =

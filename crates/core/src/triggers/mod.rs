@@ -217,6 +217,9 @@ pub struct TriggerTable {
     token_version: u8,
     /// `KMSKeyID`: names the key that seals codes for the custom sender triggers.
     code_key_id: Option<String>,
+    /// Triggers whose function does not parse (stored before targets were checked): they
+    /// fail every call rather than be skipped, so a gate such as pre sign-up never opens.
+    broken: Vec<Trigger>,
 }
 
 impl TriggerTable {
@@ -250,14 +253,23 @@ impl TriggerTable {
                 ),
                 t => (config.get(t.name()), 1),
             };
-            if let Some(target) = value
-                .and_then(Value::as_str)
-                .and_then(|s| Target::parse(s).ok())
-            {
-                if trigger == Trigger::PreTokenGeneration {
-                    table.token_version = version;
+            let Some(value) = value.filter(|v| !v.is_null()) else {
+                continue;
+            };
+            match value.as_str().map(Target::parse) {
+                Some(Ok(target)) => {
+                    if trigger == Trigger::PreTokenGeneration {
+                        table.token_version = version;
+                    }
+                    table.targets.push((trigger, target));
                 }
-                table.targets.push((trigger, target));
+                _ => {
+                    tracing::error!(
+                        trigger = trigger.name(),
+                        "the pool's trigger names no function this server can call"
+                    );
+                    table.broken.push(trigger);
+                }
             }
         }
         table
@@ -271,7 +283,7 @@ impl TriggerTable {
     }
 
     pub fn has(&self, trigger: Trigger) -> bool {
-        self.target(trigger).is_some()
+        self.target(trigger).is_some() || self.broken.contains(&trigger)
     }
 
     /// The pool's `KMSKeyID`: the name of the operator's key that seals codes.
@@ -383,10 +395,13 @@ impl Triggers {
         request: Value,
         response: Value,
     ) -> AuthResult<Option<Map<String, Value>>> {
+        let name = call.trigger.name();
         let Some(target) = call.view.triggers.target(call.trigger) else {
+            if call.view.triggers.broken.contains(&call.trigger) {
+                return Err(unexpected(name, "ResourceNotFoundException"));
+            }
             return Ok(None);
         };
-        let name = call.trigger.name();
         let version = match call.trigger {
             Trigger::PreTokenGeneration => call.view.triggers.token_version(),
             _ => 1,
@@ -546,6 +561,9 @@ mod tests {
         let table = TriggerTable::of(Some(&config));
         assert!(table.has(Trigger::PreSignUp));
         assert!(!table.has(Trigger::PostConfirmation));
+        // A function stored before targets were checked fails closed, never skipped.
+        let old = TriggerTable::of(Some(&json!({"PreSignUp": "http://example.com/open"})));
+        assert!(old.has(Trigger::PreSignUp) && old.target(Trigger::PreSignUp).is_none());
         assert_eq!(table.token_version(), 2);
         assert_eq!(
             table.target(Trigger::PreTokenGeneration),
