@@ -245,6 +245,33 @@ impl Auth {
         username_shown: Option<&str>,
         message: &CodeMessage<'_>,
     ) -> Option<(String, String)> {
+        self.custom_message(view, user, code, username_shown, message, false)
+            .await
+    }
+
+    /// The custom message trigger's text message for a code (`smsMessage`, at most 140
+    /// characters, with the code's placeholder), as [`Auth::custom_email`] does for email.
+    pub(super) async fn custom_sms(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        code: &str,
+        message: &CodeMessage<'_>,
+    ) -> Option<String> {
+        self.custom_message(view, user, code, None, message, true)
+            .await
+            .map(|(_, body)| body)
+    }
+
+    async fn custom_message(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        code: &str,
+        username_shown: Option<&str>,
+        message: &CodeMessage<'_>,
+        sms: bool,
+    ) -> Option<(String, String)> {
         let (source, client_id, passed) = (message.source, message.client_id, message.passed);
         if !view.triggers.has(Trigger::CustomMessage) {
             return None;
@@ -273,8 +300,11 @@ impl Auth {
             }
         };
         let text = |name: &str| answer.get(name).and_then(Value::as_str).map(String::from);
-        let body = text("emailMessage")?;
-        if !body.contains("{####}") || body.chars().count() > 20_000 {
+        let (body, limit) = match sms {
+            true => (text("smsMessage")?, 140),
+            false => (text("emailMessage")?, 20_000),
+        };
+        if !body.contains("{####}") || body.chars().count() > limit {
             tracing::warn!(
                 source,
                 "custom message without the code placeholder (or too long); the default message is sent"

@@ -96,7 +96,10 @@ impl Auth {
         };
         let custom = match factor {
             MfaFactor::Email => self.custom_email(view, user, &code, None, &message).await,
-            _ => None,
+            _ => self
+                .custom_sms(view, user, &code, &message)
+                .await
+                .map(|body| (String::new(), body)),
         };
         let (subject, body) =
             custom.unwrap_or_else(|| lifecycle::mfa_code_message(&view.pool.config, factor, &code));
