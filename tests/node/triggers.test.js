@@ -5,7 +5,9 @@
 // received and on what the server did with the answers: users confirmed or absent, tokens with
 // or without claims, messages in the development outbox, errors as the AWS SDK names them.
 // Clients: @aws-sdk/client-cognito-identity-provider, amazon-cognito-identity-js, Amplify v6,
-// aws-jwt-verify, and the managed-login pages through the harness. One server for the file;
+// aws-jwt-verify, the managed-login pages through the harness and plain fetch (their forms), and
+// federation with a real OpenID Provider (oidc-provider, idp.js) whose development login and
+// consent forms are posted with fetch and a cookie jar (no browser). One server for the file;
 // SQLite by default, a fresh PostgreSQL database with USERPOOL_NODE_BACKEND=postgres.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -1159,6 +1161,7 @@ async function pageReset(username, email, password) {
   const code = await outboxCode(dir, email, { pattern: /\b(\d{6})\b/ });
   const done = await submitForm(await pageForm(asked.location, jar), { username, code, password }, jar);
   assert.equal(done.status, 302, `the reset was taken: ${done.status} ${done.text.slice(0, 500)}`);
+  assert.equal(done.location.pathname, '/login', `back to sign-in: ${done.location}`);
   return done;
 }
 
@@ -1179,13 +1182,28 @@ describe('the managed-login pages', () => {
     const code = await outboxCode(dir, email);
     const confirmed = await submitForm(await pageForm(signedUp.location, jar), { username, code }, jar);
     assert.equal(confirmed.status, 302, confirmed.text.slice(0, 500));
-    console.log('DEBUG', String(confirmed.location), trace());
+    assert.equal(confirmed.location.origin + confirmed.location.pathname, REDIRECT_URI, `signed in at once: ${confirmed.location}`);
+    const code2 = confirmed.location.searchParams.get('code');
+    assert.ok(code2, `${confirmed.location}`);
     const post = theEvent('PostConfirmation_ConfirmSignUp', username);
     assertEnvelope(post, { source: 'PostConfirmation_ConfirmSignUp', userName: username, clientId: WEB_CLIENT });
     assert.equal(post.request.userAttributes.email, email);
     assert.equal(post.request.userAttributes['cognito:user_status'], 'CONFIRMED');
     assert.equal(postConfirmation.profiles.get(username)?.via, 'PostConfirmation_ConfirmSignUp');
     assert.equal((await send('AdminGetUser', { UserPoolId: MAIN_POOL, Username: username })).UserStatus, 'CONFIRMED');
+    // The page signs the user in: PostAuthentication, then the code's tokens (TokenGeneration_HostedAuth).
+    assertEnvelope(theEvent('PostAuthentication_Authentication', username),
+      { source: 'PostAuthentication_Authentication', userName: username, clientId: WEB_CLIENT });
+    const res = await fetch(new URL('/oauth2/token', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: WEB_CLIENT, code: code2, redirect_uri: REDIRECT_URI }),
+    });
+    const json = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assertEnvelope(theEvent('TokenGeneration_HostedAuth', username),
+      { source: 'TokenGeneration_HostedAuth', userName: username, clientId: WEB_CLIENT, version: '3' });
+    assert.equal(jwtPayload(json.id_token)['cognito:username'], username);
   });
 
   test('/forgotPassword then /confirmforgotPassword: CustomMessage_ForgotPassword, PostConfirmation_ConfirmForgotPassword; the new password works', async () => {

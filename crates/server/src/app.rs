@@ -169,12 +169,14 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
 
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let state = AppState {
         store: store.clone(),
         directory: directory.clone(),
         clock: Arc::new(SystemClock),
         csrf_key,
         secure_cookies: settings.is_https(),
+        draining: draining.clone(),
         master: master.clone(),
         // Providers on plain-http loopback are for development: only while we are on http.
         connector: Arc::new(userpool_federation::HttpConnector::new(
@@ -207,7 +209,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, %public_url, "listening");
 
     axum::serve(listener, userpool_web::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(
+            draining,
+            Duration::from_secs(args.drain_seconds),
+        ))
         .await
         .context("serving HTTP")?;
     jobs.abort();
@@ -315,7 +320,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn shutdown_signal() {
+/// Waits for SIGTERM (or Ctrl-C), then marks the node draining (not ready) for `drain`
+/// before the server stops accepting requests.
+async fn shutdown_signal(draining: Arc<std::sync::atomic::AtomicBool>, drain: Duration) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -328,5 +335,10 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await.ok();
+    draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    if !drain.is_zero() {
+        tracing::info!(seconds = drain.as_secs(), "draining: not ready, still serving");
+        tokio::time::sleep(drain).await;
+    }
     tracing::info!("shutting down: finishing requests in flight");
 }

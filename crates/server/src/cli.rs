@@ -294,6 +294,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "USERPOOL_REFRESH_INTERVAL", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,
+
+    /// Seconds between SIGTERM and the end of accepting requests: `/health/ready` answers 503
+    /// from the signal on, so load balancers move traffic away before the node stops.
+    #[arg(long, env = "USERPOOL_DRAIN_SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub(crate) drain_seconds: u64,
 }
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<()> {

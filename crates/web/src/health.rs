@@ -1,4 +1,5 @@
-//! `GET /health`: ready when the database answers, for load balancers.
+//! `GET /health`: the database answers (liveness, as before); `GET /health/ready`: and the node
+//! is not draining (readiness: load balancers send traffic only to ready nodes).
 
 use axum::Json;
 use axum::extract::State;
@@ -15,4 +16,11 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             Err(CognitoError::unavailable("database unavailable"))
         }
     }
+}
+
+pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Value>, CognitoError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(CognitoError::unavailable("draining"));
+    }
+    health(State(state)).await
 }

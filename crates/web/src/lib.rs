@@ -62,6 +62,7 @@ fn saml_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
+        .route("/health/ready", get(health::ready))
         .route(
             "/",
             post(api::api).layer(axum::extract::DefaultBodyLimit::max(

@@ -23,6 +23,8 @@ pub struct AppState {
     pub csrf_key: [u8; 32],
     /// Cookies get `Secure` and the `__Host-` prefix when the public URL is https.
     pub secure_cookies: bool,
+    /// Set when the node begins to stop: it is no longer ready for new traffic.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Seals TOTP secrets at rest.
     pub master: Arc<MasterKey>,
     /// Talks to outside identity providers.

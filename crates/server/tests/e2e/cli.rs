@@ -101,6 +101,45 @@ async fn health_answers_and_sigterm_stops_the_server_cleanly() {
     assert!(log.contains("/health"), "one log line per request:\n{log}");
 }
 
+/// A node that is told to stop first turns not ready (`/health/ready` 503) and keeps serving
+/// for `--drain-seconds`, so a load balancer moves traffic away before it goes.
+#[tokio::test]
+async fn sigterm_drains_the_node_before_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--database",
+            &sqlite_url(dir.path()),
+            "--no-demo",
+            "--drain-seconds",
+            "3",
+        ],
+    );
+    let ready = |s: &Server| {
+        let url = format!("{}/health/ready", s.url);
+        async move { client().get(url).send().await.map(|r| r.status().as_u16()) }
+    };
+    assert_eq!(ready(&s).await.unwrap(), 200);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &s.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut not_ready = false;
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if ready(&s).await.ok() == Some(503) {
+            not_ready = true;
+            break;
+        }
+    }
+    assert!(not_ready, "not ready once draining");
+    assert_eq!(s.get_json("/health").await["status"], "ok", "still serving while draining");
+    let status = s.stop();
+    assert!(status.success(), "exit status {status:?}");
+}
+
 #[test]
 fn a_port_in_use_and_an_unopenable_database_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
