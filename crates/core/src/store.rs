@@ -882,6 +882,15 @@ pub trait ImportJobStore {
         csv: &str,
     ) -> StoreResult<bool>;
     async fn get_import_csv(&self, job_id: &str) -> StoreResult<Option<String>>;
+    /// Whether a CSV was uploaded for the job.
+    async fn has_import_csv(&self, job_id: &str) -> StoreResult<bool>;
+    /// Whether the job takes an upload with this token now (`Created`, the URL live).
+    async fn import_upload_open(
+        &self,
+        job_id: &str,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 }
 
 /// Everything a node needs from its database.

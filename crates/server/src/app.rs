@@ -337,7 +337,10 @@ async fn shutdown_signal(draining: Arc<std::sync::atomic::AtomicBool>, drain: Du
     ctrl_c.await.ok();
     draining.store(true, std::sync::atomic::Ordering::SeqCst);
     if !drain.is_zero() {
-        tracing::info!(seconds = drain.as_secs(), "draining: not ready, still serving");
+        tracing::info!(
+            seconds = drain.as_secs(),
+            "draining: not ready, still serving"
+        );
         tokio::time::sleep(drain).await;
     }
     tracing::info!("shutting down: finishing requests in flight");

@@ -188,7 +188,7 @@ pub(crate) fn code_key(args: &crate::cli::TriggerArgs) -> anyhow::Result<Option<
         return Ok(None);
     };
     let hex = hex.trim();
-    let bytes: Option<Vec<u8>> = (hex.len() == 64)
+    let bytes: Option<Vec<u8>> = (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| {
             (0..64)
                 .step_by(2)

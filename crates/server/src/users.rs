@@ -7,7 +7,9 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use userpool_core::auth::import::{FirebaseParams, UserLine, cognito_csv_lines, firebase_lines};
+use userpool_core::auth::import::{
+    FirebaseParams, UserLine, cognito_csv_lines, conflict, firebase_lines,
+};
 use userpool_core::model::GroupConfig;
 use userpool_core::store::{GroupRecord, PoolStore, UserStore};
 use userpool_core::time::{Clock, SystemClock};
@@ -34,16 +36,29 @@ pub(crate) async fn import_command(
         .with_context(|| format!("pool {pool_id} does not exist"))?;
     let lines = read_lines(format, file, firebase)?;
     let now = SystemClock.now();
+    let providers: Vec<String> = store
+        .list_identity_providers(pool_id)
+        .await?
+        .into_iter()
+        .map(|p| p.config.provider_name)
+        .collect();
     let mut refused = Vec::new();
     let mut users = Vec::new();
-    let mut memberships = Vec::new();
+    let mut wanted = Vec::new();
     let mut groups = BTreeSet::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, line) in lines.iter().enumerate() {
-        match line.user(pool_id, &pool.config, now) {
+        let checked = match line.user(pool_id, &pool.config, now) {
+            Ok(user) => conflict(&*store, &pool.config, &providers, &user, &mut seen)
+                .await?
+                .map_or(Ok(user), Err),
+            Err(e) => Err(e),
+        };
+        match checked {
             Ok(user) => {
-                for g in &line.groups {
-                    groups.insert(g.clone());
-                    memberships.push((user.username.clone(), g.clone()));
+                if !line.groups.is_empty() {
+                    groups.extend(line.groups.iter().cloned());
+                    wanted.push((user.username.clone(), user.sub.clone(), line.groups.clone()));
                 }
                 users.push(user);
             }
@@ -70,6 +85,18 @@ pub(crate) async fn import_command(
     let mut inserted = 0;
     for batch in users.chunks(BATCH) {
         inserted += store.insert_users_bulk(batch).await?;
+    }
+    // Memberships only of the users this import made (a skipped line's name may be someone
+    // else's, whose groups stay theirs).
+    let mut memberships = Vec::new();
+    for (username, sub, groups) in wanted {
+        let made = store
+            .get_user(pool_id, &username)
+            .await?
+            .is_some_and(|u| u.sub == sub);
+        if made {
+            memberships.extend(groups.into_iter().map(|g| (username.clone(), g)));
+        }
     }
     for batch in memberships.chunks(BATCH) {
         store.insert_memberships_bulk(pool_id, batch).await?;
@@ -147,9 +174,8 @@ pub(crate) async fn export_command(
         memberships.entry(user).or_default().push(group);
     }
     let mut sink: Box<dyn Write> = match out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("writing {}", p.display()))?,
-        )),
+        // Every user's password hash: readable by the operator only.
+        Some(p) => Box::new(std::io::BufWriter::new(owner_only(p)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut after: Option<String> = None;
@@ -171,4 +197,15 @@ pub(crate) async fn export_command(
     eprintln!("exported {count} users of {pool_id}");
     store.close().await;
     Ok(())
+}
+
+/// A new file only its owner reads and writes (mode 0600 on Unix).
+fn owner_only(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -90,7 +90,13 @@ pub(super) async fn update_user_attributes(api: &Api, input: Value) -> Result<Va
     caller.may_write(given.iter().map(|a| a.name.as_str()))?;
     let sent_to = api
         .auth
-        .update_own_attributes(&caller.view, &caller.user, &given, &caller.client)
+        .update_own_attributes(
+            &caller.view,
+            &caller.user,
+            &given,
+            &caller.client,
+            &super::passed(&input)?,
+        )
         .await?;
     Ok(match sent_to {
         Some(email) => json!({ "CodeDeliveryDetailsList": [delivery(Some(&email), "")] }),

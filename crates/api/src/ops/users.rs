@@ -191,6 +191,8 @@ pub(super) async fn admin_global_sign_out(api: &Api, input: Value) -> Result<Val
 
 pub(super) async fn admin_reset_password(api: &Api, input: Value) -> Result<Value, ApiError> {
     let (view, user) = target(api, &input).await?;
-    api.auth.admin_reset_user_password(&view, &user).await?;
+    api.auth
+        .admin_reset_user_password(&view, &user, &super::passed(&input)?)
+        .await?;
     Ok(json!({}))
 }

@@ -123,6 +123,7 @@ impl Auth {
         user: &UserRecord,
         attributes: &[AttributeType],
         client: &ClientRecord,
+        passed: &crate::triggers::TriggerInput,
     ) -> AuthResult<Option<String>> {
         let updated = self
             .admin_update_attributes(&view.pool, user, attributes)
@@ -143,7 +144,7 @@ impl Auth {
                     super::CodeMessage::new(
                         "CustomMessage_UpdateUserAttribute",
                         Some(client),
-                        &crate::triggers::TriggerInput::default(),
+                        passed,
                     ),
                 )
                 .await

@@ -411,6 +411,7 @@ impl Auth {
         &self,
         view: &PoolView,
         user: &UserRecord,
+        passed: &TriggerInput,
     ) -> AuthResult<()> {
         local_only(user)?;
         let verified = user
@@ -428,8 +429,7 @@ impl Auth {
                 u.status = UserStatus::ResetRequired;
             })
             .await?;
-        let passed = TriggerInput::default();
-        let message = super::CodeMessage::new("CustomMessage_ForgotPassword", None, &passed);
+        let message = super::CodeMessage::new("CustomMessage_ForgotPassword", None, passed);
         self.send_code(view, Holder::User(&user), CodePurpose::Reset, message)
             .await
     }

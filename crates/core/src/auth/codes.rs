@@ -380,8 +380,12 @@ impl Auth {
         code: &str,
     ) -> AuthResult<Next> {
         let started_ms = self.clock.now_ms();
+        let passed = TriggerInput::default();
         let user = self
-            .confirm_sign_up(view, client, typed, code, &TriggerInput::default())
+            .confirm_sign_up(view, client, typed, code, &passed)
+            .await?;
+        // The confirmation signs the user in: as any sign-in, the trigger may refuse it.
+        self.pre_authentication(view, client, Some(&user), typed, &passed)
             .await?;
         self.after_password(view, client, user, started_ms).await
     }

@@ -54,7 +54,11 @@ impl UserLine {
             user_create_date: Some(user.created_at),
             attributes: user.attributes.clone(),
             groups,
-            password_hash: user.password_hash.as_ref().map(|h| h.as_str().to_string()),
+            password_hash: user
+                .password_hash
+                .as_ref()
+                .filter(|h| !h.is_unusable())
+                .map(|h| h.as_str().to_string()),
         }
     }
 
@@ -126,6 +130,62 @@ impl UserLine {
         user.updated_at = now;
         Ok(user)
     }
+}
+
+/// Why a user built from a line cannot be stored beside the pool's users and the lines before
+/// it: a name of the pool's outside providers' users, an address-shaped name in a pool with
+/// aliases, or an email, phone or alias that someone holds (in the pool or earlier in the
+/// file). `seen` carries the file's values from line to line.
+pub async fn conflict(
+    store: &dyn crate::store::Store,
+    config: &UserPoolConfig,
+    providers: &[String],
+    user: &UserRecord,
+    seen: &mut std::collections::HashSet<String>,
+) -> crate::store::StoreResult<Option<String>> {
+    let name = user.username.to_lowercase();
+    if providers
+        .iter()
+        .any(|p| name.starts_with(&format!("{}_", p.to_lowercase())))
+    {
+        return Ok(Some("This username is not available.".into()));
+    }
+    if !config.alias_attributes.is_empty() && (name.contains('@') || name.starts_with('+')) {
+        return Ok(Some(
+            "Username should be neither an email nor a phone number.".into(),
+        ));
+    }
+    let value = |attr: &str| {
+        user.attributes
+            .iter()
+            .find(|a| a.name == attr)
+            .map(|a| a.value.as_str())
+    };
+    for attr in config
+        .username_attributes
+        .iter()
+        .chain(config.alias_attributes.iter())
+    {
+        let Some(v) = value(attr) else { continue };
+        // An alias counts once verified (a preferred username always); a username attribute always.
+        let counts = config.username_attributes.contains(attr)
+            || attr == "preferred_username"
+            || value(&format!("{attr}_verified")) == Some("true");
+        if !counts {
+            continue;
+        }
+        let taken = !seen.insert(format!("{attr}\u{0}{}", v.to_lowercase()))
+            || !store
+                .find_users_by_alias(&user.pool_id, attr, v)
+                .await?
+                .is_empty();
+        if taken {
+            return Ok(Some(format!(
+                "An account with the given {attr} already exists."
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Firebase's hash parameters of a project (its console's "password hash parameters").

@@ -2,7 +2,7 @@
 //! its pre-signed URL, and the run that loads it, on whichever node claims it first. Rows are
 //! read and checked as `userpool users import` reads Cognito's CSV (`import`).
 
-use super::import::cognito_csv_lines;
+use super::import::{cognito_csv_lines, conflict};
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::crypto::{TokenHash, random_string, random_token};
 use crate::directory::PoolView;
@@ -16,6 +16,8 @@ pub const UPLOAD_LIFETIME: i64 = 3600;
 pub const MAX_CSV_BYTES: usize = 100 * 1024 * 1024;
 /// Rows between two writes of a running job's counts (and looks at whether it was stopped).
 const ROWS_PER_STEP: usize = 500;
+/// Cognito's limit on the users of one import file.
+const MAX_ROWS: usize = 500_000;
 
 /// The column of a row's password hash, in jobs with a `PasswordHashingAlgorithm` [I].
 pub const HASH_COLUMN: &str = "cognito:password_hash";
@@ -128,6 +130,16 @@ impl Auth {
             .ok_or_else(|| not_found(job_id))
     }
 
+    /// Whether a job's pre-signed URL takes an upload with `token` now: asked before the body
+    /// is read, so a wrong URL costs no upload.
+    pub async fn import_upload_open(&self, job_id: &str, token: &str) -> AuthResult<bool> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .import_upload_open(job_id, &TokenHash::of(token), now)
+            .await?)
+    }
+
     /// The `PUT` to a job's pre-signed URL: its CSV, kept while the job is `Created` and the
     /// URL is live; false for a wrong token, a started job or an expired URL.
     pub async fn accept_import_csv(
@@ -154,7 +166,7 @@ impl Auth {
         if job.status != "Created" {
             return Err(precondition("The import job is not in the Created status."));
         }
-        if self.store.get_import_csv(job_id).await?.is_none() {
+        if !self.store.has_import_csv(job_id).await? {
             return Err(precondition(
                 "No CSV file was uploaded for this import job.",
             ));
@@ -187,6 +199,34 @@ impl Auth {
         self.write_job(job).await
     }
 
+    /// Writes a running job's counts with `status`, over the stored version; a stop asked
+    /// meanwhile (`Stopping`) wins: the job is written `Stopped` and `Err` says it ended.
+    async fn save_run(
+        &self,
+        view: &PoolView,
+        mut job: ImportJobRecord,
+        status: &str,
+    ) -> AuthResult<Result<ImportJobRecord, ()>> {
+        for _ in 0..8 {
+            let stored = self.import_job(view, &job.job_id).await?;
+            job.version = stored.version;
+            let stopping = stored.status == "Stopping";
+            job.status = if stopping { "Stopped" } else { status }.into();
+            if stopping {
+                job.completed_at = Some(self.clock.now());
+                job.completion_message = Some("Import Job Stopped".into());
+            }
+            if self.store.update_import_job(&job).await? == CasOutcome::Applied {
+                job.version += 1;
+                return Ok(if stopping { Err(()) } else { Ok(job) });
+            }
+        }
+        Err(AuthError::new(
+            ErrorKind::Internal,
+            "Internal server error.",
+        ))
+    }
+
     async fn write_job(&self, mut job: ImportJobRecord) -> AuthResult<ImportJobRecord> {
         match self.store.update_import_job(&job).await? {
             CasOutcome::Applied => {
@@ -200,7 +240,8 @@ impl Auth {
     }
 
     /// Runs every pending job this node claims (a compare-and-swap to `InProgress`: of the
-    /// nodes that try, one runs it). Idempotent; called by every node's background jobs.
+    /// nodes that try, one runs it). Idempotent; called by every node's background jobs. A
+    /// job that fails is logged and the others still run.
     pub async fn run_import_jobs(&self, pools: &crate::directory::Directory) -> AuthResult<()> {
         for mut job in self.store.import_jobs_in("Pending").await? {
             let Some(view) = pools.snapshot().pool(&job.pool_id).cloned() else {
@@ -210,7 +251,10 @@ impl Auth {
             let Ok(job) = self.write_job(job).await else {
                 continue;
             };
-            self.run_import_job(&view, job).await?;
+            let id = job.job_id.clone();
+            if let Err(e) = self.run_import_job(&view, job).await {
+                tracing::error!(job = %id, error = %e.message, "import job failed");
+            }
         }
         Ok(())
     }
@@ -222,6 +266,10 @@ impl Auth {
             .await?
             .unwrap_or_default();
         let lines = match cognito_csv_lines(&csv) {
+            Ok(lines) if lines.len() > MAX_ROWS => Err(format!("{} rows", lines.len())),
+            other => other,
+        };
+        let lines = match lines {
             Ok(lines) => lines,
             Err(e) => {
                 tracing::warn!(job = %job.job_id, error = %e, "import job CSV refused");
@@ -232,16 +280,29 @@ impl Auth {
                 return Ok(());
             }
         };
+        let providers: Vec<String> = view.identity_providers.keys().cloned().collect();
+        let mut seen = std::collections::HashSet::new();
         for (n, chunk) in lines.chunks(ROWS_PER_STEP).enumerate() {
             for line in chunk {
+                // A hash only under the job's algorithm (none without one).
                 let hash_ok = match (&line.password_hash, &job.hash_algorithm) {
                     (Some(h), Some(a)) => of_algorithm(h, a),
-                    _ => true,
+                    (Some(_), None) => false,
+                    (None, _) => true,
                 };
-                let user = line
+                let mut user = line
                     .user(&view.pool.id, &view.pool.config, self.clock.now())
                     .ok()
                     .filter(|_| hash_ok);
+                if let Some(u) = &user {
+                    let config = &view.pool.config;
+                    if conflict(&*self.store, config, &providers, u, &mut seen)
+                        .await?
+                        .is_some()
+                    {
+                        user = None;
+                    }
+                }
                 match user {
                     None => job.failed += 1,
                     Some(u) if self.store.insert_user(&u).await? => job.imported += 1,
@@ -249,27 +310,21 @@ impl Auth {
                 }
             }
             // Counts are written as the job goes; a stop request ends it here.
-            let stored = self.import_job(view, &job.job_id).await?;
-            job.version = stored.version;
-            if stored.status == "Stopping" {
-                job.status = "Stopped".into();
-                job.completed_at = Some(self.clock.now());
-                job.completion_message = Some("Import Job Stopped".into());
-                self.write_job(job).await?;
-                return Ok(());
-            }
             if (n + 1) * ROWS_PER_STEP < lines.len() {
-                job = self.write_job(job).await?;
+                job = match self.save_run(view, job, "InProgress").await? {
+                    Ok(job) => job,
+                    Err(_stopped) => return Ok(()),
+                };
             }
         }
-        job.status = "Succeeded".into();
-        job.completed_at = Some(self.clock.now());
-        job.completion_message = Some(if job.failed == 0 {
-            "Import Job Completed Successfully.".into()
+        let message = if job.failed == 0 {
+            "Import Job Completed Successfully."
         } else {
-            "Completed with some users failing to import.".into()
-        });
-        self.write_job(job).await?;
+            "Completed with some users failing to import."
+        };
+        job.completion_message = Some(message.into());
+        job.completed_at = Some(self.clock.now());
+        let _ = self.save_run(view, job, "Succeeded").await?;
         Ok(())
     }
 }

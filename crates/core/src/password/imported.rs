@@ -17,11 +17,11 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The costs we verify at most: bcrypt 2^13 rounds, scrypt and Firebase 64 MiB, PBKDF2 two
-/// million iterations.
+/// The costs we verify at most: bcrypt 2^13 rounds, scrypt and Firebase 64 MiB (one or two
+/// lanes), PBKDF2 a million iterations (of a hash of at most 64 bytes).
 const MAX_BCRYPT_COST: u32 = 13;
 const MAX_SCRYPT_BYTES: u64 = 64 * 1024 * 1024;
-const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+const MAX_PBKDF2_ITERATIONS: u32 = 1_000_000;
 
 /// The formats we read, by their prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,15 +124,20 @@ fn b64(s: &str) -> Option<Vec<u8>> {
         .filter(|b| !b.is_empty())
 }
 
+/// A hash (or key) of 16 to 64 bytes: shorter ones would let guesses match by chance, longer
+/// ones multiply the work of every check.
+fn digest_sized(s: &str) -> Option<Vec<u8>> {
+    b64(s).filter(|b| (16..=64).contains(&b.len()))
+}
+
 fn scrypt_params(log_n: u32, r: u32, p: u32) -> Option<scrypt::Params> {
-    let bytes = 128u64 * u64::from(r) * (1u64 << log_n.min(40)) * u64::from(p.max(1));
-    if log_n == 0
-        || log_n > 24
-        || r == 0
-        || p == 0
-        || p > 16
-        || bytes > MAX_SCRYPT_BYTES * u64::from(p)
-    {
+    if log_n == 0 || log_n > 24 || r == 0 || r > 64 || p == 0 || p > 2 {
+        return None;
+    }
+    let bytes = 128u64
+        .checked_mul(u64::from(r))?
+        .checked_mul(1u64 << log_n)?;
+    if bytes > MAX_SCRYPT_BYTES {
         return None;
     }
     scrypt::Params::new(log_n as u8, r, p).ok()
@@ -149,7 +154,7 @@ fn scrypt_parts(stored: &str) -> Option<(scrypt::Params, Vec<u8>, Vec<u8>)> {
         param(params, "r")?,
         param(params, "p")?,
     )?;
-    Some((p, b64(salt)?, b64(hash)?))
+    Some((p, b64(salt)?, digest_sized(hash)?))
 }
 
 /// Firebase's scrypt: the scrypt key of the password (salted with the user's salt and the
@@ -201,8 +206,8 @@ fn firebase_parts(stored: &str) -> Option<Firebase> {
     Some(Firebase {
         params: scrypt_params(param(params, "ln")?, param(params, "r")?, 1)?,
         salt,
-        signer_key: b64(signer_key)?,
-        hash: b64(hash)?,
+        signer_key: digest_sized(signer_key)?,
+        hash: digest_sized(hash)?,
     })
 }
 
@@ -212,7 +217,11 @@ fn pbkdf2_parts(stored: &str) -> Option<(NonZeroU32, Vec<u8>, Vec<u8>)> {
     let [_, "pbkdf2-sha256", params, salt, hash] = parts[..] else {
         return None;
     };
-    Some((iterations(param(params, "i")?)?, b64(salt)?, b64(hash)?))
+    Some((
+        iterations(param(params, "i")?)?,
+        b64(salt)?,
+        digest_sized(hash)?,
+    ))
 }
 
 /// Django's `pbkdf2_sha256${iterations}${salt}${hash}` (the salt as text).
@@ -224,7 +233,7 @@ fn django_parts(stored: &str) -> Option<(NonZeroU32, Vec<u8>, Vec<u8>)> {
     Some((
         iterations(i.parse().ok()?)?,
         salt.as_bytes().to_vec(),
-        b64(hash)?,
+        digest_sized(hash)?,
     ))
 }
 

@@ -50,14 +50,14 @@ impl PasswordHash {
         imported::check(stored)?;
         Ok(Self(stored.to_string()))
     }
-    /// A hash of a random secret nobody knows, made cheaply: for users moved in without a
-    /// password, who must reset it.
+    /// No password at all, for users moved in without one (they must reset it): no password
+    /// verifies, and checking one costs what checking a real one does.
     pub fn unusable() -> Self {
-        let cheap = HashParams {
-            memory_kib: 8,
-            iterations: 1,
-        };
-        hash_password(&crate::crypto::random_token(), cheap)
+        Self(UNUSABLE.to_string())
+    }
+    /// Whether this is [`PasswordHash::unusable`].
+    pub fn is_unusable(&self) -> bool {
+        self.0 == UNUSABLE
     }
     /// Whether this is our Argon2id with `params`: a right password against any other hash is
     /// hashed again (moved-in formats, older costs).
@@ -81,6 +81,9 @@ impl std::fmt::Debug for PasswordHash {
         f.write_str("PasswordHash(…)")
     }
 }
+
+/// What a user without a password stores: no password hashes to it.
+const UNUSABLE: &str = "$unusable$";
 
 thread_local! {
     /// This thread's Argon2 memory, grown to the largest cost it has met.
@@ -137,6 +140,11 @@ pub fn hash_password(password: &str, params: HashParams) -> PasswordHash {
 /// Verifies a password against a stored PHC string (its own algorithm, version and cost);
 /// any malformed hash is a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    if phc == UNUSABLE {
+        // The same work as a wrong password: the answer says nothing about the account.
+        verify_password(password, dummy_hash());
+        return false;
+    }
     if !phc.starts_with("$argon2") {
         return imported::verify(password, phc);
     }

@@ -135,7 +135,11 @@ async fn sigterm_drains_the_node_before_it_stops() {
         }
     }
     assert!(not_ready, "not ready once draining");
-    assert_eq!(s.get_json("/health").await["status"], "ok", "still serving while draining");
+    assert_eq!(
+        s.get_json("/health").await["status"],
+        "ok",
+        "still serving while draining"
+    );
     let status = s.stop();
     assert!(status.success(), "exit status {status:?}");
 }

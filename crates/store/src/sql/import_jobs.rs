@@ -162,6 +162,33 @@ impl ImportJobStore for SqlStore {
             .bind(now), db))
     }
 
+    async fn has_import_csv(&self, job_id: &str) -> StoreResult<bool> {
+        let sql = "SELECT job_id FROM import_jobs WHERE job_id = $1 AND csv IS NOT NULL";
+        let row: Option<(String,)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(job_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.is_some())
+    }
+
+    async fn import_upload_open(
+        &self,
+        job_id: &str,
+        token: &TokenHash,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let sql = "SELECT job_id FROM import_jobs WHERE job_id = $1 AND upload_token_hash = $2 AND status = 'Created' AND upload_expires_at > $3";
+        let row: Option<(String,)> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(job_id)
+            .bind(token.as_str())
+            .bind(now)
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.is_some())
+    }
+
     async fn get_import_csv(&self, job_id: &str) -> StoreResult<Option<String>> {
         let sql = "SELECT csv FROM import_jobs WHERE job_id = $1";
         let row: Option<(Option<String>,)> = on_db!(self, db => sqlx::query_as(sql)
