@@ -720,6 +720,19 @@ pub trait CodeStore {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<ConsumeOutcome<CodeRecord>>;
+    /// The code and whether it was used, without using it (to check it before it is spent).
+    async fn peek_code(&self, hash: &TokenHash) -> StoreResult<Option<(CodeRecord, bool)>>;
+    /// In one transaction, the code is used and its token family starts with its first
+    /// refresh token: of racing callers on any nodes one gets `Consumed`, and a crash leaves
+    /// either both or neither. `AlreadyConsumed` when the code was used (or its family barred
+    /// by a replay), `Missing` when there is no such code.
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+        family: &FamilyRecord,
+        first: &RefreshRecord,
+    ) -> StoreResult<ConsumeOutcome<()>>;
 }
 
 #[async_trait]

@@ -10,7 +10,9 @@ use super::{ErrorCode, OAuthError, pkce};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
 use crate::keys::MasterKey;
-use crate::store::{ClientRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord};
+use crate::store::{
+    ClientRecord, CodeRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord,
+};
 use crate::time::Timestamp;
 use crate::triggers::{Call, TokenChanges, TokenSource, Trigger, Triggers, user_attributes};
 
@@ -191,28 +193,85 @@ async fn authorization_code(
     if !allows_flow(client, "code") {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient));
     }
-    let record = match store.consume_code(&TokenHash::of(code), now).await? {
-        ConsumeOutcome::Consumed(r) => r,
-        ConsumeOutcome::AlreadyConsumed(r) => {
-            // A replayed code revokes everything the first redemption produced (RFC 6749 §4.1.2),
-            // even if that redemption has not created its family yet.
-            if let Some(g) = Grant::from_json(&r.payload) {
-                let family = FamilyRecord {
-                    id: g.origin_jti.clone(),
-                    pool_id: r.pool_id.clone(),
-                    client_id: r.client_id.clone(),
-                    username: g.username.clone(),
-                    created_at: now,
-                    expires_at: now + client.config.refresh_token_seconds(),
-                    revoked_at: Some(now),
-                };
-                store.bar_family(&family, now).await?;
-                tracing::warn!(client = %r.client_id, family = %g.origin_jti, "authorization code replayed; its tokens are revoked");
-            }
-            return Err(OAuthError::invalid_grant("code was already used"));
-        }
-        ConsumeOutcome::Missing => return Err(OAuthError::invalid_grant("invalid code")),
+    let hash = TokenHash::of(code);
+    let record = match store.peek_code(&hash).await? {
+        None => return Err(OAuthError::invalid_grant("invalid code")),
+        Some((r, true)) => return Err(replayed(store, client, &r, now).await?),
+        Some((r, false)) => r,
     };
+    let checked = check_code(
+        store,
+        view,
+        client,
+        &record,
+        redirect_uri,
+        code_verifier,
+        now,
+    )
+    .await;
+    let (grant, user) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            // A wrong use spends the code, as a right one does.
+            store.consume_code(&hash, now).await?;
+            return Err(e);
+        }
+    };
+    // The trigger runs before anything is written; its refusal spends the code too.
+    let changes = match token_changes(store, view, client, &user, &grant, issuing).await {
+        Ok(changes) => changes,
+        Err(e) => {
+            store.consume_code(&hash, now).await?;
+            return Err(e);
+        }
+    };
+    let (family, first, refresh_token) = new_family(view, client, &user, &grant, now);
+    match store.redeem_code(&hash, now, &family, &first).await? {
+        ConsumeOutcome::Consumed(()) => {
+            let mut response = signed_tokens(view, client, &user, &changes, &grant, now)?;
+            response.refresh_token = Some(refresh_token);
+            Ok(response)
+        }
+        ConsumeOutcome::AlreadyConsumed(()) => Err(replayed(store, client, &record, now).await?),
+        ConsumeOutcome::Missing => Err(OAuthError::invalid_grant("invalid code")),
+    }
+}
+
+/// A code used again: everything its first redemption produced is revoked (RFC 6749 §4.1.2),
+/// even if that redemption has not created its family yet. The error to answer.
+async fn replayed(
+    store: &dyn Store,
+    client: &ClientRecord,
+    r: &CodeRecord,
+    now: Timestamp,
+) -> Result<OAuthError, OAuthError> {
+    if let Some(g) = Grant::from_json(&r.payload) {
+        let family = FamilyRecord {
+            id: g.origin_jti.clone(),
+            pool_id: r.pool_id.clone(),
+            client_id: r.client_id.clone(),
+            username: g.username.clone(),
+            created_at: now,
+            expires_at: now + client.config.refresh_token_seconds(),
+            revoked_at: Some(now),
+        };
+        store.bar_family(&family, now).await?;
+        tracing::warn!(client = %r.client_id, family = %g.origin_jti, "authorization code replayed; its tokens are revoked");
+    }
+    Ok(OAuthError::invalid_grant("code was already used"))
+}
+
+/// The checks of a code before it is spent (spec §6.4): its client, its lifetime, its
+/// `redirect_uri`, PKCE, and a live user who may read the granted scopes.
+async fn check_code(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    record: &CodeRecord,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    now: Timestamp,
+) -> Result<(Grant, UserRecord), OAuthError> {
     if record.pool_id != view.pool.id || record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "code was issued to another client",
@@ -243,24 +302,17 @@ async fn authorization_code(
     }
     let user = active_user(store, view, &grant).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
-    start_tokens(store, view, client, &user, &grant, now, issuing)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_grant("code was already used"))
+    Ok((grant, user))
 }
 
-/// Starts the token family of a new sign-in: its first refresh token and the tokens. `None`
-/// when the family exists already (the grant was used).
-pub async fn start_tokens(
-    store: &dyn Store,
+/// A new sign-in's token family, its first refresh token, and that token's value.
+fn new_family(
     view: &PoolView,
     client: &ClientRecord,
     user: &UserRecord,
     grant: &Grant,
     now: Timestamp,
-    issuing: Issuing<'_>,
-) -> Result<Option<TokenResponse>, OAuthError> {
-    // The trigger runs before the family is written: its refusal spends nothing.
-    let changes = token_changes(store, view, client, user, grant, issuing).await?;
+) -> (FamilyRecord, RefreshRecord, String) {
     let refresh_lifetime = client.config.refresh_token_seconds();
     let refresh_token = new_refresh_token();
     let family = FamilyRecord {
@@ -280,6 +332,23 @@ pub async fn start_tokens(
         expires_at: now + refresh_lifetime,
         replaced_at: None,
     };
+    (family, first, refresh_token)
+}
+
+/// Starts the token family of a new sign-in: its first refresh token and the tokens. `None`
+/// when the family exists already (the grant was used).
+pub async fn start_tokens(
+    store: &dyn Store,
+    view: &PoolView,
+    client: &ClientRecord,
+    user: &UserRecord,
+    grant: &Grant,
+    now: Timestamp,
+    issuing: Issuing<'_>,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    // The trigger runs before the family is written: its refusal spends nothing.
+    let changes = token_changes(store, view, client, user, grant, issuing).await?;
+    let (family, first, refresh_token) = new_family(view, client, user, grant, now);
     if !store.start_family(&family, &first).await? {
         return Ok(None);
     }

@@ -579,6 +579,96 @@ pub async fn racing_nodes_consume_one_code_exactly_once(b: &impl Connect) {
     }
 }
 
+/// A code's use and its family's start are one transaction: of racing redemptions on two
+/// nodes one wins and its family exists with its first refresh token; a code whose family a
+/// replay barred is spent and issues nothing.
+pub async fn racing_redemptions_use_a_code_and_start_its_family_once(b: &impl Connect) {
+    let node_a = b.connect().await;
+    let node_b = b.connect().await;
+    let p = new_pool(&*node_a).await;
+    for round in 0..3 {
+        let secret = random_token();
+        node_a.insert_code(&code(&p, &secret)).await.unwrap();
+        let h = TokenHash::of(&secret);
+        assert!(matches!(
+            node_b.peek_code(&h).await.unwrap(),
+            Some((_, false))
+        ));
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = if i % 2 == 0 {
+                    node_a.clone()
+                } else {
+                    node_b.clone()
+                };
+                let (h, barrier, p) = (h.clone(), barrier.clone(), p.clone());
+                tokio::spawn(async move {
+                    let f = family(&p);
+                    let t = refresh(&f.id, &random_token());
+                    barrier.wait().await;
+                    let outcome = store.redeem_code(&h, NOW + 1, &f, &t).await.unwrap();
+                    (outcome, f, t)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            let (outcome, f, t) = t.await.unwrap();
+            match outcome {
+                ConsumeOutcome::Consumed(()) => winners.push((f, t)),
+                ConsumeOutcome::AlreadyConsumed(()) => {
+                    assert_eq!(
+                        node_a.get_family(&f.id).await.unwrap(),
+                        None,
+                        "a loser starts nothing"
+                    );
+                }
+                ConsumeOutcome::Missing => panic!("round {round}: a racer saw no code"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one redemption");
+        let (f, t) = &winners[0];
+        assert_eq!(node_b.get_family(&f.id).await.unwrap().as_ref(), Some(f));
+        assert_eq!(
+            node_b.find_refresh(&t.hash).await.unwrap().as_ref(),
+            Some(t)
+        );
+        assert!(matches!(
+            node_a.peek_code(&h).await.unwrap(),
+            Some((_, true))
+        ));
+    }
+    // A replay barred the family before its redemption: the code is spent, nothing issued.
+    let secret = random_token();
+    node_a.insert_code(&code(&p, &secret)).await.unwrap();
+    let f = family(&p);
+    node_a.bar_family(&f, NOW).await.unwrap();
+    let h = TokenHash::of(&secret);
+    let t = refresh(&f.id, &random_token());
+    assert_eq!(
+        node_a.redeem_code(&h, NOW + 1, &f, &t).await.unwrap(),
+        ConsumeOutcome::AlreadyConsumed(())
+    );
+    assert_eq!(node_a.find_refresh(&t.hash).await.unwrap(), None);
+    assert!(matches!(
+        node_a.peek_code(&h).await.unwrap(),
+        Some((_, true))
+    ));
+    assert_eq!(
+        node_a
+            .redeem_code(
+                &TokenHash::of("unknown"),
+                NOW,
+                &family(&p),
+                &refresh("x", "y")
+            )
+            .await
+            .unwrap(),
+        ConsumeOutcome::Missing
+    );
+}
+
 pub async fn key_rotation_is_compare_and_swap(b: &impl Connect) {
     let s = b.connect().await;
     let p = new_pool(&*s).await;

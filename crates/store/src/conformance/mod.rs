@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             groups_are_updated_deleted_and_list_their_members,
             a_code_is_consumed_once_then_reported_as_replayed,
             racing_nodes_consume_one_code_exactly_once,
+            racing_redemptions_use_a_code_and_start_its_family_once,
             key_rotation_is_compare_and_swap,
             racing_rotations_apply_once,
             purge_removes_expired_codes_and_retired_keys,

@@ -76,4 +76,27 @@ impl CodeStore for SqlStore {
             Some(_) | None => ConsumeOutcome::Missing,
         })
     }
+
+    async fn peek_code(&self, hash: &TokenHash) -> StoreResult<Option<(CodeRecord, bool)>> {
+        let sql = select!(CODE_COLUMNS, "FROM auth_codes WHERE hash = $1");
+        let row: Option<CodeRow> = on_db!(self, db => sqlx::query_as(sql)
+            .bind(hash.as_str())
+            .fetch_optional(db)
+            .await
+            .map_err(backend))?;
+        Ok(row.map(|r| {
+            let used = r.consumed_at.is_some();
+            (r.into(), used)
+        }))
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+        family: &FamilyRecord,
+        first: &RefreshRecord,
+    ) -> StoreResult<ConsumeOutcome<()>> {
+        self.use_code_for_family(hash, now, family, first).await
+    }
 }

@@ -100,6 +100,60 @@ where
     }
 }
 
+impl SqlStore {
+    /// `CodeStore::redeem_code`, beside the family's statements: the code's use and the
+    /// family's start in one transaction.
+    pub(super) async fn use_code_for_family(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+        f: &FamilyRecord,
+        t: &RefreshRecord,
+    ) -> StoreResult<ConsumeOutcome<()>> {
+        let consume =
+            "UPDATE auth_codes SET consumed_at = $1 WHERE hash = $2 AND consumed_at IS NULL";
+        let exists = "SELECT hash FROM auth_codes WHERE hash = $1";
+        on_db!(self, db => {
+            let mut tx = begin_write(db).await.map_err(backend)?;
+            let used = sqlx::query(consume)
+                .bind(now)
+                .bind(hash.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if used.rows_affected() != 1 {
+                let seen: Option<(String,)> = sqlx::query_as(exists)
+                    .bind(hash.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.rollback().await.map_err(backend)?;
+                return Ok(match seen {
+                    Some(_) => ConsumeOutcome::AlreadyConsumed(()),
+                    None => ConsumeOutcome::Missing,
+                });
+            }
+            let started = sqlx::query(START_FAMILY)
+                .bind_family(f)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if started.rows_affected() != 1 {
+                // A replay barred the family first: the code is spent, nothing is issued.
+                tx.commit().await.map_err(backend)?;
+                return Ok(ConsumeOutcome::AlreadyConsumed(()));
+            }
+            sqlx::query(INSERT_REFRESH)
+                .bind_refresh(t)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            Ok(ConsumeOutcome::Consumed(()))
+        })
+    }
+}
+
 #[async_trait]
 impl TokenStore for SqlStore {
     async fn insert_family(&self, f: &FamilyRecord) -> StoreResult<()> {
