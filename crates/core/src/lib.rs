@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keys;
 pub mod lifecycle;
 pub mod markup;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod password;

@@ -192,6 +192,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
     let imports = AbortOnDrop(spawn_import_runner(state.auth.clone(), directory.clone()));
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(AbortOnDrop(
+            crate::metrics::serve(addr, store.clone()).await?,
+        )),
+        None => None,
+    };
 
     println!(
         "userpool listening on {public_url} ({addr}), database {}",
@@ -217,6 +223,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     jobs.abort();
     drop(imports);
+    drop(metrics);
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -295,6 +295,11 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,
 
+    /// Address of a second listener that serves `GET /metrics` (Prometheus text) and nothing
+    /// else; keep it off the public network. Without it there is no metrics endpoint.
+    #[arg(long, env = "USERPOOL_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
+
     /// Seconds between SIGTERM and the end of accepting requests: `/health/ready` answers 503
     /// from the signal on, so load balancers move traffic away before the node stops.
     #[arg(long, env = "USERPOOL_DRAIN_SECONDS", default_value_t = 0,

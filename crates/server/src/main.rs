@@ -7,6 +7,7 @@ mod demo;
 mod keys;
 mod mail;
 mod master_key;
+mod metrics;
 mod seed;
 mod telemetry;
 mod triggers;

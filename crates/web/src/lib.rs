@@ -11,6 +11,7 @@ mod host;
 mod html;
 mod import_upload;
 mod login;
+mod metrics;
 mod oauth;
 mod pending;
 mod respond;
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route(html::STYLESHEET_PATH, get(html::stylesheet))
         .merge(api_routes())
         .fallback(host::domain_fallback)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(oauth::MAX_FORM_BYTES))
         .layer(
             TraceLayer::new_for_http()

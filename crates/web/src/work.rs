@@ -65,6 +65,7 @@ impl BlockingQueue {
 #[async_trait]
 impl WorkQueue for BlockingQueue {
     async fn run(&self, work: Box<dyn FnOnce() + Send>) -> Result<(), Busy> {
+        let _waiting = QueueDepth::enter();
         let place = tokio::time::timeout(self.wait, self.places.clone().acquire_owned())
             .await
             .map_err(|_| Busy)?
@@ -74,6 +75,22 @@ impl WorkQueue for BlockingQueue {
         let (done, finished) = oneshot::channel();
         self.jobs.send((work, place, done)).map_err(|_| Busy)?;
         finished.await.map_err(|_| Busy)
+    }
+}
+
+/// Counts a hash in the queue (waiting or running) for as long as it lives.
+struct QueueDepth;
+
+impl QueueDepth {
+    fn enter() -> Self {
+        userpool_core::metrics::METRICS.hash_queue.inc();
+        QueueDepth
+    }
+}
+
+impl Drop for QueueDepth {
+    fn drop(&mut self) {
+        userpool_core::metrics::METRICS.hash_queue.dec();
     }
 }
 

@@ -163,6 +163,7 @@ impl Auth {
         signed_in: &SignedIn,
         passed: &TriggerInput,
     ) -> AuthResult<()> {
+        crate::metrics::METRICS.sign_in("success");
         if !view.triggers.has(Trigger::PostAuthentication) || signed_in.provider.is_some() {
             return Ok(());
         }

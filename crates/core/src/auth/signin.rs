@@ -5,6 +5,7 @@ use super::lockout;
 use super::steps::Next;
 use super::{Auth, AuthError, AuthResult, ErrorKind, reveals_unknown_users};
 use crate::directory::PoolView;
+use crate::metrics::METRICS;
 use crate::model::UserStatus;
 use crate::password::{HashParams, dummy_hash, verify_password};
 use crate::store::{ClientRecord, Store, StoreResult, UserRecord};
@@ -187,6 +188,7 @@ impl Auth {
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, key).await?;
         if lockout::is_locked(failures.as_ref(), now) {
+            METRICS.sign_in("locked");
             return Err(AuthError::new(
                 ErrorKind::NotAuthorized,
                 "Password attempts exceeded",
@@ -194,6 +196,7 @@ impl Auth {
         }
         let right = self.cpu(check).await?;
         if !right {
+            METRICS.sign_in("wrong_secret");
             self.store
                 .record_sign_in_failure(pool_id, key, now, lockout::MAX_LOCK)
                 .await?;

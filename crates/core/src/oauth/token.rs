@@ -10,6 +10,7 @@ use super::{ErrorCode, OAuthError, pkce};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
 use crate::keys::MasterKey;
+use crate::metrics::METRICS;
 use crate::store::{
     ClientRecord, CodeRecord, ConsumeOutcome, FamilyRecord, RefreshRecord, Store, UserRecord,
 };
@@ -228,7 +229,8 @@ async fn authorization_code(
     let (family, first, refresh_token) = new_family(view, client, &user, &grant, now);
     match store.redeem_code(&hash, now, &family, &first).await? {
         ConsumeOutcome::Consumed(()) => {
-            let mut response = signed_tokens(view, client, &user, &changes, &grant, now)?;
+            let mut response =
+                signed_tokens(view, client, &user, &changes, &grant, now, issuing.source)?;
             response.refresh_token = Some(refresh_token);
             Ok(response)
         }
@@ -352,7 +354,7 @@ pub async fn start_tokens(
     if !store.start_family(&family, &first).await? {
         return Ok(None);
     }
-    let mut response = signed_tokens(view, client, user, &changes, grant, now)?;
+    let mut response = signed_tokens(view, client, user, &changes, grant, now, issuing.source)?;
     response.refresh_token = Some(refresh_token);
     Ok(Some(response))
 }
@@ -433,7 +435,7 @@ pub async fn user_tokens(
     issuing: Issuing<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let changes = token_changes(store, view, client, user, grant, issuing).await?;
-    signed_tokens(view, client, user, &changes, grant, now)
+    signed_tokens(view, client, user, &changes, grant, now, issuing.source)
 }
 
 fn signed_tokens(
@@ -443,7 +445,9 @@ fn signed_tokens(
     (groups, changes): &(Vec<String>, TokenChanges),
     grant: &Grant,
     now: Timestamp,
+    source: TokenSource,
 ) -> Result<TokenResponse, OAuthError> {
+    METRICS.token_issued(source);
     let input = UserTokenInput {
         view,
         client,
@@ -536,7 +540,7 @@ async fn refresh(
             Some(new_token)
         }
     };
-    let mut response = signed_tokens(view, client, &user, &changes, &grant, now)?;
+    let mut response = signed_tokens(view, client, &user, &changes, &grant, now, issuing.source)?;
     response.refresh_token = new_token;
     Ok(response)
 }
@@ -609,6 +613,7 @@ async fn client_credentials(
         };
     let (access_token, expires_in) =
         claims::client_access_token(view, client, &scopes, now, changes.as_ref())?;
+    METRICS.token_issued(TokenSource::ClientCredentials);
     Ok(TokenResponse {
         id_token: None,
         access_token,

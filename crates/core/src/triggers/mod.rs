@@ -422,6 +422,18 @@ impl Triggers {
         let body = serde_json::to_vec(&event).expect("events serialize");
         let started = std::time::Instant::now();
         let answer = self.invoker.invoke(target, body).await;
+        let outcome = match &answer {
+            Ok(_) => "ok",
+            Err(InvokeError::Raised(_)) => "refused",
+            Err(InvokeError::Failed(_)) => "failed",
+        };
+        crate::metrics::METRICS
+            .triggers
+            .get_or_create(&vec![
+                ("trigger", name.to_string()),
+                ("outcome", outcome.to_string()),
+            ])
+            .observe(started.elapsed().as_secs_f64());
         tracing::debug!(
             trigger = name,
             source = call.source,

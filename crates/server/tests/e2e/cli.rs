@@ -254,3 +254,49 @@ fn an_https_server_needs_smtp_or_an_explicit_dev_outbox() {
     );
     assert!(s.stop().success());
 }
+
+/// `--metrics-listen` serves Prometheus text on its own address: requests by route, tokens by
+/// the sign-in that asked, sign-ins by outcome, the database pool.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--database",
+            &sqlite_url(dir.path()),
+            "--metrics-listen",
+            &metrics_addr,
+        ],
+    );
+    // One request to count.
+    assert_eq!(s.get_json("/health").await["status"], "ok");
+    let text = client()
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("userpool_http_request_duration_seconds_count{route=\"/health\",method=\"GET\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("userpool_tokens_issued_total{source=\"ClientCredentials\"} 0"),
+        "{text}"
+    );
+    assert!(text.contains("userpool_db_connections "), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let public = client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(public.status().as_u16(), 200, "not on the public listener");
+}

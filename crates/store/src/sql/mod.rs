@@ -194,6 +194,11 @@ impl SqlStore {
         Ok(Self { db })
     }
 
+    /// The connection pool's open and idle connections (for the metrics).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_db!(self, db => (db.size(), db.num_idle()))
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         match self.db {
