@@ -58,7 +58,7 @@ impl Running {
             "Users": [{"Username": "alice", "Password": "Passw0rd!",
                 "UserAttributes": [{"Name": "email", "Value": "alice@example.test"}, {"Name": "email_verified", "Value": "true"}]}]
         }]});
-        Running::start_with(binary, pinned, port, &seed, None).await
+        Running::start_with(binary, pinned, port, &seed, None, &[]).await
     }
 
     /// The server on `port` with `seed`, on `database` (a SQLite file in a temporary
@@ -69,6 +69,7 @@ impl Running {
         port: u16,
         seed: &serde_json::Value,
         database: Option<&str>,
+        extra: &[&str],
     ) -> anyhow::Result<Running> {
         let dir = tempfile::tempdir()?;
         let seed_path = dir.path().join("seed.json");
@@ -90,6 +91,7 @@ impl Running {
             .arg(&seed_path)
             .arg("--data-dir")
             .arg(dir.path())
+            .args(extra)
             .env(
                 "USERPOOL_MASTER_KEY",
                 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
@@ -133,4 +135,51 @@ impl Drop for Running {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// The server's process: the one listening on `port` (with taskset in front it is taskset's
+/// exec'd image).
+pub(crate) fn server_pid(port: u16) -> Option<u32> {
+    let listen = format!("127.0.0.1:{port}");
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let entry = entry.ok()?;
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let serves = args.iter().any(|a| *a == b"serve");
+        let listens = args
+            .windows(2)
+            .any(|w| w[0] == b"--listen" && w[1] == listen.as_bytes());
+        (serves && listens).then_some(pid)
+    })
+}
+
+/// Clock ticks per second of `/proc/PID/stat`.
+pub(crate) fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A process's CPU time (user + system, all threads) so far, in seconds (`self` for this one).
+pub(crate) fn cpu_seconds(pid: &str, ticks: f64) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses: state is field 3, utime 14,
+    // stime 15.
+    let rest = stat
+        .rsplit_once(')')
+        .ok_or_else(|| anyhow::anyhow!("an unreadable /proc/{pid}/stat"))?
+        .1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(n - 3)
+            .ok_or_else(|| anyhow::anyhow!("a short /proc/{pid}/stat"))?
+            .parse::<f64>()?)
+    };
+    Ok((field(14)? + field(15)?) / ticks)
 }

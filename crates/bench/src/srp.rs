@@ -17,7 +17,7 @@ use userpool_core::store::{AccessKeyRecord, AccessKeyStore};
 use userpool_store::SqlStore;
 
 use crate::load::{Row, closed_loop, summarize};
-use crate::server::{Running, free_port};
+use crate::server::{Running, clock_ticks, cpu_seconds, free_port, server_pid};
 use crate::sign::Signer;
 
 const POOL: &str = "us-east-1_SrpBench1";
@@ -168,53 +168,6 @@ async fn password_sign_in(api: &Api, client_id: &str) -> Result<(), String> {
     has_tokens(&answer)
 }
 
-/// The server's process: the one listening on `port` (with taskset in front it is taskset's
-/// exec'd image).
-fn server_pid(port: u16) -> Option<u32> {
-    let listen = format!("127.0.0.1:{port}");
-    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
-        let entry = entry.ok()?;
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let serves = args.iter().any(|a| *a == b"serve");
-        let listens = args
-            .windows(2)
-            .any(|w| w[0] == b"--listen" && w[1] == listen.as_bytes());
-        (serves && listens).then_some(pid)
-    })
-}
-
-/// Clock ticks per second of `/proc/PID/stat`.
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// The process's CPU time (user + system, all threads) so far, in seconds.
-fn cpu_seconds(pid: u32, ticks: f64) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses: state is field 3, utime 14,
-    // stime 15.
-    let rest = stat
-        .rsplit_once(')')
-        .ok_or_else(|| anyhow::anyhow!("an unreadable /proc/{pid}/stat"))?
-        .1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> anyhow::Result<f64> {
-        Ok(fields
-            .get(n - 3)
-            .ok_or_else(|| anyhow::anyhow!("a short /proc/{pid}/stat"))?
-            .parse::<f64>()?)
-    };
-    Ok((field(14)? + field(15)?) / ticks)
-}
-
 /// `concurrency` sign-ins in flight for `seconds`; the figures and the server's CPU time.
 async fn drive<F, Fut>(
     name: &'static str,
@@ -228,11 +181,11 @@ where
     Fut: Future<Output = Result<(), String>> + Send,
 {
     let (pid, ticks) = server;
-    let cpu_before = cpu_seconds(pid, ticks)?;
+    let cpu_before = cpu_seconds(&pid.to_string(), ticks)?;
     let start = Instant::now();
     let (all, errors) = closed_loop(concurrency, seconds, move |_, _| once()).await?;
     let elapsed = start.elapsed();
-    let cpu = cpu_seconds(pid, ticks)? - cpu_before;
+    let cpu = cpu_seconds(&pid.to_string(), ticks)? - cpu_before;
     let signed_in = all.len() - errors;
     Ok(Measured {
         row: summarize(name, all, errors, elapsed),
@@ -289,7 +242,7 @@ pub(crate) async fn run(
     let url = format!("sqlite://{}", temp.path().join("srp.db").display());
     let port = free_port()?;
     let seed = json!({"UserPools": [{"Id": POOL, "PoolName": "srp"}]});
-    let srv = Running::start_with(binary, pinned, port, &seed, Some(&url)).await?;
+    let srv = Running::start_with(binary, pinned, port, &seed, Some(&url), &[]).await?;
     let pid = server_pid(port).ok_or_else(|| anyhow::anyhow!("the server's process not found"))?;
     let server = (pid, clock_ticks());
 

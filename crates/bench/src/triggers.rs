@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use userpool_core::crypto::hex;
 
 use crate::load::{Row, closed_loop, summarize};
-use crate::server::{Running, free_port};
+use crate::server::{Running, clock_ticks, cpu_seconds, free_port, server_pid};
 
 const WEBHOOK_SECRET: &str = "bench-webhook-secret-0123456789";
 const SECRET: &str = "ccsecret000000000000000000000000001";
@@ -124,24 +124,6 @@ async fn start_receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
     Ok((addr, calls))
 }
 
-/// A script that runs `binary` with the webhook secret after the arguments it is given (the
-/// server replaces the shell, so its PID and command line are the server's own).
-fn with_webhook_secret(binary: &str) -> anyhow::Result<tempfile::TempPath> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let binary = std::fs::canonicalize(binary)?;
-    let quoted = binary.to_string_lossy().replace('\'', r"'\''");
-    let mut script = tempfile::Builder::new().prefix("userpool-").tempfile()?;
-    writeln!(
-        script,
-        "#!/bin/sh\nexec '{quoted}' \"$@\" --trigger-webhook-secret {WEBHOOK_SECRET}"
-    )?;
-    script
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o755))?;
-    Ok(script.into_temp_path())
-}
-
 /// One `client_credentials` token of `pool`: its access token's claims.
 async fn token(http: &reqwest::Client, port: u16, pool: &Pool) -> Result<Value, String> {
     let r = http
@@ -165,35 +147,6 @@ async fn token(http: &reqwest::Client, port: u16, pool: &Pool) -> Result<Value, 
         .decode(payload)
         .map_err(|e| e.to_string())?;
     serde_json::from_slice(&payload).map_err(|e| e.to_string())
-}
-
-/// The server's process: the one listening on `port` (with taskset in front it is taskset's
-/// exec'd image).
-fn server_pid(port: u16) -> Option<u32> {
-    let listen = format!("--listen\x00127.0.0.1:{port}\x00");
-    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
-        let entry = entry.ok()?;
-        let pid = entry.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        String::from_utf8_lossy(&cmdline)
-            .contains(&listen)
-            .then_some(pid)
-    })
-}
-
-/// A process's CPU time (utime + stime, all threads) so far, in seconds (`self` for this one).
-fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Past the parenthesized command name, field 3 comes first: utime is 14, stime 15.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
-    let ticks = field(14).zip(field(15)).map(|(u, s)| u + s);
-    // Linux reports in USER_HZ, 100 per second on every architecture it runs on here.
-    Ok(ticks.ok_or_else(|| anyhow::anyhow!("an unreadable /proc/{pid}/stat"))? / 100.0)
 }
 
 /// One pool's run: the load's figures, the tokens issued, and the CPU seconds the server and
@@ -220,7 +173,8 @@ async fn drive(
     seconds: u64,
     concurrency: usize,
 ) -> anyhow::Result<Measured> {
-    let (server_before, bench_before) = (cpu_seconds(pid)?, cpu_seconds("self")?);
+    let ticks = clock_ticks();
+    let (server_before, bench_before) = (cpu_seconds(pid, ticks)?, cpu_seconds("self", ticks)?);
     let start = Instant::now();
     let http = http.clone();
     let (all, errors) = closed_loop(concurrency, seconds, move |_, _| {
@@ -233,8 +187,8 @@ async fn drive(
     Ok(Measured {
         row: summarize(name, all, errors, elapsed),
         tokens,
-        server_cpu: cpu_seconds(pid)? - server_before,
-        bench_cpu: cpu_seconds("self")? - bench_before,
+        server_cpu: cpu_seconds(pid, ticks)? - server_before,
+        bench_cpu: cpu_seconds("self", ticks)? - bench_before,
         seconds: elapsed.as_secs_f64(),
     })
 }
@@ -256,8 +210,8 @@ pub(crate) async fn run(
         "LambdaArn": format!("http://{hook_addr}/hook")}});
     let seed = json!({"UserPools": [seed_pool(&PLAIN, port, None),
         seed_pool(&HOOKED, port, Some(lambda))]});
-    let wrapper = with_webhook_secret(binary)?;
-    let srv = Running::start_with(&wrapper.to_string_lossy(), pinned, port, &seed, None).await?;
+    let secret = ["--trigger-webhook-secret", WEBHOOK_SECRET];
+    let srv = Running::start_with(binary, pinned, port, &seed, None, &secret).await?;
     let pid = server_pid(port)
         .ok_or_else(|| anyhow::anyhow!("the server's process not found"))?
         .to_string();
@@ -330,9 +284,10 @@ pub(crate) async fn run(
         ));
     }
     let cpu_ms = runs[1].cpu_ms_per_token() - runs[0].cpu_ms_per_token();
+    let alone_cpu_ms = runs[3].cpu_ms_per_token() - runs[2].cpu_ms_per_token();
     let hooked_tokens = (runs[1].tokens + runs[3].tokens) as u64;
     report.push_str(&format!(
-        "\nThe webhook call costs the server **{cpu_ms:.3} ms** of CPU per token ({:.2} RS256 signatures' worth): issuance with the trigger reaches **{:.0} %** of the signing ceiling, against {:.0} % without. Alone, it adds {:.2} ms to the p50 latency ({:.2} ms to the p99); with {concurrency} in flight, {:.2} ms to the p50. The receiver answered {webhook_calls} calls for {hooked_tokens} tokens issued with the trigger, each with `tier: gold` in the first token checked. Peak server memory (VmHWM): {:.1} MiB.\n",
+        "\nThe webhook call costs the server **{cpu_ms:.3} ms** of CPU per token with {concurrency} in flight ({:.2} RS256 signatures' worth), {alone_cpu_ms:.3} ms alone: issuance with the trigger reaches **{:.0} %** of the signing ceiling, against {:.0} % without. Alone, the call adds {:.2} ms to the p50 latency ({:.2} ms to the p99); with {concurrency} in flight, {:.2} ms to the p50. The receiver answered {webhook_calls} calls for the {hooked_tokens} tokens issued with the trigger; before the clock, the trigger pool's access token carried `tier: gold` and the other pool's no `tier`. Peak server memory (VmHWM): {:.1} MiB.\n",
         cpu_ms / 1000.0 * ceiling,
         100.0 * runs[1].row.rate / ceiling,
         100.0 * runs[0].row.rate / ceiling,

@@ -233,7 +233,7 @@ pub(crate) async fn run(
     // No domain: the API needs none, and a kept database is seeded again on the next run.
     let seed = json!({"UserPools": [{"Id": POOL, "PoolName": "users"}]});
     // The server migrates the database and creates the pool; the load goes in beside it.
-    let srv = Running::start_with(binary, pinned, port, &seed, Some(&url)).await?;
+    let srv = Running::start_with(binary, pinned, port, &seed, Some(&url), &[]).await?;
     let store = SqlStore::open(&url).await?;
     let loaded = load(&store, args).await?;
     let master = MasterKey::from_bytes(&[1u8; 32]);

@@ -214,13 +214,23 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, %public_url, "listening");
 
-    axum::serve(listener, userpool_web::router(state))
-        .with_graceful_shutdown(shutdown_signal(
-            draining,
-            Duration::from_secs(args.drain_seconds),
-        ))
-        .await
-        .context("serving HTTP")?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::listener::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
+    let drain = Duration::from_secs(args.drain_seconds);
+    crate::listener::serve(
+        listener,
+        userpool_web::router(state),
+        tls,
+        shutdown_signal(draining, drain),
+    )
+    .await
+    .context("serving HTTP")?;
     jobs.abort();
     drop(imports);
     drop(metrics);

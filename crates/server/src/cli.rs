@@ -295,6 +295,15 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,
 
+    /// The TLS certificate chain (PEM) to serve https with, without a proxy; read again on
+    /// SIGHUP. With --tls-key.
+    #[arg(long, env = "USERPOOL_TLS_CERT")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// The TLS private key (PEM) of --tls-cert.
+    #[arg(long, env = "USERPOOL_TLS_KEY")]
+    pub(crate) tls_key: Option<PathBuf>,
+
     /// Address of a second listener that serves `GET /metrics` (Prometheus text) and nothing
     /// else; keep it off the public network. Without it there is no metrics endpoint.
     #[arg(long, env = "USERPOOL_METRICS_LISTEN")]

@@ -5,6 +5,7 @@ mod app;
 mod cli;
 mod demo;
 mod keys;
+mod listener;
 mod mail;
 mod master_key;
 mod metrics;

@@ -61,6 +61,13 @@ fn saml_routes() -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
+    // Browsers that reached an https server keep to https for it (a year).
+    let hsts = state.secure_cookies.then(|| {
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     Router::new()
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
@@ -131,6 +138,7 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(tower::util::option_layer(hsts))
         .with_state(state)
 }
 

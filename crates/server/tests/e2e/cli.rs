@@ -1,6 +1,8 @@
 //! The command line and process behaviour: help, the demo pool, clear start-up errors,
 //! health, and graceful shutdown.
 
+use std::path::Path;
+
 use crate::helpers::*;
 
 #[test]
@@ -299,4 +301,89 @@ async fn metrics_are_served_on_their_own_listener() {
         .await
         .unwrap();
     assert_ne!(public.status().as_u16(), 200, "not on the public listener");
+}
+
+/// A self-signed certificate for `localhost` and its key, in PEM, written to `dir`.
+fn certificate(dir: &Path) -> (String, String, reqwest::Certificate) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let root = reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap();
+    (cert.display().to_string(), key.display().to_string(), root)
+}
+
+/// A client that trusts only `root`, reaching `localhost` at the loopback `port`.
+fn trusting(root: reqwest::Certificate, port: u16) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only([root])
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// `--tls-cert`/`--tls-key` serve https without a proxy, with HSTS; a renewed certificate is
+/// taken at SIGHUP, without a restart.
+#[tokio::test]
+async fn https_is_served_and_its_certificate_reloads_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (cert, key, first) = certificate(dir.path());
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--database",
+            &sqlite_url(dir.path()),
+            "--no-demo",
+            "--dev-outbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &format!("https://localhost:{port}"),
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ],
+    );
+    let health = format!("https://localhost:{port}/health");
+    let r = trusting(first, port).get(&health).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    // A renewed certificate: refused until the server is told, then served.
+    let renewed = tempfile::tempdir().unwrap();
+    let (new_cert, new_key, second) = certificate(renewed.path());
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    let client = trusting(second, port);
+    assert!(
+        client.get(&health).send().await.is_err(),
+        "the old certificate until SIGHUP"
+    );
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &s.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut served = false;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "the renewed certificate after SIGHUP");
+    let status = s.stop();
+    assert!(status.success(), "exit status {status:?}");
 }
