@@ -48,6 +48,22 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Copy a SQLite database to a new file while the server runs (a consistent snapshot).
+    /// PostgreSQL deployments use PostgreSQL's own tools (pg_dump).
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The file to write; it must not exist.
+        out: PathBuf,
+    },
+    /// Put a backup in place of a SQLite database (the server must be stopped): the file is
+    /// checked to be a userpool database first.
+    Restore {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The backup file.
+        backup: PathBuf,
+    },
     /// Apply schema migrations and exit (serve also does this at start-up).
     Migrate(DatabaseArgs),
     /// Validate a seed file against a database without changing anything.
@@ -365,6 +381,8 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
                 out,
             } => crate::users::export_command(&database, &pool_id, out.as_deref()).await,
         },
+        Command::Backup { database, out } => crate::backup::backup(&database, &out).await,
+        Command::Restore { database, backup } => crate::backup::restore(&database, &backup).await,
         Command::Migrate(database) => {
             let store = crate::app::open_store(&database.database).await?;
             println!("database {} is migrated", store.backend_name());

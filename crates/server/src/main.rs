@@ -2,6 +2,7 @@
 
 mod access_keys;
 mod app;
+mod backup;
 mod cli;
 mod demo;
 mod keys;

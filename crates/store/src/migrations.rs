@@ -54,6 +54,11 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     19 => "0019_import_jobs.sql",
 );
 
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    SQLITE.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
         list.iter()

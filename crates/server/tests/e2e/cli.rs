@@ -387,3 +387,41 @@ async fn https_is_served_and_its_certificate_reloads_on_sighup() {
     let status = s.stop();
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// `userpool backup` copies a SQLite database while the server serves; `userpool restore` puts
+/// the copy back once it is stopped, refusing files that are not userpool databases.
+#[tokio::test]
+async fn a_sqlite_database_is_backed_up_while_serving_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let s = Server::start(dir.path(), &["--database", &db]);
+    let pool = crate::boto3::field(&s.stdout, "pool id");
+    let copy = dir.path().join("backup.db");
+    let copy_path = copy.display().to_string();
+    let out = run(dir.path(), &["backup", "--database", &db, &copy_path]);
+    assert!(out.status.success(), "{out:?}");
+    let again = run(dir.path(), &["backup", "--database", &db, &copy_path]);
+    assert!(
+        !again.status.success(),
+        "an existing file is not overwritten"
+    );
+    assert!(s.stop().success());
+    // Without the file, a new start would make a new demo pool; the backup brings the old one.
+    std::fs::remove_file(dir.path().join("userpool.db")).ok();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let refused = run(
+        dir.path(),
+        &["restore", "--database", &db, &junk.display().to_string()],
+    );
+    assert!(!refused.status.success(), "{refused:?}");
+    let restored = run(dir.path(), &["restore", "--database", &db, &copy_path]);
+    assert!(restored.status.success(), "{restored:?}");
+    let s = Server::start(dir.path(), &["--database", &db]);
+    assert_eq!(
+        crate::boto3::field(&s.stdout, "pool id"),
+        pool,
+        "the restored pool"
+    );
+    assert!(s.stop().success());
+}

@@ -194,6 +194,39 @@ impl SqlStore {
         Ok(Self { db })
     }
 
+    /// The schema version of a SQLite file, read without changing it: `None` when it is not a
+    /// userpool database, or one newer than this binary knows.
+    pub async fn sqlite_schema_version(path: &str) -> Option<i64> {
+        use sqlx::Connection;
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&options).await.ok()?;
+        let version: Option<(i64,)> =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_optional(&mut c)
+                .await
+                .ok()?;
+        c.close().await.ok();
+        version
+            .map(|(v,)| v)
+            .filter(|v| *v >= 1 && *v <= migrations::latest())
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (a new file) while it serves:
+    /// `VACUUM INTO` reads in one transaction. `Ok(false)` on PostgreSQL, whose tools do this.
+    pub async fn backup_to(&self, path: &str) -> StoreResult<bool> {
+        match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(db)
+                    .await
+                    .map_err(backend)?;
+                Ok(true)
+            }
+            Db::Postgres(_) => Ok(false),
+        }
+    }
+
     /// The connection pool's open and idle connections (for the metrics).
     pub fn pool_stats(&self) -> (u32, usize) {
         on_db!(self, db => (db.size(), db.num_idle()))
