@@ -51,7 +51,17 @@ async fn boto3_signs_users_in_on_postgres() {
 
 /// An unsigned call of the sign-in plane: status and body.
 pub(crate) async fn sign_in_call(base: &str, operation: &str, body: Value) -> (u16, Value) {
-    let r = client()
+    sign_in_call_with(&client(), base, operation, body).await
+}
+
+/// [`sign_in_call`] on a client the caller keeps (many calls, one connection pool).
+pub(crate) async fn sign_in_call_with(
+    http: &reqwest::Client,
+    base: &str,
+    operation: &str,
+    body: Value,
+) -> (u16, Value) {
+    let r = http
         .post(format!("{base}/"))
         .header("content-type", "application/x-amz-json-1.1")
         .header(

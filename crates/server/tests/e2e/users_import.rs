@@ -17,7 +17,7 @@ use userpool_core::auth::srp_realm;
 use userpool_core::password::verify_password;
 use userpool_core::srp;
 
-use crate::api_sign_in::sign_in_call;
+use crate::api_sign_in::sign_in_call_with;
 use crate::boto3::{Backend, Database};
 use crate::helpers::*;
 use crate::saml_idp::repo_file;
@@ -103,17 +103,23 @@ fn export(dir: &Path, db: &str) -> HashMap<String, UserLine> {
         .collect()
 }
 
+/// One client for the test's many calls.
+fn http() -> &'static reqwest::Client {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    HTTP.get_or_init(client)
+}
+
 async fn password_sign_in(base: &str, username: &str, password: &str) -> (u16, Value) {
     let body = json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": CLIENT,
         "AuthParameters": {"USERNAME": username, "PASSWORD": password}});
-    sign_in_call(base, "InitiateAuth", body).await
+    sign_in_call_with(http(), base, "InitiateAuth", body).await
 }
 
 async fn srp_sign_in(base: &str, username: &str, password: &str) -> (u16, Value) {
     let (a, a_hex) = srp::client::ephemeral();
     let start = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": CLIENT,
         "AuthParameters": {"USERNAME": username, "SRP_A": a_hex}});
-    let (status, challenge) = sign_in_call(base, "InitiateAuth", start).await;
+    let (status, challenge) = sign_in_call_with(http(), base, "InitiateAuth", start).await;
     assert_eq!(status, 200, "{challenge}");
     let params = &challenge["ChallengeParameters"];
     let field = |name: &str| params[name].as_str().unwrap().to_string();
@@ -137,7 +143,7 @@ async fn srp_sign_in(base: &str, username: &str, password: &str) -> (u16, Value)
         "ChallengeResponses": {"USERNAME": user, "TIMESTAMP": timestamp,
             "PASSWORD_CLAIM_SECRET_BLOCK": field("SECRET_BLOCK"),
             "PASSWORD_CLAIM_SIGNATURE": signature}});
-    sign_in_call(base, "RespondToAuthChallenge", proof).await
+    sign_in_call_with(http(), base, "RespondToAuthChallenge", proof).await
 }
 
 async fn round_trip(backend: Backend) {
