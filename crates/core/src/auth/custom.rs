@@ -165,32 +165,24 @@ impl Auth {
                 _ => return Err(AuthError::session_expired()),
             },
         };
-        let mut request = json!({
+        let request = json!({
             "userAttributes": attributes_of(user.as_ref()),
             "privateChallengeParameters": state.private,
             "challengeAnswer": answer,
         });
-        if state.unknown {
-            request["userNotFound"] = json!(true);
-        }
-        passed.add_to(&mut request, false);
-        let call = Call {
-            view,
-            trigger: Trigger::VerifyAuthChallengeResponse,
-            source: "VerifyAuthChallengeResponse_Authentication",
-            user_name: &c.username,
-            client_id: Some(&client.client_id),
-        };
+        let response = json!({ "answerCorrect": false });
         let verdict = self
-            .triggers
-            .run(&call, request, json!({ "answerCorrect": false }))
-            .await?
-            .ok_or_else(|| {
-                AuthError::new(
-                    ErrorKind::UnexpectedLambda,
-                    "VerifyAuthChallengeResponse invocation failed due to configuration.",
-                )
-            })?;
+            .challenge_trigger(
+                view,
+                client,
+                Trigger::VerifyAuthChallengeResponse,
+                &c.username,
+                &state,
+                request,
+                response,
+                passed,
+            )
+            .await?;
         state.rounds.push(Round {
             challenge_name: "CUSTOM_CHALLENGE".into(),
             challenge_result: flag(&verdict, "answerCorrect")?,
@@ -271,33 +263,24 @@ impl Auth {
         if decision.challenge.as_deref() != Some("CUSTOM_CHALLENGE") {
             return Err(invalid_response());
         }
-        let mut request = json!({
+        let request = json!({
             "userAttributes": attributes_of(user.as_ref()),
             "challengeName": "CUSTOM_CHALLENGE",
             "session": state.rounds,
         });
-        if state.unknown {
-            request["userNotFound"] = json!(true);
-        }
-        passed.add_to(&mut request, false);
-        let call = Call {
-            view,
-            trigger: Trigger::CreateAuthChallenge,
-            source: "CreateAuthChallenge_Authentication",
-            user_name: name,
-            client_id: Some(&client.client_id),
-        };
         let response = json!({ "publicChallengeParameters": {}, "privateChallengeParameters": {}, "challengeMetadata": null });
         let created = self
-            .triggers
-            .run(&call, request, response)
-            .await?
-            .ok_or_else(|| {
-                AuthError::new(
-                    ErrorKind::UnexpectedLambda,
-                    "CreateAuthChallenge invocation failed due to configuration.",
-                )
-            })?;
+            .challenge_trigger(
+                view,
+                client,
+                Trigger::CreateAuthChallenge,
+                name,
+                &state,
+                request,
+                response,
+                passed,
+            )
+            .await?;
         let params = |member: &str| match created.get(member) {
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m.clone()),
@@ -348,28 +331,24 @@ impl Auth {
         state: &CustomState,
         passed: &TriggerInput,
     ) -> AuthResult<Decision> {
-        let mut request = json!({
+        let request = json!({
             "userAttributes": attributes_of(user),
             "session": state.rounds,
         });
-        if state.unknown {
-            request["userNotFound"] = json!(true);
-        }
-        passed.add_to(&mut request, false);
-        let call = Call {
-            view,
-            trigger: Trigger::DefineAuthChallenge,
-            source: "DefineAuthChallenge_Authentication",
-            user_name: name,
-            client_id: Some(&client.client_id),
-        };
         let response =
             json!({ "challengeName": null, "issueTokens": false, "failAuthentication": false });
         let answer = self
-            .triggers
-            .run(&call, request, response)
-            .await?
-            .ok_or_else(invalid_response)?;
+            .challenge_trigger(
+                view,
+                client,
+                Trigger::DefineAuthChallenge,
+                name,
+                state,
+                request,
+                response,
+                passed,
+            )
+            .await?;
         Ok(Decision {
             challenge: match answer.get("challengeName") {
                 None | Some(Value::Null) => None,
@@ -379,6 +358,46 @@ impl Auth {
             issue_tokens: flag(&answer, "issueTokens")?,
             fail: flag(&answer, "failAuthentication")?,
         })
+    }
+}
+
+impl Auth {
+    /// Calls one of the custom challenge triggers (`{Trigger}_Authentication`) with `request`,
+    /// adding what every one of them hears: `userNotFound` for unknown names, and the
+    /// request's `ClientMetadata`. A pool without the trigger cannot run the flow.
+    #[allow(clippy::too_many_arguments)]
+    async fn challenge_trigger(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        trigger: Trigger,
+        name: &str,
+        state: &CustomState,
+        mut request: Value,
+        response: Value,
+        passed: &TriggerInput,
+    ) -> AuthResult<Map<String, Value>> {
+        if state.unknown {
+            request["userNotFound"] = json!(true);
+        }
+        passed.add_to(&mut request, false);
+        let source = format!("{}_Authentication", trigger.name());
+        let call = Call {
+            view,
+            trigger,
+            source: &source,
+            user_name: name,
+            client_id: Some(&client.client_id),
+        };
+        self.triggers
+            .run(&call, request, response)
+            .await?
+            .ok_or_else(|| {
+                AuthError::new(
+                    ErrorKind::UnexpectedLambda,
+                    format!("{} invocation failed due to configuration.", trigger.name()),
+                )
+            })
     }
 }
 

@@ -6,7 +6,8 @@ use super::import::{cognito_csv_lines, conflict};
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::crypto::{TokenHash, random_string, random_token};
 use crate::directory::PoolView;
-use crate::model::UserPoolConfig;
+use crate::model::{STANDARD_ATTRIBUTES, UserPoolConfig};
+
 use crate::password::imported::Format;
 use crate::store::{CasOutcome, ImportJobRecord};
 
@@ -24,30 +25,12 @@ pub const HASH_COLUMN: &str = "cognito:password_hash";
 
 /// `GetCSVHeader`: the standard attributes, the pool's custom ones, then Cognito's own columns.
 pub fn csv_header(config: &UserPoolConfig) -> Vec<String> {
-    let mut header: Vec<String> = [
-        "name",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "nickname",
-        "preferred_username",
-        "profile",
-        "picture",
-        "website",
-        "email",
-        "email_verified",
-        "gender",
-        "birthdate",
-        "zoneinfo",
-        "locale",
-        "phone_number",
-        "phone_number_verified",
-        "address",
-        "updated_at",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // Cognito's standard attributes but the two it keeps for itself.
+    let mut header: Vec<String> = STANDARD_ATTRIBUTES
+        .iter()
+        .filter(|a| !matches!(**a, "sub" | "identities"))
+        .map(|a| a.to_string())
+        .collect();
     header.extend(
         config
             .schema_attributes()

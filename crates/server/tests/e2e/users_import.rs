@@ -77,6 +77,13 @@ fn userpool(dir: &Path, args: &[&str]) -> String {
     text
 }
 
+/// `userpool users import` of `file` (more arguments before it, such as `--format`).
+fn import(dir: &Path, db: &str, args: &[&str]) -> String {
+    let mut all = vec!["users", "import", "--database", db, "--pool-id", POOL];
+    all.extend_from_slice(args);
+    userpool(dir, &all)
+}
+
 fn export(dir: &Path, db: &str) -> HashMap<String, UserLine> {
     let out = dir.join("export.jsonl");
     let out_path = out.display().to_string();
@@ -182,35 +189,13 @@ async fn round_trip(backend: Backend) {
     );
     let d = |name: &str| data.join(name).display().to_string();
     let db_url = db.url.as_str();
-    let imported = userpool(
-        dir.path(),
-        &[
-            "users",
-            "import",
-            "--database",
-            db_url,
-            "--pool-id",
-            POOL,
-            &d("users.jsonl"),
-        ],
-    );
+    let imported = import(dir.path(), db_url, &[&d("users.jsonl")]);
     assert!(
         imported.contains(&format!("imported {} users", users())),
         "{imported}"
     );
     assert!(imported.contains("0 refused"), "{imported}");
-    let again = userpool(
-        dir.path(),
-        &[
-            "users",
-            "import",
-            "--database",
-            db_url,
-            "--pool-id",
-            POOL,
-            &d("users.jsonl"),
-        ],
-    );
+    let again = import(dir.path(), db_url, &[&d("users.jsonl")]);
     assert!(
         again.contains(&format!(
             "imported 0 users into {POOL}; {} skipped",
@@ -353,15 +338,10 @@ async fn round_trip(backend: Backend) {
     assert_eq!(kinds_seen.len(), 3, "{kinds_seen:?}");
 
     // Firebase's export, with the project's parameters; Cognito's CSV, whose users reset.
-    let firebase = userpool(
+    let firebase = import(
         dir.path(),
+        db_url,
         &[
-            "users",
-            "import",
-            "--database",
-            db_url,
-            "--pool-id",
-            POOL,
             "--format",
             "firebase",
             "--firebase-params",
@@ -390,19 +370,10 @@ async fn round_trip(backend: Backend) {
             password_sign_in(&server.url, name, p["Password"].as_str().unwrap()).await;
         assert_eq!(status, 200, "Firebase user {name}: {answer}");
     }
-    let csv = userpool(
+    let csv = import(
         dir.path(),
-        &[
-            "users",
-            "import",
-            "--database",
-            db_url,
-            "--pool-id",
-            POOL,
-            "--format",
-            "cognito-csv",
-            &d("cognito.csv"),
-        ],
+        db_url,
+        &["--format", "cognito-csv", &d("cognito.csv")],
     );
     assert!(csv.contains("0 refused"), "{csv}");
     // They have no password yet (they reset it): any password is a wrong one [I].
