@@ -12,8 +12,10 @@ use axum::Router;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 
-/// How long a client has to send its request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's headers (also how long an idle keep-alive
+/// connection stays open): long enough for clients' connection pools, short enough that slow
+/// clients cannot hold connections.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may take once the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 

@@ -113,7 +113,13 @@ fn export(dir: &Path, db: &str) -> HashMap<String, UserLine> {
 /// One client for the test's many calls.
 fn http() -> &'static reqwest::Client {
     static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    HTTP.get_or_init(client)
+    // Idle connections are dropped before the server's keep-alive deadline closes them.
+    HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap()
+    })
 }
 
 async fn password_sign_in(base: &str, username: &str, password: &str) -> (u16, Value) {
