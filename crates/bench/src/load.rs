@@ -258,6 +258,52 @@ pub(crate) async fn run(
     Ok(summarize(scenario.name(), all, errors, start.elapsed()))
 }
 
+/// One closed loop's figures: the load's row, the calls that succeeded, and the CPU seconds
+/// the server and this process (the load, and whatever else it runs) spent meanwhile.
+pub(crate) struct Measured {
+    pub(crate) row: Row,
+    pub(crate) succeeded: usize,
+    pub(crate) server_cpu: f64,
+    pub(crate) bench_cpu: f64,
+    pub(crate) seconds: f64,
+}
+
+impl Measured {
+    /// Milliseconds of the server's CPU per successful call.
+    pub(crate) fn server_ms_each(&self) -> f64 {
+        1000.0 * self.server_cpu / self.succeeded.max(1) as f64
+    }
+}
+
+/// [`closed_loop`] over `once()`, with the CPU time of the server (process `server_pid`) and
+/// of this process around it (`/proc`).
+pub(crate) async fn measured_loop<F, Fut>(
+    name: &'static str,
+    concurrency: usize,
+    seconds: u64,
+    server_pid: &str,
+    once: F,
+) -> anyhow::Result<Measured>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    use crate::server::{clock_ticks, cpu_seconds};
+    let ticks = clock_ticks();
+    let (server_before, bench_before) =
+        (cpu_seconds(server_pid, ticks)?, cpu_seconds("self", ticks)?);
+    let start = Instant::now();
+    let (all, errors) = closed_loop(concurrency, seconds, move |_, _| once()).await?;
+    let elapsed = start.elapsed();
+    Ok(Measured {
+        succeeded: all.len() - errors,
+        server_cpu: cpu_seconds(server_pid, ticks)? - server_before,
+        bench_cpu: cpu_seconds("self", ticks)? - bench_before,
+        seconds: elapsed.as_secs_f64(),
+        row: summarize(name, all, errors, elapsed),
+    })
+}
+
 /// `concurrency` workers each calling `once(worker, n)` back to back until `seconds` pass (the
 /// `n`th call of that worker): every latency (ms) and the failures, each worker's first
 /// failure printed.

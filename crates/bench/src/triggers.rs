@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use aws_lc_rs::hmac;
 use axum::Json;
@@ -18,8 +18,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 use userpool_core::crypto::hex;
 
-use crate::load::{Row, closed_loop, summarize};
-use crate::server::{Running, clock_ticks, cpu_seconds, free_port, server_pid};
+use crate::load::measured_loop;
+use crate::server::{Running, free_port, server_pid};
 
 const WEBHOOK_SECRET: &str = "bench-webhook-secret-0123456789";
 const SECRET: &str = "ccsecret000000000000000000000000001";
@@ -149,50 +149,6 @@ async fn token(http: &reqwest::Client, port: u16, pool: &Pool) -> Result<Value, 
     serde_json::from_slice(&payload).map_err(|e| e.to_string())
 }
 
-/// One pool's run: the load's figures, the tokens issued, and the CPU seconds the server and
-/// this process (load and receiver) spent.
-struct Measured {
-    row: Row,
-    tokens: usize,
-    server_cpu: f64,
-    bench_cpu: f64,
-    seconds: f64,
-}
-
-impl Measured {
-    fn cpu_ms_per_token(&self) -> f64 {
-        1000.0 * self.server_cpu / self.tokens.max(1) as f64
-    }
-}
-
-async fn drive(
-    name: &'static str,
-    http: &reqwest::Client,
-    (port, pid): (u16, &str),
-    pool: &'static Pool,
-    seconds: u64,
-    concurrency: usize,
-) -> anyhow::Result<Measured> {
-    let ticks = clock_ticks();
-    let (server_before, bench_before) = (cpu_seconds(pid, ticks)?, cpu_seconds("self", ticks)?);
-    let start = Instant::now();
-    let http = http.clone();
-    let (all, errors) = closed_loop(concurrency, seconds, move |_, _| {
-        let http = http.clone();
-        async move { token(&http, port, pool).await.map(drop) }
-    })
-    .await?;
-    let elapsed = start.elapsed();
-    let tokens = all.len() - errors;
-    Ok(Measured {
-        row: summarize(name, all, errors, elapsed),
-        tokens,
-        server_cpu: cpu_seconds(pid, ticks)? - server_before,
-        bench_cpu: cpu_seconds("self", ticks)? - bench_before,
-        seconds: elapsed.as_secs_f64(),
-    })
-}
-
 /// The report of the `triggers` set.
 pub(crate) async fn run(
     binary: &str,
@@ -237,7 +193,6 @@ pub(crate) async fn run(
     );
     let calls_before = calls.load(Ordering::Relaxed);
 
-    let target = (port, pid.as_str());
     let alone_seconds = (seconds / 2).max(2);
     let mut runs = Vec::new();
     for (pool, name, alone) in [
@@ -252,7 +207,12 @@ pub(crate) async fn run(
         } else {
             (seconds, concurrency)
         };
-        runs.push(drive(name, &http, target, pool, s, c).await?);
+        let http = http.clone();
+        let once = move || {
+            let http = http.clone();
+            async move { token(&http, port, pool).await.map(drop) }
+        };
+        runs.push(measured_loop(name, c, s, &pid, once).await?);
     }
     let webhook_calls = calls.load(Ordering::Relaxed) - calls_before;
     let peak_kib = srv.peak_memory_kib();
@@ -277,15 +237,15 @@ pub(crate) async fn run(
             m.row.p50_ms,
             m.row.p99_ms,
             m.row.errors,
-            m.cpu_ms_per_token(),
+            m.server_ms_each(),
             m.row.rate / ceiling,
             100.0 * m.server_cpu / m.seconds,
             100.0 * m.bench_cpu / m.seconds
         ));
     }
-    let cpu_ms = runs[1].cpu_ms_per_token() - runs[0].cpu_ms_per_token();
-    let alone_cpu_ms = runs[3].cpu_ms_per_token() - runs[2].cpu_ms_per_token();
-    let hooked_tokens = (runs[1].tokens + runs[3].tokens) as u64;
+    let cpu_ms = runs[1].server_ms_each() - runs[0].server_ms_each();
+    let alone_cpu_ms = runs[3].server_ms_each() - runs[2].server_ms_each();
+    let hooked_tokens = (runs[1].succeeded + runs[3].succeeded) as u64;
     report.push_str(&format!(
         "\nThe webhook call costs the server **{cpu_ms:.3} ms** of CPU per token with {concurrency} in flight ({:.2} RS256 signatures' worth), {alone_cpu_ms:.3} ms alone: issuance with the trigger reaches **{:.0} %** of the signing ceiling, against {:.0} % without. Alone, the call adds {:.2} ms to the p50 latency ({:.2} ms to the p99); with {concurrency} in flight, {:.2} ms to the p50. The receiver answered {webhook_calls} calls for the {hooked_tokens} tokens issued with the trigger; before the clock, the trigger pool's access token carried `tier: gold` and the other pool's no `tier`. Peak server memory (VmHWM): {:.1} MiB.\n",
         cpu_ms / 1000.0 * ceiling,

@@ -75,6 +75,57 @@ pub(crate) async fn sign_in_call_with(
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// A client's side of `USER_SRP_AUTH`: `SRP_A` to start with, then the `PASSWORD_VERIFIER`
+/// answer to the server's challenge, as Cognito's SDKs compute it.
+pub(crate) struct SrpClient {
+    a: srp::client::ClientSecret,
+    a_hex: String,
+}
+
+impl SrpClient {
+    pub(crate) fn new() -> Self {
+        let (a, a_hex) = srp::client::ephemeral();
+        Self { a, a_hex }
+    }
+
+    /// `InitiateAuth`'s body.
+    pub(crate) fn start(&self, client_id: &str, username: &str) -> Value {
+        json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": client_id,
+            "AuthParameters": {"USERNAME": username, "SRP_A": self.a_hex}})
+    }
+
+    /// `RespondToAuthChallenge`'s body for the challenge's `ChallengeParameters`.
+    pub(crate) fn proof(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        params: &Value,
+        password: &str,
+    ) -> Value {
+        let field = |name: &str| params[name].as_str().unwrap().to_string();
+        let realm = srp_realm(pool_id);
+        let user = field("USER_ID_FOR_SRP");
+        let key = srp::client::session_key(
+            &self.a,
+            &self.a_hex,
+            realm,
+            &user,
+            password,
+            &field("SALT"),
+            &field("SRP_B"),
+        )
+        .unwrap();
+        let timestamp = "Sat Dec 5 21:20:00 UTC 2026";
+        let signature =
+            srp::client::claim_signature(&key, realm, &user, &field("SECRET_BLOCK"), timestamp)
+                .unwrap();
+        json!({"ChallengeName": "PASSWORD_VERIFIER", "ClientId": client_id,
+            "ChallengeResponses": {"USERNAME": user, "TIMESTAMP": timestamp,
+                "PASSWORD_CLAIM_SECRET_BLOCK": field("SECRET_BLOCK"),
+                "PASSWORD_CLAIM_SIGNATURE": signature}})
+    }
+}
+
 /// Ends every pending step at once, as the clock would after `AuthSessionValidity`.
 async fn expire_pending_steps(s: &OAuthServer) {
     use sqlx::Connection;
@@ -107,13 +158,10 @@ async fn an_expired_session_or_secret_block_answers_nothing() {
         (status, step["ChallengeName"].as_str()),
         (200, Some("NEW_PASSWORD_REQUIRED"))
     );
-    let (a, a_hex) = srp::client::ephemeral();
-    let srp_start = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": SPA,
-        "AuthParameters": {"USERNAME": "alice", "SRP_A": a_hex}});
+    let srp_client = SrpClient::new();
+    let srp_start = srp_client.start(SPA, "alice");
     let (status, verifier) = sign_in_call(&s.local, "InitiateAuth", srp_start).await;
     assert_eq!(status, 200, "{verifier}");
-    let params = &verifier["ChallengeParameters"];
-    let field = |name: &str| params[name].as_str().unwrap().to_string();
 
     expire_pending_steps(&s).await;
 
@@ -128,26 +176,12 @@ async fn an_expired_session_or_secret_block_answers_nothing() {
         "an expired session"
     );
     // The right proof, too late.
-    let realm = srp_realm(&s.pool_id);
-    let user = field("USER_ID_FOR_SRP");
-    let key = srp::client::session_key(
-        &a,
-        &a_hex,
-        realm,
-        &user,
+    let proof = srp_client.proof(
+        &s.pool_id,
+        SPA,
+        &verifier["ChallengeParameters"],
         "Passw0rd!",
-        &field("SALT"),
-        &field("SRP_B"),
-    )
-    .unwrap();
-    let timestamp = "Sat Dec 5 21:20:00 UTC 2026";
-    let signature =
-        srp::client::claim_signature(&key, realm, &user, &field("SECRET_BLOCK"), timestamp)
-            .unwrap();
-    let proof = json!({"ChallengeName": "PASSWORD_VERIFIER", "ClientId": SPA,
-        "ChallengeResponses": {"USERNAME": user, "TIMESTAMP": timestamp,
-            "PASSWORD_CLAIM_SECRET_BLOCK": field("SECRET_BLOCK"),
-            "PASSWORD_CLAIM_SIGNATURE": signature}});
+    );
     assert_eq!(
         sign_in_call(&s.local, "RespondToAuthChallenge", proof).await,
         (400, expired),

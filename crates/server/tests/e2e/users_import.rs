@@ -13,11 +13,9 @@ use std::process::Command;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use userpool_core::auth::import::UserLine;
-use userpool_core::auth::srp_realm;
 use userpool_core::password::verify_password;
-use userpool_core::srp;
 
-use crate::api_sign_in::sign_in_call_with;
+use crate::api_sign_in::{SrpClient, sign_in_call_with};
 use crate::boto3::{Backend, Database};
 use crate::helpers::*;
 use crate::saml_idp::repo_file;
@@ -129,33 +127,11 @@ async fn password_sign_in(base: &str, username: &str, password: &str) -> (u16, V
 }
 
 async fn srp_sign_in(base: &str, username: &str, password: &str) -> (u16, Value) {
-    let (a, a_hex) = srp::client::ephemeral();
-    let start = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": CLIENT,
-        "AuthParameters": {"USERNAME": username, "SRP_A": a_hex}});
+    let srp = SrpClient::new();
+    let start = srp.start(CLIENT, username);
     let (status, challenge) = sign_in_call_with(http(), base, "InitiateAuth", start).await;
     assert_eq!(status, 200, "{challenge}");
-    let params = &challenge["ChallengeParameters"];
-    let field = |name: &str| params[name].as_str().unwrap().to_string();
-    let realm = srp_realm(POOL);
-    let user = field("USER_ID_FOR_SRP");
-    let key = srp::client::session_key(
-        &a,
-        &a_hex,
-        realm,
-        &user,
-        password,
-        &field("SALT"),
-        &field("SRP_B"),
-    )
-    .unwrap();
-    let timestamp = "Sat Dec 5 21:20:00 UTC 2026";
-    let signature =
-        srp::client::claim_signature(&key, realm, &user, &field("SECRET_BLOCK"), timestamp)
-            .unwrap();
-    let proof = json!({"ChallengeName": "PASSWORD_VERIFIER", "ClientId": CLIENT,
-        "ChallengeResponses": {"USERNAME": user, "TIMESTAMP": timestamp,
-            "PASSWORD_CLAIM_SECRET_BLOCK": field("SECRET_BLOCK"),
-            "PASSWORD_CLAIM_SIGNATURE": signature}});
+    let proof = srp.proof(POOL, CLIENT, &challenge["ChallengeParameters"], password);
     sign_in_call_with(http(), base, "RespondToAuthChallenge", proof).await
 }
 
