@@ -204,12 +204,8 @@ impl Auth {
                 ));
             }
         };
-        if let Err(e) = self.check_mfa_code(view, &user, proof, code).await {
-            if e.kind == ErrorKind::CodeMismatch {
-                self.count_wrong_answer(&challenge).await?;
-            }
-            return Err(e);
-        }
+        self.check_mfa_code(view, &user, proof, code, Some(&challenge))
+            .await?;
         self.take_step(&challenge).await?;
         let user = match secret {
             Some(secret) if setup => {
@@ -249,21 +245,32 @@ impl Auth {
         secret: &[u8],
         code: &str,
     ) -> AuthResult<()> {
-        self.check_mfa_code(view, user, Proof::Totp(secret), code)
+        self.check_mfa_code(view, user, Proof::Totp(secret), code, None)
             .await
     }
 
-    /// Checks an MFA code on the user's MFA lockout curve, in this name's turn on this node.
+    /// Checks an MFA code on the user's MFA lockout curve, in this name's turn on this node;
+    /// a wrong answer to `step` is counted in it within the same turn.
     async fn check_mfa_code(
         &self,
         view: &PoolView,
         user: &UserRecord,
         proof: Proof<'_>,
         code: &str,
+        step: Option<&ChallengeRecord>,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
         let key = lockout::mfa_key(&user.username);
         let _turn = self.turn(pool_id, &key).await?;
+        // Answers read their step before their turn: one that waited behind a wrong answer
+        // (which rewrote or ended the step) is stale, so a burst gets no more guesses than a
+        // step allows.
+        if let Some(step) = step {
+            let now_stored = self.store.get_challenge(&step.hash).await?;
+            if now_stored.is_none_or(|c| c.payload != step.payload) {
+                return Err(AuthError::session_expired());
+            }
+        }
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
         if lockout::is_locked(failures.as_ref(), now) {
@@ -295,6 +302,9 @@ impl Auth {
             self.store
                 .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
                 .await?;
+            if let Some(step) = step {
+                self.count_wrong_answer(step).await?;
+            }
             return Err(AuthError::new(
                 ErrorKind::CodeMismatch,
                 "Invalid code received for user",
