@@ -3,6 +3,8 @@
 #   scripts/postgres.sh start DIR [PORT]   installs PostgreSQL from Debian if absent, starts a
 #                                          cluster in DIR, prints its URL on the last line
 #   scripts/postgres.sh stop DIR           stops it and removes DIR
+# The cluster runs with fsync off (tests need no durability) unless USERPOOL_PG_FSYNC=on (the
+# benchmark's figures are those of durable commits).
 set -euo pipefail
 
 cmd=${1:?usage: postgres.sh start|stop DIR [PORT]}
@@ -41,7 +43,7 @@ start)
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U userpool --auth=trust -E UTF8 --no-locale >/dev/null
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
-        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >&2
+        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${USERPOOL_PG_FSYNC:-off} -c max_connections=200" start >&2
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U userpool userpool_test
     echo "postgres://userpool@127.0.0.1:$port/userpool_test"
     ;;

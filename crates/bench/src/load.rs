@@ -5,30 +5,27 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 
-use crate::server::{M2M, M2M_SECRET, POOL, Running, SPA};
+use crate::server::{ES_HOST, ES_M2M, M2M, M2M_SECRET, POOL, Running, SPA};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scenario {
     ClientCredentials,
+    /// `client_credentials` on the pool whose keys are ES256 (its domain is `ES_HOST`).
+    ClientCredentialsEs256,
     RedeemCode,
     Jwks,
     UserInfo,
 }
 
 impl Scenario {
-    /// Client credentials first: the report's headline ratio reads it.
-    pub(crate) const ALL: [Scenario; 4] = [
-        Scenario::ClientCredentials,
-        Scenario::RedeemCode,
-        Scenario::Jwks,
-        Scenario::UserInfo,
-    ];
-
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Scenario::ClientCredentials => "client_credentials tokens (POST /oauth2/token)",
+            Scenario::ClientCredentials => "client_credentials tokens, RS256 (POST /oauth2/token)",
+            Scenario::ClientCredentialsEs256 => {
+                "client_credentials tokens, ES256 pool (POST /oauth2/token)"
+            }
             Scenario::RedeemCode => "authorization codes redeemed (ID + access + refresh token)",
             Scenario::Jwks => "JWKS (GET …/.well-known/jwks.json)",
             Scenario::UserInfo => "userInfo (GET /oauth2/userInfo)",
@@ -39,7 +36,10 @@ impl Scenario {
 /// Everything the scenarios need, made before any clock starts.
 pub(crate) struct Setup {
     http: reqwest::Client,
+    /// Where requests go.
     base: String,
+    /// The pool domain's host when it is not `base`'s (another node of the same pool).
+    host: Option<String>,
     session_cookie: String,
     access_token: String,
 }
@@ -105,6 +105,7 @@ impl Setup {
         let mut setup = Setup {
             http,
             base: srv.base.clone(),
+            host: None,
             session_cookie,
             access_token: String::new(),
         };
@@ -114,9 +115,43 @@ impl Setup {
         Ok(setup)
     }
 
-    async fn redeem(&self, code: &str) -> reqwest::Result<reqwest::Response> {
+    /// The same session and tokens, sent to another node of the same pool (on the same
+    /// database), with the first node's pool domain as the Host.
+    pub(crate) fn on_node(&self, other: &Running) -> Setup {
+        Setup {
+            http: self.http.clone(),
+            base: other.base.clone(),
+            host: Some(self.base.trim_start_matches("http://").to_string()),
+            session_cookie: self.session_cookie.clone(),
+            access_token: self.access_token.clone(),
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.host {
+            Some(host) => r.header(HOST, host),
+            None => r,
+        }
+    }
+
+    /// A `client_credentials` token of the ES256 pool, to check its header.
+    pub(crate) async fn es256_token(&self) -> anyhow::Result<String> {
+        let r = self.cc_es256().send().await?;
+        let body: serde_json::Value = r.json().await?;
+        Ok(body["access_token"].as_str().unwrap_or("").to_string())
+    }
+
+    fn cc_es256(&self) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}/oauth2/token", self.base))
+            .header(HOST, ES_HOST)
+            .basic_auth(ES_M2M, Some(M2M_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+    }
+
+    async fn redeem(&self, code: &str) -> reqwest::Result<reqwest::Response> {
+        self.request(reqwest::Method::POST, "/oauth2/token")
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("client_id", SPA),
@@ -163,23 +198,24 @@ impl Setup {
     async fn once(&self, scenario: Scenario, code: Option<&str>) -> bool {
         let result = match scenario {
             Scenario::ClientCredentials => {
-                self.http
-                    .post(format!("{}/oauth2/token", self.base))
+                self.request(reqwest::Method::POST, "/oauth2/token")
                     .basic_auth(M2M, Some(M2M_SECRET))
                     .form(&[("grant_type", "client_credentials")])
                     .send()
                     .await
             }
+            Scenario::ClientCredentialsEs256 => self.cc_es256().send().await,
             Scenario::RedeemCode => self.redeem(code.unwrap_or("")).await,
             Scenario::Jwks => {
-                self.http
-                    .get(format!("{}/{POOL}/.well-known/jwks.json", self.base))
-                    .send()
-                    .await
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("/{POOL}/.well-known/jwks.json"),
+                )
+                .send()
+                .await
             }
             Scenario::UserInfo => {
-                self.http
-                    .get(format!("{}/oauth2/userInfo", self.base))
+                self.request(reqwest::Method::GET, "/oauth2/userInfo")
                     .bearer_auth(&self.access_token)
                     .send()
                     .await
@@ -203,28 +239,48 @@ pub(crate) struct Row {
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) errors: usize,
+    /// The servers' CPU time over the run's wall time (1.0 = one core busy throughout), when
+    /// measured.
+    pub(crate) server_cores: Option<f64>,
 }
 
+/// `scenario` for `duration` with `concurrency` requests in flight, spread over `setups` (one
+/// per node: worker `i` talks to node `i % n`), with the CPU time of the servers `pids`.
 pub(crate) async fn run(
-    setup: &Setup,
+    setups: &[&Setup],
+    pids: &[u32],
     scenario: Scenario,
     duration: Duration,
     concurrency: usize,
     codes: Vec<String>,
 ) -> anyhow::Result<Row> {
-    let setup = Arc::new(Setup {
-        http: setup.http.clone(),
-        base: setup.base.clone(),
-        session_cookie: setup.session_cookie.clone(),
-        access_token: setup.access_token.clone(),
-    });
+    let setups: Vec<Arc<Setup>> = setups
+        .iter()
+        .map(|s| {
+            Arc::new(Setup {
+                http: s.http.clone(),
+                base: s.base.clone(),
+                host: s.host.clone(),
+                session_cookie: s.session_cookie.clone(),
+                access_token: s.access_token.clone(),
+            })
+        })
+        .collect();
     let codes = Arc::new(codes);
     let next_code = Arc::new(AtomicUsize::new(0));
+    let ticks = crate::server::clock_ticks();
+    let cpu = |pids: &[u32]| -> f64 {
+        pids.iter()
+            .filter_map(|p| crate::server::cpu_seconds(&p.to_string(), ticks).ok())
+            .sum()
+    };
+    let cpu_before = cpu(pids);
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (setup, codes, next_code) = (setup.clone(), codes.clone(), next_code.clone());
+    for i in 0..concurrency {
+        let setup = setups[i % setups.len()].clone();
+        let (codes, next_code) = (codes.clone(), next_code.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -254,8 +310,12 @@ pub(crate) async fn run(
         all.extend(l);
         errors += e;
     }
+    let elapsed = start.elapsed();
+    let server_cpu = cpu(pids) - cpu_before;
     // Code redemption may end early, when the codes run out.
-    Ok(summarize(scenario.name(), all, errors, start.elapsed()))
+    let mut row = summarize(scenario.name(), all, errors, elapsed);
+    row.server_cores = (!pids.is_empty()).then(|| server_cpu / elapsed.as_secs_f64());
+    Ok(row)
 }
 
 /// One closed loop's figures: the load's row, the calls that succeeded, and the CPU seconds
@@ -367,5 +427,6 @@ pub(crate) fn summarize(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
+        server_cores: None,
     }
 }

@@ -6,6 +6,7 @@
 //! A measuring tool, not a test.
 
 mod load;
+mod postgres;
 mod server;
 mod sign;
 mod srp;
@@ -15,7 +16,7 @@ mod users;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, new_signing_key};
+use userpool_core::keys::{KeyPurpose, KeyRing, MasterKey, SigningAlg, new_key_of};
 
 /// Measures userpool's token issuance, code redemption, JWKS and userInfo (no subcommand), or
 /// the Cognito API's user calls on a pool of a million users (`users`), whole sign-ins
@@ -40,6 +41,11 @@ struct Args {
     /// Write the report to this Markdown file as well.
     #[arg(long, global = true)]
     write: Option<String>,
+    /// PostgreSQL for the code redemption and two-node figures: `auto` starts a throwaway
+    /// cluster with durable commits (fsync on) through `scripts/postgres.sh`, pinned to CPU 1;
+    /// a `postgres://` URL uses that database; `none` skips them.
+    #[arg(long, default_value = "auto")]
+    postgres: String,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -67,11 +73,11 @@ enum Command {
     Triggers,
 }
 
-/// RS256 signatures per second on one core, with a key parsed once: the ceiling of token
+/// Signatures per second of `alg` on one core, with a key parsed once: the ceiling of token
 /// issuance per core.
-fn signing_rate(seconds: f64) -> f64 {
+fn signing_rate(alg: SigningAlg, seconds: f64) -> f64 {
     let master = MasterKey::from_bytes(&[1u8; 32]);
-    let rec = new_signing_key("bench_1", KeyPurpose::Access, &master, 0, 0);
+    let rec = new_key_of(alg, "bench_1", KeyPurpose::Access, &master, 0, 0);
     let ring = KeyRing::load(&[rec], &master, 0).expect("a key ring");
     let key = ring.signer(KeyPurpose::Access, 0).expect("a signer");
     let claims = br#"{"sub":"m2m0000000000000000000000001","client_id":"m2m0000000000000000000000001","token_use":"access","scope":"https://api.test/read https://api.test/write","auth_time":1800000000,"iss":"http://127.0.0.1:9229/us-east-1_Bench0001","exp":1800003600,"iat":1800000000,"jti":"0b6c6a86-8a5b-4f6e-9b1a-7f1f6f2e5a11","version":2}"#;
@@ -82,6 +88,52 @@ fn signing_rate(seconds: f64) -> f64 {
         n += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A signing ceiling: signatures per second of wall time, and per second of the signing
+/// thread's own CPU time (what the core gives when nothing else takes it).
+#[derive(Clone, Copy)]
+struct Ceiling {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Ceiling {
+    fn mean(a: Ceiling, b: Ceiling) -> Ceiling {
+        Ceiling {
+            wall: (a.wall + b.wall) / 2.0,
+            cpu: (a.cpu + b.cpu) / 2.0,
+        }
+    }
+
+    fn times(self, k: f64) -> Ceiling {
+        Ceiling {
+            wall: self.wall * k,
+            cpu: self.cpu * k,
+        }
+    }
+}
+
+/// [`signing_rate`] on a thread pinned to `cpu` (the server's core, between its scenarios,
+/// when it idles), or on this thread's core when pinning is off.
+fn signing_rate_on(cpu: Option<usize>, alg: SigningAlg, seconds: f64) -> Ceiling {
+    std::thread::spawn(move || {
+        if let Some(cpu) = cpu {
+            server::pin_thread(cpu);
+        }
+        let ticks = server::clock_ticks();
+        let before = server::cpu_seconds("thread-self", ticks).unwrap_or(0.0);
+        let start = Instant::now();
+        let wall = signing_rate(alg, seconds);
+        let n = wall * start.elapsed().as_secs_f64();
+        let used = server::cpu_seconds("thread-self", ticks).unwrap_or(0.0) - before;
+        Ceiling {
+            wall,
+            cpu: if used > 0.0 { n / used } else { wall },
+        }
+    })
+    .join()
+    .expect("the signing thread")
 }
 
 fn machine() -> String {
@@ -149,57 +201,259 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    eprintln!("measuring the RS256 signing ceiling…");
-    let ceiling_before = signing_rate(3.0);
-    let srv = server::Running::start(&args.server, pinned).await?;
-    let setup = load::Setup::prepare(&srv).await?;
-    let mut rows = Vec::new();
-    let duration = Duration::from_secs(args.seconds);
-    for scenario in load::Scenario::ALL {
-        eprintln!("running {}…", scenario.name());
-        let codes = if scenario == load::Scenario::RedeemCode {
-            // Enough codes for the run, made before the clock starts.
-            let want = (ceiling_before as usize / 2).max(200) * args.seconds as usize;
-            setup.mint_codes(want.min(40_000), args.concurrency).await?
-        } else {
-            Vec::new()
-        };
-        rows.push(load::run(&setup, scenario, duration, args.concurrency, codes).await?);
-    }
-    let peak_kib = srv.peak_memory_kib();
-    drop(srv);
-    // Shared machines drift: the ceiling is the mean of a measurement before and after the load.
-    let ceiling_after = signing_rate(3.0);
-    let ceiling = (ceiling_before + ceiling_after) / 2.0;
-
-    let issue = rows[0].rate;
-    let cores = if pinned { "1 (pinned)" } else { "all" };
-    let mut report = String::new();
-    report.push_str(&format!(
-        "Machine: {}\nServer: release build, SQLite, on {cores} core(s); load from another core, {} requests in flight, {} s per scenario.\n\n",
-        machine,
-        args.concurrency,
-        args.seconds
-    ));
-    report.push_str("| measure | per second | p50 | p99 | errors |\n|---|---|---|---|---|\n");
-    report.push_str(&format!(
-        "| RS256 signatures, one core, key parsed once (ceiling; mean of {ceiling_before:.0} before and {ceiling_after:.0} after the load) | {ceiling:.0} | | | |\n"
-    ));
-    for r in &rows {
-        report.push_str(&format!(
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} |\n",
-            r.name, r.rate, r.p50_ms, r.p99_ms, r.errors
-        ));
-    }
-    report.push_str(&format!(
-        "\nToken issuance (client_credentials) reaches **{:.0} %** of the signing ceiling of the core it runs on. Peak server memory (VmHWM): **{:.1} MiB**.\n",
-        100.0 * issue / ceiling,
-        peak_kib as f64 / 1024.0
-    ));
+    let report = production(&args, pinned, &machine).await?;
     println!("{report}");
     if let Some(path) = args.write {
         std::fs::write(&path, report)?;
         eprintln!("wrote {path}");
     }
     Ok(())
+}
+
+/// A figure of the report: the row, and the ceiling it is read against (for two nodes, that of
+/// two cores by the wall clock; per CPU-second, that of one core).
+struct Figure {
+    row: load::Row,
+    ceiling: Option<(Ceiling, &'static str)>,
+}
+
+/// The codes a redemption run needs, made before its clock starts.
+async fn codes_for(setup: &load::Setup, ceiling: f64, args: &Args) -> anyhow::Result<Vec<String>> {
+    let want = (ceiling as usize / 2).max(200) * args.seconds as usize;
+    setup.mint_codes(want.min(60_000), args.concurrency).await
+}
+
+/// The production figures in one run: the signing ceilings of the server's core; on SQLite,
+/// `client_credentials` with RS256 and with ES256 keys, code redemption, JWKS and userInfo; on
+/// PostgreSQL, code redemption on one node, then `client_credentials` and code redemption on
+/// two nodes at once.
+async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<String> {
+    let cpu0 = pinned.then_some(0);
+    let duration = Duration::from_secs(args.seconds);
+    eprintln!("measuring the signing ceilings…");
+    let rs_before = signing_rate_on(cpu0, SigningAlg::RS256, 3.0);
+    let es_before = signing_rate_on(cpu0, SigningAlg::ES256, 3.0);
+    let srv = server::Running::start(&args.server, cpu0, None).await?;
+    srv.rotate_keys(&args.server, server::ES_POOL, "ES256")?;
+    let setup = load::Setup::prepare(&srv).await?;
+    // The server loads the rotated keys at its next refresh (every 5 s by default).
+    let waited = Instant::now();
+    loop {
+        let token = setup.es256_token().await?;
+        if jws_alg(&token).as_deref() == Some("ES256") {
+            break;
+        }
+        anyhow::ensure!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the ES256 pool still signs with {:?}",
+            jws_alg(&token)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let pid = [srv.pid()];
+    eprintln!("running client_credentials (RS256)…");
+    // The ceiling beside issuance: measured on the server's core just before and just after.
+    let rs_near_before = signing_rate_on(cpu0, SigningAlg::RS256, 2.0);
+    let cc = load::run(
+        &[&setup],
+        &pid,
+        load::Scenario::ClientCredentials,
+        duration,
+        args.concurrency,
+        Vec::new(),
+    )
+    .await?;
+    let rs_near_after = signing_rate_on(cpu0, SigningAlg::RS256, 2.0);
+    let rs = Ceiling::mean(rs_near_before, rs_near_after);
+    let rs_ceiling = rs.wall;
+    let mut figures = vec![Figure {
+        row: cc,
+        ceiling: Some((rs, "RS256 ceiling")),
+    }];
+    eprintln!("running client_credentials (ES256)…");
+    let es_near_before = signing_rate_on(cpu0, SigningAlg::ES256, 2.0);
+    let es_row = load::run(
+        &[&setup],
+        &pid,
+        load::Scenario::ClientCredentialsEs256,
+        duration,
+        args.concurrency,
+        Vec::new(),
+    )
+    .await?;
+    let es_near_after = signing_rate_on(cpu0, SigningAlg::ES256, 2.0);
+    let es = Ceiling::mean(es_near_before, es_near_after);
+    let es_ceiling = es.wall;
+    figures.push(Figure {
+        row: es_row,
+        ceiling: Some((es, "ES256 ceiling")),
+    });
+    eprintln!("running code redemption (SQLite)…");
+    let codes = codes_for(&setup, rs_ceiling, args).await?;
+    let mut row = load::run(
+        &[&setup],
+        &pid,
+        load::Scenario::RedeemCode,
+        duration,
+        args.concurrency,
+        codes,
+    )
+    .await?;
+    row.name = "authorization codes redeemed, SQLite (ID + access + refresh token)";
+    figures.push(Figure {
+        row,
+        ceiling: Some((rs.times(0.5), "RS256 ceiling / 2")),
+    });
+    for scenario in [load::Scenario::Jwks, load::Scenario::UserInfo] {
+        eprintln!("running {}…", scenario.name());
+        let row = load::run(
+            &[&setup],
+            &pid,
+            scenario,
+            duration,
+            args.concurrency,
+            Vec::new(),
+        )
+        .await?;
+        figures.push(Figure { row, ceiling: None });
+    }
+    let peak_kib = srv.peak_memory_kib();
+    drop(srv);
+
+    let mut cluster = None;
+    let database = match args.postgres.as_str() {
+        "none" => None,
+        "auto" => {
+            let c = postgres::Cluster::start(pinned)?;
+            let url = c.url.clone();
+            cluster = Some(c);
+            Some(url)
+        }
+        url => Some(url.to_string()),
+    };
+    if let Some(url) = &database {
+        eprintln!("running code redemption (PostgreSQL, one node)…");
+        let a = server::Running::start(&args.server, cpu0, Some(url)).await?;
+        let on_a = load::Setup::prepare(&a).await?;
+        let codes = codes_for(&on_a, rs_ceiling, args).await?;
+        let mut row = load::run(
+            &[&on_a],
+            &[a.pid()],
+            load::Scenario::RedeemCode,
+            duration,
+            args.concurrency,
+            codes,
+        )
+        .await?;
+        row.name = "authorization codes redeemed, PostgreSQL (one node)";
+        figures.push(Figure {
+            row,
+            ceiling: Some((rs.times(0.5), "RS256 ceiling / 2")),
+        });
+        // The second node on the other core: the load generator and PostgreSQL share it.
+        let b = a.another_node(&args.server, pinned.then_some(1)).await?;
+        let on_b = on_a.on_node(&b);
+        let pids = [a.pid(), b.pid()];
+        eprintln!("running client_credentials (two nodes)…");
+        let mut row = load::run(
+            &[&on_a, &on_b],
+            &pids,
+            load::Scenario::ClientCredentials,
+            duration,
+            args.concurrency,
+            Vec::new(),
+        )
+        .await?;
+        row.name = "client_credentials tokens, RS256, two nodes on PostgreSQL (combined)";
+        figures.push(Figure {
+            row,
+            ceiling: Some((
+                Ceiling {
+                    wall: 2.0 * rs.wall,
+                    cpu: rs.cpu,
+                },
+                "2 × RS256 ceiling",
+            )),
+        });
+        eprintln!("running code redemption (two nodes)…");
+        let codes = codes_for(&on_a, 2.0 * rs_ceiling, args).await?;
+        let mut row = load::run(
+            &[&on_a, &on_b],
+            &pids,
+            load::Scenario::RedeemCode,
+            duration,
+            args.concurrency,
+            codes,
+        )
+        .await?;
+        row.name = "authorization codes redeemed, two nodes on PostgreSQL (combined)";
+        figures.push(Figure {
+            row,
+            ceiling: Some((
+                Ceiling {
+                    wall: rs.wall,
+                    cpu: rs.cpu / 2.0,
+                },
+                "2 × RS256 ceiling / 2",
+            )),
+        });
+    }
+    drop(cluster);
+    let rs_after = signing_rate_on(cpu0, SigningAlg::RS256, 3.0);
+    let es_after = signing_rate_on(cpu0, SigningAlg::ES256, 3.0);
+
+    let cores = if pinned { "1 (pinned to CPU 0)" } else { "all" };
+    let mut report = String::new();
+    report.push_str(&format!(
+        "Machine: {machine}\nServer: release build on {cores} core(s); load from the other core, {} requests in flight, {} s per scenario. SQLite with `synchronous=FULL` (WAL); PostgreSQL: {}.\n\n",
+        args.concurrency,
+        args.seconds,
+        match args.postgres.as_str() {
+            "none" => "skipped",
+            "auto" => "a throwaway cluster (`scripts/postgres.sh`, fsync on, default `synchronous_commit`) pinned to CPU 1",
+            _ => "the given database",
+        }
+    ));
+    report.push_str("| measure | per second | p50 | p99 | errors | server CPU | ceiling | ratio | ratio per CPU-second |\n|---|---|---|---|---|---|---|---|---|\n");
+    report.push_str(&format!(
+        "| RS256 signatures on the server's core, key parsed once | {rs_ceiling:.0} | | | | | mean of {:.0} just before and {:.0} just after the RS256 `client_credentials` run ({:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
+        rs_near_before.wall, rs_near_after.wall, rs_before.wall, rs_after.wall, rs.cpu
+    ));
+    report.push_str(&format!(
+        "| ES256 signatures on the server's core, key parsed once | {es_ceiling:.0} | | | | | mean of {:.0} and {:.0} around the ES256 run ({:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
+        es_near_before.wall, es_near_after.wall, es_before.wall, es_after.wall, es.cpu
+    ));
+    for f in &figures {
+        let r = &f.row;
+        let cpu = r
+            .server_cores
+            .map_or(String::new(), |c| format!("{:.0} %", 100.0 * c));
+        let (ceiling, ratio, per_cpu) = match (f.ceiling, r.server_cores) {
+            (Some((c, what)), cores) => (
+                format!("{:.0} ({what})", c.wall),
+                format!("**{:.2}**", r.rate / c.wall),
+                cores.map_or(String::new(), |k| format!("{:.2}", r.rate / k / c.cpu)),
+            ),
+            (None, _) => (String::new(), String::new(), String::new()),
+        };
+        report.push_str(&format!(
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {cpu} | {ceiling} | {ratio} | {per_cpu} |\n",
+            r.name, r.rate, r.p50_ms, r.p99_ms, r.errors
+        ));
+    }
+    report.push_str(&format!(
+        "\nServer CPU is the server processes' CPU time over the run's wall time (100 % = one core busy throughout). The ratio is the rate over the ceiling by the wall clock; the ratio per CPU-second is the rate per second of the servers' CPU time over the signatures per second of the signing thread's CPU time: what the server makes of the CPU it gets, whatever else the shared machine runs. Peak memory of the SQLite server (VmHWM): **{:.1} MiB**.\n",
+        peak_kib as f64 / 1024.0
+    ));
+    Ok(report)
+}
+
+/// The `alg` of a compact JWS's header.
+fn jws_alg(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next()?)
+        .ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    header["alg"].as_str().map(str::to_string)
 }

@@ -15,6 +15,8 @@ use userpool_core::srp::{self, client};
 use userpool_core::store::{AccessKeyRecord, AccessKeyStore};
 use userpool_store::SqlStore;
 
+use userpool_core::keys::SigningAlg;
+
 use crate::load::{Measured, measured_loop};
 use crate::server::{Running, free_port, server_pid};
 use crate::sign::Signer;
@@ -196,7 +198,7 @@ pub(crate) async fn run(
     machine: &str,
 ) -> anyhow::Result<String> {
     eprintln!("measuring the RS256 signing ceiling…");
-    let ceiling_before = crate::signing_rate(3.0);
+    let ceiling_before = crate::signing_rate(SigningAlg::RS256, 3.0);
     eprintln!("measuring the server's SRP math alone…");
     let math_ms = srp_math_ms(3.0);
 
@@ -299,7 +301,7 @@ pub(crate) async fn run(
     let peak_kib = srv.peak_memory_kib();
     drop(srv);
     drop(temp);
-    let ceiling_after = crate::signing_rate(3.0);
+    let ceiling_after = crate::signing_rate(SigningAlg::RS256, 3.0);
     let ceiling = (ceiling_before + ceiling_after) / 2.0;
 
     let argon = HashParams::default();

@@ -18,6 +18,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 use userpool_core::crypto::hex;
 
+use userpool_core::keys::SigningAlg;
+
 use crate::load::measured_loop;
 use crate::server::{Running, free_port, server_pid};
 
@@ -158,7 +160,7 @@ pub(crate) async fn run(
     machine: &str,
 ) -> anyhow::Result<String> {
     eprintln!("measuring the RS256 signing ceiling…");
-    let ceiling_before = crate::signing_rate(3.0);
+    let ceiling_before = crate::signing_rate(SigningAlg::RS256, 3.0);
 
     let (hook_addr, calls) = start_receiver().await?;
     let port = free_port()?;
@@ -217,7 +219,7 @@ pub(crate) async fn run(
     let webhook_calls = calls.load(Ordering::Relaxed) - calls_before;
     let peak_kib = srv.peak_memory_kib();
     drop(srv);
-    let ceiling_after = crate::signing_rate(3.0);
+    let ceiling_after = crate::signing_rate(SigningAlg::RS256, 3.0);
     let ceiling = (ceiling_before + ceiling_after) / 2.0;
 
     let cores = if pinned { "1 (pinned)" } else { "all" };

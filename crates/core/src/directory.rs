@@ -227,6 +227,12 @@ impl Directory {
         let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
         if ticket > *installed {
             *installed = ticket;
+            crate::metrics::METRICS.newest_keys(
+                next.by_id
+                    .values()
+                    .filter_map(|v| Some((v.pool.id.clone(), v.keys.newest_created_at()?)))
+                    .collect(),
+            );
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         }
         Ok(problems)
@@ -249,11 +255,12 @@ impl Directory {
         let domain_url = domains
             .first()
             .map(|d| self.settings.domain_url(&d.config, &region));
-        let doc = DiscoveryDocument::new(
+        let mut doc = DiscoveryDocument::new(
             issuer.clone(),
             &self.settings.local_issuer_url(&pool.id, kind),
             domain_url.as_deref(),
         );
+        doc.id_token_signing_alg_values_supported = keys.algs();
         PoolView {
             discovery_json: serde_json::to_string(&doc).expect("serializable").into(),
             jwks_json: serde_json::to_string(&keys.jwks())

@@ -10,7 +10,8 @@ pub struct DiscoveryDocument {
     pub authorization_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
-    pub id_token_signing_alg_values_supported: [&'static str; 1],
+    /// RS256, and ES256 while a pool publishes ES256 keys (beyond Cognito).
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub issuer: String,
     pub jwks_uri: String,
     pub response_types_supported: [&'static str; 2],
@@ -34,7 +35,7 @@ impl DiscoveryDocument {
         Self {
             authorization_endpoint: at("/oauth2/authorize"),
             end_session_endpoint: at("/logout"),
-            id_token_signing_alg_values_supported: ["RS256"],
+            id_token_signing_alg_values_supported: vec!["RS256"],
             issuer,
             jwks_uri: format!("{local_issuer_url}/.well-known/jwks.json"),
             response_types_supported: ["code", "token"],

@@ -124,15 +124,19 @@ pub(crate) async fn complete(
     } else {
         http.post(&ep.token).form(&form)
     };
-    let r = request.send().await.map_err(|e| transport("token", &e))?;
-    let status = r.status();
-    let body = read_capped(r).await.map_err(|e| e.at("token"))?;
-    if !status.is_success() {
-        return Err(FederationError::TokenHttp {
-            provider: idp.provider_name.clone(),
-            status: status.as_u16(),
-        });
-    }
+    let body = crate::observed(&idp.provider_type, "token", async {
+        let r = request.send().await.map_err(|e| transport("token", &e))?;
+        let status = r.status();
+        let body = read_capped(r).await.map_err(|e| e.at("token"))?;
+        if !status.is_success() {
+            return Err(FederationError::TokenHttp {
+                provider: idp.provider_name.clone(),
+                status: status.as_u16(),
+            });
+        }
+        Ok(body)
+    })
+    .await?;
     let answer: TokenAnswer = serde_json::from_slice(&body)
         .map_err(|e| FederationError::BadTokenResponse(e.to_string()))?;
     let access_token = answer
@@ -152,6 +156,7 @@ pub(crate) async fn complete(
             .as_deref()
             .ok_or_else(|| FederationError::Config("jwks_uri is required".into()))?;
         let expected = id_token::Expected {
+            provider_type: &idp.provider_type,
             issuer,
             client_id,
             client_secret: (idp.provider_type != "SignInWithApple").then_some(secret.as_str()),
@@ -223,18 +228,21 @@ async fn attributes(
     } else {
         http.get(&url).bearer_auth(access_token)
     };
-    let r = request
-        .send()
-        .await
-        .map_err(|e| transport("userInfo", &e))?;
-    if !r.status().is_success() {
-        return Err(FederationError::Attributes(format!(
-            "{} Error - {} error getting attributes",
-            idp.provider_name,
-            r.status().as_u16()
-        )));
-    }
-    let body = read_capped(r).await.map_err(|e| e.at("userInfo"))?;
+    let body = crate::observed(&idp.provider_type, "userInfo", async {
+        let r = request
+            .send()
+            .await
+            .map_err(|e| transport("userInfo", &e))?;
+        if !r.status().is_success() {
+            return Err(FederationError::Attributes(format!(
+                "{} Error - {} error getting attributes",
+                idp.provider_name,
+                r.status().as_u16()
+            )));
+        }
+        read_capped(r).await.map_err(|e| e.at("userInfo"))
+    })
+    .await?;
     serde_json::from_slice(&body)
         .map_err(|e| FederationError::Attributes(format!("unreadable attributes: {e}")))
 }

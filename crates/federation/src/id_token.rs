@@ -58,6 +58,8 @@ impl From<Refusal> for FederationError {
 
 /// What an ID token must show (Core 1.0 §3.1.3.7).
 pub(crate) struct Expected<'a> {
+    /// For the metrics of the key set's fetches.
+    pub provider_type: &'a str,
     pub issuer: &'a str,
     pub client_id: &'a str,
     /// For HMAC-signed tokens; `None` refuses them.
@@ -76,7 +78,7 @@ pub(crate) async fn verify_cached(
     token: &str,
     expected: &Expected<'_>,
 ) -> Result<Map<String, Value>, FederationError> {
-    let fetch = || fetch_jwks(http, jwks_url);
+    let fetch = || crate::observed(expected.provider_type, "jwks", fetch_jwks(http, jwks_url));
     let set = keys.get(jwks_url, now, Want::Fresh, fetch).await?;
     match verify(token, &set, expected) {
         Err(Refusal::UnknownKey(e)) => {
@@ -153,6 +155,7 @@ mod tests {
     }
 
     const EXPECTED: Expected<'static> = Expected {
+        provider_type: "OIDC",
         issuer: "https://idp.test",
         client_id: "rp",
         client_secret: None,

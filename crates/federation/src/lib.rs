@@ -56,7 +56,11 @@ impl HttpConnector {
             Some(iss) => Some(
                 self.discovery
                     .get(&iss, self.clock.now(), Want::Fresh, || {
-                        endpoints::discover(&self.http, &iss)
+                        observed(
+                            &idp.provider_type,
+                            "discovery",
+                            endpoints::discover(&self.http, &iss),
+                        )
                     })
                     .await?,
             ),
@@ -100,6 +104,24 @@ impl Connector for HttpConnector {
         let ep = self.endpoints(idp).await?;
         exchange::complete(self, idp, &ep, redirect_uri, code, nonce, pkce_verifier).await
     }
+}
+
+/// Runs one outbound call to a provider of `provider_type` and counts it in the metrics: its
+/// seconds, by `call` and outcome (a failure is any error, a refusing status included).
+pub(crate) async fn observed<T, E>(
+    provider_type: &str,
+    call: &'static str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = std::time::Instant::now();
+    let result = f.await;
+    userpool_core::metrics::METRICS.federation_call(
+        provider_type,
+        call,
+        result.is_ok(),
+        started.elapsed().as_secs_f64(),
+    );
+    result
 }
 
 /// Maps a transport failure of a call to `endpoint` to Cognito's relayed description.

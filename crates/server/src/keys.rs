@@ -2,8 +2,8 @@
 //! change a pool's keys only by compare-and-swap, so nodes running them together rotate once.
 
 use anyhow::Context;
-use userpool_core::keys::{MasterKey, RotationPlan};
-use userpool_core::store::{CasOutcome, PoolRecord, PoolStore, Store};
+use userpool_core::keys::{MasterKey, RotationPlan, SigningAlg};
+use userpool_core::store::{CasOutcome, KeyStore, PoolRecord, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
 
 use crate::cli::DatabaseArgs;
@@ -15,15 +15,16 @@ pub(crate) enum Rotated {
     ByAnotherNode,
 }
 
-/// Replaces both signing keys of `pool` according to `plan`.
+/// Replaces both signing keys of `pool` according to `plan`, with keys of `alg`.
 pub(crate) async fn rotate_pool(
     store: &dyn Store,
     master: &MasterKey,
     pool: &PoolRecord,
     plan: RotationPlan,
     now: i64,
+    alg: SigningAlg,
 ) -> anyhow::Result<Rotated> {
-    let outcome = userpool_core::keys::rotate(store, master, pool, plan, now).await?;
+    let outcome = userpool_core::keys::rotate_to(store, master, pool, plan, now, alg).await?;
     Ok(match outcome {
         CasOutcome::Applied => Rotated::Done,
         CasOutcome::Stale => Rotated::ByAnotherNode,
@@ -36,7 +37,8 @@ pub(crate) async fn ensure_keys(store: &dyn Store, master: &MasterKey) -> anyhow
     for pool in store.list_pools().await? {
         if pool.key_generation == 0 {
             let plan = RotationPlan::immediate(now);
-            if let Rotated::Done = rotate_pool(store, master, &pool, plan, now).await? {
+            let alg = SigningAlg::RS256;
+            if let Rotated::Done = rotate_pool(store, master, &pool, plan, now, alg).await? {
                 tracing::info!(pool = %pool.id, "created signing keys");
             }
         }
@@ -44,12 +46,16 @@ pub(crate) async fn ensure_keys(store: &dyn Store, master: &MasterKey) -> anyhow
     Ok(())
 }
 
-/// `userpool keys rotate`.
+/// `userpool keys rotate`: new keys of `alg`, or of each pool's current algorithm.
 pub(crate) async fn rotate_command(
     database: &DatabaseArgs,
     only: Option<&str>,
     immediately: bool,
+    alg: Option<&str>,
 ) -> anyhow::Result<()> {
+    let chosen = alg
+        .map(|a| SigningAlg::parse(a).with_context(|| format!("unknown algorithm {a}")))
+        .transpose()?;
     let store = crate::app::open_store(&database.database).await?;
     let master = crate::master_key::load(database)?;
     let pools = match only {
@@ -68,10 +74,20 @@ pub(crate) async fn rotate_command(
         } else {
             RotationPlan::scheduled(now)
         };
-        match rotate_pool(&*store, &master, &pool, plan, now).await? {
+        let alg = match chosen {
+            Some(a) => a,
+            None => userpool_core::keys::current_alg(
+                &store.list_signing_keys(&pool.id).await?,
+                &master,
+            )?,
+        };
+        match rotate_pool(&*store, &master, &pool, plan, now, alg).await? {
             Rotated::Done => println!(
-                "{}: new keys published, signing from {} (unix time); old keys published until {}",
-                pool.id, plan.activates_at, plan.retire_previous_at
+                "{}: new keys published ({}), signing from {} (unix time); old keys published until {}",
+                pool.id,
+                alg.as_str(),
+                plan.activates_at,
+                plan.retire_previous_at
             ),
             Rotated::ByAnotherNode => println!(
                 "{}: another node rotated the keys at the same moment; its rotation stands",

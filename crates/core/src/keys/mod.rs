@@ -1,15 +1,16 @@
-//! Token signing keys: two RSA-2048 key pairs per pool (ID and access tokens, spec §16.1), sealed
-//! at rest under the operator's master key, published as JWKS, and rotated without a gap.
+//! Token signing keys: two RSA-2048 key pairs per pool (ID and access tokens, spec §16.1), or,
+//! when a pool opts in, two ECDSA P-256 ones (ES256, beyond Cognito: docs/design/0009-es256-keys.md);
+//! sealed at rest under the operator's master key, published as JWKS, and rotated without a gap.
 
 mod envelope;
 mod ring;
 mod rotation;
 
 pub use envelope::{MasterKey, SealedKey};
-pub use ring::{Jwk, JwkSet, KeyRing, SigningKey};
+pub use ring::{Jwk, JwkSet, KeyRing, SigningAlg, SigningKey};
 pub use rotation::{
     JWKS_MAX_AGE, MAX_REFRESH_INTERVAL, MAX_TOKEN_LIFETIME, PUBLISH_LEAD, RotationPlan,
-    new_signing_key, rotate,
+    current_alg, new_key_of, new_signing_key, rotate, rotate_to,
 };
 
 /// Which tokens a key signs: Cognito signs ID and access tokens with different keys.

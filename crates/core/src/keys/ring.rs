@@ -1,9 +1,11 @@
 //! A pool's loaded signing keys: which one signs now, the JWKS they publish, and JWS signing
-//! with key pairs parsed once (never per token).
+//! with key pairs parsed once (never per token). RSA keys sign RS256 (Cognito's); a pool may
+//! opt in to ECDSA P-256 keys, which sign ES256 (RFC 7518 §3.4), beyond Cognito.
 
 use aws_lc_rs::rsa::{KeyPair, PublicKeyComponents};
 use aws_lc_rs::signature::{
-    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
 };
 use aws_lc_rs::{digest, rand::SystemRandom};
 use base64::Engine as _;
@@ -14,9 +16,36 @@ use super::{KeyError, KeyPurpose, MasterKey};
 use crate::store::SigningKeyRecord;
 use crate::time::Timestamp;
 
-/// Cognito-style key ID: base64 of the SHA-256 of the public key (44 characters ending in `=`).
-pub(super) fn kid_of(pair: &KeyPair) -> String {
-    STANDARD.encode(digest::digest(&digest::SHA256, pair.public_key().as_ref()))
+/// The JWS algorithm of a key: its key material decides it (the sealed PKCS#8 names RSA or
+/// EC P-256), so no column can disagree with the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SigningAlg {
+    #[default]
+    RS256,
+    ES256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::RS256, SigningAlg::ES256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Cognito-style key ID: base64 of the SHA-256 of the public key (44 characters ending in `=`);
+/// for EC keys, of the uncompressed point.
+pub(super) fn kid_of(public_key: &[u8]) -> String {
+    STANDARD.encode(digest::digest(&digest::SHA256, public_key))
 }
 
 /// What a sealed key is bound to, so a sealed blob cannot be moved to another record.
@@ -24,35 +53,92 @@ pub(super) fn seal_context(pool_id: &str, kid: &str) -> String {
     format!("userpool signing key/{pool_id}/{kid}")
 }
 
-/// One RSA key, ready to sign.
+enum Pair {
+    Rsa(KeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+impl Pair {
+    /// Parses PKCS#8: RSA, or else EC P-256.
+    pub(super) fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
+        match KeyPair::from_pkcs8(der) {
+            Ok(pair) => Ok(Pair::Rsa(pair)),
+            Err(rsa) => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map(Pair::Ec)
+                .map_err(|ec| KeyError::Invalid(format!("not RSA ({rsa}), not EC P-256 ({ec})"))),
+        }
+    }
+
+    fn public_key(&self) -> &[u8] {
+        match self {
+            Pair::Rsa(p) => p.public_key().as_ref(),
+            Pair::Ec(p) => p.public_key().as_ref(),
+        }
+    }
+
+    fn alg(&self) -> SigningAlg {
+        match self {
+            Pair::Rsa(_) => SigningAlg::RS256,
+            Pair::Ec(_) => SigningAlg::ES256,
+        }
+    }
+}
+
+/// The algorithm of a sealed key (for rotations that keep a pool's algorithm).
+pub(super) fn alg_of(rec: &SigningKeyRecord, master: &MasterKey) -> Result<SigningAlg, KeyError> {
+    let der = master.open(
+        &rec.private_key,
+        &seal_context(&rec.pool_id, &rec.kid),
+        &rec.pool_id,
+    )?;
+    Ok(Pair::from_pkcs8(&der)?.alg())
+}
+
+/// One key, ready to sign.
 pub struct SigningKey {
     pub kid: String,
     pub purpose: KeyPurpose,
+    pub created_at: Timestamp,
     pub activates_at: Timestamp,
     pub retires_at: Option<Timestamp>,
-    pair: KeyPair,
-    /// `base64url({"kid":…,"alg":"RS256"})`, made once.
+    pair: Pair,
+    /// `base64url({"kid":…,"alg":…})`, made once.
     header_b64: String,
-    /// DER `RSAPublicKey`, for verification.
-    public_der: Vec<u8>,
+    /// DER `RSAPublicKey` or the uncompressed EC point, for verification.
+    public: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({} {:?})", self.kid, self.purpose)
+        write!(
+            f,
+            "SigningKey({} {} {:?})",
+            self.kid,
+            self.alg().as_str(),
+            self.purpose
+        )
     }
 }
 
-/// A JSON Web Key as the JWKS publishes it: public members only.
+/// A JSON Web Key as the JWKS publishes it: public members only (RFC 7518 §6.2 for EC, §6.3
+/// for RSA).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Jwk {
     pub alg: &'static str,
-    pub e: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     pub kid: String,
     pub kty: &'static str,
-    pub n: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
     #[serde(rename = "use")]
     pub use_: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,55 +153,100 @@ impl SigningKey {
             &seal_context(&rec.pool_id, &rec.kid),
             &rec.pool_id,
         )?;
-        let pair = KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        if kid_of(&pair) != rec.kid {
+        let pair = Pair::from_pkcs8(&der)?;
+        if kid_of(pair.public_key()) != rec.kid {
             return Err(KeyError::Invalid(format!(
                 "kid {} does not match its key",
                 rec.kid
             )));
         }
-        let header = format!(r#"{{"kid":"{}","alg":"RS256"}}"#, rec.kid);
+        let header = format!(r#"{{"kid":"{}","alg":"{}"}}"#, rec.kid, pair.alg().as_str());
         Ok(Self {
             kid: rec.kid.clone(),
             purpose: rec.purpose,
+            created_at: rec.created_at,
             activates_at: rec.activates_at,
             retires_at: rec.retires_at,
             header_b64: URL_SAFE_NO_PAD.encode(header),
-            public_der: pair.public_key().as_ref().to_vec(),
+            public: pair.public_key().to_vec(),
             pair,
         })
     }
 
+    pub fn alg(&self) -> SigningAlg {
+        self.pair.alg()
+    }
+
     pub fn jwk(&self) -> Jwk {
-        let c: PublicKeyComponents<Vec<u8>> = self.pair.public_key().into();
-        Jwk {
-            alg: "RS256",
-            e: URL_SAFE_NO_PAD.encode(&c.e),
-            kid: self.kid.clone(),
-            kty: "RSA",
-            n: URL_SAFE_NO_PAD.encode(&c.n),
-            use_: "sig",
+        match &self.pair {
+            Pair::Rsa(pair) => {
+                let c: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+                Jwk {
+                    alg: "RS256",
+                    crv: None,
+                    e: Some(URL_SAFE_NO_PAD.encode(&c.e)),
+                    kid: self.kid.clone(),
+                    kty: "RSA",
+                    n: Some(URL_SAFE_NO_PAD.encode(&c.n)),
+                    use_: "sig",
+                    x: None,
+                    y: None,
+                }
+            }
+            Pair::Ec(_) => {
+                // The uncompressed point: 0x04 ‖ x ‖ y, 32 bytes each (SEC 1 §2.3.3).
+                let (x, y) = self.public[1..].split_at(32);
+                Jwk {
+                    alg: "ES256",
+                    crv: Some("P-256"),
+                    e: None,
+                    kid: self.kid.clone(),
+                    kty: "EC",
+                    n: None,
+                    use_: "sig",
+                    x: Some(URL_SAFE_NO_PAD.encode(x)),
+                    y: Some(URL_SAFE_NO_PAD.encode(y)),
+                }
+            }
         }
     }
 
-    /// Signs `claims` (a JSON object) as a compact RS256 JWS with this key's `kid`.
+    /// Signs `claims` (a JSON object) as a compact JWS with this key's `kid` and algorithm
+    /// (ES256 signatures are `r ‖ s`, RFC 7518 §3.4).
     pub fn sign_jwt(&self, claims: &[u8]) -> String {
         let mut out = String::with_capacity(self.header_b64.len() + claims.len() * 4 / 3 + 350);
         out.push_str(&self.header_b64);
         out.push('.');
         URL_SAFE_NO_PAD.encode_string(claims, &mut out);
-        let mut sig = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                out.as_bytes(),
-                &mut sig,
-            )
-            .expect("RSA signing with a valid key");
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+        let rng = SystemRandom::new();
+        match &self.pair {
+            Pair::Rsa(pair) => {
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &rng, out.as_bytes(), &mut sig)
+                    .expect("RSA signing with a valid key");
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+            }
+            Pair::Ec(pair) => {
+                let sig = pair
+                    .sign(&rng, out.as_bytes())
+                    .expect("ECDSA signing with a valid key");
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut out);
+            }
+        }
         out
+    }
+
+    fn verify(&self, signed: &[u8], signature: &[u8]) -> bool {
+        match self.pair {
+            Pair::Rsa(_) => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public)
+                .verify(signed, signature)
+                .is_ok(),
+            Pair::Ec(_) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.public)
+                .verify(signed, signature)
+                .is_ok(),
+        }
     }
 }
 
@@ -150,6 +281,21 @@ impl KeyRing {
             .find(|k| k.purpose == purpose && k.activates_at <= now)
     }
 
+    /// The algorithms of the published keys, RS256 first, RS256 alone for a ring without keys
+    /// (discovery's `id_token_signing_alg_values_supported`).
+    pub fn algs(&self) -> Vec<&'static str> {
+        let algs: Vec<_> = SigningAlg::ALL
+            .into_iter()
+            .filter(|a| self.keys.iter().any(|k| k.alg() == *a))
+            .map(SigningAlg::as_str)
+            .collect();
+        if algs.is_empty() {
+            vec![SigningAlg::RS256.as_str()]
+        } else {
+            algs
+        }
+    }
+
     /// Every published key, newest first, as the JWKS lists them.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
@@ -168,10 +314,15 @@ impl KeyRing {
         let key = self.keys.iter().find(|k| k.header_b64 == header)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
         let signed = &token[..header.len() + 1 + payload.len()];
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &key.public_der)
-            .verify(signed.as_bytes(), &signature)
-            .ok()?;
+        if !key.verify(signed.as_bytes(), &signature) {
+            return None;
+        }
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
+
+    /// When the newest of these keys was made (the key generation's age, for the metrics).
+    pub fn newest_created_at(&self) -> Option<Timestamp> {
+        self.keys.iter().map(|k| k.created_at).max()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -257,5 +408,70 @@ mod tests {
             parts[1]
         );
         assert!(ring.verify_jwt(&none_alg).is_none());
+    }
+
+    #[test]
+    fn an_es256_key_signs_verifies_and_publishes_its_point() {
+        use super::super::{current_alg, new_key_of};
+        let m = MasterKey::from_bytes(&[3u8; 32]);
+        let rsa = new_signing_key("p_1", KeyPurpose::Access, &m, 0, 0);
+        let ec = new_key_of(SigningAlg::ES256, "p_1", KeyPurpose::Access, &m, 10, 10);
+        assert_eq!(
+            current_alg(std::slice::from_ref(&rsa), &m).unwrap(),
+            SigningAlg::RS256
+        );
+        assert_eq!(
+            current_alg(&[rsa.clone(), ec.clone()], &m).unwrap(),
+            SigningAlg::ES256
+        );
+        let ring = KeyRing::load(&[rsa.clone(), ec.clone()], &m, 10).unwrap();
+        assert_eq!(ring.algs(), ["RS256", "ES256"]);
+        let key = ring.signer(KeyPurpose::Access, 10).unwrap();
+        assert_eq!(
+            (key.kid.as_str(), key.alg()),
+            (ec.kid.as_str(), SigningAlg::ES256)
+        );
+        let jwt = key.sign_jwt(br#"{"a":1}"#);
+        let parts: Vec<_> = jwt.split('.').collect();
+        let header = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, format!(r#"{{"kid":"{}","alg":"ES256"}}"#, ec.kid));
+        assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 64);
+        assert_eq!(ring.verify_jwt(&jwt).unwrap()["a"], 1);
+        // A token signed by the older RSA key still verifies beside it.
+        let old = ring
+            .signer(KeyPurpose::Access, 0)
+            .unwrap()
+            .sign_jwt(br#"{"a":2}"#);
+        assert_eq!(ring.verify_jwt(&old).unwrap()["a"], 2);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(br#"{"a":3}"#),
+            parts[2]
+        );
+        assert!(ring.verify_jwt(&tampered).is_none());
+        // An RS256 signature under the EC key's header is refused.
+        let old_sig = old.rsplit('.').next().unwrap();
+        assert!(
+            ring.verify_jwt(&format!("{}.{}.{old_sig}", parts[0], parts[1]))
+                .is_none()
+        );
+        let jwk = serde_json::to_value(key.jwk()).unwrap();
+        let members: Vec<_> = jwk.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(jwk["x"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        let rsa_jwk = serde_json::to_value(ring.jwks().keys[1].clone()).unwrap();
+        let members: Vec<_> = rsa_jwk.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"]);
     }
 }

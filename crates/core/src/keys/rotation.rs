@@ -7,8 +7,9 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 
-use super::{KeyPurpose, MasterKey, ring};
+use super::{KeyError, KeyPurpose, MasterKey, SigningAlg, ring};
 use crate::store::{CasOutcome, KeyStore, PoolRecord, SigningKeyRecord, StoreResult};
 use crate::time::Timestamp;
 
@@ -65,12 +66,48 @@ pub fn new_signing_key(
     now: Timestamp,
     activates_at: Timestamp,
 ) -> SigningKeyRecord {
-    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
-    let pkcs8 = pair.as_der().expect("PKCS#8 export of a fresh key");
-    let kid = ring::kid_of(&pair);
+    new_key_of(
+        SigningAlg::RS256,
+        pool_id,
+        purpose,
+        master,
+        now,
+        activates_at,
+    )
+}
+
+/// Generates a fresh key pair of `alg` (RSA-2048, or ECDSA P-256) for `purpose`, sealed under
+/// `master`.
+pub fn new_key_of(
+    alg: SigningAlg,
+    pool_id: &str,
+    purpose: KeyPurpose,
+    master: &MasterKey,
+    now: Timestamp,
+    activates_at: Timestamp,
+) -> SigningKeyRecord {
+    let (pkcs8, kid) = match alg {
+        SigningAlg::RS256 => {
+            let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
+            let der = pair.as_der().expect("PKCS#8 export of a fresh key");
+            (
+                der.as_ref().to_vec(),
+                ring::kid_of(pair.public_key().as_ref()),
+            )
+        }
+        SigningAlg::ES256 => {
+            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .expect("P-256 key generation");
+            let der = pair.to_pkcs8v1().expect("PKCS#8 export of a fresh key");
+            (
+                der.as_ref().to_vec(),
+                ring::kid_of(pair.public_key().as_ref()),
+            )
+        }
+    };
     SigningKeyRecord {
         pool_id: pool_id.to_string(),
-        private_key: master.seal(pkcs8.as_ref(), &ring::seal_context(pool_id, &kid)),
+        private_key: master.seal(&pkcs8, &ring::seal_context(pool_id, &kid)),
         kid,
         purpose,
         created_at: now,
@@ -79,9 +116,25 @@ pub fn new_signing_key(
     }
 }
 
-/// Replaces both signing keys of `pool` according to `plan`, by compare-and-swap on its key
-/// generation: `Stale` when another node changed the keys between our read and our write (its
-/// rotation stands). A pool with generation 0 gets its first keys this way.
+/// The algorithm a pool signs with: its newest key's (the last one made), RS256 for a pool
+/// without keys.
+pub fn current_alg(
+    records: &[SigningKeyRecord],
+    master: &MasterKey,
+) -> Result<SigningAlg, KeyError> {
+    match records
+        .iter()
+        .max_by_key(|r| (r.created_at, r.activates_at, r.retires_at.is_none()))
+    {
+        Some(newest) => ring::alg_of(newest, master),
+        None => Ok(SigningAlg::RS256),
+    }
+}
+
+/// Replaces both signing keys of `pool` according to `plan` with RS256 keys, by
+/// compare-and-swap on its key generation: `Stale` when another node changed the keys between
+/// our read and our write (its rotation stands). A pool with generation 0 gets its first keys
+/// this way.
 pub async fn rotate(
     store: &(dyn KeyStore + Sync),
     master: &MasterKey,
@@ -89,9 +142,21 @@ pub async fn rotate(
     plan: RotationPlan,
     now: Timestamp,
 ) -> StoreResult<CasOutcome> {
+    rotate_to(store, master, pool, plan, now, SigningAlg::RS256).await
+}
+
+/// [`rotate`] with keys of `alg`.
+pub async fn rotate_to(
+    store: &(dyn KeyStore + Sync),
+    master: &MasterKey,
+    pool: &PoolRecord,
+    plan: RotationPlan,
+    now: Timestamp,
+    alg: SigningAlg,
+) -> StoreResult<CasOutcome> {
     let keys: Vec<_> = KeyPurpose::ALL
         .iter()
-        .map(|p| new_signing_key(&pool.id, *p, master, now, plan.activates_at))
+        .map(|p| new_key_of(alg, &pool.id, *p, master, now, plan.activates_at))
         .collect();
     store
         .rotate_signing_keys(

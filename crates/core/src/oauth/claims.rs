@@ -171,9 +171,9 @@ pub fn client_access_token(
     changes: Option<&TokenChanges>,
 ) -> Result<(String, i64), OAuthError> {
     let lifetime = client.config.access_token_seconds();
-    let scopes = match changes {
-        Some(c) => c.scopes(scopes),
-        None => scopes.to_vec(),
+    let scopes: std::borrow::Cow<'_, [String]> = match changes {
+        Some(c) => c.scopes(scopes).into(),
+        None => scopes.into(),
     };
     let claims = ClientClaims {
         sub: &client.client_id,

@@ -77,20 +77,23 @@ impl SamlProviders {
     async fn fetch(&self, url: &str) -> Result<String, String> {
         crate::endpoints::check_url("MetadataURL", url, self.http_loopback)
             .map_err(|e| format!("{e:?}"))?;
-        let r = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("Error retrieving metadata: {e}"))?;
-        if !r.status().is_success() {
-            return Err(format!("Error retrieving metadata: HTTP {}", r.status()));
-        }
-        // Metadata documents are small; a larger answer is refused.
-        let bytes = crate::fetch::read_capped(r).await.map_err(|e| match e {
-            BodyError::TooLarge => "Error retrieving metadata: document too large".to_string(),
-            BodyError::Transport(e) => format!("Error retrieving metadata: {e}"),
-        })?;
+        let bytes = crate::observed("SAML", "metadata", async {
+            let r = self
+                .http
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("Error retrieving metadata: {e}"))?;
+            if !r.status().is_success() {
+                return Err(format!("Error retrieving metadata: HTTP {}", r.status()));
+            }
+            // Metadata documents are small; a larger answer is refused.
+            crate::fetch::read_capped(r).await.map_err(|e| match e {
+                BodyError::TooLarge => "Error retrieving metadata: document too large".to_string(),
+                BodyError::Transport(e) => format!("Error retrieving metadata: {e}"),
+            })
+        })
+        .await?;
         String::from_utf8(bytes).map_err(|_| "metadata is not UTF-8".into())
     }
 }

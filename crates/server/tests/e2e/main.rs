@@ -20,6 +20,7 @@ mod browser;
 mod cli;
 mod code_flow;
 mod discovery;
+mod es256;
 mod fake_idp;
 mod federation;
 mod helpers;

@@ -669,6 +669,76 @@ pub async fn racing_redemptions_use_a_code_and_start_its_family_once(b: &impl Co
     );
 }
 
+/// Many redemptions at one moment (SQLite commits them in batches): each gets its own outcome,
+/// as if alone.
+pub async fn simultaneous_redemptions_each_get_their_own_outcome(b: &impl Connect) {
+    let s = b.connect().await;
+    let p = new_pool(&*s).await;
+    let barred = family(&p);
+    s.bar_family(&barred, NOW).await.unwrap();
+    // (code, family) pairs: 24 good codes, 4 of them redeemed twice, 6 unknown codes, and one
+    // code whose family a replay barred.
+    let mut jobs = Vec::new();
+    for i in 0..24 {
+        let secret = random_token();
+        s.insert_code(&code(&p, &secret)).await.unwrap();
+        jobs.push((secret.clone(), family(&p), "good"));
+        if i < 4 {
+            jobs.push((secret, family(&p), "good"));
+        }
+    }
+    for _ in 0..6 {
+        jobs.push((random_token(), family(&p), "unknown"));
+    }
+    let secret = random_token();
+    s.insert_code(&code(&p, &secret)).await.unwrap();
+    jobs.push((secret, barred.clone(), "barred"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(jobs.len()));
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|(secret, f, kind)| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let t = refresh(&f.id, &random_token());
+                barrier.wait().await;
+                let outcome = s
+                    .redeem_code(&TokenHash::of(&secret), NOW + 1, &f, &t)
+                    .await
+                    .unwrap();
+                (secret, kind, outcome, f, t)
+            })
+        })
+        .collect();
+    let mut consumed = std::collections::HashMap::<String, usize>::new();
+    let mut replayed = 0;
+    for task in tasks {
+        let (secret, kind, outcome, f, t) = task.await.unwrap();
+        match (kind, &outcome) {
+            ("unknown", o) => assert_eq!(*o, ConsumeOutcome::Missing),
+            ("barred", o) => {
+                assert_eq!(*o, ConsumeOutcome::AlreadyConsumed(()));
+                assert_eq!(s.find_refresh(&t.hash).await.unwrap(), None);
+            }
+            (_, ConsumeOutcome::Consumed(())) => {
+                *consumed.entry(secret).or_default() += 1;
+                assert_eq!(s.get_family(&f.id).await.unwrap().as_ref(), Some(&f));
+                assert_eq!(s.find_refresh(&t.hash).await.unwrap().as_ref(), Some(&t));
+            }
+            (_, ConsumeOutcome::AlreadyConsumed(())) => {
+                replayed += 1;
+                assert_eq!(s.get_family(&f.id).await.unwrap(), None);
+            }
+            (_, ConsumeOutcome::Missing) => panic!("a stored code was missing"),
+        }
+    }
+    assert_eq!(consumed.len(), 24, "every good code is used");
+    assert!(consumed.values().all(|n| *n == 1), "and each exactly once");
+    assert_eq!(
+        replayed, 4,
+        "the second use of each code used twice is a replay"
+    );
+}
+
 pub async fn key_rotation_is_compare_and_swap(b: &impl Connect) {
     let s = b.connect().await;
     let p = new_pool(&*s).await;

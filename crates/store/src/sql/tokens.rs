@@ -10,9 +10,12 @@ use userpool_core::time::Timestamp;
 use super::{SqlStore, begin_write};
 use crate::codec::backend;
 
+pub(super) const CONSUME_CODE: &str =
+    "UPDATE auth_codes SET consumed_at = $1 WHERE hash = $2 AND consumed_at IS NULL";
+pub(super) const CODE_EXISTS: &str = "SELECT hash FROM auth_codes WHERE hash = $1";
 const INSERT_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const START_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
-const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(super) const START_FAMILY: &str = "INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+pub(super) const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const FAMILY_COLUMNS: &str = "id, pool_id, client_id, username, created_at, expires_at, revoked_at";
 const REFRESH_COLUMNS: &str = "hash, family_id, payload, created_at, expires_at, replaced_at";
 
@@ -68,7 +71,7 @@ impl From<RefreshRow> for RefreshRecord {
 
 /// Binds the columns of a refresh token or a token family in their table's order (the
 /// `INSERT_REFRESH` / `INSERT_FAMILY` / `START_FAMILY` placeholders).
-trait BindRecords: Sized {
+pub(super) trait BindRecords: Sized {
     fn bind_refresh(self, t: &RefreshRecord) -> Self;
     fn bind_family(self, f: &FamilyRecord) -> Self;
 }
@@ -100,9 +103,25 @@ where
     }
 }
 
+/// PostgreSQL's redemption in one statement (one round trip instead of five): the code's use,
+/// the family's start (only if the code was used here) and its first refresh token (only if
+/// the family started here), and whether the code exists at all. Data-modifying CTEs run
+/// together, atomically; a racing use waits on the code's row lock and then finds it used.
+const REDEEM_PG: &str = "WITH used AS (\
+        UPDATE auth_codes SET consumed_at = $1 WHERE hash = $2 AND consumed_at IS NULL RETURNING hash), \
+    family AS (\
+        INSERT INTO token_families (id, pool_id, client_id, username, created_at, expires_at, revoked_at) \
+        SELECT $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM used) \
+        ON CONFLICT (id) DO NOTHING RETURNING id), \
+    refresh AS (\
+        INSERT INTO refresh_tokens (hash, family_id, payload, created_at, expires_at, replaced_at) \
+        SELECT $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM family) RETURNING hash) \
+    SELECT EXISTS (SELECT 1 FROM used) AS used, EXISTS (SELECT 1 FROM refresh) AS issued, \
+        EXISTS (SELECT 1 FROM auth_codes WHERE hash = $2) AS seen";
+
 impl SqlStore {
-    /// `CodeStore::redeem_code`, beside the family's statements: the code's use and the
-    /// family's start in one transaction.
+    /// `CodeStore::redeem_code`: the code's use and the family's start in one transaction;
+    /// on SQLite, that of a batch of concurrent redemptions (`group_commit`).
     pub(super) async fn use_code_for_family(
         &self,
         hash: &TokenHash,
@@ -110,47 +129,36 @@ impl SqlStore {
         f: &FamilyRecord,
         t: &RefreshRecord,
     ) -> StoreResult<ConsumeOutcome<()>> {
-        let consume =
-            "UPDATE auth_codes SET consumed_at = $1 WHERE hash = $2 AND consumed_at IS NULL";
-        let exists = "SELECT hash FROM auth_codes WHERE hash = $1";
-        on_db!(self, db => {
-            let mut tx = begin_write(db).await.map_err(backend)?;
-            let used = sqlx::query(consume)
-                .bind(now)
-                .bind(hash.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            if used.rows_affected() != 1 {
-                let seen: Option<(String,)> = sqlx::query_as(exists)
-                    .bind(hash.as_str())
-                    .fetch_optional(&mut *tx)
+        match &self.db {
+            super::Db::Sqlite(db) => {
+                let r = super::group_commit::Redemption {
+                    hash: hash.clone(),
+                    now,
+                    family: f.clone(),
+                    first: t.clone(),
+                };
+                self.redemptions.redeem(db, r).await
+            }
+            super::Db::Postgres(db) => {
+                use sqlx::Row as _;
+                let row = sqlx::query(REDEEM_PG)
+                    .bind(now)
+                    .bind(hash.as_str().to_string())
+                    .bind_family(f)
+                    .bind_refresh(t)
+                    .fetch_one(db)
                     .await
                     .map_err(backend)?;
-                tx.rollback().await.map_err(backend)?;
-                return Ok(match seen {
-                    Some(_) => ConsumeOutcome::AlreadyConsumed(()),
-                    None => ConsumeOutcome::Missing,
-                });
+                let flag = |name: &str| row.try_get::<bool, _>(name).map_err(backend);
+                let (used, issued, seen) = (flag("used")?, flag("issued")?, flag("seen")?);
+                Ok(match (used, issued, seen) {
+                    (true, true, _) => ConsumeOutcome::Consumed(()),
+                    // Used here, but a replay barred the family first: spent, nothing issued.
+                    (true, false, _) | (false, _, true) => ConsumeOutcome::AlreadyConsumed(()),
+                    (false, _, false) => ConsumeOutcome::Missing,
+                })
             }
-            let started = sqlx::query(START_FAMILY)
-                .bind_family(f)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            if started.rows_affected() != 1 {
-                // A replay barred the family first: the code is spent, nothing is issued.
-                tx.commit().await.map_err(backend)?;
-                return Ok(ConsumeOutcome::AlreadyConsumed(()));
-            }
-            sqlx::query(INSERT_REFRESH)
-                .bind_refresh(t)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
-            Ok(ConsumeOutcome::Consumed(()))
-        })
+        }
     }
 }
 
