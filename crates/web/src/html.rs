@@ -65,7 +65,8 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// The generic error page (spec §18: HTTP 400, "An error was encountered with the requested
-/// page."). It never links to a caller-supplied URI.
+/// page."; 500 for `server_error`, a failure of ours, so clients and balancers can tell it
+/// from a bad request). It never links to a caller-supplied URI.
 pub(crate) fn error_page(error: &str) -> Response {
     let body = format!(
         r#"<h1>Something went wrong</h1>
@@ -73,7 +74,12 @@ pub(crate) fn error_page(error: &str) -> Response {
 <p class="muted">Error: <code>{}</code></p>"#,
         escape(error)
     );
-    page(StatusCode::BAD_REQUEST, "Error", &body)
+    let status = if error == "server_error" {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(status, "Error", &body)
 }
 
 pub(crate) async fn stylesheet() -> Response {

@@ -17,6 +17,23 @@ use crate::store::{
 use crate::time::Timestamp;
 use crate::triggers::{Call, TokenChanges, TokenSource, Trigger, Triggers, user_attributes};
 
+/// A refused use of a code spends it, as a right one does; a failure of ours (the database
+/// gone, say) leaves it for a retry.
+async fn spend_on_refusal(
+    store: &dyn Store,
+    hash: &TokenHash,
+    now: Timestamp,
+    refusal: OAuthError,
+) -> OAuthError {
+    if refusal.code == ErrorCode::ServerError {
+        return refusal;
+    }
+    match store.consume_code(hash, now).await {
+        Ok(_) => refusal,
+        Err(e) => e.into(),
+    }
+}
+
 /// How the client presented itself (spec §6.2).
 #[derive(Debug, Default)]
 pub struct ClientCredentials {
@@ -212,19 +229,12 @@ async fn authorization_code(
     .await;
     let (grant, user) = match checked {
         Ok(ok) => ok,
-        Err(e) => {
-            // A wrong use spends the code, as a right one does.
-            store.consume_code(&hash, now).await?;
-            return Err(e);
-        }
+        Err(e) => return Err(spend_on_refusal(store, &hash, now, e).await),
     };
     // The trigger runs before anything is written; its refusal spends the code too.
     let changes = match token_changes(store, view, client, &user, &grant, issuing).await {
         Ok(changes) => changes,
-        Err(e) => {
-            store.consume_code(&hash, now).await?;
-            return Err(e);
-        }
+        Err(e) => return Err(spend_on_refusal(store, &hash, now, e).await),
     };
     let (family, first, refresh_token) = new_family(view, client, &user, &grant, now);
     match store.redeem_code(&hash, now, &family, &first).await? {
@@ -522,10 +532,14 @@ async fn refresh(
             };
             match store.rotate_refresh(&hash, &new_record, now).await? {
                 ConsumeOutcome::Consumed(_) => {}
+                // Within the grace period, a retry gets a token of its own. A request that read
+                // the clock before the winner rotated (`now` < `t`) is no later than it: with no
+                // grace it loses like any other reuse.
                 ConsumeOutcome::AlreadyConsumed(old)
-                    if old
-                        .replaced_at
-                        .is_some_and(|t| now - t < r.retry_grace_period_seconds) =>
+                    if r.retry_grace_period_seconds > 0
+                        && old
+                            .replaced_at
+                            .is_some_and(|t| now.max(t) - t < r.retry_grace_period_seconds) =>
                 {
                     store.insert_refresh(&new_record).await?;
                 }
