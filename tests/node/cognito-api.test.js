@@ -972,6 +972,13 @@ describe('the Cognito API through @aws-sdk/client-cognito-identity-provider', ()
       'InvalidPasswordException');
     await call('AdminSetUserPassword', { UserPoolId: poolId, Username: 'alice', Password: PASSWORD, Permanent: true });
     assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'alice' })).UserStatus, 'CONFIRMED');
+    const { UserPoolClient: signInClient } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'password-sign-in', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    });
+    const signedIn = await call('InitiateAuth', {
+      ClientId: signInClient.ClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'alice', PASSWORD },
+    });
+    assert.ok(signedIn.AuthenticationResult.AccessToken);
 
     await call('AdminDisableUser', { UserPoolId: poolId, Username: 'alice' });
     assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'alice' })).Enabled, false);
@@ -981,6 +988,19 @@ describe('the Cognito API through @aws-sdk/client-cognito-identity-provider', ()
 
     await call('AdminResetUserPassword', { UserPoolId: poolId, Username: 'alice' });
     assert.equal((await call('AdminGetUser', { UserPoolId: poolId, Username: 'alice' })).UserStatus, 'RESET_REQUIRED');
+
+    // The sign-in above is in alice's audit trail (administrators' changes are listed only by
+    // `userpool audit`: Cognito's EventType has no value for them).
+    let events = [];
+    for (let i = 0; i < 50 && events.length === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100)); // written in the background
+      ({ AuthEvents: events } = await call('AdminListUserAuthEvents', { UserPoolId: poolId, Username: 'alice', MaxResults: 5 }));
+    }
+    assert.deepEqual(events.map((e) => [e.EventType, e.EventResponse]), [['SignIn', 'Pass']]);
+    assert.deepEqual(events[0].ChallengeResponses, [{ ChallengeName: 'Password', ChallengeResponse: 'Success' }]);
+    await call('AdminUpdateAuthEventFeedback', {
+      UserPoolId: poolId, Username: 'alice', EventId: events[0].EventId, FeedbackValue: 'Valid',
+    });
 
     await call('AdminCreateUser', { UserPoolId: poolId, Username: 'temp', MessageAction: 'SUPPRESS' });
     await call('AdminDeleteUser', { UserPoolId: poolId, Username: 'temp' });
@@ -1098,7 +1118,9 @@ describe('the Cognito API through @aws-sdk/client-cognito-identity-provider', ()
   });
 
   test('SigV4 is checked: a wrong secret, an unknown key', async () => {
-    const wrong = newClient({ ...accessKey, secretAccessKey: `${accessKey.secretAccessKey.slice(0, -1)}x` });
+    // The secret with its last character changed (one secret in 64 ends in 'x' already).
+    const last = accessKey.secretAccessKey.at(-1) === 'x' ? 'y' : 'x';
+    const wrong = newClient({ ...accessKey, secretAccessKey: `${accessKey.secretAccessKey.slice(0, -1)}${last}` });
     const unknown = newClient({ accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: accessKey.secretAccessKey });
     try {
       await assert.rejects(wrong.send(new cognito.ListUserPoolsCommand({ MaxResults: 1 })), (e) => {

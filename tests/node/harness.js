@@ -174,10 +174,10 @@ export function startServer({ port, database, seedPath, masterKey, awsIssuers = 
 /**
  * A temp dir, a seed covering `nodes` ports, and `nodes` servers on one database (SQLite in the
  * temp dir unless `database` is given). Retries with fresh ports if a port was taken meanwhile.
- * `seed(ports)` builds the seed (default `makeSeed`). With SQLite the development outbox is
+ * `seed(ports)` builds the seed (default `makeSeed`); `extraArgs` go to every node. With SQLite the development outbox is
  * `<dir>/outbox/` (see `outboxCode`).
  */
-export async function startEnv({ nodes = 1, database, awsIssuers = false, seed = makeSeed } = {}) {
+export async function startEnv({ nodes = 1, database, awsIssuers = false, seed = makeSeed, extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'userpool-node-'));
   liveDirs.add(dir);
   const masterKey = randomBytes(32).toString('base64');
@@ -190,6 +190,8 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
     dir,
     servers,
     database: db,
+    // For the command line (`userpool keys rotate`) on the same database.
+    masterKey,
     async close() {
       for (const s of servers.splice(0)) await s.stop();
       if (pgDb) await pgDb.drop();
@@ -208,7 +210,7 @@ export async function startEnv({ nodes = 1, database, awsIssuers = false, seed =
     try {
       // One after the other: the first node applies the seed, the others find it in place.
       for (const port of ports) {
-        servers.push(await startServer({ port, database: db, seedPath, masterKey, awsIssuers, extraArgs: ['--data-dir', dir] }));
+        servers.push(await startServer({ port, database: db, seedPath, masterKey, awsIssuers, extraArgs: ['--data-dir', dir, ...extraArgs] }));
       }
       return env;
     } catch (err) {

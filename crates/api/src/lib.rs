@@ -7,6 +7,7 @@
 mod error;
 mod model;
 mod ops;
+mod quota;
 pub mod sigv4;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ pub use error::ApiError;
 use serde_json::Value;
 use userpool_core::directory::Directory;
 use userpool_core::keys::MasterKey;
+use userpool_core::limits::Limits;
 use userpool_core::store::Store;
 use userpool_core::time::Clock;
 
@@ -34,6 +36,8 @@ pub struct Request<'a> {
     /// Header names in lower case, values as sent.
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
+    /// The client's address (for its rate limits), when known.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Request<'_> {
@@ -76,6 +80,8 @@ pub struct Api {
     /// The region this server answers for (pool IDs, ARNs, the SigV4 credential scope).
     pub region: String,
     pub credentials: Credentials,
+    /// This node's request quotas, shared with the pages and the OAuth endpoints.
+    pub limits: Arc<Limits>,
 }
 
 impl Api {
@@ -130,7 +136,24 @@ impl Api {
             ));
         }
         model::check_input(op, &input)?;
+        let pool = quota::pool_of(&self.directory, &input, !op.unsigned);
+        self.limits
+            .admit(
+                quota::category(&op.name, &input),
+                pool.as_deref(),
+                req.client_ip,
+            )
+            .map_err(|_| ApiError::new("TooManyRequestsException", "Too many requests"))?;
+        // Administrators' changes go to the user's audit trail once they succeed.
+        let audited = if op.unsigned {
+            None
+        } else {
+            ops::admin_change_target(self, &op.name, &input).await
+        };
         let output = ops::call(self, &op.name, input, None).await?;
+        if let Some(target) = &audited {
+            ops::audit_admin(self, &op.name, target);
+        }
         Ok(model::project_output(op, output).to_string())
     }
 

@@ -430,6 +430,7 @@ mod tests {
             query,
             headers,
             body,
+            client_ip: None,
         }
     }
 

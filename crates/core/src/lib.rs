@@ -11,6 +11,7 @@ pub mod federation;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;
+pub mod limits;
 pub mod markup;
 pub mod metrics;
 pub mod model;

@@ -666,6 +666,14 @@ pub trait ChallengeStore {
     async fn get_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>>;
     /// Removes and returns the challenge: of racing callers, one gets it.
     async fn take_challenge(&self, hash: &TokenHash) -> StoreResult<Option<ChallengeRecord>>;
+    /// Replaces the challenge's payload if it is still `expected` (compare-and-swap): of
+    /// racing callers that read the same payload, one succeeds.
+    async fn replace_challenge_payload(
+        &self,
+        hash: &TokenHash,
+        expected: &str,
+        payload: &str,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -906,6 +914,54 @@ pub trait ImportJobStore {
     ) -> StoreResult<bool>;
 }
 
+/// One authentication event of a user (the audit trail; `AdminListUserAuthEvents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthEventRecord {
+    pub event_id: String,
+    pub pool_id: String,
+    pub username: String,
+    /// Cognito's `EventType` (`SignIn`, `SignUp`, `ForgotPassword`, `PasswordChange`,
+    /// `ResendCode`), or `Admin` for an administrator's change [I].
+    pub event_type: String,
+    /// `Pass`, `Fail` or `InProgress`.
+    pub response: String,
+    /// Cognito's `ChallengeResponses`, as JSON.
+    pub challenges: String,
+    /// What happened beyond the type: `locked`, the operation of an administrator, the outside
+    /// provider of a federated sign-in, the app client.
+    pub detail: String,
+    pub ip_address: Option<String>,
+    pub created_ms: i64,
+    pub expires_at: Timestamp,
+    /// `Valid` or `Invalid`, once given (`AdminUpdateAuthEventFeedback`).
+    pub feedback: Option<String>,
+}
+
+/// The audit trail of authentication events, newest first, kept until each expires.
+#[async_trait]
+pub trait AuditStore {
+    async fn record_auth_event(&self, event: &AuthEventRecord) -> StoreResult<()>;
+    /// Up to `limit` events of the user, newest first, older than `before`
+    /// (`(created_ms, event_id)` of the last one a page ended with); administrators' changes
+    /// only `with_admin` (Cognito's listing has no such type).
+    async fn list_auth_events(
+        &self,
+        pool_id: &str,
+        username: &str,
+        before: Option<(i64, String)>,
+        limit: u32,
+        with_admin: bool,
+    ) -> StoreResult<Vec<AuthEventRecord>>;
+    /// Sets the feedback of one of the user's events; false when there is no such event.
+    async fn set_auth_event_feedback(
+        &self,
+        pool_id: &str,
+        username: &str,
+        event_id: &str,
+        feedback: &str,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -922,6 +978,7 @@ pub trait Store:
     + AccessKeyStore
     + DeviceStore
     + ImportJobStore
+    + AuditStore
     + Send
     + Sync
 {

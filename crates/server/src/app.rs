@@ -85,7 +85,15 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )?),
             crate::triggers::code_key(&args.triggers)?,
         )),
+        args.audit_retention_days,
     );
+    let mut quotas = userpool_core::limits::Settings::default();
+    for rule in &args.rate_limits {
+        quotas
+            .apply(rule)
+            .map_err(|e| anyhow::anyhow!("--rate-limit: {e}"))?;
+    }
+    let limits = Arc::new(userpool_core::limits::Limits::new(&quotas));
     let api = Arc::new(Api {
         auth: auth.clone(),
         store: store.clone(),
@@ -94,6 +102,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master: master.clone(),
         region: args.region.clone(),
         credentials,
+        limits: limits.clone(),
     });
     // The seed (or the demo pool) goes through the API's own operations.
     let mut demo_client = None;
@@ -189,8 +198,15 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         auth,
         api,
+        limits: limits.clone(),
+        client_addresses: userpool_web::ClientAddresses::new(args.trusted_proxies.clone()),
     };
-    let jobs = spawn_jobs(store.clone(), directory.clone(), args.refresh_interval);
+    let jobs = spawn_jobs(
+        store.clone(),
+        directory.clone(),
+        limits,
+        args.refresh_interval,
+    );
     let imports = AbortOnDrop(spawn_import_runner(state.auth.clone(), directory.clone()));
     let metrics = match args.metrics_listen {
         Some(addr) => Some(AbortOnDrop(
@@ -245,6 +261,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn spawn_jobs(
     store: Arc<SqlStore>,
     directory: Arc<Directory>,
+    limits: Arc<userpool_core::limits::Limits>,
     interval: u64,
 ) -> tokio::task::JoinHandle<()> {
     let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
@@ -258,6 +275,7 @@ fn spawn_jobs(
                 _ = refresh.tick() => reload(&store, &directory).await,
                 Some(()) = changes.recv() => reload(&store, &directory).await,
                 _ = purge.tick() => {
+                    limits.forget_idle();
                     match store.purge_expired(SystemClock.now()).await {
                         Ok(0) => {}
                         Ok(n) => tracing::debug!(purged = n, "purged expired records"),

@@ -48,6 +48,21 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Print a user's audit trail, newest first, as JSON lines: every authentication event
+    /// (what `AdminListUserAuthEvents` lists) and administrators' changes to them.
+    Audit {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The pool.
+        #[arg(long = "pool")]
+        pool_id: String,
+        /// The user (their username, as the pool stores it).
+        #[arg(long = "user")]
+        username: String,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Copy a SQLite database to a new file while the server runs (a consistent snapshot).
     /// PostgreSQL deployments use PostgreSQL's own tools (pg_dump).
     Backup {
@@ -90,6 +105,10 @@ pub(crate) enum KeysCommand {
         /// Start signing with the new keys immediately (for a compromised key).
         #[arg(long)]
         now: bool,
+        /// The new keys' algorithm: RS256 (RSA-2048, Cognito's) or ES256 (ECDSA P-256, beyond
+        /// Cognito). Without it, each pool keeps the algorithm of its newest key.
+        #[arg(long, value_parser = ["RS256", "ES256"])]
+        alg: Option<String>,
     },
 }
 
@@ -311,6 +330,29 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub(crate) refresh_interval: u64,
 
+    /// A request quota rule, repeatable, applied in order over the defaults (docs/operations.md,
+    /// "Rate limits"): `{Category}={rate}[/{burst}]` per pool, `{Category}@ip=…` per client
+    /// address, `InvalidClient=…` for wrong client secrets, `…=off` to lift one, or `off` for
+    /// none at all. Categories are Cognito's (`UserAuthentication`, `UserCreation`, `UserToken`, …).
+    #[arg(
+        long = "rate-limit",
+        env = "USERPOOL_RATE_LIMITS",
+        value_delimiter = ','
+    )]
+    pub(crate) rate_limits: Vec<String>,
+
+    /// Days each authentication event stays in the audit trail (`AdminListUserAuthEvents`).
+    #[arg(long, env = "USERPOOL_AUDIT_RETENTION_DAYS",
+          default_value_t = userpool_core::auth::audit::DEFAULT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(i64).range(1..=3650))]
+    pub(crate) audit_retention_days: i64,
+
+    /// A proxy (address or CIDR), repeatable, whose `X-Forwarded-For` names the client for
+    /// rate limits and the audit trail; from any other peer the header is ignored.
+    #[arg(long = "trusted-proxy", env = "USERPOOL_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = parse_proxy)]
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+
     /// The TLS certificate chain (PEM) to serve https with, without a proxy; read again on
     /// SIGHUP. With --tls-key.
     #[arg(long, env = "USERPOOL_TLS_CERT")]
@@ -341,8 +383,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
                     database,
                     pool,
                     now,
+                    alg,
                 },
-        } => crate::keys::rotate_command(&database, pool.as_deref(), now).await,
+        } => crate::keys::rotate_command(&database, pool.as_deref(), now, alg.as_deref()).await,
         Command::AccessKeys { command } => match command {
             AccessKeysCommand::Create {
                 database,
@@ -381,6 +424,12 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
                 out,
             } => crate::users::export_command(&database, &pool_id, out.as_deref()).await,
         },
+        Command::Audit {
+            database,
+            pool_id,
+            username,
+            limit,
+        } => crate::audit::audit_command(&database, &pool_id, &username, limit).await,
         Command::Backup { database, out } => crate::backup::backup(&database, &out).await,
         Command::Restore { database, backup } => crate::backup::restore(&database, &backup).await,
         Command::Migrate(database) => {
@@ -397,4 +446,11 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A `--trusted-proxy`: a CIDR, or one address.
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is neither an address nor a CIDR"))
 }

@@ -39,7 +39,8 @@ pub(crate) async fn serve(
         stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
     });
     let listener = listener.into_std()?;
-    let service = app.into_make_service();
+    // Each request knows its peer's address (rate limits, the audit trail).
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)?.handle(handle);

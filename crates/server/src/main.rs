@@ -2,6 +2,7 @@
 
 mod access_keys;
 mod app;
+mod audit;
 mod backup;
 mod cli;
 mod demo;

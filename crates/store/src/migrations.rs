@@ -30,6 +30,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     17 => "0017_srp_verifiers.sql",
     18 => "0018_devices.sql",
     19 => "0019_import_jobs.sql",
+    20 => "0020_auth_events.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -52,6 +53,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     17 => "0017_srp_verifiers.sql",
     18 => "0018_devices.sql",
     19 => "0019_import_jobs.sql",
+    20 => "0020_auth_events.sql",
 );
 
 /// The newest migration this binary knows.

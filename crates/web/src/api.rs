@@ -2,15 +2,17 @@
 //! signs them), and its answer is written back as is.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use crate::limits::ClientIp;
 use crate::state::AppState;
 
 pub(crate) async fn api(
     State(state): State<AppState>,
+    client_ip: Option<Extension<ClientIp>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -32,6 +34,7 @@ pub(crate) async fn api(
         query: uri.query().unwrap_or(""),
         headers: &headers,
         body: &body,
+        client_ip: client_ip.and_then(|Extension(ip)| ip.0),
     };
     let answer = state.api.handle(&request).await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -10,6 +10,7 @@ mod health;
 mod host;
 mod html;
 mod import_upload;
+mod limits;
 mod login;
 mod metrics;
 mod oauth;
@@ -21,6 +22,7 @@ mod state;
 mod wellknown;
 mod work;
 
+pub use limits::ClientAddresses;
 pub use state::AppState;
 
 use axum::Router;
@@ -131,6 +133,10 @@ pub fn router(state: AppState) -> Router {
         .route(html::STYLESHEET_PATH, get(html::stylesheet))
         .merge(api_routes())
         .fallback(host::domain_fallback)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(oauth::MAX_FORM_BYTES))
         .layer(

@@ -35,11 +35,16 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The Cognito API (`POST /`).
     pub api: Arc<userpool_api::Api>,
+    /// This node's request quotas (the API holds the same).
+    pub limits: Arc<userpool_core::limits::Limits>,
+    /// Which peers' `X-Forwarded-For` names the client.
+    pub client_addresses: crate::limits::ClientAddresses,
 }
 
 impl AppState {
     /// The use cases over the state's store, clock, master key and mailer; Argon2 work runs
-    /// two per core, waiting at most `hash_queue_wait` for a place.
+    /// two per core, waiting at most `hash_queue_wait` for a place; auth events are kept
+    /// `audit_retention_days`.
     pub fn auth(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -47,17 +52,21 @@ impl AppState {
         mailer: Arc<dyn Mailer>,
         hash_queue_wait: std::time::Duration,
         triggers: Arc<Triggers>,
+        audit_retention_days: i64,
     ) -> Arc<Auth> {
         let width = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
-        Arc::new(Auth::new(
-            store,
-            clock,
-            master,
-            Arc::new(DetachedMailer(mailer)),
-            Arc::new(BlockingQueue::new(width, hash_queue_wait)),
-            Arc::new(StripedTurns::new(hash_queue_wait)),
-            Arc::new(userpool_federation::saml::credentials::RcgenKeys),
-            triggers,
-        ))
+        Arc::new(
+            Auth::new(
+                store,
+                clock,
+                master,
+                Arc::new(DetachedMailer(mailer)),
+                Arc::new(BlockingQueue::new(width, hash_queue_wait)),
+                Arc::new(StripedTurns::new(hash_queue_wait)),
+                Arc::new(userpool_federation::saml::credentials::RcgenKeys),
+                triggers,
+            )
+            .with_audit_retention(audit_retention_days),
+        )
     }
 }

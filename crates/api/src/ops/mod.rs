@@ -2,6 +2,7 @@
 //! handler. Each handler takes the checked input and returns the output before projection.
 
 mod account;
+mod auth_events;
 mod client_secrets;
 mod clients;
 mod devices;
@@ -138,6 +139,8 @@ pub(crate) async fn call(
         "StopUserImportJob" => import_jobs::stop(api, input).await,
         "DescribeUserImportJob" => import_jobs::describe(api, input).await,
         "ListUserImportJobs" => import_jobs::list(api, input).await,
+        "AdminListUserAuthEvents" => auth_events::list(api, input).await,
+        "AdminUpdateAuthEventFeedback" => auth_events::update_feedback(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(
@@ -145,6 +148,40 @@ pub(crate) async fn call(
             format!("userpool does not serve {name} yet"),
         )),
     }
+}
+
+/// The pool and user an administrator's change names (a signed `Admin*` operation that
+/// changes a user named by `Username`), found before the change, so a deleted user or one
+/// named by an alias is still filed under their username.
+pub(crate) async fn admin_change_target(
+    api: &Api,
+    name: &str,
+    input: &Value,
+) -> Option<(String, String)> {
+    use userpool_core::limits::Category;
+    let changes_a_user = matches!(
+        crate::quota::category(name, input),
+        Category::UserUpdate | Category::UserCreation | Category::UserAccountRecovery
+    );
+    if !name.starts_with("Admin") || !changes_a_user {
+        return None;
+    }
+    let pool_id = input.get("UserPoolId").and_then(Value::as_str)?;
+    let typed = input.get("Username").and_then(Value::as_str)?;
+    let view = api.directory.snapshot().by_id(pool_id)?;
+    // A user made by this call (`AdminCreateUser`) is found after it.
+    let username = match users::existing_user(api, &view.pool, typed).await {
+        Ok(u) => u.username,
+        Err(_) => typed.to_string(),
+    };
+    Some((pool_id.to_string(), username))
+}
+
+/// Records an administrator's change (operation `name`) in the user's audit trail.
+pub(crate) fn audit_admin(api: &Api, name: &str, (pool_id, username): &(String, String)) {
+    use userpool_core::auth::audit::{Event, EventKind, Outcome};
+    let event = Event::new(pool_id, username, EventKind::Admin, Outcome::Pass);
+    api.auth.audit(event.detail(name));
 }
 
 /// A member of the input as a typed value (the input passed the shape check).

@@ -45,8 +45,38 @@ pub(super) async fn app_client(
 }
 
 /// A client with a secret must prove it with `SECRET_HASH` (Base64 HMAC-SHA256 of username
-/// and client ID under the secret); clients without one send none that counts.
+/// and client ID under the secret); clients without one send none that counts. A wrong hash
+/// is a guess at the secret: counted per client and address, and past the budget that
+/// address is refused before the hash is checked (as at the token endpoint).
 pub(super) fn check_secret_hash(
+    api: &Api,
+    client: &ClientRecord,
+    username: &str,
+    given: Option<&str>,
+) -> Result<(), ApiError> {
+    if !client.has_secret() || given.is_none() {
+        return verify_secret_hash(api, client, username, given);
+    }
+    let address = userpool_core::auth::audit::client_ip();
+    if api
+        .limits
+        .client_refused(&client.client_id, address)
+        .is_some()
+    {
+        return Err(ApiError::new(
+            "TooManyRequestsException",
+            "Too many requests",
+        ));
+    }
+    let checked = verify_secret_hash(api, client, username, given);
+    if checked.is_err() {
+        api.limits.client_failed(&client.client_id, address);
+    }
+    checked
+}
+
+/// `check_secret_hash` without counting a wrong hash (for a first of two readings).
+fn verify_secret_hash(
     api: &Api,
     client: &ClientRecord,
     username: &str,
@@ -592,7 +622,7 @@ async fn refresh(
                 .await
                 .map_err(oauth_error)?;
             let (username, sub) = holder.unwrap_or_default();
-            if check_secret_hash(api, client, &sub, given).is_err() && !username.is_empty() {
+            if verify_secret_hash(api, client, &sub, given).is_err() && !username.is_empty() {
                 check_secret_hash(api, client, &username, given)?;
             }
         }

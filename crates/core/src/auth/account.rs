@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::audit::{Challenge as AuditChallenge, Event, EventKind, Outcome};
 use super::lockout;
 use super::signin::incorrect;
 use super::steps::{Challenge, Next, SignedIn, StepData};
@@ -95,9 +96,12 @@ impl Auth {
             .ok_or_else(incorrect)?;
         let previous = previous.to_string();
         let right = self
-            .guarded_check(pool_id, &lockout::user_key(&user.username), move || {
-                verify_password(&previous, &hash)
-            })
+            .guarded_check(
+                pool_id,
+                &lockout::user_key(&user.username),
+                Some((&user.username, EventKind::PasswordChange)),
+                move || verify_password(&previous, &hash),
+            )
             .await?;
         if !right {
             return Err(incorrect());
@@ -105,13 +109,22 @@ impl Auth {
         check_password_policy(view, proposed)?;
         let new_password = self.new_password(pool_id, &user.username, proposed).await?;
         let now = self.clock.now();
-        self.modify_user(pool_id, &user.username, |u| {
-            new_password.set_on(u, now);
-            if u.status == UserStatus::ForceChangePassword {
-                u.status = UserStatus::Confirmed;
-            }
-        })
-        .await
+        let changed = self
+            .modify_user(pool_id, &user.username, |u| {
+                new_password.set_on(u, now);
+                if u.status == UserStatus::ForceChangePassword {
+                    u.status = UserStatus::Confirmed;
+                }
+            })
+            .await?;
+        let event = Event::new(
+            pool_id,
+            &user.username,
+            EventKind::PasswordChange,
+            Outcome::Pass,
+        );
+        self.audit(event.challenges(&[AuditChallenge::Password(true)]));
+        Ok(changed)
     }
 
     /// `UpdateUserAttributes`: the administrator's rules for each attribute, then a code to a

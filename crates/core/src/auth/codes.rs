@@ -3,6 +3,7 @@
 //! master key), die after five wrong guesses, and are sent on the lockout curve. Unknown names
 //! are counted and answered like real users unless the client reveals unknown users.
 
+use super::audit::{Event, EventKind, Outcome};
 use super::lockout;
 use super::{
     Auth, AuthError, AuthResult, ErrorKind, Next, check_password_policy, find_user,
@@ -311,6 +312,8 @@ impl Auth {
         if !self.store.insert_user(&user).await? {
             return Err(exists());
         }
+        let signed_up = Event::new(pool_id, &user.username, EventKind::SignUp, Outcome::Pass);
+        self.audit(signed_up.detail(&client.client_id));
         if user.status == UserStatus::Unconfirmed {
             let message = CodeMessage::new("CustomMessage_SignUp", Some(client), passed);
             self.send_code(view, Holder::User(&user), CodePurpose::Confirm, message)
@@ -406,6 +409,13 @@ impl Auth {
             Some(u) if u.status == UserStatus::Unconfirmed => {
                 self.send_code(view, Holder::User(&u), CodePurpose::Confirm, message())
                     .await?;
+                let event = Event::new(
+                    &view.pool.id,
+                    &u.username,
+                    EventKind::ResendCode,
+                    Outcome::Pass,
+                );
+                self.audit(event);
                 Ok(lifecycle::email_of(&u).map(String::from))
             }
             None if reveals_unknown_users(client) => {
@@ -503,6 +513,9 @@ impl Auth {
             Some(u) => {
                 self.send_code(view, Holder::User(u), CodePurpose::Reset, message())
                     .await?;
+                let kind = EventKind::ForgotPassword;
+                let event = Event::new(&view.pool.id, &u.username, kind, Outcome::InProgress);
+                self.audit(event);
                 Ok(lifecycle::email_of(u).map(String::from))
             }
             None if reveals_unknown_users(client) => {
@@ -543,8 +556,15 @@ impl Auth {
                 .await?;
             return Err(AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH));
         };
-        self.check_code(view, Holder::User(&user), CodePurpose::Reset, code)
-            .await?;
+        if let Err(e) = self
+            .check_code(view, Holder::User(&user), CodePurpose::Reset, code)
+            .await
+        {
+            let kind = EventKind::ForgotPassword;
+            let event = Event::new(&view.pool.id, &user.username, kind, Outcome::Fail);
+            self.audit(event.detail(e.kind.name()));
+            return Err(e);
+        }
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
@@ -567,6 +587,8 @@ impl Auth {
         self.store
             .clear_sign_in_failures(pool_id, &lockout::user_key(&user.username))
             .await?;
+        let kind = EventKind::ForgotPassword;
+        self.audit(Event::new(pool_id, &user.username, kind, Outcome::Pass));
         let source = "PostConfirmation_ConfirmForgotPassword";
         self.post_confirmation(view, source, &user, Some(&client.client_id), passed)
             .await

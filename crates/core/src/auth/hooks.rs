@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::audit::{Challenge, Event, EventKind, Outcome};
 use super::{Auth, AuthError, AuthResult, CodeMessage, ErrorKind, SignedIn, reveals_unknown_users};
 use crate::directory::PoolView;
 use crate::lifecycle;
@@ -164,9 +165,33 @@ impl Auth {
         passed: &TriggerInput,
     ) -> AuthResult<()> {
         crate::metrics::METRICS.sign_in("success");
-        if !view.triggers.has(Trigger::PostAuthentication) || signed_in.provider.is_some() {
-            return Ok(());
+        if view.triggers.has(Trigger::PostAuthentication) && signed_in.provider.is_none() {
+            self.post_authentication_trigger(view, client, signed_in, passed)
+                .await?;
         }
+        let event = Event::new(
+            &view.pool.id,
+            &signed_in.user.username,
+            EventKind::SignIn,
+            Outcome::Pass,
+        );
+        match &signed_in.provider {
+            Some(provider) => self.audit(event.detail(provider)),
+            None => {
+                let challenges = [Challenge::Password(true)];
+                self.audit(event.challenges(&challenges).detail(&client.client_id));
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_authentication_trigger(
+        &self,
+        view: &PoolView,
+        client: &ClientRecord,
+        signed_in: &SignedIn,
+        passed: &TriggerInput,
+    ) -> AuthResult<()> {
         let new_device_used =
             signed_in.device_key.is_none() && super::DeviceSettings::of(view).is_some();
         let mut request = json!({

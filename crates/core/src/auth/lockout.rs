@@ -28,6 +28,16 @@ pub fn is_locked(record: Option<&FailureRecord>, now: Timestamp) -> bool {
         .is_some_and(|until| now <= until)
 }
 
+/// The audit detail of a counted failure: `locked` when it locks the name (attempts during a
+/// lock are refused unread and not recorded, so a flood adds nothing to the trail).
+pub fn lock_detail(counted: &FailureRecord) -> &'static str {
+    if counted.failures >= FREE_ATTEMPTS {
+        "locked"
+    } else {
+        ""
+    }
+}
+
 // Counters of different kinds live in one table; each kind has its own prefix, so no name
 // a person can type reaches another kind's counter.
 

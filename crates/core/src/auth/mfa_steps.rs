@@ -3,6 +3,7 @@
 //! between factors (`SELECT_MFA_TYPE`), and every code — TOTP, email, SMS — checked once on
 //! the MFA lockout curve.
 
+use super::audit::{Challenge, Event, EventKind, Outcome};
 use super::lockout;
 use super::steps::{Next, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind};
@@ -20,8 +21,8 @@ enum Proof<'a> {
     Sent(&'a str),
 }
 
-/// Wrong codes a step takes before it ends.
-const WRONG_ANSWERS_PER_STEP: u32 = 3;
+/// Codes a step takes (Cognito's limit per session): the third wrong one ends it.
+const GUESSES_PER_STEP: u32 = 3;
 
 fn code_context(pool_id: &str, username: &str) -> String {
     format!("mfa code/{pool_id}/{username}")
@@ -218,23 +219,25 @@ impl Auth {
             .await
     }
 
-    /// A wrong code for a step: counted in it, and the third ends it (Cognito's limit per
-    /// session), beside the user's MFA lockout curve.
-    async fn count_wrong_answer(&self, challenge: &ChallengeRecord) -> AuthResult<()> {
-        let Some(taken) = self.store.take_challenge(&challenge.hash).await? else {
-            return Ok(());
-        };
-        let mut data = StepData::of(&taken);
-        data.wrong_answers += 1;
-        if data.wrong_answers < WRONG_ANSWERS_PER_STEP {
-            self.store
-                .insert_challenge(&ChallengeRecord {
-                    payload: serde_json::to_string(&data).expect("step data serializes"),
-                    ..taken
-                })
-                .await?;
+    /// Takes one of a step's guesses (Cognito allows three per session) before the code is
+    /// checked, by compare-and-swap on the step as this answer read it: of answers racing on
+    /// any node, one gets each guess, and one that read the step before another's guess is
+    /// stale. Returns the guesses the step has now had.
+    async fn reserve_guess(&self, step: &ChallengeRecord) -> AuthResult<u32> {
+        let mut data = StepData::of(step);
+        if data.guesses >= GUESSES_PER_STEP {
+            return Err(AuthError::session_expired());
         }
-        Ok(())
+        data.guesses += 1;
+        let payload = serde_json::to_string(&data).expect("step data serializes");
+        if !self
+            .store
+            .replace_challenge_payload(&step.hash, &step.payload, &payload)
+            .await?
+        {
+            return Err(AuthError::session_expired());
+        }
+        Ok(data.guesses)
     }
 
     /// Checks a TOTP code of `secret` for `user` (for the API's set-up with an access token).
@@ -250,7 +253,7 @@ impl Auth {
     }
 
     /// Checks an MFA code on the user's MFA lockout curve, in this name's turn on this node;
-    /// a wrong answer to `step` is counted in it within the same turn.
+    /// an answer to `step` takes one of its guesses first.
     async fn check_mfa_code(
         &self,
         view: &PoolView,
@@ -262,15 +265,10 @@ impl Auth {
         let pool_id = &view.pool.id;
         let key = lockout::mfa_key(&user.username);
         let _turn = self.turn(pool_id, &key).await?;
-        // Answers read their step before their turn: one that waited behind a wrong answer
-        // (which rewrote or ended the step) is stale, so a burst gets no more guesses than a
-        // step allows.
-        if let Some(step) = step {
-            let now_stored = self.store.get_challenge(&step.hash).await?;
-            if now_stored.is_none_or(|c| c.payload != step.payload) {
-                return Err(AuthError::session_expired());
-            }
-        }
+        let guesses = match step {
+            Some(step) => Some(self.reserve_guess(step).await?),
+            None => None,
+        };
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
         if lockout::is_locked(failures.as_ref(), now) {
@@ -299,11 +297,19 @@ impl Auth {
             }
         };
         if !right {
-            self.store
+            let counted = self
+                .store
                 .record_sign_in_failure(pool_id, &key, now, lockout::MAX_LOCK)
                 .await?;
-            if let Some(step) = step {
-                self.count_wrong_answer(step).await?;
+            if let (Some(step), Some(guesses)) = (step, guesses) {
+                if guesses >= GUESSES_PER_STEP {
+                    self.store.take_challenge(&step.hash).await?;
+                }
+                let challenges = [Challenge::Password(true), Challenge::Mfa(false)];
+                let event = Event::new(pool_id, &user.username, EventKind::SignIn, Outcome::Fail)
+                    .challenges(&challenges)
+                    .detail(lockout::lock_detail(&counted));
+                self.audit(event);
             }
             return Err(AuthError::new(
                 ErrorKind::CodeMismatch,

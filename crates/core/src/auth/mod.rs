@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod attributes;
+pub mod audit;
 mod codes;
 mod custom;
 mod devices;
@@ -180,6 +181,8 @@ pub struct Auth {
     pub triggers: Arc<Triggers>,
     /// Keys one-time codes at rest (derived from the master key: the same on every node).
     code_key: [u8; 32],
+    /// How long auth events are kept.
+    audit_retention_secs: i64,
 }
 
 impl Auth {
@@ -212,7 +215,14 @@ impl Auth {
             saml_keys,
             triggers,
             code_key,
+            audit_retention_secs: audit::DEFAULT_RETENTION_DAYS * 86_400,
         }
+    }
+
+    /// Keeps auth events for `days` instead of the default.
+    pub fn with_audit_retention(mut self, days: i64) -> Self {
+        self.audit_retention_secs = days * 86_400;
+        self
     }
 
     /// This node's turn on a pool's counter; `TooManyRequests` when it did not come in time.

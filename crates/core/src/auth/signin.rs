@@ -1,6 +1,7 @@
 //! Password sign-in: which user a typed name means (username, or an alias the pool allows),
 //! the lock, the Argon2 check on the work queue, and what a right password leads to.
 
+use super::audit::{Challenge, Event, EventKind, Outcome};
 use super::lockout;
 use super::steps::Next;
 use super::{Auth, AuthError, AuthResult, ErrorKind, reveals_unknown_users};
@@ -101,8 +102,11 @@ impl Auth {
             .map_or_else(|| dummy_hash().to_string(), |h| h.as_str().to_string());
         let has_password = user.as_ref().is_some_and(|u| u.password_hash.is_some());
         let typed_password = password.to_string();
+        let audited = user
+            .as_ref()
+            .map(|u| (u.username.as_str(), EventKind::SignIn));
         let right = self
-            .guarded_check(pool_id, &key, move || {
+            .guarded_check(pool_id, &key, audited, move || {
                 verify_password(&typed_password, &hash) && has_password
             })
             .await?;
@@ -177,11 +181,13 @@ impl Auth {
 
     /// One guess at a secret on the lockout curve of `key`, in this name's turn on this node:
     /// refused while locked ("Password attempts exceeded"); `check` runs on the work queue; a
-    /// wrong guess counts, a right one clears the count.
+    /// wrong guess counts, a right one clears the count. An existing user's wrong guesses go to
+    /// their audit trail as `kind` events (`audited`), the one that locks marked so.
     pub(super) async fn guarded_check(
         &self,
         pool_id: &str,
         key: &str,
+        audited: Option<(&str, EventKind)>,
         check: impl FnOnce() -> bool + Send + 'static,
     ) -> AuthResult<bool> {
         let _turn = self.turn(pool_id, key).await?;
@@ -197,9 +203,16 @@ impl Auth {
         let right = self.cpu(check).await?;
         if !right {
             METRICS.sign_in("wrong_secret");
-            self.store
+            let counted = self
+                .store
                 .record_sign_in_failure(pool_id, key, now, lockout::MAX_LOCK)
                 .await?;
+            if let Some((username, kind)) = audited {
+                let event = Event::new(pool_id, username, kind, Outcome::Fail)
+                    .challenges(&[Challenge::Password(false)])
+                    .detail(lockout::lock_detail(&counted));
+                self.audit(event);
+            }
         } else if failures.is_some() {
             self.store.clear_sign_in_failures(pool_id, key).await?;
         }

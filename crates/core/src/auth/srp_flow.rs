@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::audit::EventKind;
 use super::lockout;
 use super::signin::{disabled, incorrect};
 use super::steps::{Next, SignedIn, StepData};
@@ -372,8 +373,12 @@ impl Auth {
             timestamp.to_string(),
             signature.to_string(),
         );
+        let audited = user
+            .as_ref()
+            .filter(|_| state.stand_in.is_none())
+            .map(|u| (u.username.as_str(), EventKind::SignIn));
         let right = self
-            .guarded_check(pool_id, &key, move || {
+            .guarded_check(pool_id, &key, audited, move || {
                 let (Some(v), Some(b)) = (verifier, secret) else {
                     return false;
                 };

@@ -69,9 +69,9 @@ pub(super) struct StepData {
     /// The factors a `SELECT_MFA_TYPE` step offers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<MfaFactor>,
-    /// Wrong codes given for this step so far.
+    /// Codes given for this step so far (each takes a guess before it is checked).
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub wrong_answers: u32,
+    pub guesses: u32,
     /// A `CUSTOM_AUTH` sign-in's rounds and open challenge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<super::custom::CustomState>,
@@ -174,7 +174,7 @@ impl Auth {
             factor: data.factor,
             code_hash: data.code_hash.clone(),
             choices: data.choices.clone(),
-            wrong_answers: 0,
+            guesses: 0,
             custom: None,
         };
         let hash = TokenHash::of(&session);
@@ -330,6 +330,14 @@ impl Auth {
                 u.status = UserStatus::Confirmed;
             })
             .await?;
+        let kind = super::audit::EventKind::PasswordChange;
+        let event = super::audit::Event::new(
+            &view.pool.id,
+            &user.username,
+            kind,
+            super::audit::Outcome::Pass,
+        );
+        self.audit(event.detail("NEW_PASSWORD_REQUIRED"));
         let data = StepData::of(&challenge);
         self.after_password_on(view, client, user, data.started_ms, data.device_key)
             .await

@@ -2,9 +2,13 @@
 //! of its own (purging is table-wide), and races two connection pools against it. `conformance_tests!` turns the cases
 //! into one `#[tokio::test]` each for a backend's test file.
 
+mod audit;
 mod cases;
+mod steps;
 
+pub use audit::*;
 pub use cases::*;
+pub use steps::*;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +44,7 @@ macro_rules! conformance_tests {
             a_code_is_consumed_once_then_reported_as_replayed,
             racing_nodes_consume_one_code_exactly_once,
             racing_redemptions_use_a_code_and_start_its_family_once,
+            simultaneous_redemptions_each_get_their_own_outcome,
             key_rotation_is_compare_and_swap,
             racing_rotations_apply_once,
             purge_removes_expired_codes_and_retired_keys,
@@ -66,6 +71,8 @@ macro_rules! conformance_tests {
             users_are_listed_and_searched_by_attribute,
             identity_providers_are_read_updated_and_deleted,
             resource_servers_are_read_updated_and_deleted_by_their_pool,
+            auth_events_are_listed_newest_first_in_pages_and_expire,
+            racing_nodes_replace_a_step_payload_once,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

@@ -73,4 +73,22 @@ impl ChallengeStore for SqlStore {
             .map_err(backend))?;
         row.map(ChallengeRecord::try_from).transpose()
     }
+
+    async fn replace_challenge_payload(
+        &self,
+        hash: &TokenHash,
+        expected: &str,
+        payload: &str,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE auth_challenges SET payload = $3 WHERE hash = $1 AND payload = $2";
+        let changed = on_db!(self, db => sqlx::query(sql)
+            .bind(hash.as_str())
+            .bind(expected)
+            .bind(payload)
+            .execute(db)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(backend))?;
+        Ok(changed == 1)
+    }
 }

@@ -89,11 +89,13 @@ macro_rules! row {
 }
 
 mod access_keys;
+mod audit;
 mod bulk;
 mod challenges;
 mod changes;
 mod codes;
 mod devices;
+mod group_commit;
 mod import_jobs;
 mod keys;
 mod lockout;
@@ -109,6 +111,8 @@ pub use changes::ConfigChanges;
 /// A store on SQLite or PostgreSQL, chosen by the database URL.
 pub struct SqlStore {
     db: Db,
+    /// SQLite's queue of code redemptions, committed in batches.
+    redemptions: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +195,10 @@ impl SqlStore {
             Db::Sqlite(p) => migrations::sqlite().run(p).await.map_err(migrate)?,
             Db::Postgres(p) => migrations::postgres().run(p).await.map_err(migrate)?,
         }
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            redemptions: Default::default(),
+        })
     }
 
     /// The schema version of a SQLite file, read without changing it: `None` when it is not a
@@ -281,6 +288,7 @@ const PURGES: &[&str] = &[
     // Counters quiet for longer than the longest window (`auth::lockout::SEND_WINDOW`, an
     // hour) would start over anyway.
     "DELETE FROM sign_in_failures WHERE last_failure_at < $1 - 3600",
+    "DELETE FROM auth_events WHERE expires_at < $1",
 ];
 
 #[cfg(test)]

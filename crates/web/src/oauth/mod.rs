@@ -132,21 +132,59 @@ pub(crate) fn client_credentials(
     })
 }
 
+/// Why a client's form post was not taken: an OAuth error, or too many wrong secrets lately.
+pub(crate) enum Refused {
+    OAuth(OAuthError),
+    Throttled(userpool_core::limits::Denied),
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Self {
+        Self::OAuth(e)
+    }
+}
+
+impl Refused {
+    pub(crate) fn into_response(self, basic: bool) -> Response {
+        match self {
+            Self::OAuth(e) => json_error(&e, basic),
+            Self::Throttled(d) => crate::limits::too_many(d, true),
+        }
+    }
+}
+
 /// A form post of an authenticated client (token and revoke endpoints): the form and the
-/// client, or the error; `basic` tells how the client presented itself, for the answer.
+/// client, or the error; `basic` tells how the client presented itself, for the answer. An
+/// address past its budget of wrong secrets for a client is refused before the secret is
+/// checked (RFC 6749 §2.3.1), so a right guess then looks like a wrong one.
 pub(crate) fn authenticated_form<'a>(
+    state: &crate::state::AppState,
     view: &'a userpool_core::directory::PoolView,
-    master: &userpool_core::keys::MasterKey,
     headers: &HeaderMap,
     body: &[u8],
     basic: &mut bool,
-) -> Result<(Form, &'a userpool_core::store::ClientRecord), OAuthError> {
+) -> Result<(Form, &'a userpool_core::store::ClientRecord), Refused> {
     let form = Form::parse(headers, body)?;
     let creds = client_credentials(headers, &form)?;
     *basic = creds.basic;
     form.no_duplicates()?;
-    let client = userpool_core::oauth::token::authenticate(view, &creds, master)?;
-    Ok((form, client))
+    let id = creds.client_id.as_deref().unwrap_or_default();
+    let (limits, address) = (&state.limits, userpool_core::auth::audit::client_ip());
+    if let Some(denied) = limits.client_refused(id, address) {
+        return Err(Refused::Throttled(denied));
+    }
+    match userpool_core::oauth::token::authenticate(view, &creds, &state.master) {
+        Ok(client) => Ok((form, client)),
+        Err(e) => {
+            // Only a guess counts: a secret sent for a client that has one.
+            let guessed =
+                creds.secret.is_some() && view.clients.get(id).is_some_and(|c| c.has_secret());
+            if e.code == ErrorCode::InvalidClient && guessed {
+                limits.client_failed(id, address);
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// Headers of every token-endpoint-style JSON answer.

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use userpool_core::oauth::token;
 
-use super::{authenticated_form, json_error, json_headers};
+use super::{Refused, authenticated_form, json_headers};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -17,8 +17,8 @@ pub(crate) async fn revoke(
     body: Bytes,
 ) -> Response {
     let mut basic = false;
-    let result = async {
-        let (form, client) = authenticated_form(&view, &state.master, &headers, &body, &mut basic)?;
+    let result: Result<_, Refused> = async {
+        let (form, client) = authenticated_form(&state, &view, &headers, &body, &mut basic)?;
         token::revoke(
             &*state.store,
             client,
@@ -26,10 +26,11 @@ pub(crate) async fn revoke(
             state.clock.now(),
         )
         .await
+        .map_err(Refused::from)
     }
     .await;
     match result {
         Ok(()) => (json_headers(), "").into_response(),
-        Err(e) => json_error(&e, basic),
+        Err(e) => e.into_response(basic),
     }
 }

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use userpool_core::oauth::token::{self, TokenGrant};
 
-use super::{authenticated_form, json_error, json_headers};
+use super::{Refused, authenticated_form, json_headers};
 use crate::host::DomainPool;
 use crate::state::AppState;
 
@@ -17,8 +17,8 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Response {
     let mut basic = false;
-    let result = async {
-        let (form, client) = authenticated_form(&view, &state.master, &headers, &body, &mut basic)?;
+    let result: Result<_, Refused> = async {
+        let (form, client) = authenticated_form(&state, &view, &headers, &body, &mut basic)?;
         let grant = TokenGrant::parse(|k| form.get(k))?;
         let now = state.clock.now();
         token::exchange(
@@ -31,6 +31,7 @@ pub(crate) async fn token(
             None,
         )
         .await
+        .map_err(Refused::from)
     }
     .await;
     match result {
@@ -39,6 +40,6 @@ pub(crate) async fn token(
             serde_json::to_string(&tokens).expect("token responses serialize"),
         )
             .into_response(),
-        Err(e) => json_error(&e, basic),
+        Err(e) => e.into_response(basic),
     }
 }
