@@ -136,13 +136,15 @@ impl Api {
             ));
         }
         model::check_input(op, &input)?;
-        let pool = quota::pool_of(&self.directory, &input, !op.unsigned);
+        let category = quota::category(&op.name, &input);
+        // The pool is looked up only when its category has a pool quota.
+        let pool = self
+            .limits
+            .counts_pools(category)
+            .then(|| quota::pool_of(&self.directory, &input, !op.unsigned))
+            .flatten();
         self.limits
-            .admit(
-                quota::category(&op.name, &input),
-                pool.as_deref(),
-                req.client_ip,
-            )
+            .admit(category, pool.as_deref(), req.client_ip)
             .map_err(|_| ApiError::new("TooManyRequestsException", "Too many requests"))?;
         // Administrators' changes go to the user's audit trail once they succeed.
         let audited = if op.unsigned {
