@@ -17,6 +17,13 @@ trap cleanup EXIT
 port=55432
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 
+# Passkeys are verified by webauthn-rs-core, which links the system's OpenSSL.
+if ! pkg-config --exists openssl 2>/dev/null; then
+    echo "installing libssl-dev and pkg-config from Debian's packages (webauthn-rs-core links OpenSSL)…"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl-dev pkg-config
+fi
+
 echo "== starting PostgreSQL on 127.0.0.1:$port"
 USERPOOL_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir" "$port" | tail -n 1)
 export USERPOOL_TEST_POSTGRES_URL

@@ -51,6 +51,10 @@ struct Shape {
     sensitive: bool,
     /// A Java regular expression the whole value must match.
     pattern: Option<String>,
+    /// A document: any JSON value, passed through unchecked (WebAuthn's options and
+    /// credentials).
+    #[serde(default)]
+    document: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +163,7 @@ fn accept_webhooks(shapes: &mut HashMap<String, Shape>) {
         values: None,
         sensitive: false,
         pattern: None,
+        document: false,
     };
     shapes.insert(TRIGGER_TARGET.to_string(), target);
 }
@@ -252,7 +257,7 @@ fn check(
     path: &str,
     problems: &mut Vec<String>,
 ) -> Result<(), ApiError> {
-    let Some(shape) = MODEL.shapes.get(shape_name) else {
+    let Some(shape) = MODEL.shapes.get(shape_name).filter(|s| !s.document) else {
         return Ok(());
     };
     let wrong_type = || {
@@ -396,7 +401,7 @@ fn project(shape_name: &str, value: &mut Value) {
         // A string, number or boolean is kept as it is, whatever its shape.
         return;
     }
-    let Some(shape) = MODEL.shapes.get(shape_name) else {
+    let Some(shape) = MODEL.shapes.get(shape_name).filter(|s| !s.document) else {
         return;
     };
     match (shape.kind.as_str(), value) {

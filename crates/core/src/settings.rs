@@ -99,6 +99,22 @@ impl IssuerSettings {
         }
     }
 
+    /// The relying party ID a pool's passkeys default to [I]: the host of its preferred domain
+    /// (`domains` first), else of the public URL; never with a port.
+    pub fn default_rp_id(&self, domains: &[&DomainConfig], region: &str) -> String {
+        let host = match domains.first() {
+            Some(d) => self.domain_host(d, region),
+            None => {
+                let authority = self.public_url.split_once("://").map_or("", |(_, a)| a);
+                authority.to_string()
+            }
+        };
+        match host.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+            _ => host,
+        }
+    }
+
     /// The base URL of a pool domain, where `/oauth2/*`, `/login` and `/logout` live.
     pub fn domain_url(&self, domain: &DomainConfig, region: &str) -> String {
         if domain.is_custom() {

@@ -456,10 +456,18 @@ pub enum PendingKind {
     Verified,
     /// A `CUSTOM_AUTH` sign-in waiting for the answer to its trigger-made challenge.
     CustomChallenge,
+    /// A `USER_AUTH` sign-in choosing its first factor (`SELECT_CHALLENGE`).
+    SelectChallenge,
+    /// A `USER_AUTH` sign-in waiting for the one-time code it sent (`EMAIL_OTP`, `SMS_OTP`).
+    SignInCode,
+    /// A `USER_AUTH` sign-in waiting for a passkey's assertion (`WEB_AUTHN`).
+    WebAuthn,
+    /// A passkey registration waiting for its authenticator (`CompleteWebAuthnRegistration`).
+    PasskeyRegistration,
 }
 
 impl PendingKind {
-    pub const ALL: [PendingKind; 11] = [
+    pub const ALL: [PendingKind; 15] = [
         Self::NewPassword,
         Self::MfaSetup,
         Self::Mfa,
@@ -471,6 +479,10 @@ impl PendingKind {
         Self::SelectMfa,
         Self::Verified,
         Self::CustomChallenge,
+        Self::SelectChallenge,
+        Self::SignInCode,
+        Self::WebAuthn,
+        Self::PasskeyRegistration,
     ];
 
     /// The name stored in the database.
@@ -487,6 +499,10 @@ impl PendingKind {
             Self::SelectMfa => "select_mfa",
             Self::Verified => "verified",
             Self::CustomChallenge => "custom_challenge",
+            Self::SelectChallenge => "select_challenge",
+            Self::SignInCode => "sign_in_code",
+            Self::WebAuthn => "web_authn",
+            Self::PasskeyRegistration => "passkey_registration",
         }
     }
 
@@ -848,6 +864,50 @@ pub trait DeviceStore {
     ) -> StoreResult<bool>;
 }
 
+/// A user's passkey (WebAuthn credential), as `ListWebAuthnCredentials` describes it, with the
+/// verifier's state (`credential`: public key, signature counter, flags; serialized by
+/// `auth::passkeys`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasskeyRecord {
+    pub pool_id: String,
+    /// base64url of the raw credential ID: unique in its pool.
+    pub credential_id: String,
+    pub username: String,
+    pub relying_party_id: String,
+    pub name: String,
+    /// `platform` or `cross-platform`, when the client said.
+    pub attachment: Option<String>,
+    pub transports: Vec<String>,
+    pub credential: String,
+    pub created_at: Timestamp,
+}
+
+/// Users' passkeys.
+#[async_trait]
+pub trait PasskeyStore {
+    /// Adds a passkey; false when its credential ID is in the pool already.
+    async fn insert_passkey(&self, p: &PasskeyRecord) -> StoreResult<bool>;
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, pool_id: &str, username: &str)
+    -> StoreResult<Vec<PasskeyRecord>>;
+    /// Replaces a passkey's verifier state if it is still `old` (the signature counter moves
+    /// once per sign-in, on every node): false when another sign-in changed it first.
+    async fn replace_passkey_credential(
+        &self,
+        pool_id: &str,
+        credential_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes one of the user's passkeys; false when they have none by that ID.
+    async fn delete_passkey(
+        &self,
+        pool_id: &str,
+        username: &str,
+        credential_id: &str,
+    ) -> StoreResult<bool>;
+}
+
 /// A user import job (`CreateUserImportJob`): Cognito's `UserImportJobType` and what runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportJobRecord {
@@ -977,6 +1037,7 @@ pub trait Store:
     + SamlStore
     + AccessKeyStore
     + DeviceStore
+    + PasskeyStore
     + ImportJobStore
     + AuditStore
     + Send

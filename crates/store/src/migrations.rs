@@ -31,6 +31,7 @@ const SQLITE: &[(i64, &str, &str)] = embed!("sqlite":
     18 => "0018_devices.sql",
     19 => "0019_import_jobs.sql",
     20 => "0020_auth_events.sql",
+    21 => "0021_passkeys.sql",
 );
 
 const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
@@ -54,6 +55,7 @@ const POSTGRES: &[(i64, &str, &str)] = embed!("postgres":
     18 => "0018_devices.sql",
     19 => "0019_import_jobs.sql",
     20 => "0020_auth_events.sql",
+    21 => "0021_passkeys.sql",
 );
 
 /// The newest migration this binary knows.

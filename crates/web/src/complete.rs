@@ -42,6 +42,30 @@ pub(crate) async fn finish(
     signed_in: &SignedIn,
     saml: Option<session::SamlLogin>,
 ) -> Response {
+    end_sign_in(state, view, req, signed_in, saml, None).await
+}
+
+/// [`finish`], but the browser goes to `then` (a page of the signed-in user, such as the offer
+/// to add a passkey) with its new session instead of to the client; that page continues at
+/// the authorization endpoint, which finds the session.
+pub(crate) async fn finish_then(
+    state: &AppState,
+    view: &PoolView,
+    req: &AuthorizeRequest,
+    signed_in: &SignedIn,
+    then: &str,
+) -> Response {
+    end_sign_in(state, view, req, signed_in, None, Some(then)).await
+}
+
+async fn end_sign_in(
+    state: &AppState,
+    view: &PoolView,
+    req: &AuthorizeRequest,
+    signed_in: &SignedIn,
+    saml: Option<session::SamlLogin>,
+    then: Option<&str>,
+) -> Response {
     let now = state.clock.now();
     let user = &signed_in.user;
     if let Some(client) = view.clients.get(&req.client_id)
@@ -67,12 +91,21 @@ pub(crate) async fn finish(
             return html::error_page("server_error");
         }
     };
-    let who = Authenticated {
-        user,
-        auth_time: now,
-        event_id: &payload.event_id,
+    let mut r = match then {
+        Some(url) => {
+            let mut r = redirect(url);
+            r.headers_mut().append(header::SET_COOKIE, cookie);
+            r
+        }
+        None => {
+            let who = Authenticated {
+                user,
+                auth_time: now,
+                event_id: &payload.event_id,
+            };
+            deliver(state, view, req, who, Some(cookie)).await
+        }
     };
-    let mut r = deliver(state, view, req, who, Some(cookie)).await;
     r.headers_mut()
         .append(header::SET_COOKIE, Cookie::Challenge.set(state, "", 0));
     r

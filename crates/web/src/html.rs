@@ -9,6 +9,9 @@ pub(crate) use userpool_core::markup::escape;
 
 pub(crate) const STYLESHEET_PATH: &str = "/_userpool/style.css";
 pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
+/// The passkey pages' one script (WebAuthn needs the browser's API); every other page has none.
+pub(crate) const PASSKEY_SCRIPT_PATH: &str = "/_userpool/passkey.js";
+const PASSKEY_SCRIPT: &str = include_str!("../assets/passkey.js");
 
 /// Security headers of every HTML page (checklist UI01, UI05, UI06, UI07).
 pub(crate) fn page_headers() -> [(header::HeaderName, HeaderValue); 6] {
@@ -80,6 +83,39 @@ pub(crate) fn error_page(error: &str) -> Response {
         StatusCode::BAD_REQUEST
     };
     page(status, "Error", &body)
+}
+
+/// A page that runs our passkey script: the page headers, with a CSP that allows that script
+/// alone, by a nonce made for this response.
+pub(crate) fn page_with_script(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    nonce: &str,
+) -> Response {
+    let script = format!(
+        "<script nonce=\"{nonce}\" src=\"{PASSKEY_SCRIPT_PATH}\"></script>\n",
+        nonce = escape(nonce)
+    );
+    let mut r = page(status, title, &format!("{body}{script}"));
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+pub(crate) async fn passkey_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PASSKEY_SCRIPT,
+    )
+        .into_response()
 }
 
 pub(crate) async fn stylesheet() -> Response {

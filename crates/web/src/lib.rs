@@ -52,6 +52,20 @@ fn api_routes() -> Router<AppState> {
         .layer(cors)
 }
 
+/// The Cognito API answers browser apps (Amplify, the AWS SDK in a page) from any origin, as
+/// Cognito's endpoint does: they send no cookies, so `*` opens nothing a token does not.
+fn api_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers(Any)
+        .expose_headers([
+            header::HeaderName::from_static("x-amzn-requestid"),
+            header::HeaderName::from_static("x-amzn-errortype"),
+        ])
+        .max_age(std::time::Duration::from_secs(86_400))
+}
+
 /// The whole application: what the binary serves and what tests drive.
 /// SAML's POST binding carries up to 100,000 characters of base64: a larger body limit.
 fn saml_routes() -> Router<AppState> {
@@ -75,9 +89,11 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route(
             "/",
-            post(api::api).layer(axum::extract::DefaultBodyLimit::max(
-                userpool_api::MAX_BODY_BYTES,
-            )),
+            post(api::api)
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    userpool_api::MAX_BODY_BYTES,
+                ))
+                .layer(api_cors()),
         )
         // The handler reads the body itself, within the CSV limit, once the URL checks out.
         .route(
@@ -123,6 +139,19 @@ pub fn router(state: AppState) -> Router {
             get(login::new_password_get).post(login::new_password_post),
         )
         .route("/mfa", get(login::mfa_get).post(login::mfa_post))
+        .route("/login/factor", post(login::factor_post))
+        .route(
+            "/login/passkey",
+            get(login::passkey_get).post(login::passkey_post),
+        )
+        .route(
+            "/passkeys/add",
+            get(login::add_passkey_get).post(login::add_passkey_post),
+        )
+        .route(
+            "/passkeys",
+            get(login::passkeys_get).post(login::passkeys_post),
+        )
         .route("/error", get(login::error))
         .route(
             "/oauth2/idpresponse",
@@ -131,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", get(oauth::logout::logout))
         .merge(saml_routes())
         .route(html::STYLESHEET_PATH, get(html::stylesheet))
+        .route(html::PASSKEY_SCRIPT_PATH, get(html::passkey_script))
         .merge(api_routes())
         .fallback(host::domain_fallback)
         .route_layer(axum::middleware::from_fn_with_state(

@@ -104,7 +104,9 @@ fn category(method: &Method, route: &str) -> Option<Category> {
     let post = method == Method::POST;
     Some(match route {
         "/login" if post => Category::UserAuthentication,
-        "/mfa" | "/newPassword" if post => Category::UserAuthenticationChallenge,
+        "/login/factor" if post => Category::UserAuthentication,
+        "/mfa" | "/newPassword" | "/login/passkey" if post => Category::UserAuthenticationChallenge,
+        "/passkeys/add" | "/passkeys" if post => Category::UserUpdate,
         "/signup" | "/confirm" if post => Category::UserCreation,
         "/forgotPassword" | "/confirmforgotPassword" if post => Category::UserAccountRecovery,
         "/resendcode" => Category::UserAccountRecovery,

@@ -10,6 +10,7 @@ mod domains;
 mod groups;
 mod identity_providers;
 mod import_jobs;
+mod passkeys;
 mod pool_config;
 mod pools;
 mod resource_servers;
@@ -141,6 +142,12 @@ pub(crate) async fn call(
         "ListUserImportJobs" => import_jobs::list(api, input).await,
         "AdminListUserAuthEvents" => auth_events::list(api, input).await,
         "AdminUpdateAuthEventFeedback" => auth_events::update_feedback(api, input).await,
+        "StartWebAuthnRegistration" => passkeys::start_registration(api, input).await,
+        "CompleteWebAuthnRegistration" => passkeys::complete_registration(api, input).await,
+        "ListWebAuthnCredentials" => passkeys::list(api, input).await,
+        "DeleteWebAuthnCredential" => passkeys::delete(api, input).await,
+        "GetUserAuthFactors" => passkeys::user_auth_factors(api, input).await,
+        "AdminGetUserAuthFactors" => passkeys::admin_user_auth_factors(api, input).await,
         // An operation of the model this server does not serve yet: said plainly, in the
         // model's own exception.
         _ => Err(ApiError::new(

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 use userpool_core::auth::saml_cert_base64;
 use userpool_core::ids;
-use userpool_core::model::{MfaConfiguration, Problems, SchemaAttribute};
+use userpool_core::model::{MfaConfiguration, Problems, SchemaAttribute, WebAuthnConfiguration};
 use userpool_core::store::{CasOutcome, PoolRecord};
 
 use super::pools::{ACCOUNT, existing};
@@ -24,16 +24,10 @@ pub(super) async fn get_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
 /// TOTP is on exactly when `MfaConfiguration` is `ON` or `OPTIONAL`. `SmsMfaConfiguration`
 /// and `EmailMfaConfiguration` offer codes by SMS and email (their messages must hold
 /// `{####}`); given empty (`{}`), they turn that factor off [I]; a member not given leaves that
-/// part as it was. Passkey settings are accepted only when they ask for nothing.
+/// part as it was. `WebAuthnConfiguration`, given, replaces the passkey settings.
 pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> {
     let id: String = member(&input, "UserPoolId")?;
-    let webauthn: Option<Map<String, Value>> = member(&input, "WebAuthnConfiguration")?;
-    if webauthn.is_some_and(|m| m.values().any(|v| !v.is_null())) {
-        return Err(ApiError::invalid_parameter(
-            "userpool does not offer passkeys (WebAuthn) yet: WebAuthnConfiguration can only \
-             be left empty",
-        ));
-    }
+    let webauthn: Option<WebAuthnConfiguration> = member(&input, "WebAuthnConfiguration")?;
     // Given: set (or, empty, turned off); not given: unchanged. Checked by the pool's rules.
     let factor_setting = |name: &str| -> Result<Option<Option<Value>>, ApiError> {
         let given: Option<Map<String, Value>> = member(&input, name)?;
@@ -75,6 +69,9 @@ pub(super) async fn set_mfa(api: &Api, input: Value) -> Result<Value, ApiError> 
                 }
                 if let Some(email) = &email {
                     pool.config.email_mfa_configuration = email.clone();
+                }
+                if let Some(webauthn) = &webauthn {
+                    pool.config.web_authn_configuration = Some(webauthn.clone());
                 }
                 let mut p = Problems::new("");
                 pool.config.validate(&mut p);
@@ -151,6 +148,17 @@ fn mfa_of(pool: &PoolRecord) -> Value {
         "SoftwareTokenMfaConfiguration": { "Enabled": mfa != MfaConfiguration::Off },
         "SmsMfaConfiguration": pool.config.sms_mfa_configuration,
         "EmailMfaConfiguration": pool.config.email_mfa_configuration,
+        "WebAuthnConfiguration": web_authn_of(pool),
+    })
+}
+
+/// The passkey settings as Cognito describes them: the user-verification default filled in.
+fn web_authn_of(pool: &PoolRecord) -> Value {
+    let config = pool.config.web_authn();
+    json!({
+        "RelyingPartyId": config.relying_party_id,
+        "UserVerification": config.user_verification.as_deref().unwrap_or("preferred"),
+        "FactorConfiguration": config.factor_configuration.as_deref().unwrap_or("SINGLE_FACTOR"),
     })
 }
 

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use userpool_core::auth::{Challenge, CustomStart, Next, SignedIn, SrpChallenge};
+use userpool_core::auth::{
+    Begin, Challenge, CustomStart, FirstFactor, Next, SignedIn, SrpChallenge,
+};
 use userpool_core::directory::PoolView;
 use userpool_core::model::MfaFactor;
 use userpool_core::oauth::grant::{Grant, TokenResponse, USER_ADMIN_SCOPE, new_event_id, new_uuid};
@@ -269,10 +271,53 @@ async fn run_initiate(api: &Api, input: Value, door: Door) -> Result<Value, ApiE
                 }
             }
         }
+        "USER_AUTH" => {
+            let username = named_user(api, &client, &params)?;
+            let preferred = params.get("PREFERRED_CHALLENGE").map(String::as_str);
+            let rp = super::passkeys::default_rp_id(api, &view);
+            let begin = api
+                .auth
+                .begin_user_auth(&view, &client, username, preferred, Some(&rp))
+                .await?;
+            first_factor(api, &view, &client, begin, username, &params, &passed).await
+        }
         _ => Err(ApiError::invalid_parameter(format!(
             "{flow} flow not enabled for this client"
         ))),
     }
+}
+
+/// Where a `USER_AUTH` step leads, in the API's shape: a password proof run with the
+/// parameters given beside it (`PASSWORD`, or `SRP_A`), or the next challenge.
+async fn first_factor(
+    api: &Api,
+    view: &PoolView,
+    client: &ClientRecord,
+    begin: Begin,
+    username: &str,
+    params: &HashMap<String, String>,
+    passed: &TriggerInput,
+) -> Result<Value, ApiError> {
+    let next = match begin {
+        Begin::Next(next) => *next,
+        Begin::Password(FirstFactor::PasswordSrp) => {
+            let srp_a = required(params, "SRP_A")?;
+            let device = params.get("DEVICE_KEY").map(String::as_str);
+            let c = api
+                .auth
+                .begin_srp(view, client, username, srp_a, device, passed)
+                .await?;
+            return Ok(verifier_challenge(&c));
+        }
+        Begin::Password(_) => {
+            let password = required(params, "PASSWORD")?;
+            let device = params.get("DEVICE_KEY").map(String::as_str);
+            api.auth
+                .sign_in(view, client, username, password, device, passed)
+                .await?
+        }
+    };
+    answer(api, view, client, next, TokenSource::Authentication, passed).await
 }
 
 async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiError> {
@@ -347,9 +392,25 @@ async fn run_respond(api: &Api, input: Value, door: Door) -> Result<Value, ApiEr
                 .set_new_password(&view, &client, session()?, password, &attributes)
                 .await?
         }
-        "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+        "SELECT_CHALLENGE" => {
+            let choice = required(&responses, "ANSWER")?;
+            let rp = super::passkeys::default_rp_id(api, &view);
+            let begin = api
+                .auth
+                .choose_first_factor(&view, &client, session()?, choice, Some(&rp))
+                .await?;
+            return first_factor(api, &view, &client, begin, username, &responses, &passed).await;
+        }
+        "WEB_AUTHN" => {
+            let credential = required(&responses, "CREDENTIAL")?;
+            api.auth
+                .answer_passkey(&view, &client, session()?, credential)
+                .await?
+        }
+        "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SMS_OTP" => {
             let (factor, field) = match name.as_str() {
                 "SMS_MFA" => (MfaFactor::Sms, "SMS_MFA_CODE"),
+                "SMS_OTP" => (MfaFactor::Sms, "SMS_OTP_CODE"),
                 "EMAIL_OTP" => (MfaFactor::Email, "EMAIL_OTP_CODE"),
                 _ => (MfaFactor::SoftwareToken, "SOFTWARE_TOKEN_MFA_CODE"),
             };
@@ -475,6 +536,33 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
             let names: Vec<&str> = step.choices.iter().map(|f| f.as_str()).collect();
             params.insert("MFAS_CAN_CHOOSE".into(), json!(json!(names).to_string()));
             "SELECT_MFA_TYPE"
+        }
+        PendingKind::SelectChallenge => {
+            return json!({
+                "ChallengeName": "SELECT_CHALLENGE",
+                "Session": step.session,
+                "ChallengeParameters": {},
+                "AvailableChallenges": step.available,
+            });
+        }
+        PendingKind::SignInCode => {
+            let factor = step.factor.unwrap_or(MfaFactor::Email);
+            let (medium, destination) = code_destination(user, factor);
+            params.remove("USER_ID_FOR_SRP");
+            params.insert("CODE_DELIVERY_DELIVERY_MEDIUM".into(), json!(medium));
+            params.insert("CODE_DELIVERY_DESTINATION".into(), json!(destination));
+            if factor == MfaFactor::Email {
+                "EMAIL_OTP"
+            } else {
+                "SMS_OTP"
+            }
+        }
+        PendingKind::WebAuthn => {
+            params.remove("USER_ID_FOR_SRP");
+            for (k, v) in &step.parameters {
+                params.insert(k.clone(), v.clone());
+            }
+            "WEB_AUTHN"
         }
         PendingKind::Mfa => match step.factor {
             Some(factor @ (MfaFactor::Email | MfaFactor::Sms)) => {

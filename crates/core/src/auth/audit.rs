@@ -70,6 +70,10 @@ impl Outcome {
 pub enum Challenge {
     Password(bool),
     Mfa(bool),
+    /// A passkey's assertion (beyond Cognito's two names).
+    Passkey(bool),
+    /// A one-time code by email or SMS as the first factor.
+    Code(bool),
 }
 
 /// One event to record.
@@ -112,6 +116,8 @@ fn challenges_json(challenges: &[Challenge]) -> String {
             let (name, met) = match c {
                 Challenge::Password(m) => ("Password", m),
                 Challenge::Mfa(m) => ("Mfa", m),
+                Challenge::Passkey(m) => ("Passkey", m),
+                Challenge::Code(m) => ("Code", m),
             };
             let response = if *met { "Success" } else { "Failure" };
             json!({"ChallengeName": name, "ChallengeResponse": response})

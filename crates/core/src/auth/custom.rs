@@ -318,6 +318,7 @@ impl Auth {
             user: shown,
             factor: None,
             choices: Vec::new(),
+            available: Vec::new(),
             parameters: public,
         }))
     }
@@ -429,7 +430,7 @@ fn attributes_of(user: Option<&UserRecord>) -> Value {
 }
 
 /// The user a challenge to an unknown name is shown as: the name, nothing stored.
-fn stand_in(view: &PoolView, name: &str) -> UserRecord {
+pub(super) fn stand_in(view: &PoolView, name: &str) -> UserRecord {
     UserRecord::new(
         &view.pool.id,
         name.to_string(),

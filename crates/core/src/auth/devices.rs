@@ -131,6 +131,7 @@ impl Auth {
             user: user.clone(),
             factor: None,
             choices: Vec::new(),
+            available: Vec::new(),
             parameters: serde_json::Map::new(),
         })))
     }

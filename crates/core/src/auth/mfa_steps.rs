@@ -76,7 +76,7 @@ impl Auth {
     /// Makes a six-digit code, sends it by `factor` (email or SMS) and returns its keyed hash.
     /// Sends count on the same curve as other codes' (five an hour, then paused): past it, the
     /// step still begins but nothing is sent, so sign-ins cannot flood an address or a phone.
-    async fn send_mfa_code(
+    pub(super) async fn send_mfa_code(
         &self,
         view: &PoolView,
         user: &UserRecord,
@@ -175,7 +175,11 @@ impl Auth {
                 view,
                 client,
                 session,
-                &[PendingKind::Mfa, PendingKind::MfaSetup],
+                &[
+                    PendingKind::Mfa,
+                    PendingKind::MfaSetup,
+                    PendingKind::SignInCode,
+                ],
             )
             .await?
             .ok_or_else(AuthError::session_expired)?;

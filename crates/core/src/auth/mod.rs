@@ -20,6 +20,8 @@ pub mod lockout;
 mod mfa;
 mod mfa_steps;
 mod migration;
+pub mod passkeys;
+mod passwordless;
 mod saml_keys;
 mod signin;
 mod srp_flow;
@@ -37,6 +39,7 @@ pub use devices::DeviceSettings;
 pub use links::{ProviderUser, SUBJECT_ATTRIBUTE};
 pub use mfa::{FactorChoice, MfaChoices, apply_mfa_choices, check_mfa_choices};
 pub use mfa_steps::step_factor;
+pub use passwordless::{Begin, FirstFactor};
 pub use saml_keys::{
     SAML_RENEW_AFTER, SAML_SIGNING_OWNER, SamlCredential, SamlKeyMaker, saml_cert_base64,
     saml_encryption_owner,
@@ -80,6 +83,13 @@ pub enum ErrorKind {
     UnexpectedLambda,
     /// A trigger's function answered something Cognito does not recognize.
     InvalidLambdaResponse,
+    /// Passkeys: the pool does not allow them, or a ceremony's answer does not fit.
+    WebAuthnNotEnabled,
+    WebAuthnChallengeNotFound,
+    WebAuthnRelyingPartyMismatch,
+    WebAuthnOriginNotAllowed,
+    WebAuthnCredentialNotSupported,
+    WebAuthnConfigurationMissing,
     Internal,
 }
 
@@ -106,6 +116,12 @@ impl ErrorKind {
             Self::UserLambdaValidation => "UserLambdaValidationException",
             Self::UnexpectedLambda => "UnexpectedLambdaException",
             Self::InvalidLambdaResponse => "InvalidLambdaResponseException",
+            Self::WebAuthnNotEnabled => "WebAuthnNotEnabledException",
+            Self::WebAuthnChallengeNotFound => "WebAuthnChallengeNotFoundException",
+            Self::WebAuthnRelyingPartyMismatch => "WebAuthnRelyingPartyMismatchException",
+            Self::WebAuthnOriginNotAllowed => "WebAuthnOriginNotAllowedException",
+            Self::WebAuthnCredentialNotSupported => "WebAuthnCredentialNotSupportedException",
+            Self::WebAuthnConfigurationMissing => "WebAuthnConfigurationMissingException",
             Self::Internal => "InternalErrorException",
         }
     }

@@ -75,6 +75,12 @@ pub(super) struct StepData {
     /// A `CUSTOM_AUTH` sign-in's rounds and open challenge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<super::custom::CustomState>,
+    /// The first factors a `SELECT_CHALLENGE` step offers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_factors: Vec<String>,
+    /// A `WEB_AUTHN` step's relying party and webauthn-rs-core's authentication state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<serde_json::Value>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -98,8 +104,10 @@ pub struct Challenge {
     pub factor: Option<MfaFactor>,
     /// The factors a choice offers.
     pub choices: Vec<MfaFactor>,
-    /// A custom challenge's `publicChallengeParameters`.
+    /// A custom challenge's `publicChallengeParameters`; a passkey's request options.
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// The first factors a `SELECT_CHALLENGE` offers (`AvailableChallenges`).
+    pub available: Vec<String>,
 }
 
 impl Auth {
@@ -176,6 +184,8 @@ impl Auth {
             choices: data.choices.clone(),
             guesses: 0,
             custom: None,
+            first_factors: data.first_factors.clone(),
+            passkey: data.passkey.clone(),
         };
         let hash = TokenHash::of(&session);
         let lifetime = self
@@ -189,6 +199,7 @@ impl Auth {
             factor: data.factor,
             choices: data.choices,
             parameters: serde_json::Map::new(),
+            available: data.first_factors,
         }))
     }
 

@@ -116,7 +116,48 @@ pub struct UserPoolPolicy {
     #[serde(default)]
     pub password_policy: PasswordPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sign_in_policy: Option<Value>,
+    pub sign_in_policy: Option<SignInPolicy>,
+}
+
+/// The first factors a sign-in may use (`Policies.SignInPolicy`); `PASSWORD` always.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SignInPolicy {
+    #[serde(default = "password_only")]
+    pub allowed_first_auth_factors: Vec<String>,
+}
+
+fn password_only() -> Vec<String> {
+    vec!["PASSWORD".into()]
+}
+
+/// The factors `AllowedFirstAuthFactors` may name.
+pub const FIRST_AUTH_FACTORS: [&str; 4] = ["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"];
+
+/// `SetUserPoolMfaConfig`'s `WebAuthnConfiguration`: the relying party passkeys are made for
+/// (by default the pool's domain), and whether authenticators must verify the user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct WebAuthnConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relying_party_id: Option<String>,
+    /// `required` or `preferred` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<String>,
+    /// `SINGLE_FACTOR` (the default) or `MULTI_FACTOR_WITH_USER_VERIFICATION`: whether a passkey
+    /// that verified its user counts as MFA where the pool requires it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_configuration: Option<String>,
+}
+
+impl WebAuthnConfiguration {
+    pub fn requires_user_verification(&self) -> bool {
+        self.user_verification.as_deref() == Some("required")
+    }
+
+    pub fn verified_passkey_is_mfa(&self) -> bool {
+        self.factor_configuration.as_deref() == Some("MULTI_FACTOR_WITH_USER_VERIFICATION")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -355,6 +396,9 @@ pub struct UserPoolConfig {
     /// are an MFA factor once it is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_mfa_configuration: Option<Value>,
+    /// `SetUserPoolMfaConfig`'s passkey settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_authn_configuration: Option<WebAuthnConfiguration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_pool_tags: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -650,6 +694,67 @@ impl UserPoolConfig {
     }
 
     /// Cognito's `CreateUserPool` rules (spec §2.1).
+    /// Whether `USER_AUTH` sign-ins may begin with `factor` (`PASSWORD`, `EMAIL_OTP`, …).
+    pub fn allows_first_factor(&self, factor: &str) -> bool {
+        match &self.policies.sign_in_policy {
+            Some(policy) => policy
+                .allowed_first_auth_factors
+                .iter()
+                .any(|f| f == factor),
+            None => factor == "PASSWORD",
+        }
+    }
+
+    /// The pool's passkey settings (the defaults when never set).
+    pub fn web_authn(&self) -> WebAuthnConfiguration {
+        self.web_authn_configuration.clone().unwrap_or_default()
+    }
+
+    fn validate_sign_in_policy(&self, p: &mut Problems) {
+        if let Some(policy) = &self.policies.sign_in_policy {
+            let factors = &policy.allowed_first_auth_factors;
+            let path = "Policies.SignInPolicy.AllowedFirstAuthFactors";
+            for f in factors {
+                p.check(
+                    FIRST_AUTH_FACTORS.contains(&f.as_str()),
+                    path,
+                    format!("{f} is not a first factor (PASSWORD, EMAIL_OTP, SMS_OTP, WEB_AUTHN)"),
+                );
+            }
+            p.check(
+                factors.iter().any(|f| f == "PASSWORD"),
+                path,
+                "must include PASSWORD",
+            );
+        }
+        if let Some(w) = &self.web_authn_configuration {
+            p.within("WebAuthnConfiguration", |p| {
+                if let Some(rp) = &w.relying_party_id {
+                    p.length("RelyingPartyId", rp, 1, 127);
+                    p.check(
+                        crate::auth::passkeys::is_rp_id(rp),
+                        "RelyingPartyId",
+                        "must be a domain name (no scheme, port or path)",
+                    );
+                }
+                if let Some(v) = &w.user_verification {
+                    p.check(
+                        v == "required" || v == "preferred",
+                        "UserVerification",
+                        "must be required or preferred",
+                    );
+                }
+                if let Some(f) = &w.factor_configuration {
+                    p.check(
+                        f == "SINGLE_FACTOR" || f == "MULTI_FACTOR_WITH_USER_VERIFICATION",
+                        "FactorConfiguration",
+                        "must be SINGLE_FACTOR or MULTI_FACTOR_WITH_USER_VERIFICATION",
+                    );
+                }
+            });
+        }
+    }
+
     pub fn validate(&self, p: &mut Problems) {
         p.length("PoolName", &self.pool_name, 1, 128);
         if let Some(lambda) = &self.lambda_config {
@@ -723,6 +828,7 @@ impl UserPoolConfig {
                 );
             });
         }
+        self.validate_sign_in_policy(p);
         if let Some(d) = &self.deletion_protection {
             p.check(
                 d == "ACTIVE" || d == "INACTIVE",

@@ -871,7 +871,7 @@ pub async fn purge_removes_expired_codes_and_retired_keys(b: &impl Connect) {
     );
 }
 
-fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
+pub(super) fn user(pool_id: &str, username: &str, email: &str) -> UserRecord {
     UserRecord {
         pool_id: pool_id.to_string(),
         username: username.to_string(),

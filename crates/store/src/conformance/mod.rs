@@ -4,10 +4,12 @@
 
 mod audit;
 mod cases;
+mod passkeys;
 mod steps;
 
 pub use audit::*;
 pub use cases::*;
+pub use passkeys::*;
 pub use steps::*;
 
 use std::future::Future;
@@ -73,6 +75,7 @@ macro_rules! conformance_tests {
             resource_servers_are_read_updated_and_deleted_by_their_pool,
             auth_events_are_listed_newest_first_in_pages_and_expire,
             racing_nodes_replace_a_step_payload_once,
+            passkeys_are_unique_per_pool_counted_once_and_leave_with_their_user,
         );
     };
     (@cases $connect:expr; $($case:ident),* $(,)?) => {

@@ -99,6 +99,7 @@ mod group_commit;
 mod import_jobs;
 mod keys;
 mod lockout;
+mod passkeys;
 mod pools;
 mod saml;
 mod sessions;

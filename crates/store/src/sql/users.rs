@@ -129,6 +129,7 @@ const USER_LEFTOVERS: &[&str] = &[
     "DELETE FROM sessions WHERE pool_id = $1 AND username = $2",
     "DELETE FROM token_families WHERE pool_id = $1 AND username = $2",
     "DELETE FROM devices WHERE pool_id = $1 AND username = $2",
+    "DELETE FROM passkeys WHERE pool_id = $1 AND username = $2",
 ];
 
 #[async_trait]

@@ -220,7 +220,11 @@ fn render_mfa(
     }
 }
 
-const MFA_KINDS: &[PendingKind] = &[PendingKind::Mfa, PendingKind::MfaSetup];
+const MFA_KINDS: &[PendingKind] = &[
+    PendingKind::Mfa,
+    PendingKind::MfaSetup,
+    PendingKind::SignInCode,
+];
 
 pub(crate) async fn mfa_get(
     State(state): State<AppState>,

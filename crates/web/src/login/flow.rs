@@ -24,6 +24,11 @@ pub(crate) async fn next_step(
     next: Next,
 ) -> Response {
     match next {
+        Next::Done(signed_in)
+            if super::passwordless::offers_passkey(state, view, &signed_in).await =>
+        {
+            super::passwordless::finish_with_offer(state, view, params, req, &signed_in).await
+        }
         Next::Done(signed_in) => finish(state, view, req, &signed_in, None).await,
         // The pages take the strongest factor offered: TOTP, then email, then SMS (the API
         // lets the user choose) [I].
@@ -47,6 +52,7 @@ pub(crate) async fn next_step(
         Next::Step(step) => {
             let path = match step.kind {
                 PendingKind::NewPassword => "/newPassword",
+                PendingKind::WebAuthn => "/login/passkey",
                 _ => "/mfa",
             };
             let mut r = redirect(&page_url(path, params, &[]));

@@ -6,10 +6,15 @@ mod challenge;
 mod flow;
 mod forgot;
 mod form;
+mod passwordless;
 mod signup;
 
 pub(crate) use challenge::{mfa_get, mfa_post, new_password_get, new_password_post};
 pub(crate) use forgot::{confirm_forgot_get, confirm_forgot_post, forgot_get, forgot_post};
+pub(crate) use passwordless::{
+    add_passkey_get, add_passkey_post, factor_post, passkey_get, passkey_post, passkeys_get,
+    passkeys_post,
+};
 pub(crate) use signup::{confirm_get, confirm_post, resend_code, signup_get, signup_post};
 
 use std::sync::Arc;
@@ -266,15 +271,24 @@ pub(crate) async fn login_get(
     Query(notice): Query<Notice>,
 ) -> Response {
     let hint = params.login_hint.clone().unwrap_or_default();
-    sign_in_page(&view, &client, &params, &hint, None, notice_text(&notice))
-        .render(&state, &view, &headers, &params)
+    let page = if passwordless::username_first(&view) {
+        passwordless::username_page(&view, &client, &params, &hint, None, notice_text(&notice))
+    } else {
+        sign_in_page(&view, &client, &params, &hint, None, notice_text(&notice))
+    };
+    page.render(&state, &view, &headers, &params)
 }
 
 /// `POST /login`: the password sign-in use case, then its next step (new password, MFA), a
 /// confirmation code for an unconfirmed account, or the session and the grant.
-pub(crate) async fn login_post(
-    State(state): State<AppState>,
-    Posted {
+pub(crate) async fn login_post(State(state): State<AppState>, posted: Posted) -> Response {
+    let username = posted.form.get("username").unwrap_or_default();
+    // A username-first pool's first page sends the name alone: its factors come next.
+    if posted.form.get("password").is_none() && passwordless::username_first(&posted.page.view) {
+        let req = posted.page.req.clone();
+        return passwordless::begin(&state, &posted.page, &req, &username).await;
+    }
+    let Posted {
         page:
             Page {
                 view,
@@ -284,9 +298,7 @@ pub(crate) async fn login_post(
                 client,
             },
         form,
-    }: Posted,
-) -> Response {
-    let username = form.get("username").unwrap_or_default();
+    } = posted;
     let password = form.get("password").unwrap_or_default();
     match state
         .auth
