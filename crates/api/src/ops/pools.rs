@@ -169,6 +169,13 @@ async fn described(api: &Api, pool: &PoolRecord) -> Result<Value, ApiError> {
     // Cognito names the default rather than leaving it out.
     out.entry("DeletionProtection")
         .or_insert_with(|| json!("INACTIVE"));
+    if let Some(Value::Object(policies)) = out.get_mut("Policies") {
+        policies
+            .entry("SignInPolicy")
+            .or_insert_with(|| json!({ "AllowedFirstAuthFactors": ["PASSWORD"] }));
+    }
+    // Passkey settings are `GetUserPoolMfaConfig`'s, not in the pool's description.
+    out.remove("WebAuthnConfiguration");
     let region = ids::pool_region(&pool.id).unwrap_or(&api.region);
     let users = api.store.count_users(&pool.id).await?;
     let view = api.directory.snapshot().by_id(&pool.id);

@@ -114,10 +114,12 @@ fn refusal(e: &WebauthnError, registering: bool) -> AuthError {
         ),
         _ => (ErrorKind::NotAuthorized, "Incorrect username or password."),
     };
-    let kind = match (kind, registering) {
-        // At sign-in every refusal reads as a failed sign-in, as Cognito answers it.
-        (ErrorKind::WebAuthnChallengeNotFound, false) => ErrorKind::NotAuthorized,
-        (k, _) => k,
+    // At sign-in every refusal reads as a failed sign-in: `RespondToAuthChallenge` has no
+    // WebAuthn exceptions.
+    let kind = if registering {
+        kind
+    } else {
+        ErrorKind::NotAuthorized
     };
     AuthError::new(kind, message)
 }
@@ -206,7 +208,7 @@ impl Auth {
             .map_err(|e| refusal(&e, true))?
             .attestation(AttestationConveyancePreference::None)
             .user_verification_policy(rp.policy)
-            .exclude_credentials((!exclude.is_empty()).then_some(exclude))
+            .exclude_credentials(Some(exclude))
             .require_resident_key(true);
         let (options, state) = rp
             .core

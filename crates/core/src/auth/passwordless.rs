@@ -139,26 +139,37 @@ impl Auth {
                 .map(|n| Begin::Next(Box::new(n))),
             (_, user) => {
                 let names: Vec<String> = available.iter().map(|f| f.name().to_string()).collect();
+                let data = StepData {
+                    started_ms,
+                    client_id: Some(client.client_id.clone()),
+                    first_factors: names.clone(),
+                    ..StepData::default()
+                };
                 let Some(user) = user else {
-                    // Nothing to keep for a name that is no one's: the password factors need
-                    // no step, and the session names nothing.
+                    // A name that is no one's gets a step as a user's would (it offers the
+                    // password factors), kept under the name typed.
+                    let session = random_token();
+                    let name = typed.trim();
+                    let lifetime = self
+                        .put_step(
+                            view,
+                            client,
+                            crate::crypto::TokenHash::of(&session),
+                            name,
+                            PendingKind::SelectChallenge,
+                            &data,
+                        )
+                        .await?;
                     return Ok(Begin::Next(Box::new(Next::Step(Challenge {
                         kind: PendingKind::SelectChallenge,
-                        session: random_token(),
-                        lifetime: crate::lifecycle::challenge_lifetime(
-                            client.config.auth_session_validity,
-                        ),
-                        user: super::custom::stand_in(view, typed.trim()),
+                        session,
+                        lifetime,
+                        user: super::custom::stand_in(view, name),
                         factor: None,
                         choices: Vec::new(),
                         parameters: serde_json::Map::new(),
                         available: names,
                     }))));
-                };
-                let data = StepData {
-                    started_ms,
-                    first_factors: names,
-                    ..StepData::default()
                 };
                 self.begin_step(view, client, user, PendingKind::SelectChallenge, &data)
                     .await
@@ -178,16 +189,26 @@ impl Auth {
         default_rp_id: Option<&str>,
     ) -> AuthResult<Begin> {
         let factor = self.allowed_factor(view, answer)?;
-        let step = self
-            .pending_step(view, client, session, &[PendingKind::SelectChallenge])
-            .await?;
         if factor.is_password() {
-            if let Some((step, _)) = step {
-                self.take_step(&step).await?;
-            }
+            // The step of a name that is no one's has no user: read it as it is, used once.
+            let step = self
+                .store
+                .get_challenge(&crate::crypto::TokenHash::of(session))
+                .await?
+                .filter(|c| {
+                    c.kind == PendingKind::SelectChallenge
+                        && c.pool_id == view.pool.id
+                        && c.expires_at > self.clock.now()
+                        && StepData::of(c).client_id.as_ref() == Some(&client.client_id)
+                })
+                .ok_or_else(AuthError::session_expired)?;
+            self.take_step(&step).await?;
             return Ok(Begin::Password(factor));
         }
-        let (step, user) = step.ok_or_else(AuthError::session_expired)?;
+        let (step, user) = self
+            .pending_step(view, client, session, &[PendingKind::SelectChallenge])
+            .await?
+            .ok_or_else(AuthError::session_expired)?;
         let data = StepData::of(&step);
         if !data.first_factors.iter().any(|f| f == factor.name()) {
             return Err(AuthError::new(

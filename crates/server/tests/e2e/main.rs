@@ -9,6 +9,7 @@ mod api_client_secrets;
 mod api_config;
 mod api_groups;
 mod api_idps;
+mod api_passwordless;
 mod api_schema;
 mod api_sign_in;
 mod api_updates;
