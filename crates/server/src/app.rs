@@ -56,11 +56,17 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.database.database).await?;
     let master = Arc::new(master_key::load(&args.database)?);
     let csrf_key = master.derive("userpool csrf tokens v1");
-    let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(crate::mail::from_args(
-        &args.mail,
-        &data_dir,
-        settings.is_https(),
-    )?);
+    let mut mailer = crate::mail::from_args(&args.mail, &data_dir, settings.is_https())?;
+    if let Some(endpoint) = &args.mail.sms_sns {
+        let credentials = crate::triggers::aws_credentials(&args.triggers)?;
+        mailer = Box::new(crate::sms::SnsSms::new(
+            mailer,
+            endpoint,
+            &args.region,
+            credentials,
+        )?);
+    }
+    let mailer: Arc<dyn userpool_core::lifecycle::Mailer> = Arc::from(mailer);
 
     let directory = Arc::new(Directory::new(settings.clone(), master.clone()));
     let credentials = if args.accept_any_credentials {

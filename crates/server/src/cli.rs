@@ -220,6 +220,13 @@ pub(crate) struct MailArgs {
     /// Sender of the messages.
     #[arg(long, env = "USERPOOL_MAIL_FROM", default_value = "no-reply@localhost")]
     pub(crate) mail_from: String,
+
+    /// Send text messages (SMS_MFA and SMS_OTP codes) through Amazon SNS's Publish API:
+    /// `aws` for SNS in --region, or the base URL of an SNS-compatible API (LocalStack, moto).
+    /// Signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Without it texts go to the
+    /// development outbox when there is one, else nowhere.
+    #[arg(long, env = "USERPOOL_SMS_SNS")]
+    pub(crate) sms_sns: Option<String>,
 }
 
 /// How the pools' Lambda triggers are called.

@@ -1,7 +1,7 @@
 //! Delivery of codes: SMTP to a real mail server (`--smtp-host`), or a development outbox that
 //! writes each message as a private `.eml` file to `{data-dir}/outbox/` (and each text message,
-//! `SMS_MFA`'s codes, as a `.sms` file: no SMS provider is wired yet, so with SMTP they are not
-//! sent). The outbox is the
+//! `SMS_MFA` and `SMS_OTP` codes, as a `.sms` file, unless `--sms-sns` sends texts: `sms`). The
+//! outbox is the
 //! default only while the public URL is http (local development); behind https it must be asked
 //! for with `--dev-outbox`, so a deployment never keeps codes on disk instead of mailing them
 //! by mistake. Codes are secrets: no log line carries a message body.

@@ -12,6 +12,7 @@ mod mail;
 mod master_key;
 mod metrics;
 mod seed;
+mod sms;
 mod telemetry;
 mod triggers;
 mod users;

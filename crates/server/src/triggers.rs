@@ -152,20 +152,28 @@ impl Invoker for HttpInvoker {
     }
 }
 
-/// The invoker the operator's flags describe. Credentials come as a pair.
-pub(crate) fn invoker(args: &crate::cli::TriggerArgs, https: bool) -> anyhow::Result<HttpInvoker> {
-    let credentials = match (&args.lambda_access_key_id, &args.lambda_secret_access_key) {
-        (Some(id), Some(secret)) => Some(AwsCredentials {
+/// The operator's AWS credentials (Lambda calls, SNS texts); the key and its secret come as a
+/// pair.
+pub(crate) fn aws_credentials(
+    args: &crate::cli::TriggerArgs,
+) -> anyhow::Result<Option<AwsCredentials>> {
+    match (&args.lambda_access_key_id, &args.lambda_secret_access_key) {
+        (Some(id), Some(secret)) => Ok(Some(AwsCredentials {
             access_key_id: id.clone(),
             secret_access_key: secret.clone(),
             session_token: args.lambda_session_token.clone(),
-        }),
-        (None, None) => None,
+        })),
+        (None, None) => Ok(None),
         _ => anyhow::bail!(
             "--lambda-access-key-id and --lambda-secret-access-key (AWS_ACCESS_KEY_ID, \
              AWS_SECRET_ACCESS_KEY) go together"
         ),
-    };
+    }
+}
+
+/// The invoker the operator's flags describe.
+pub(crate) fn invoker(args: &crate::cli::TriggerArgs, https: bool) -> anyhow::Result<HttpInvoker> {
+    let credentials = aws_credentials(args)?;
     if let Some(e) = &args.lambda_endpoint {
         let url = reqwest::Url::parse(e)
             .map_err(|err| anyhow::anyhow!("--lambda-endpoint {e}: {err}"))?;

@@ -12,6 +12,7 @@ mod api_idps;
 mod api_passwordless;
 mod api_schema;
 mod api_sign_in;
+mod api_sms;
 mod api_updates;
 mod api_user_list;
 mod api_users;
