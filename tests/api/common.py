@@ -5,8 +5,12 @@ required member, or a value of the wrong type fails the run.
 """
 
 import base64
+import email
+import email.policy
 import json
+import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -140,3 +144,28 @@ def client_credentials(endpoint, host, client_id, client_secret, scope=None):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
+
+
+def newest_outbox_code(outbox, address, after=None):
+    """The newest outbox message to `address` (newer than the file `after`): its 6-digit code and
+    file name. Names are `{millis}-{seq}-{to}.eml` (`.sms` for text messages)."""
+    deadline = time.time() + 5
+    while True:
+        found = []
+        for p in [*Path(outbox).glob("*.eml"), *Path(outbox).glob("*.sms")]:
+            millis, seq, to = p.name[:-4].split("-", 2)
+            if to == address:
+                found.append(((int(millis), int(seq)), p))
+        found.sort()
+        if found and found[-1][1].name != after:
+            break
+        if time.time() > deadline:
+            raise AssertionError(f"no new message to {address} in {outbox}")
+        time.sleep(0.1)
+    path = found[-1][1]
+    if path.suffix == ".sms":
+        body = path.read_text()
+    else:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain", "html")).get_content()
+    return re.search(r"\b(\d{6})\b", body).group(1), path.name

@@ -36,9 +36,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from pycognito.aws_srp import AWSSRP
-import soft_fido2
 
 import common
+import passkey_device
+from passkey_device import b64url, unb64url
 from common import client, error_of
 
 failures = []
@@ -127,28 +128,8 @@ def signed_in(response, client_id, username, what):
 
 
 def newest_message(address, after=None):
-    """The newest outbox message to `address` (newer than the file `after`): its 6-digit code and
-    file name. Names are `{millis}-{seq}-{to}.eml` (`.sms` for text messages)."""
-    deadline = time.time() + 5
-    while True:
-        found = []
-        for p in [*Path(OUTBOX).glob("*.eml"), *Path(OUTBOX).glob("*.sms")]:
-            millis, seq, to = p.name[:-4].split("-", 2)
-            if to == address:
-                found.append(((int(millis), int(seq)), p))
-        found.sort()
-        if found and found[-1][1].name != after:
-            break
-        if time.time() > deadline:
-            raise AssertionError(f"no new message to {address} in {OUTBOX}")
-        time.sleep(0.1)
-    path = found[-1][1]
-    if path.suffix == ".sms":
-        body = path.read_text()
-    else:
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = message.get_body(("plain", "html")).get_content()
-    return re.search(r"\b(\d{6})\b", body).group(1), path.name
+    """The newest outbox message to `address` (newer than the file `after`): its code and file."""
+    return common.newest_outbox_code(OUTBOX, address, after)
 
 
 def last_message(address):
@@ -183,55 +164,9 @@ def signed_call(operation, body):
     return status, answer
 
 
-# base64url as Cognito writes it (no padding) from and to bytes; soft-fido2 pads its strings.
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64url(text):
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def canonical(text):
-    return b64url(unb64url(text))
-
-
-class Passkey:
-    """One passkey on soft-fido2's software authenticator (a key pair of its own), answering the
-    ceremonies as a browser on `origin` would pass them on."""
-
-    def __init__(self):
-        self.device = soft_fido2.Fido2Authenticator(transports=["internal"])
-        self.id = None
-
-    def register(self, options, origin=ORIGIN, uv=True, rp_id=None, challenge=None):
-        """The registration response (PublicKeyCredential.toJSON()) to CredentialCreationOptions."""
-        request = dict(options, origin=origin)
-        if rp_id is not None:
-            request["rp"] = dict(options["rp"], id=rp_id)
-        if challenge is not None:
-            request["challenge"] = challenge
-        made = self.device.credential_create(request, atteStmtFmt="none", uv=uv)
-        self.id = canonical(made["id"])
-        return {"id": self.id, "rawId": canonical(made["rawId"]), "type": made["type"],
-                "response": {"clientDataJSON": canonical(made["response"]["clientDataJSON"]),
-                             "attestationObject": canonical(made["response"]["attestationObject"]),
-                             "transports": made.get("getTransports", [])},
-                "clientExtensionResults": made.get("getClientExtensionResults", {}),
-                "authenticatorAttachment": "platform"}
-
-    def assert_(self, options, origin=ORIGIN, uv=True, rp_id=None):
-        """The assertion (a JSON string, as CREDENTIAL takes it) to CREDENTIAL_REQUEST_OPTIONS."""
-        request = {"challenge": options["challenge"], "rpId": rp_id or options["rpId"], "origin": origin}
-        made = self.device.credential_request(request, uv=uv)
-        response = made["response"]
-        return json.dumps({"id": canonical(made["id"]), "rawId": canonical(made["rawId"]), "type": made["type"],
-                           "response": {"clientDataJSON": canonical(response["clientDataJSON"]),
-                                        "authenticatorData": canonical(response["authenticatorData"]),
-                                        "signature": canonical(response["signature"]),
-                                        "userHandle": canonical(response["userHandle"])},
-                           "clientExtensionResults": made.get("getClientExtensionResults", {}),
-                           "authenticatorAttachment": "platform"})
+def Passkey():
+    """A new passkey whose ceremonies run on this server's page (ORIGIN)."""
+    return passkey_device.Passkey(ORIGIN)
 
 
 def make_pool(name, factors=None, mfa=None, webauthn=None, **settings):

@@ -274,14 +274,16 @@ async fn an_api_sign_in_begun_at_one_node_answers_its_challenges_at_the_other() 
     {
         let mut a = Server::start(dir.path(), &args);
         let b = Server::start(dir.path(), &args);
-        // Requests go to each node's own address.
+        // Requests go to each node's own address; both write codes to the outbox of the
+        // directory they run in.
         a.url = listen_url(&a);
+        let outbox = dir.path().join("outbox").display().to_string();
         crate::boto3::run_checks(
             &a,
             "python3",
             "tests/api/two_nodes.py",
             (crate::boto3::KEY, crate::boto3::SECRET),
-            &[&listen_url(&b)],
+            &[&listen_url(&b), &outbox],
         );
     }
     pg.drop_database().await;
