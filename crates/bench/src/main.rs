@@ -2,10 +2,11 @@
 //! bounded concurrent load, and reports throughput, latency and peak memory next to the RS256
 //! signing rate of this machine measured in the same run; `userpool-bench users` measures the
 //! Cognito API's user calls on a pool of a million users; `userpool-bench srp` whole SRP and
-//! password sign-ins; `userpool-bench triggers` what a webhook trigger adds to token issuance.
+//! password sign-ins; `userpool-bench passkeys` whole passkey sign-ins; `userpool-bench triggers` what a webhook trigger adds to token issuance.
 //! A measuring tool, not a test.
 
 mod load;
+mod passkeys;
 mod postgres;
 mod server;
 mod sign;
@@ -65,6 +66,11 @@ enum Command {
     /// `--concurrency` in flight, beside the RS256 ceiling, with the server's CPU time per
     /// sign-in from `/proc/PID/stat` (the client half of SRP is heavy too).
     Srp,
+    /// Whole passkey sign-ins through the Cognito API, one user with one ES256 passkey,
+    /// against the server pinned to one core: `USER_AUTH` with `PREFERRED_CHALLENGE=WEB_AUTHN`,
+    /// then `RespondToAuthChallenge` with the assertion and the tokens, with `--concurrency` in
+    /// flight, beside the RS256 ceiling.
+    Passkeys,
     /// `client_credentials` tokens from two pools in one server pinned to one core, one without
     /// triggers and one with a V3 pre-token-generation webhook on loopback (a receiver in this
     /// process checks the HMAC signature and adds `tier: gold` to the access token): rate,
@@ -175,6 +181,16 @@ async fn main() -> anyhow::Result<()> {
             }
             Command::Srp => {
                 srp::run(
+                    &args.server,
+                    args.seconds,
+                    args.concurrency,
+                    pinned,
+                    &machine,
+                )
+                .await?
+            }
+            Command::Passkeys => {
+                passkeys::run(
                     &args.server,
                     args.seconds,
                     args.concurrency,

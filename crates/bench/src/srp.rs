@@ -31,7 +31,7 @@ fn realm() -> &'static str {
     POOL.split_once('_').map_or(POOL, |(_, name)| name)
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -55,13 +55,13 @@ fn timestamp() -> String {
 
 /// The Cognito API at `base`: `operation` with `body`, SigV4-signed when a signer is given.
 #[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 impl Api {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         signer: Option<&Signer>,
         operation: &str,
@@ -103,7 +103,7 @@ struct Ephemeral {
     a_hex: String,
 }
 
-fn has_tokens(answer: &Value) -> Result<(), String> {
+pub(crate) fn has_tokens(answer: &Value) -> Result<(), String> {
     let result = &answer["AuthenticationResult"];
     if result["AccessToken"].is_string() && result["IdToken"].is_string() {
         Ok(())
@@ -170,7 +170,7 @@ async fn password_sign_in(api: &Api, client_id: &str) -> Result<(), String> {
 }
 
 /// Sign-ins per second of the server's CPU.
-fn per_cpu_second(m: &Measured) -> f64 {
+pub(crate) fn per_cpu_second(m: &Measured) -> f64 {
     m.succeeded as f64 / m.server_cpu.max(f64::MIN_POSITIVE)
 }
 
@@ -187,6 +187,21 @@ fn srp_math_ms(seconds: f64) -> f64 {
         n += 1;
     }
     1000.0 * start.elapsed().as_secs_f64() / f64::from(n)
+}
+
+/// An access key for the admin calls that set a pool up, written to the server's database
+/// (`url`) with the bench's master key.
+pub(crate) async fn admin_signer(url: &str) -> anyhow::Result<Signer> {
+    let store = SqlStore::open(url).await?;
+    let master = MasterKey::from_bytes(&[1u8; 32]);
+    let (key, secret) = AccessKeyRecord::generate(&master, "userpool-bench", unix_now());
+    store.insert_access_key(&key).await?;
+    store.close().await;
+    Ok(Signer {
+        key_id: key.id.clone(),
+        secret,
+        region: REGION.into(),
+    })
 }
 
 /// The report of the `srp` set.
@@ -210,17 +225,7 @@ pub(crate) async fn run(
     let pid = server_pid(port).ok_or_else(|| anyhow::anyhow!("the server's process not found"))?;
     let pid = pid.to_string();
 
-    // An access key for the admin calls that set the pool up.
-    let store = SqlStore::open(&url).await?;
-    let master = MasterKey::from_bytes(&[1u8; 32]);
-    let (key, secret) = AccessKeyRecord::generate(&master, "userpool-bench srp", unix_now());
-    store.insert_access_key(&key).await?;
-    store.close().await;
-    let signer = Signer {
-        key_id: key.id.clone(),
-        secret,
-        region: REGION.into(),
-    };
+    let signer = admin_signer(&url).await?;
     let api = Api {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(256)
