@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, startEnv } from './harness.js';
+import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, startEnv, stubApp, collectConsoleErrors } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -78,25 +78,6 @@ function totp(secretBase32, nowMs = Date.now()) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-/**
- * Nothing listens on localhost:3000: every request to it gets a stub "app" page, whose URL carries
- * the code and state. Not `page.route()`: Playwright never routes the hops of a redirect (the
- * server reaches the callback and logout URLs only by 302), it continues them to the network,
- * which fails with ERR_CONNECTION_REFUSED. Chromium's own Fetch interception does pause them.
- */
-async function stubApp(context, page) {
-  const cdp = await context.newCDPSession(page);
-  cdp.on('Fetch.requestPaused', ({ requestId }) => {
-    cdp.send('Fetch.fulfillRequest', {
-      requestId,
-      responseCode: 200,
-      responseHeaders: [{ name: 'content-type', value: 'text/html; charset=utf-8' }],
-      body: Buffer.from('<!doctype html><title>app</title><h1>app</h1>').toString('base64'),
-    }).catch(() => { /* the page went away */ });
-  });
-  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: `${APP}/*`, requestStage: 'Request' }] });
-}
-
 const chromiumMissing = existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 if (chromiumMissing && !process.env.CI) console.log(`browser test skipped: ${chromiumMissing}`);
 
@@ -123,7 +104,7 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  await stubApp(context, page);
+  await stubApp(context, page, APP);
   if (process.env.DEBUG_BROWSER) {
     page.on('response', (r) => t.diagnostic(
       `${r.status()} ${r.request().method()} ${r.url()} ${r.headers().location ?? ''}`));
@@ -131,15 +112,7 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
   page.setDefaultTimeout(10_000);
 
   // --- Instrumentation: console errors anywhere, and the last document response of the server.
-  const consoleErrors = [];
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    // Chromium asks every origin for /favicon.ico on its own; the pages do not reference it.
-    const source = msg.location().url;
-    if (source && new URL(source).pathname === '/favicon.ico') return;
-    consoleErrors.push(`${page.url()}: ${msg.text()}${source ? ` [${source}]` : ''}`);
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
+  const consoleErrors = collectConsoleErrors(page);
   let lastDocument = null;
   page.on('response', (res) => {
     const req = res.request();

@@ -455,3 +455,38 @@ export async function freshTotp(secret, used) {
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
+
+/**
+ * Nothing listens at the app's origin (`app`, e.g. http://localhost:3000): every request to it
+ * gets a stub "app" page, whose URL carries the code and state. Not `page.route()`: Playwright never routes the hops of a redirect (the
+ * server reaches the callback and logout URLs only by 302), it continues them to the network,
+ * which fails with ERR_CONNECTION_REFUSED. Chromium's own Fetch interception does pause them.
+ */
+export async function stubApp(context, page, app) {
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Fetch.requestPaused', ({ requestId }) => {
+    cdp.send('Fetch.fulfillRequest', {
+      requestId,
+      responseCode: 200,
+      responseHeaders: [{ name: 'content-type', value: 'text/html; charset=utf-8' }],
+      body: Buffer.from('<!doctype html><title>app</title><h1>app</h1>').toString('base64'),
+    }).catch(() => { /* the page went away */ });
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: `${app}/*`, requestStage: 'Request' }] });
+}
+
+/**
+ * The console errors and uncaught exceptions of `page`, collected as they come. Chromium asks
+ * every origin for /favicon.ico on its own (the pages do not reference it): not counted.
+ */
+export function collectConsoleErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const source = msg.location().url;
+    if (source && new URL(source).pathname === '/favicon.ico') return;
+    errors.push(`${page.url()}: ${msg.text()}${source ? ` [${source}]` : ''}`);
+  });
+  page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
+  return errors;
+}

@@ -20,24 +20,23 @@
 //    refuses it; a passkey registered with UV, used once UV is off, signs in neither as it is nor
 //    with rewritten request options (an assertion without UV).
 import assert from 'node:assert/strict';
-import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, sign } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as cognito from '@aws-sdk/client-cognito-identity-provider';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { createPgDatabase, freePort, jwtPayload, outboxCode, startServer } from './harness.js';
+import { jwtPayload, outboxCode } from './harness.js';
+import { passwordlessPool, startLocalhostServer } from './passwordless-env.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const REGION = 'us-east-1';
 const PASSWORD = 'Str0ng-Passw0rd!';
 const USER = 'passkeyuser';
 const EMAIL = 'passkeyuser@example.test';
@@ -78,7 +77,8 @@ describe('passkeys and email codes: Amplify v6 USER_AUTH in headless Chromium', 
   let browser;
   const seenMail = new Set();
 
-  const send = (op, input) => sdk.send(new cognito[`${op}Command`](input));
+  let sendApi;
+  const send = (op, input) => sendApi(op, input);
   /** An unsigned Cognito API call as a client makes it (no SDK): { status, json }. */
   async function api(target, body) {
     const res = await fetch(`${serverUrl}/`, {
@@ -129,45 +129,10 @@ describe('passkeys and email codes: Amplify v6 USER_AUTH in headless Chromium', 
     webUrl = `http://localhost:${web.address().port}`;
 
     // The server, reached (and named, by its public URL) as localhost.
-    pgDb = process.env.USERPOOL_NODE_BACKEND === 'postgres' ? await createPgDatabase() : null;
-    const database = pgDb?.url ?? `sqlite://${join(dir, 'db.sqlite')}`;
-    const seedPath = join(dir, 'seed.json');
-    writeFileSync(seedPath, JSON.stringify({ UserPools: [] }));
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      try {
-        server = await startServer({
-          port, database, seedPath, masterKey: randomBytes(32).toString('base64'),
-          extraArgs: ['--data-dir', dir, '--no-demo', '--accept-any-credentials',
-            '--public-url', `http://localhost:${port}`],
-        });
-        serverUrl = `http://localhost:${port}`;
-        break;
-      } catch (err) {
-        if (attempt >= 2 || !/address (already )?in use/i.test(String(err.message))) throw err;
-      }
-    }
-
-    sdk = new cognito.CognitoIdentityProviderClient({
-      endpoint: server.url, region: REGION, maxAttempts: 1,
-      credentials: { accessKeyId: 'AKIADUMMYDUMMYDUMMY0', secretAccessKey: 'dummy-secret' },
-    });
-    ({ UserPool: { Id: poolId } } = await send('CreateUserPool', {
-      PoolName: 'passwordless',
-      UsernameConfiguration: { CaseSensitive: false },
-      AutoVerifiedAttributes: ['email'],
-    }));
-    // UpdateUserPool sets what it is not given back to its default: AutoVerifiedAttributes again.
-    await send('UpdateUserPool', {
-      UserPoolId: poolId,
-      AutoVerifiedAttributes: ['email'],
-      Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'EMAIL_OTP', 'WEB_AUTHN'] } },
-    });
-    await send('SetUserPoolMfaConfig', {
-      UserPoolId: poolId,
-      MfaConfiguration: 'OFF',
-      WebAuthnConfiguration: { RelyingPartyId: 'localhost', UserVerification: 'required' },
-    });
+    let send;
+    ({ server, url: serverUrl, pgDb, sdk, send } = await startLocalhostServer(dir));
+    sendApi = send;
+    poolId = await passwordlessPool(send, 'passwordless');
     const { UserPool: described } = await send('DescribeUserPool', { UserPoolId: poolId });
     assert.deepEqual([...described.Policies.SignInPolicy.AllowedFirstAuthFactors].sort(),
       ['EMAIL_OTP', 'PASSWORD', 'WEB_AUTHN'], 'DescribeUserPool: SignInPolicy');

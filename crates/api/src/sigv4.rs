@@ -18,6 +18,14 @@ const MAX_SKEW: i64 = 15 * 60;
 pub(crate) async fn authenticate(api: &Api, req: &Request<'_>) -> Result<(), ApiError> {
     let auth = Authorization::parse(req)?;
     if api.credentials == Credentials::AcceptAny {
+        // Any signature passes here, so a web page must not be the one sending it: browsers
+        // name the page's origin on every cross-origin request, and SDKs outside a browser
+        // send none. (With real keys, a page would need the secret to sign at all.)
+        if req.headers.iter().any(|(name, _)| name == "origin") {
+            return Err(unrecognized_client(
+                "Signed requests from web pages are refused while this server accepts any credentials (--accept-any-credentials).",
+            ));
+        }
         return Ok(());
     }
     auth.check(&api.region, api.clock.now())?;

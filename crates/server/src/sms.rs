@@ -121,8 +121,12 @@ impl Mailer for SnsSms {
         let response = request.send().await.map_err(|e| format!("SNS: {e}"))?;
         let status = response.status();
         if status.is_success() {
-            // The phone number only: the body holds the code.
-            tracing::info!(%to, "text message handed to SNS");
+            // The number's last digits only (the body holds the code).
+            let shown: String = to
+                .chars()
+                .skip(to.chars().count().saturating_sub(4))
+                .collect();
+            tracing::info!(to = %format!("…{shown}"), "text message handed to SNS");
             return Ok(());
         }
         let answer = response.text().await.unwrap_or_default();

@@ -56,6 +56,11 @@ pub fn mfa_key(username: &str) -> String {
     format!("m:{username}")
 }
 
+/// Wrong guesses of a user's sign-in codes (`EMAIL_OTP`, `SMS_OTP` as a first factor).
+pub fn otp_key(username: &str) -> String {
+    format!("o:{username}")
+}
+
 /// Wrong guesses of one-time codes of `purpose` for `who` (see [`who_user`], [`who_name`]).
 pub fn code_key(purpose: &str, who: &str) -> String {
     format!("c:{purpose}:{who}")

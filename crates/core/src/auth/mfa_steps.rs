@@ -83,6 +83,20 @@ impl Auth {
         factor: MfaFactor,
         client_id: &str,
     ) -> AuthResult<String> {
+        self.send_step_code(view, user, factor, client_id, "mfa")
+            .await
+    }
+
+    /// [`Auth::send_mfa_code`] for codes of `purpose`: `mfa`, or `otp` for sign-in codes (a
+    /// first factor anyone can ask for by name, so its sends must not use up the MFA codes').
+    pub(super) async fn send_step_code(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        factor: MfaFactor,
+        client_id: &str,
+        purpose: &str,
+    ) -> AuthResult<String> {
         let code = random_string(b"0123456789", 6);
         let hash = TokenHash::keyed(
             &self.code_key,
@@ -116,7 +130,7 @@ impl Auth {
             .map(|a| a.value.clone())
             .unwrap_or_default();
         let who = super::lockout::who_user(&user.username);
-        if !self.may_send(&view.pool.id, "mfa", &who).await? {
+        if !self.may_send(&view.pool.id, purpose, &who).await? {
             return Ok(hash.as_str().to_string());
         }
         let sms = factor != MfaFactor::Email;
@@ -267,7 +281,14 @@ impl Auth {
         step: Option<&ChallengeRecord>,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
-        let key = lockout::mfa_key(&user.username);
+        // A sign-in code (a first factor) has a curve of its own: guesses at it, which need no
+        // password, must not lock the user's MFA.
+        let first_factor = step.is_some_and(|s| s.kind == PendingKind::SignInCode);
+        let key = if first_factor {
+            lockout::otp_key(&user.username)
+        } else {
+            lockout::mfa_key(&user.username)
+        };
         let _turn = self.turn(pool_id, &key).await?;
         let guesses = match step {
             Some(step) => Some(self.reserve_guess(step).await?),
@@ -309,7 +330,11 @@ impl Auth {
                 if guesses >= GUESSES_PER_STEP {
                     self.store.take_challenge(&step.hash).await?;
                 }
-                let challenges = [Challenge::Password(true), Challenge::Mfa(false)];
+                let challenges = if first_factor {
+                    vec![Challenge::Code(false)]
+                } else {
+                    vec![Challenge::Password(true), Challenge::Mfa(false)]
+                };
                 let event = Event::new(pool_id, &user.username, EventKind::SignIn, Outcome::Fail)
                     .challenges(&challenges)
                     .detail(lockout::lock_detail(&counted));

@@ -22,6 +22,7 @@ use super::steps::{Next, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
+use crate::model::UserStatus;
 use crate::store::{ChallengeRecord, ClientRecord, PasskeyRecord, PendingKind, UserRecord};
 
 /// Passkeys a user may hold (Cognito's limit).
@@ -131,11 +132,24 @@ fn not_enabled() -> AuthError {
     )
 }
 
-/// The key of a user's pending registration: one at a time, a new start replaces it.
-fn registration_key(pool_id: &str, username: &str) -> TokenHash {
-    TokenHash::of(&format!(
-        "passkey registration\u{0}{pool_id}\u{0}{username}"
-    ))
+/// Longest credential ID accepted (WebAuthn Level 3, §7.1 step 22).
+const MAX_CREDENTIAL_ID: usize = 1023;
+/// Largest verifier state kept for one passkey (an RSA-4096 key is well under it).
+const MAX_CREDENTIAL_STATE: usize = 16 * 1024;
+/// The transports WebAuthn names (`AuthenticatorTransport`); others are dropped.
+const TRANSPORTS: [&str; 6] = ["usb", "nfc", "ble", "smart-card", "hybrid", "internal"];
+
+/// Only the pool's own confirmed users hold passkeys: a federated user's provider signs them
+/// in, and a user who owes a confirmation or a new password settles that first.
+fn may_hold_passkeys(user: &UserRecord) -> AuthResult<()> {
+    if user.status == UserStatus::Confirmed {
+        Ok(())
+    } else {
+        Err(AuthError::new(
+            ErrorKind::NotAuthorized,
+            "Passkeys are for the user pool's own confirmed users.",
+        ))
+    }
 }
 
 /// A user handle is the user's `sub`, as bytes.
@@ -148,6 +162,16 @@ fn credential_of(p: &PasskeyRecord) -> Option<Credential> {
 }
 
 impl Auth {
+    /// The key of a user's pending registration (keyed, so no request can name it): one at a
+    /// time, a new start replaces it.
+    fn registration_key(&self, pool_id: &str, username: &str) -> TokenHash {
+        TokenHash::keyed(
+            &self.code_key,
+            "passkey registration",
+            &format!("{pool_id}\u{0}{username}"),
+        )
+    }
+
     /// The pool's relying party: `WebAuthnConfiguration.RelyingPartyId`, else `default_id` (the
     /// pool's domain host, chosen by the front door).
     pub fn relying_party(
@@ -180,6 +204,7 @@ impl Auth {
         if !view.pool.config.allows_first_factor("WEB_AUTHN") {
             return Err(not_enabled());
         }
+        may_hold_passkeys(user)?;
         let rp = self.relying_party(view, default_rp_id, REGISTRATION_SECS)?;
         let existing = self
             .store
@@ -215,7 +240,7 @@ impl Auth {
             .generate_challenge_register(builder)
             .map_err(|e| refusal(&e, true))?;
         let now = self.clock.now();
-        let key = registration_key(&view.pool.id, &user.username);
+        let key = self.registration_key(&view.pool.id, &user.username);
         self.store.take_challenge(&key).await?;
         let payload = serde_json::json!({ "rp_id": rp.id, "state": state });
         self.store
@@ -249,7 +274,8 @@ impl Auth {
                 "No passkey registration is waiting for this user: call StartWebAuthnRegistration first.",
             )
         };
-        let key = registration_key(&view.pool.id, &user.username);
+        may_hold_passkeys(user)?;
+        let key = self.registration_key(&view.pool.id, &user.username);
         let pending = self
             .store
             .take_challenge(&key)
@@ -280,12 +306,21 @@ impl Auth {
             .core
             .register_credential(&response, &state, None)
             .map_err(|e| refusal(&e, true))?;
+        let kept = serde_json::to_string(&made).expect("credential serializes");
+        if made.cred_id.len() > MAX_CREDENTIAL_ID || kept.len() > MAX_CREDENTIAL_STATE {
+            return Err(AuthError::new(
+                ErrorKind::WebAuthnCredentialNotSupported,
+                "This credential is too large.",
+            ));
+        }
         let transports: Vec<String> = credential
             .pointer("/response/transports")
             .and_then(Value::as_array)
             .map(|t| {
                 t.iter()
                     .filter_map(Value::as_str)
+                    .filter(|t| TRANSPORTS.contains(t))
+                    .take(TRANSPORTS.len())
                     .map(String::from)
                     .collect()
             })
@@ -303,7 +338,7 @@ impl Auth {
             name: passkey_name(attachment.as_deref(), &transports),
             attachment,
             transports,
-            credential: serde_json::to_string(&made).expect("credential serializes"),
+            credential: kept,
             created_at: self.clock.now(),
         };
         if !self.store.insert_passkey(&record).await? {
@@ -411,6 +446,7 @@ impl Auth {
             .await?
             .ok_or_else(AuthError::session_expired)?;
         self.take_step(&step).await?;
+        may_hold_passkeys(&user)?;
         let data = StepData::of(&step);
         let pending = data.passkey.clone().unwrap_or_default();
         let rp_id = pending["rp_id"].as_str().unwrap_or_default().to_string();
@@ -467,9 +503,17 @@ impl Auth {
             .into_iter()
             .find(|p| p.credential_id == id)
             .ok_or_else(|| failed(AuthError::session_expired()))?;
-        if checked.needs_update()
-            && let Some(mut stored) = credential_of(&record)
-        {
+        let stored = credential_of(&record).ok_or_else(|| failed(AuthError::session_expired()))?;
+        // Against the passkey as it is now (another sign-in may have moved it since this
+        // challenge began): a counter in use must grow, or the key may be a clone's.
+        if (checked.counter() > 0 || stored.counter > 0) && checked.counter() <= stored.counter {
+            return Err(failed(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "Incorrect username or password.",
+            )));
+        }
+        if checked.needs_update() {
+            let mut stored = stored;
             stored.counter = checked.counter();
             stored.backup_state = checked.backup_state();
             stored.backup_eligible = checked.backup_eligible();

@@ -9,7 +9,7 @@ use super::steps::{Challenge, Next, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::crypto::random_token;
 use crate::directory::PoolView;
-use crate::model::{MfaConfiguration, MfaFactor};
+use crate::model::{MfaConfiguration, MfaFactor, UserStatus};
 use crate::store::{ClientRecord, PendingKind, UserRecord};
 
 /// A first factor of `USER_AUTH`, by its challenge name.
@@ -92,7 +92,11 @@ impl Auth {
         if user.is_none_or(|u| u.password_hash.is_some()) {
             out.extend([FirstFactor::Password, FirstFactor::PasswordSrp]);
         }
-        let Some(user) = user else { return Ok(out) };
+        // Codes and passkeys are for confirmed users of the pool's own: not for a federated
+        // user (their provider signs them in), nor one who owes a confirmation or a password.
+        let Some(user) = user.filter(|u| u.status == UserStatus::Confirmed) else {
+            return Ok(out);
+        };
         if config.allows_first_factor("EMAIL_OTP") && !mfa_required && has_verified(user, "email") {
             out.push(FirstFactor::EmailOtp);
         }
@@ -210,6 +214,8 @@ impl Auth {
             .await?
             .ok_or_else(AuthError::session_expired)?;
         let data = StepData::of(&step);
+        // The session is spent by any answer, so it cannot be used to probe the factors.
+        self.take_step(&step).await?;
         if !data.first_factors.iter().any(|f| f == factor.name()) {
             return Err(AuthError::new(
                 ErrorKind::InvalidParameter,
@@ -219,7 +225,6 @@ impl Auth {
                 ),
             ));
         }
-        self.take_step(&step).await?;
         self.start_first_factor(view, client, user, factor, data.started_ms, default_rp_id)
             .await
             .map(|n| Begin::Next(Box::new(n)))
@@ -271,7 +276,7 @@ impl Auth {
             }
         };
         let code_hash = self
-            .send_mfa_code(view, &user, medium, &client.client_id)
+            .send_step_code(view, &user, medium, &client.client_id, "otp")
             .await?;
         let data = StepData {
             started_ms,

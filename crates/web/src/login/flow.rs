@@ -24,8 +24,11 @@ pub(crate) async fn next_step(
     next: Next,
 ) -> Response {
     match next {
+        // Not under `prompt=login`: "Not now" goes back through the authorization endpoint,
+        // which would ask for the sign-in again.
         Next::Done(signed_in)
-            if super::passwordless::offers_passkey(state, view, &signed_in).await =>
+            if !req.prompt_login
+                && super::passwordless::offers_passkey(state, view, &signed_in).await =>
         {
             super::passwordless::finish_with_offer(state, view, params, req, &signed_in).await
         }

@@ -407,10 +407,20 @@ pub(super) async fn finish_with_offer(
     .await
 }
 
-/// The signed-in user of this browser, or the sign-in page to come back from.
+/// How recent a sign-in must be to add or delete a passkey: a session left open in a browser is
+/// not enough to give someone a lasting way in.
+const RECENT_SIGN_IN_SECS: i64 = 15 * 60;
+
+/// The signed-in user of this browser, who signed in recently, or the sign-in page to come
+/// back from.
 async fn signed_in_user(state: &AppState, page: &Page) -> Result<UserRecord, Response> {
-    match session::current(state, &page.view, &page.headers, state.clock.now()).await {
-        Ok(Some((_, payload, user))) if payload.provider.is_none() => Ok(user),
+    let now = state.clock.now();
+    match session::current(state, &page.view, &page.headers, now).await {
+        Ok(Some((session, payload, user)))
+            if payload.provider.is_none() && now - session.auth_time <= RECENT_SIGN_IN_SECS =>
+        {
+            Ok(user)
+        }
         Ok(_) => Err(redirect(&page_url("/login", &page.params, &[]))),
         Err(e) => Err(failed("reading the session", e)),
     }
