@@ -20,6 +20,7 @@ import {
   startServer,
 } from './harness.js';
 import { MODEL, responseProblems, servedOperations, shapeProblems } from './cognito-shapes.js';
+import { SoftPasskey } from './soft-passkey.js';
 
 const { AuthenticationHelper } = CognitoIdentity;
 
@@ -85,6 +86,18 @@ function newClient(credentials) {
     region: REGION,
     credentials,
     maxAttempts: 1,
+  });
+  client.middlewareStack.add(rawBodyCheck, { step: 'deserialize', name: 'rawBodyCheck', priority: 'low' });
+  return client;
+}
+
+/** A client with no credentials, for the operations an app calls unsigned; answers checked. */
+function newAnonymousClient() {
+  const client = new CognitoIdentityProviderClient({
+    endpoint: server.url,
+    region: REGION,
+    maxAttempts: 1,
+    credentials: () => Promise.reject(new Error('an unauthenticated operation asked for credentials')),
   });
   client.middlewareStack.add(rawBodyCheck, { step: 'deserialize', name: 'rawBodyCheck', priority: 'low' });
   return client;
@@ -648,13 +661,7 @@ describe('remembered devices through @aws-sdk/client-cognito-identity-provider',
   const deviceAttrs = (device) => asMap(device.DeviceAttributes);
 
   before(() => {
-    anon = new CognitoIdentityProviderClient({
-      endpoint: server.url,
-      region: REGION,
-      maxAttempts: 1,
-      credentials: () => Promise.reject(new Error('an unauthenticated operation asked for credentials')),
-    });
-    anon.middlewareStack.add(rawBodyCheck, { step: 'deserialize', name: 'rawBodyCheck', priority: 'low' });
+    anon = newAnonymousClient();
   });
 
   after(async () => {
@@ -777,6 +784,81 @@ describe('remembered devices through @aws-sdk/client-cognito-identity-provider',
       AccessToken, DeviceKey: devices.first.DeviceKey,
       DeviceSecretVerifierConfig: await deviceVerifier(poolId, devices.first.DeviceGroupKey, devices.first.DeviceKey),
     }, 'ResourceNotFoundException');
+  });
+});
+
+// Passkeys and sign-in factors through the SDK: a user registers a passkey made in this process
+// (soft-passkey.js) with their access token, lists it, signs in with it (USER_AUTH, WEB_AUTHN) and
+// deletes it; the auth factors by the user and by the administrator. The browser ceremonies are
+// passkeys.test.js's and passkey-pages.test.js's.
+describe('passkeys and sign-in factors through @aws-sdk/client-cognito-identity-provider', () => {
+  let anon;
+  let poolId;
+
+  const open = (op, input) => anon.send(new cognito[`${op}Command`](input));
+  const openRefused = (op, input, name) => refusedBy(open, op, input, name);
+
+  before(() => {
+    anon = newAnonymousClient();
+  });
+
+  after(async () => {
+    anon?.destroy();
+    if (poolId) await call('DeleteUserPool', { UserPoolId: poolId }).catch(() => {});
+  });
+
+  test('a passkey registered, listed, signed in with and deleted; the user\'s auth factors', async () => {
+    ({ UserPool: { Id: poolId } } = await call('CreateUserPool', {
+      PoolName: 'sdk-passkeys',
+      Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'WEB_AUTHN'] } },
+    }));
+    await call('SetUserPoolMfaConfig', {
+      UserPoolId: poolId, WebAuthnConfiguration: { RelyingPartyId: 'localhost', UserVerification: 'required' },
+    });
+    const { UserPoolClient: { ClientId: appId } } = await call('CreateUserPoolClient', {
+      UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_AUTH', 'ALLOW_USER_PASSWORD_AUTH'],
+    });
+    await call('AdminCreateUser', { UserPoolId: poolId, Username: 'pia', MessageAction: 'SUPPRESS' });
+    await call('AdminSetUserPassword', { UserPoolId: poolId, Username: 'pia', Password: PASSWORD, Permanent: true });
+    const { AuthenticationResult: { AccessToken } } = await open('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'pia', PASSWORD },
+    });
+    const mine = await open('GetUserAuthFactors', { AccessToken });
+    assert.equal(mine.Username, 'pia');
+    assert.deepEqual(mine.ConfiguredUserAuthFactors, ['PASSWORD']);
+
+    const { CredentialCreationOptions: options } = await open('StartWebAuthnRegistration', { AccessToken });
+    assert.equal(options.rp.id, 'localhost');
+    assert.equal(options.authenticatorSelection.userVerification, 'required');
+    assert.deepEqual(options.excludeCredentials, []);
+    const key = new SoftPasskey('http://localhost:3000');
+    const credential = key.register(options);
+    await open('CompleteWebAuthnRegistration', { AccessToken, Credential: credential });
+    await openRefused('CompleteWebAuthnRegistration', { AccessToken, Credential: credential },
+      'WebAuthnChallengeNotFoundException');
+    const { Credentials: listed } = await open('ListWebAuthnCredentials', { AccessToken, MaxResults: 10 });
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].CredentialId, key.id);
+    assert.equal(listed[0].RelyingPartyId, 'localhost');
+    assert.deepEqual(listed[0].AuthenticatorTransports, ['internal']);
+    const theirs = await call('AdminGetUserAuthFactors', { UserPoolId: poolId, Username: 'pia' });
+    assert.deepEqual([...theirs.ConfiguredUserAuthFactors].sort(), ['PASSWORD', 'WEB_AUTHN']);
+
+    const step = await open('InitiateAuth', {
+      ClientId: appId, AuthFlow: 'USER_AUTH', AuthParameters: { USERNAME: 'pia', PREFERRED_CHALLENGE: 'WEB_AUTHN' },
+    });
+    assert.equal(step.ChallengeName, 'WEB_AUTHN');
+    const request = JSON.parse(step.ChallengeParameters.CREDENTIAL_REQUEST_OPTIONS);
+    assert.deepEqual(request.allowCredentials.map((c) => c.id), [key.id]);
+    const done = await open('RespondToAuthChallenge', {
+      ClientId: appId, ChallengeName: 'WEB_AUTHN', Session: step.Session,
+      ChallengeResponses: { USERNAME: 'pia', CREDENTIAL: key.assert(request) },
+    });
+    assert.equal(jwtPayload(done.AuthenticationResult.AccessToken).username, 'pia');
+
+    await open('DeleteWebAuthnCredential', { AccessToken, CredentialId: key.id });
+    assert.deepEqual((await open('ListWebAuthnCredentials', { AccessToken })).Credentials, []);
+    await openRefused('DeleteWebAuthnCredential', { AccessToken, CredentialId: key.id }, 'ResourceNotFoundException');
   });
 });
 
