@@ -10,6 +10,7 @@ mod passkeys;
 mod postgres;
 mod server;
 mod sign;
+mod sign_ins;
 mod srp;
 mod triggers;
 mod users;
@@ -233,6 +234,30 @@ struct Figure {
     ceiling: Option<(Ceiling, &'static str)>,
 }
 
+/// A `client_credentials` run of `scenario`, with `alg`'s ceiling measured on the server's core
+/// (`cpu`) just before and just after it: the ceiling beside issuance.
+async fn issuance_run(
+    setup: &load::Setup,
+    pid: &[u32],
+    scenario: load::Scenario,
+    alg: SigningAlg,
+    cpu: Option<usize>,
+    args: &Args,
+) -> anyhow::Result<(load::Row, Ceiling, Ceiling)> {
+    let before = signing_rate_on(cpu, alg, 2.0);
+    let duration = Duration::from_secs(args.seconds);
+    let row = load::run(
+        &[setup],
+        pid,
+        scenario,
+        duration,
+        args.concurrency,
+        Vec::new(),
+    )
+    .await?;
+    Ok((row, before, signing_rate_on(cpu, alg, 2.0)))
+}
+
 /// The codes a redemption run needs, made before its clock starts.
 async fn codes_for(setup: &load::Setup, ceiling: f64, args: &Args) -> anyhow::Result<Vec<String>> {
     let want = (ceiling as usize / 2).max(200) * args.seconds as usize;
@@ -268,18 +293,15 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
     }
     let pid = [srv.pid()];
     eprintln!("running client_credentials (RS256)…");
-    // The ceiling beside issuance: measured on the server's core just before and just after.
-    let rs_near_before = signing_rate_on(cpu0, SigningAlg::RS256, 2.0);
-    let cc = load::run(
-        &[&setup],
+    let (cc, rs_near_before, rs_near_after) = issuance_run(
+        &setup,
         &pid,
         load::Scenario::ClientCredentials,
-        duration,
-        args.concurrency,
-        Vec::new(),
+        SigningAlg::RS256,
+        cpu0,
+        args,
     )
     .await?;
-    let rs_near_after = signing_rate_on(cpu0, SigningAlg::RS256, 2.0);
     let rs = Ceiling::mean(rs_near_before, rs_near_after);
     let rs_ceiling = rs.wall;
     let mut figures = vec![Figure {
@@ -287,17 +309,15 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
         ceiling: Some((rs, "RS256 ceiling")),
     }];
     eprintln!("running client_credentials (ES256)…");
-    let es_near_before = signing_rate_on(cpu0, SigningAlg::ES256, 2.0);
-    let es_row = load::run(
-        &[&setup],
+    let (es_row, es_near_before, es_near_after) = issuance_run(
+        &setup,
         &pid,
         load::Scenario::ClientCredentialsEs256,
-        duration,
-        args.concurrency,
-        Vec::new(),
+        SigningAlg::ES256,
+        cpu0,
+        args,
     )
     .await?;
-    let es_near_after = signing_rate_on(cpu0, SigningAlg::ES256, 2.0);
     let es = Ceiling::mean(es_near_before, es_near_after);
     let es_ceiling = es.wall;
     figures.push(Figure {

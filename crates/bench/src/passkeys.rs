@@ -16,7 +16,7 @@ use userpool_core::keys::SigningAlg;
 
 use crate::load::measured_loop;
 use crate::server::{Running, free_port, server_pid};
-use crate::srp::{Api, admin_signer, has_tokens, per_cpu_second};
+use crate::sign_ins::{Api, admin_signer, has_tokens, signatures_worth, table_head, table_row};
 
 const POOL: &str = "us-east-1_PasskeyB1";
 const USERNAME: &str = "bench-user";
@@ -302,25 +302,12 @@ pub(crate) async fn run(
 
     let cores = if pinned { "1 (pinned)" } else { "all" };
     let m = &measured;
-    let worth = m.server_cpu / m.succeeded.max(1) as f64 * ceiling;
+    let worth = signatures_worth(m, ceiling);
     let mut report = format!(
         "Machine: {machine}\nServer: release build, SQLite, on {cores} core(s); load from another core, {concurrency} sign-ins in flight, {seconds} s; one user with one ES256 passkey (user verification required), one app client without a secret.\n\n"
     );
-    report.push_str("| measure | per second | p50 | p99 | errors | server CPU per sign-in | sign-ins per server-CPU-second | RS256 signatures' worth |\n|---|---|---|---|---|---|---|---|\n");
-    report.push_str(&format!(
-        "| RS256 signatures, one core, key parsed once (ceiling; mean of {ceiling_before:.0} before and {ceiling_after:.0} after the load) | {ceiling:.0} | | | | {:.3} ms | {ceiling:.0} | 1 |\n",
-        1000.0 / ceiling
-    ));
-    report.push_str(&format!(
-        "| {} | {:.1} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.1} | {worth:.2} |\n",
-        m.row.name,
-        m.row.rate,
-        m.row.p50_ms,
-        m.row.p99_ms,
-        m.row.errors,
-        m.server_ms_each(),
-        per_cpu_second(m),
-    ));
+    report.push_str(&table_head(ceiling_before, ceiling_after));
+    report.push_str(&table_row(m, ceiling));
     report.push_str(&format!(
         "\nA passkey sign-in is two round trips, a P-256 signature check, the step written and taken, and the tokens (two RS256 signatures): **{:.1} sign-ins per second** on one core, **{:.3}** of the RS256 ceiling ({worth:.2} signatures' worth of server CPU each).\n\nPeak server memory (VmHWM): **{:.1} MiB**.\n",
         m.row.rate,

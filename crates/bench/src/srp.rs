@@ -6,35 +6,26 @@
 //! and the load generator has one core of its own.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use userpool_core::keys::MasterKey;
+use serde_json::json;
+use userpool_core::keys::SigningAlg;
 use userpool_core::password::HashParams;
 use userpool_core::srp::{self, client};
-use userpool_core::store::{AccessKeyRecord, AccessKeyStore};
-use userpool_store::SqlStore;
 
-use userpool_core::keys::SigningAlg;
-
-use crate::load::{Measured, measured_loop};
+use crate::load::measured_loop;
 use crate::server::{Running, free_port, server_pid};
-use crate::sign::Signer;
+use crate::sign_ins::{
+    Api, admin_signer, has_tokens, per_cpu_second, signatures_worth, table_head, table_row,
+};
 
 const POOL: &str = "us-east-1_SrpBench1";
-const REGION: &str = "us-east-1";
 const USERNAME: &str = "bench-user";
 const PASSWORD: &str = "Bench-pass-1!";
 
 /// The pool's name as Cognito's SRP uses it: the part of the pool ID after `_`.
 fn realm() -> &'static str {
     POOL.split_once('_').map_or(POOL, |(_, name)| name)
-}
-
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// TIMESTAMP as the SDKs write it ("Sat Dec 5 20:13:46 UTC 2026"); the server only checks that
@@ -53,63 +44,11 @@ fn timestamp() -> String {
     )
 }
 
-/// The Cognito API at `base`: `operation` with `body`, SigV4-signed when a signer is given.
-#[derive(Clone)]
-pub(crate) struct Api {
-    pub(crate) http: reqwest::Client,
-    pub(crate) base: String,
-}
-
-impl Api {
-    pub(crate) async fn call(
-        &self,
-        signer: Option<&Signer>,
-        operation: &str,
-        body: &Value,
-    ) -> Result<Value, String> {
-        let body = body.to_string();
-        let target = format!("AWSCognitoIdentityProviderService.{operation}");
-        let host = self.base.trim_start_matches("http://");
-        let mut request = self
-            .http
-            .post(format!("{}/", self.base))
-            .header("content-type", "application/x-amz-json-1.1");
-        // The signer's headers include X-Amz-Target, which it signs.
-        match signer {
-            Some(signer) => {
-                for (name, value) in signer.headers(host, &target, body.as_bytes(), unix_now()) {
-                    request = request.header(name, value);
-                }
-            }
-            None => request = request.header("x-amz-target", &target),
-        }
-        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!(
-                "{operation}: {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{operation}: {e}"))
-    }
-}
-
 /// The client's SRP ephemeral, reused across sign-ins to spare the load generator's core (the
 /// server draws a fresh b every time).
 struct Ephemeral {
     a: client::ClientSecret,
     a_hex: String,
-}
-
-pub(crate) fn has_tokens(answer: &Value) -> Result<(), String> {
-    let result = &answer["AuthenticationResult"];
-    if result["AccessToken"].is_string() && result["IdToken"].is_string() {
-        Ok(())
-    } else {
-        Err(format!("no tokens: {answer}"))
-    }
 }
 
 /// One whole `USER_SRP_AUTH` sign-in: the challenge, the claim, the tokens.
@@ -169,11 +108,6 @@ async fn password_sign_in(api: &Api, client_id: &str) -> Result<(), String> {
     has_tokens(&answer)
 }
 
-/// Sign-ins per second of the server's CPU.
-pub(crate) fn per_cpu_second(m: &Measured) -> f64 {
-    m.succeeded as f64 / m.server_cpu.max(f64::MIN_POSITIVE)
-}
-
 /// Milliseconds of one core for the server's SRP math of one sign-in alone (`server_ephemeral`
 /// and `session_key`, no HTTP, no store, no tokens), measured in this process.
 fn srp_math_ms(seconds: f64) -> f64 {
@@ -187,21 +121,6 @@ fn srp_math_ms(seconds: f64) -> f64 {
         n += 1;
     }
     1000.0 * start.elapsed().as_secs_f64() / f64::from(n)
-}
-
-/// An access key for the admin calls that set a pool up, written to the server's database
-/// (`url`) with the bench's master key.
-pub(crate) async fn admin_signer(url: &str) -> anyhow::Result<Signer> {
-    let store = SqlStore::open(url).await?;
-    let master = MasterKey::from_bytes(&[1u8; 32]);
-    let (key, secret) = AccessKeyRecord::generate(&master, "userpool-bench", unix_now());
-    store.insert_access_key(&key).await?;
-    store.close().await;
-    Ok(Signer {
-        key_id: key.id.clone(),
-        secret,
-        region: REGION.into(),
-    })
 }
 
 /// The report of the `srp` set.
@@ -314,11 +233,7 @@ pub(crate) async fn run(
     let mut report = format!(
         "Machine: {machine}\nServer: release build, SQLite, on {cores} core(s); load from another core, {concurrency} sign-ins in flight, {seconds} s per flow; one user, one app client without a secret.\n\n"
     );
-    report.push_str("| measure | per second | p50 | p99 | errors | server CPU per sign-in | sign-ins per server-CPU-second | RS256 signatures' worth |\n|---|---|---|---|---|---|---|---|\n");
-    report.push_str(&format!(
-        "| RS256 signatures, one core, key parsed once (ceiling; mean of {ceiling_before:.0} before and {ceiling_after:.0} after the load) | {ceiling:.0} | | | | {:.3} ms | {ceiling:.0} | 1 |\n",
-        1000.0 / ceiling
-    ));
+    report.push_str(&table_head(ceiling_before, ceiling_after));
     report.push_str(&format!(
         "| the server's SRP math of one sign-in alone (B = k·v + g^b, then S = (A·v^u)^b and the key), in this process | {:.0} | | | | {math_ms:.2} ms | {:.0} | {:.2} |\n",
         1000.0 / math_ms,
@@ -326,20 +241,10 @@ pub(crate) async fn run(
         math_ms / 1000.0 * ceiling
     ));
     for m in &measured {
-        report.push_str(&format!(
-            "| {} | {:.1} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.1} | {:.2} |\n",
-            m.row.name,
-            m.row.rate,
-            m.row.p50_ms,
-            m.row.p99_ms,
-            m.row.errors,
-            m.server_ms_each(),
-            per_cpu_second(m),
-            m.server_cpu / m.succeeded.max(1) as f64 * ceiling,
-        ));
+        report.push_str(&table_row(m, ceiling));
     }
     let srp = &measured[0];
-    let worth = srp.server_cpu / srp.succeeded.max(1) as f64 * ceiling;
+    let worth = signatures_worth(srp, ceiling);
     report.push_str(&format!(
         "\nServer CPU: utime + stime of the server's process (all its threads) over each run, from `/proc/PID/stat`, divided by the sign-ins; the client half of SRP runs on the load generator's one core and bounds \"per second\", not the server.\n\nA whole SRP sign-in costs the server **{:.2} ms** of CPU, **{worth:.2} RS256 signatures' worth**: {:.0} sign-ins per server-CPU-second, **{:.3}** of the ceiling (goal: at most 5 signatures' worth, at least 0.20 of the ceiling: {}).\n",
         srp.server_ms_each(),
