@@ -35,7 +35,23 @@ def check(ok, what):
     print(f"ok: {what}", flush=True)
 
 
+_failed = []
+
+
+def check_on(ok, what):
+    """`check` that lists a failed check and goes on, so one wrong answer does not hide the
+    others; `summary` then fails the run with the list."""
+    if not ok:
+        _failed.append(what)
+        print(f"FAILED: {what}", flush=True)
+        return
+    check(ok, what)
+
+
 def summary():
+    if _failed:
+        print(f"{_passed} passed, {len(_failed)} failed:\n" + "\n".join(_failed))
+        sys.exit(1)
     print(f"{_passed} passed, 0 failed")
 
 

@@ -20,12 +20,9 @@ exit (a failed check does not stop the run; an unexpected exception does).
 """
 
 import base64
-import email
-import email.policy
 import hashlib
 import hmac
 import json
-import re
 import sys
 import time
 import urllib.error
@@ -42,22 +39,8 @@ import passkey_device
 from passkey_device import b64url, unb64url
 from common import client, error_of
 
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print(f"FAILED: {what}", flush=True)
-        return
-    common.check(ok, what)
-
-
-def summary():
-    if failures:
-        print(f"{common._passed} passed, {len(failures)} failed:\n" + "\n".join(failures))
-        sys.exit(1)
-    common.summary()
+check = common.check_on
+summary = common.summary
 
 
 ENDPOINT, KEY, SECRET, OUTBOX = sys.argv[1:5]

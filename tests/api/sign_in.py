@@ -18,12 +18,9 @@ stop the run; an unexpected exception does).
 
 import base64
 import contextlib
-import email
-import email.policy
 import hashlib
 import hmac
 import json
-import os
 import re
 import struct
 import sys
@@ -38,22 +35,8 @@ from common import client, error_of
 
 # A failed check is listed and the run goes on, so one wrong answer does not hide the others;
 # summary() then fails the run with the list. (Shape problems still end the run at once.)
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print(f"FAILED: {what}", flush=True)
-        return
-    common.check(ok, what)
-
-
-def summary():
-    if failures:
-        print(f"{common._passed} passed, {len(failures)} failed:\n" + "\n".join(failures))
-        sys.exit(1)
-    common.summary()
+check = common.check_on
+summary = common.summary
 
 
 ENDPOINT, KEY, SECRET, OUTBOX = sys.argv[1:5]
@@ -101,28 +84,8 @@ def secret_hash(client_id, client_secret, username):
 
 def newest_code(address, after=None):
     """The 6-digit code in the newest outbox message to `address` (newer than the file `after`),
-    and its file name. Names are `{millis}-{seq}-{to}.eml` (`.sms` for text messages), so they
-    sort by time, then sequence."""
-    deadline = time.time() + 5
-    while True:
-        found = []
-        for p in [*Path(OUTBOX).glob("*.eml"), *Path(OUTBOX).glob("*.sms")]:
-            millis, seq, to = p.name[:-4].split("-", 2)
-            if to == address:
-                found.append(((int(millis), int(seq)), p))
-        found.sort()
-        if found and found[-1][1].name != after:
-            break
-        if time.time() > deadline:
-            raise AssertionError(f"no new message to {address} in {OUTBOX}")
-        time.sleep(0.1)
-    path = found[-1][1]
-    if path.suffix == ".sms":  # a text message: the body alone
-        body = path.read_text()
-    else:
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = message.get_body(("plain", "html")).get_content()
-    return re.search(r"\b(\d{6})\b", body).group(1), path.name
+    and its file name."""
+    return common.newest_outbox_code(OUTBOX, address, after)
 
 
 def other_code(code):

@@ -381,7 +381,7 @@ impl Auth {
     }
 
     /// The `WEB_AUTHN` challenge of a sign-in that began at `started_ms`: request options
-    /// listing the user's passkeys for the pool's relying party, kept in a pending step.
+    /// listing the user's `passkeys` for the pool's relying party, kept in a pending step.
     pub(super) async fn begin_passkey_sign_in(
         &self,
         view: &PoolView,
@@ -389,12 +389,11 @@ impl Auth {
         user: UserRecord,
         started_ms: i64,
         default_rp_id: Option<&str>,
+        passkeys: Vec<PasskeyRecord>,
     ) -> AuthResult<Next> {
         let lifetime = crate::lifecycle::challenge_lifetime(client.config.auth_session_validity);
         let rp = self.relying_party(view, default_rp_id, lifetime)?;
-        let credentials: Vec<Credential> = self
-            .passkeys(view, &user.username)
-            .await?
+        let credentials: Vec<Credential> = passkeys
             .iter()
             .filter(|p| p.relying_party_id == rp.id)
             .filter_map(credential_of)

@@ -10,7 +10,7 @@ use super::{Auth, AuthError, AuthResult, ErrorKind};
 use crate::crypto::random_token;
 use crate::directory::PoolView;
 use crate::model::{MfaConfiguration, MfaFactor, UserStatus};
-use crate::store::{ClientRecord, PendingKind, UserRecord};
+use crate::store::{ClientRecord, PasskeyRecord, PendingKind, UserRecord};
 
 /// A first factor of `USER_AUTH`, by its challenge name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,16 @@ impl Auth {
         view: &PoolView,
         user: Option<&UserRecord>,
     ) -> AuthResult<Vec<FirstFactor>> {
+        Ok(self.factors_and_passkeys(view, user).await?.0)
+    }
+
+    /// [`Auth::first_factors`], with the user's passkeys when the pool may offer them (read
+    /// once: a passkey sign-in lists them in its options).
+    async fn factors_and_passkeys(
+        &self,
+        view: &PoolView,
+        user: Option<&UserRecord>,
+    ) -> AuthResult<(Vec<FirstFactor>, Vec<PasskeyRecord>)> {
         let config = &view.pool.config;
         let mfa_required = config.mfa_configuration == MfaConfiguration::On;
         let mut out = Vec::new();
@@ -95,7 +105,7 @@ impl Auth {
         // Codes and passkeys are for confirmed users of the pool's own: not for a federated
         // user (their provider signs them in), nor one who owes a confirmation or a password.
         let Some(user) = user.filter(|u| u.status == UserStatus::Confirmed) else {
-            return Ok(out);
+            return Ok((out, Vec::new()));
         };
         if config.allows_first_factor("EMAIL_OTP") && !mfa_required && has_verified(user, "email") {
             out.push(FirstFactor::EmailOtp);
@@ -107,13 +117,16 @@ impl Auth {
         {
             out.push(FirstFactor::SmsOtp);
         }
+        let mut passkeys = Vec::new();
         if config.allows_first_factor("WEB_AUTHN")
             && (!mfa_required || config.web_authn().verified_passkey_is_mfa())
-            && !self.passkeys(view, &user.username).await?.is_empty()
         {
-            out.push(FirstFactor::WebAuthn);
+            passkeys = self.passkeys(view, &user.username).await?;
+            if !passkeys.is_empty() {
+                out.push(FirstFactor::WebAuthn);
+            }
         }
-        Ok(out)
+        Ok((out, passkeys))
     }
 
     /// `USER_AUTH`'s start for the name `typed`: straight to `preferred` when the user can use
@@ -131,14 +144,17 @@ impl Auth {
             None => None,
             Some(name) => Some(self.allowed_factor(view, name)?),
         };
+        // A password proves itself: the password sign-in finds the user.
+        if let Some(f) = preferred.filter(|f| f.is_password()) {
+            return Ok(Begin::Password(f));
+        }
         let user = super::find_user(&*self.store, view, typed)
             .await?
             .filter(|u| u.enabled);
-        let available = self.first_factors(view, user.as_ref()).await?;
+        let (available, passkeys) = self.factors_and_passkeys(view, user.as_ref()).await?;
         match (preferred, user) {
-            (Some(f), _) if f.is_password() => Ok(Begin::Password(f)),
             (Some(f), Some(user)) if available.contains(&f) => self
-                .start_first_factor(view, client, user, f, started_ms, default_rp_id)
+                .start_first_factor(view, client, user, f, started_ms, default_rp_id, passkeys)
                 .await
                 .map(|n| Begin::Next(Box::new(n))),
             (_, user) => {
@@ -225,9 +241,21 @@ impl Auth {
                 ),
             ));
         }
-        self.start_first_factor(view, client, user, factor, data.started_ms, default_rp_id)
-            .await
-            .map(|n| Begin::Next(Box::new(n)))
+        let passkeys = match factor {
+            FirstFactor::WebAuthn => self.passkeys(view, &user.username).await?,
+            _ => Vec::new(),
+        };
+        self.start_first_factor(
+            view,
+            client,
+            user,
+            factor,
+            data.started_ms,
+            default_rp_id,
+            passkeys,
+        )
+        .await
+        .map(|n| Begin::Next(Box::new(n)))
     }
 
     /// The factor a challenge name means, if the pool allows it as a first factor.
@@ -250,7 +278,9 @@ impl Auth {
         Ok(factor)
     }
 
-    /// Begins a passwordless factor: a code sent by email or SMS, or a passkey's options.
+    /// Begins a passwordless factor: a code sent by email or SMS, or a passkey's options (for
+    /// the user's `passkeys`).
+    #[allow(clippy::too_many_arguments)] // the sign-in so far
     async fn start_first_factor(
         &self,
         view: &PoolView,
@@ -259,13 +289,14 @@ impl Auth {
         factor: FirstFactor,
         started_ms: i64,
         default_rp_id: Option<&str>,
+        passkeys: Vec<PasskeyRecord>,
     ) -> AuthResult<Next> {
         let medium = match factor {
             FirstFactor::EmailOtp => MfaFactor::Email,
             FirstFactor::SmsOtp => MfaFactor::Sms,
             FirstFactor::WebAuthn => {
                 return self
-                    .begin_passkey_sign_in(view, client, user, started_ms, default_rp_id)
+                    .begin_passkey_sign_in(view, client, user, started_ms, default_rp_id, passkeys)
                     .await;
             }
             FirstFactor::Password | FirstFactor::PasswordSrp => {

@@ -9,44 +9,18 @@ use serde_json::{Value, json};
 use userpool_core::auth::srp_realm;
 use userpool_core::srp;
 
-use crate::boto3::{Backend, Database, run_script};
+use crate::boto3::{Backend, run_with_outbox};
 use crate::browser::{OAuthServer, SPA};
 use crate::helpers::*;
 
-/// Starts a server on `backend` with an empty database and its own data directory, and runs
-/// the script with that directory's outbox. PostgreSQL is skipped without its URL.
-async fn run_sign_in(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(db) = Database::create(backend, dir.path()).await else {
-        return;
-    };
-    let data_dir = dir.path().display().to_string();
-    let outbox = dir.path().join("outbox").display().to_string();
-    {
-        let server = Server::start(
-            dir.path(),
-            &[
-                "--database",
-                &db.url,
-                "--data-dir",
-                &data_dir,
-                "--accept-any-credentials",
-                "--no-demo",
-            ],
-        );
-        run_script(&server, "sign_in.py", &[&outbox]);
-    }
-    db.drop().await;
-}
-
 #[tokio::test]
 async fn boto3_signs_users_in_on_sqlite() {
-    run_sign_in(Backend::Sqlite).await;
+    run_with_outbox(Backend::Sqlite, "sign_in.py", &[]).await;
 }
 
 #[tokio::test]
 async fn boto3_signs_users_in_on_postgres() {
-    run_sign_in(Backend::Postgres).await;
+    run_with_outbox(Backend::Postgres, "sign_in.py", &[]).await;
 }
 
 /// An unsigned call of the sign-in plane: status and body.

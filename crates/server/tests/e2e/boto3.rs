@@ -19,6 +19,32 @@ pub enum Backend {
     Postgres,
 }
 
+/// Starts a server on `backend` with an empty database, its own data directory and `extra`
+/// arguments, and runs `script` with that directory's outbox. PostgreSQL is skipped without
+/// its URL.
+pub async fn run_with_outbox(backend: Backend, script: &str, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = Database::create(backend, dir.path()).await else {
+        return;
+    };
+    let data_dir = dir.path().display().to_string();
+    let outbox = dir.path().join("outbox").display().to_string();
+    {
+        let mut args = vec![
+            "--database",
+            &db.url,
+            "--data-dir",
+            &data_dir,
+            "--accept-any-credentials",
+            "--no-demo",
+        ];
+        args.extend_from_slice(extra);
+        let server = Server::start(dir.path(), &args);
+        run_script(&server, script, &[&outbox]);
+    }
+    db.drop().await;
+}
+
 /// Runs `tests/api/{script}` with the server's URL, the credentials and `args`; fails the test
 /// with the script's output (and the server's log) unless every check passed. Returns what the
 /// script printed.

@@ -1,7 +1,5 @@
 //! The conformance case of the audit trail.
 
-use userpool_core::ids;
-use userpool_core::model::UserPoolConfig;
 use userpool_core::store::*;
 
 use super::Connect;
@@ -27,19 +25,7 @@ fn event(pool_id: &str, username: &str, n: i64, expires_at: i64) -> AuthEventRec
 
 pub async fn auth_events_are_listed_newest_first_in_pages_and_expire(b: &impl Connect) {
     let (s, other_node) = (b.connect().await, b.connect().await);
-    let pool_id = ids::new_pool_id("us-test-1");
-    let pool = PoolRecord {
-        id: pool_id.clone(),
-        config: UserPoolConfig {
-            pool_name: "audit".into(),
-            ..Default::default()
-        },
-        created_at: NOW,
-        updated_at: NOW,
-        key_generation: 0,
-        version: 0,
-    };
-    assert!(s.insert_pool(&pool).await.unwrap());
+    let pool_id = super::cases::new_pool(&*s).await;
     for n in 0..7 {
         // The last two expire first.
         let expires = if n >= 5 { NOW + 10 } else { NOW + 1000 };

@@ -28,7 +28,8 @@ fn pool(id: &str) -> PoolRecord {
     }
 }
 
-async fn new_pool(store: &dyn Store) -> String {
+/// A new pool in `store`; its ID.
+pub(super) async fn new_pool(store: &dyn Store) -> String {
     let id = ids::new_pool_id("us-test-1");
     assert!(store.insert_pool(&pool(&id)).await.unwrap());
     id

@@ -1,7 +1,5 @@
 //! The conformance case of users' passkeys.
 
-use userpool_core::ids;
-use userpool_core::model::UserPoolConfig;
 use userpool_core::store::*;
 
 use super::Connect;
@@ -24,19 +22,7 @@ fn passkey(pool_id: &str, username: &str, id: &str, at: i64) -> PasskeyRecord {
 
 pub async fn passkeys_are_unique_per_pool_counted_once_and_leave_with_their_user(b: &impl Connect) {
     let (s, other_node) = (b.connect().await, b.connect().await);
-    let pool_id = ids::new_pool_id("us-test-1");
-    let pool = PoolRecord {
-        id: pool_id.clone(),
-        config: UserPoolConfig {
-            pool_name: "passkeys".into(),
-            ..Default::default()
-        },
-        created_at: NOW,
-        updated_at: NOW,
-        key_generation: 0,
-        version: 0,
-    };
-    assert!(s.insert_pool(&pool).await.unwrap());
+    let pool_id = super::cases::new_pool(&*s).await;
     let first = passkey(&pool_id, "alice", "cred-a", NOW + 1);
     assert!(s.insert_passkey(&first).await.unwrap());
     assert!(
