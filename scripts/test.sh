@@ -81,7 +81,7 @@ cargo build -p userpool --locked
     npm ci --no-audit --no-fund --loglevel=error
     node --test
     echo "== real clients again, every server on PostgreSQL"
-    USERPOOL_NODE_BACKEND=postgres node --test openid-client.test.js aws-jwt-verify.test.js federation.test.js browser.test.js cognito-api.test.js sign-in.test.js triggers.test.js production.test.js passkeys.test.js passkey-pages.test.js
+    USERPOOL_NODE_BACKEND=postgres node --test openid-client.test.js aws-jwt-verify.test.js federation.test.js browser.test.js cognito-api.test.js sign-in.test.js triggers.test.js production.test.js passkeys.test.js passkey-pages.test.js signup-by-phone.test.js
 )
 
 echo "== fault harness, short form: nodes killed and PostgreSQL restarted under traffic (docs/operations.md)"

@@ -48,6 +48,23 @@ def check_on(ok, what):
     check(ok, what)
 
 
+def attrs(pairs):
+    """Cognito's `AttributeType` list of a dict."""
+    return [{"Name": k, "Value": v} for k, v in pairs.items()]
+
+
+def as_dict(attributes):
+    return {a["Name"]: a["Value"] for a in attributes}
+
+
+def fails(call, code, message=None, what=""):
+    """Checks (going on) that `call` fails with `code` (and `message`, when it is fixed)."""
+    got_code, got_message = error_of(call)
+    ok = got_code == code and (message is None or got_message == message)
+    check_on(ok, f"{what}: {got_code} {got_message!r} (expected {code} {message!r})")
+    return got_message
+
+
 def summary():
     if _failed:
         print(f"{_passed} passed, {len(_failed)} failed:\n" + "\n".join(_failed))

@@ -37,7 +37,7 @@ from pycognito.aws_srp import AWSSRP
 import common
 import passkey_device
 from passkey_device import b64url, unb64url
-from common import client, error_of
+from common import attrs, client, error_of, fails
 
 check = common.check_on
 summary = common.summary
@@ -56,17 +56,6 @@ EXPIRED = "Invalid session for the user, session is expired."
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def attrs(pairs):
-    return [{"Name": k, "Value": v} for k, v in pairs.items()]
-
-
-def fails(call, code, message=None, what=""):
-    """Checks that `call` fails with `code` (and `message`, when it is fixed)."""
-    got_code, got_message = error_of(call)
-    ok = got_code == code and (message is None or got_message == message)
-    check(ok, f"{what}: {got_code} {got_message!r} (expected {code} {message!r})")
-    return got_message
 
 
 def refused(call, what):

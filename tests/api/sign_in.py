@@ -31,7 +31,7 @@ import warrant_lite
 from pycognito.aws_srp import AWSSRP, generate_hash_device
 
 import common
-from common import client, error_of
+from common import as_dict, attrs, client, error_of, fails
 
 # A failed check is listed and the run goes on, so one wrong answer does not hide the others;
 # summary() then fails the run with the list. (Shape problems still end the run at once.)
@@ -54,21 +54,6 @@ warrant_lite.temp_locale = lambda _locale: contextlib.nullcontext()
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def attrs(pairs):
-    return [{"Name": k, "Value": v} for k, v in pairs.items()]
-
-
-def as_dict(attributes):
-    return {a["Name"]: a["Value"] for a in attributes}
-
-
-def fails(call, code, message=None, what=""):
-    """Checks that `call` fails with `code` (and `message`, when Cognito's is known)."""
-    got_code, got_message = error_of(call)
-    ok = got_code == code and (message is None or got_message == message)
-    check(ok, f"{what}: {got_code} {got_message!r} (expected {code} {message!r})")
-    return got_message
 
 
 def claims(jwt):

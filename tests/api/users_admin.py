@@ -15,21 +15,13 @@ failure. What reaches the outbox and the sign-in pages is checked by the Rust te
 import datetime
 import sys
 
-from common import check, client, error_of, summary
+from common import as_dict, attrs, check, client, error_of, summary
 
 ENDPOINT, KEY, SECRET, POOL = sys.argv[1:5]
 cognito = client(ENDPOINT, KEY, SECRET)
 unchecked = client(ENDPOINT, KEY, SECRET, validate=False)
 NO_POOL = "us-east-1_Nope12345"
 NOT_FOUND = ("UserNotFoundException", "User does not exist.")
-
-
-def attrs(pairs):
-    return [{"Name": k, "Value": v} for k, v in pairs.items()]
-
-
-def as_dict(attributes):
-    return {a["Name"]: a["Value"] for a in attributes}
 
 
 def status(name):

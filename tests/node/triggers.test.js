@@ -10,8 +10,8 @@
 // consent forms are posted with fetch and a cookie jar (no browser). One server for the file;
 // SQLite by default, a fresh PostgreSQL database with USERPOOL_NODE_BACKEND=postgres.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -34,6 +34,8 @@ import * as preAuthentication from './lambda/preAuthentication.js';
 import * as preSignUp from './lambda/preSignUp.js';
 import * as preTokenGeneration from './lambda/preTokenGeneration.js';
 import * as preTokenGenerationV1 from './lambda/preTokenGenerationV1.js';
+import * as smsCustomMessage from './lambda/sms-customMessage.js';
+import * as smsSender from './lambda/sms-customSmsSender.js';
 import * as userMigration from './lambda/userMigration.js';
 import * as verifyAuthChallenge from './lambda/verifyAuthChallenge.js';
 
@@ -240,7 +242,7 @@ before(async () => {
     functions: {
       preSignUp, postConfirmation, preAuthentication, postAuthentication, customMessage, preTokenGeneration,
       preTokenGenerationV1, defineAuthChallenge, createAuthChallenge, verifyAuthChallenge, userMigration,
-      customEmailSender,
+      customEmailSender, smsCustomMessage, smsSender,
       misbehave: { module: misbehave, timeoutMs: 15_000 },
     },
   });
@@ -1585,5 +1587,375 @@ describe('federation (oidc-provider)', () => {
     assert.equal(eventsOf('PostConfirmation_ConfirmSignUp').length, 0, trace());
     assert.equal(eventsOf('TokenGeneration_HostedAuth').length, 0, trace());
     await assertNoUser(MAIN_POOL, userName);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Codes by text message. A pool that auto-verifies phone numbers confirms sign-ups by SMS;
+// resets go to a verified phone (AccountRecoverySetting verified_phone_number first, or no
+// setting); phone numbers are verified by SMS; invitations go by SMS when asked. The custom
+// message trigger's `smsMessage` (≤ 140 characters, with {####}) is the text that reaches the
+// phone, here the development outbox's `{millis}-{seq}-{phone}.sms` files; a CustomSMSSender
+// gets the code sealed instead, and nothing is texted by the server.
+
+describe('codes by text message (SMS): CustomMessage smsMessage and CustomSMSSender', () => {
+  const SNS = { SnsCallerArn: `arn:aws:iam::${ACCOUNT}:role/userpool-sms`, ExternalId: 'userpool-triggers' };
+  const SMS_TEXTS = {
+    signUp: 'Acme: your sign-up code is ',
+    resend: 'Acme: your sign-up code, again: ',
+    forgot: 'Acme: reset your password with ',
+    update: 'Acme: confirm your new number with ',
+    verify: 'Acme: verify your number with ',
+  };
+  const seenSms = new Set();
+  /** A phone number of its own for each user, so that outbox files name one user each. */
+  const newPhone = () => `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+
+  /** The outbox's text messages to `phone`, oldest first, as { name, text } (the body alone). */
+  function smsMessages(phone) {
+    let names;
+    try { names = readdirSync(join(dir, 'outbox')); } catch { return []; }
+    return names
+      .map((name) => ({ name, m: name.match(/^(\d+)-(\d+)-(.+)\.sms$/) }))
+      .filter(({ m }) => m && m[3] === phone)
+      .sort((a, b) => Number(a.m[1]) - Number(b.m[1]) || Number(a.m[2]) - Number(b.m[2]))
+      .map(({ name }) => ({ name, text: readFileSync(join(dir, 'outbox', name), 'utf8') }));
+  }
+  /** The newest text to `phone` not read before; waits up to 5 s for it. */
+  async function newestSms(phone) {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const fresh = smsMessages(phone).filter(({ name }) => !seenSms.has(name)).at(-1);
+      if (fresh) {
+        seenSms.add(fresh.name);
+        return fresh.text;
+      }
+      assert.ok(Date.now() < deadline, `no new text message to ${phone} in ${join(dir, 'outbox')}`);
+      await sleep(100);
+    }
+  }
+  /** The six-digit code of a text that is exactly `prefix` followed by the code. */
+  function codeAfter(text, prefix) {
+    assert.ok(text.startsWith(prefix), `the app's text, not ${JSON.stringify(text)}`);
+    const code = text.slice(prefix.length);
+    assert.match(code, /^\d{6}$/, `the code in place of {####}: ${JSON.stringify(text)}`);
+    return code;
+  }
+  /** CodeDeliveryDetails of a text to `phone`, masked as Cognito masks it (its last four digits). */
+  function assertSmsDelivery(details, phone) {
+    assert.equal(details?.DeliveryMedium, 'SMS', JSON.stringify(details));
+    assert.equal(details.AttributeName, 'phone_number', JSON.stringify(details));
+    assert.match(details.Destination, /^\+\*+\d{4}$/, JSON.stringify(details));
+    assert.ok(details.Destination.endsWith(phone.slice(-4)), JSON.stringify(details));
+  }
+  /** The one CustomSMSSender delivery of `source` to `phone` (waits up to 5 s): its opened code. */
+  async function sentTo(phone, source, poolId) {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const found = smsSender.delivered.filter((d) => d.to === phone && d.source === source);
+      if (found.length) {
+        assert.equal(found.length, 1, `one ${source} to ${phone}: ${JSON.stringify(found)}`);
+        const [d] = found;
+        assert.equal(d.error, undefined, `the sender opened the code: ${d.error}`);
+        assert.equal(d.type, 'customSMSSenderRequestV1', JSON.stringify(d));
+        assert.match(d.code, /^\d{6}$|^\S{8,}$/, JSON.stringify(d));
+        assert.equal(d.context['userpool-id'], poolId, JSON.stringify(d.context));
+        return d.code;
+      }
+      assert.ok(Date.now() < deadline, `${source} to ${phone}: ${JSON.stringify(smsSender.delivered.map((x) => [x.source, x.to, x.error]))}; calls: ${trace()}`);
+      await sleep(100);
+    }
+  }
+  /** The sender's event of `source` for `userName`: as received, through the webhook, the code sealed. */
+  function senderEvent(source, { poolId, userName, clientId, phone, code }) {
+    const calls = eventsOf(source, userName);
+    assert.equal(calls.length, 1, `one ${source} for ${userName}: ${trace()}`);
+    const [call] = calls;
+    assert.equal(call.via, 'webhook');
+    assert.equal(call.path, '/webhook/smsSender');
+    assertEnvelope(call.event, { source, poolId, userName, clientId });
+    assert.equal(call.event.request.type, 'customSMSSenderRequestV1');
+    assert.equal(call.event.request.userAttributes.phone_number, phone);
+    assert.equal(typeof call.event.request.code, 'string');
+    assert.ok(!call.event.request.code.includes(code), 'the code is sealed, not in the clear');
+    return call.event;
+  }
+  /** The custom message event of `source` for `userName`, called through Lambda's Invoke. */
+  function messageEvent(source, { poolId, userName, clientId, phone }) {
+    const calls = eventsOf(source, userName);
+    assert.equal(calls.length, 1, `one ${source} for ${userName}: ${trace()}`);
+    const [call] = calls;
+    assert.equal(call.via, 'lambda');
+    assert.equal(call.functionName, 'smsCustomMessage');
+    assertEnvelope(call.event, { source, poolId, userName, clientId });
+    assert.equal(call.event.request.codeParameter, '{####}');
+    assert.equal(call.event.request.userAttributes.phone_number, phone);
+    return call.event;
+  }
+  async function userAttributes(poolId, username) {
+    const user = await send('AdminGetUser', { UserPoolId: poolId, Username: username });
+    return { status: user.UserStatus, ...asMap(user.UserAttributes) };
+  }
+  /** Nothing was texted to these phones by the server (after a moment for a detached send). */
+  async function assertNoSms(...phones) {
+    await sleep(300);
+    for (const phone of phones) assert.deepEqual(smsMessages(phone).map((m) => m.text), [], `no text to ${phone}`);
+  }
+
+  before(async () => {
+    // Resets: a verified phone first, then a verified email.
+    await apiPool('smsmsg', { CustomMessage: arn('smsCustomMessage') }, {
+      extra: {
+        AutoVerifiedAttributes: ['phone_number'], SmsConfiguration: SNS,
+        AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_phone_number', Priority: 1 }, { Name: 'verified_email', Priority: 2 }] },
+      },
+    });
+    // No AccountRecoverySetting: Cognito's legacy order, a verified phone first. The sender is a webhook.
+    await apiPool('smssender', {
+      CustomSMSSender: { LambdaVersion: 'V1_0', LambdaArn: `${host.url}/webhook/smsSender` },
+      KMSKeyID: CODE_KEY_NAME,
+    }, { extra: { AutoVerifiedAttributes: ['phone_number'], SmsConfiguration: SNS } });
+  });
+
+  test('CustomMessage_SignUp and CustomMessage_ResendCode by SMS: the smsMessage is the text (code in place), and its code confirms and verifies the phone', async () => {
+    const { poolId, clientId } = pools.smsmsg;
+    const username = unique('smsup');
+    const phone = newPhone();
+    const out = await send('SignUp', {
+      ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: attrs({ phone_number: phone }),
+    });
+    assert.equal(out.UserConfirmed, false);
+    assertSmsDelivery(out.CodeDeliveryDetails, phone);
+    const first = await newestSms(phone);
+    codeAfter(first, SMS_TEXTS.signUp);
+    assert.doesNotMatch(first, /\{####\}/);
+    messageEvent('CustomMessage_SignUp', { poolId, userName: username, clientId, phone });
+
+    const resent = await send('ResendConfirmationCode', { ClientId: clientId, Username: username });
+    assertSmsDelivery(resent.CodeDeliveryDetails, phone);
+    const code = codeAfter(await newestSms(phone), SMS_TEXTS.resend);
+    messageEvent('CustomMessage_ResendCode', { poolId, userName: username, clientId, phone });
+    assert.equal(smsMessages(phone).length, 2, 'one text each, the app\'s');
+
+    await send('ConfirmSignUp', { ClientId: clientId, Username: username, ConfirmationCode: code });
+    const user = await userAttributes(poolId, username);
+    assert.equal(user.status, 'CONFIRMED');
+    assert.equal(user.phone_number, phone);
+    assert.equal(user.phone_number_verified, 'true', 'the code went to the phone: it is verified');
+    assert.ok((await passwordAuth(clientId, username)).AuthenticationResult?.AccessToken);
+  });
+
+  test('smsMessage rules: exactly 140 characters replaces the text; 141, or no {####}, leaves the default text, whose code still confirms', async () => {
+    const { poolId, clientId } = pools.smsmsg;
+    const fits = unique('sms140-');
+    const fitsPhone = newPhone();
+    await send('SignUp', { ClientId: clientId, Username: fits, Password: PASSWORD, UserAttributes: attrs({ phone_number: fitsPhone }) });
+    const template = smsCustomMessage.sized(140);
+    assert.equal(template.length, 140);
+    const text = await newestSms(fitsPhone);
+    assert.equal(text.length, 140, JSON.stringify(text));
+    const code140 = codeAfter(text, template.slice(0, -'{####}'.length));
+    messageEvent('CustomMessage_SignUp', { poolId, userName: fits, clientId, phone: fitsPhone });
+    await send('ConfirmSignUp', { ClientId: clientId, Username: fits, ConfirmationCode: code140 });
+    assert.equal((await userAttributes(poolId, fits)).status, 'CONFIRMED');
+
+    for (const prefix of ['sms141-', 'smsnocode-']) {
+      const username = unique(prefix);
+      const phone = newPhone();
+      await send('SignUp', { ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: attrs({ phone_number: phone }) });
+      const fallback = await newestSms(phone);
+      messageEvent('CustomMessage_SignUp', { poolId, userName: username, clientId, phone });
+      assert.ok(!fallback.startsWith('Acme: '), `${prefix}: the default text, not the trigger's: ${JSON.stringify(fallback)}`);
+      assert.doesNotMatch(fallback, /\{####\}/);
+      const code = fallback.match(/\b(\d{6})\b/)?.[1];
+      assert.ok(code, `${prefix}: a code in the default text: ${JSON.stringify(fallback)}`);
+      await send('ConfirmSignUp', { ClientId: clientId, Username: username, ConfirmationCode: code });
+      assert.equal((await userAttributes(poolId, username)).status, 'CONFIRMED', prefix);
+      assert.equal(smsMessages(phone).length, 1, `${prefix}: one text`);
+    }
+  });
+
+  test('CustomMessage_ForgotPassword by SMS to a verified phone (AccountRecoverySetting phone first), the code resets; an unverified phone falls to the email', async () => {
+    const { poolId, clientId } = pools.smsmsg;
+    const username = unique('smsfp');
+    const email = `${username}@example.test`;
+    const phone = newPhone();
+    await confirmedUser(poolId, username, email, { phone_number: phone, phone_number_verified: 'true' });
+    host.clear();
+    const out = await send('ForgotPassword', { ClientId: clientId, Username: username });
+    assertSmsDelivery(out.CodeDeliveryDetails, phone);
+    const code = codeAfter(await newestSms(phone), SMS_TEXTS.forgot);
+    const event = messageEvent('CustomMessage_ForgotPassword', { poolId, userName: username, clientId, phone });
+    assert.equal(event.request.userAttributes.phone_number_verified, 'true');
+    await sleep(300);
+    assert.deepEqual(outboxMessages(dir, email), [], 'the verified phone comes first: nothing mailed');
+    await send('ConfirmForgotPassword', { ClientId: clientId, Username: username, ConfirmationCode: code, Password: NEW_PASSWORD });
+    assert.ok((await passwordAuth(clientId, username, NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+    await refusedWith(passwordAuth(clientId, username, PASSWORD), 'NotAuthorizedException');
+
+    // The phone is not verified: the next mechanism, the verified email (the default email text).
+    const other = unique('smsfpmail');
+    const otherEmail = `${other}@example.test`;
+    const otherPhone = newPhone();
+    await confirmedUser(poolId, other, otherEmail, { phone_number: otherPhone });
+    const mailed = await send('ForgotPassword', { ClientId: clientId, Username: other });
+    assert.equal(mailed.CodeDeliveryDetails?.DeliveryMedium, 'EMAIL', JSON.stringify(mailed.CodeDeliveryDetails));
+    assert.equal(mailed.CodeDeliveryDetails.AttributeName, 'email');
+    const mailedCode = await outboxCode(dir, otherEmail, { pattern: /\b(\d{6})\b/ });
+    assert.equal(eventsOf('CustomMessage_ForgotPassword', other).length, 1, trace());
+    await assertNoSms(otherPhone);
+    await send('ConfirmForgotPassword', { ClientId: clientId, Username: other, ConfirmationCode: mailedCode, Password: NEW_PASSWORD });
+    assert.ok((await passwordAuth(clientId, other, NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+  });
+
+  test('CustomMessage_UpdateUserAttribute (a new phone_number) and CustomMessage_VerifyUserAttribute (GetUserAttributeVerificationCode phone_number) by SMS: the codes verify', async () => {
+    const { poolId, clientId } = pools.smsmsg;
+    const username = unique('smsupd');
+    const oldPhone = newPhone();
+    const phone = newPhone();
+    await confirmedUser(poolId, username, `${username}@example.test`, { phone_number: oldPhone, phone_number_verified: 'true' });
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    host.clear();
+    const updated = await send('UpdateUserAttributes', { AccessToken: tokens.AccessToken, UserAttributes: attrs({ phone_number: phone }) });
+    assert.equal(updated.CodeDeliveryDetailsList?.length, 1, JSON.stringify(updated));
+    assertSmsDelivery(updated.CodeDeliveryDetailsList[0], phone);
+    const updateCode = codeAfter(await newestSms(phone), SMS_TEXTS.update);
+    messageEvent('CustomMessage_UpdateUserAttribute', { poolId, userName: username, clientId, phone });
+    await assertNoSms(oldPhone);
+    let user = await userAttributes(poolId, username);
+    assert.equal(user.phone_number, phone);
+    assert.notEqual(user.phone_number_verified, 'true', 'the new number awaits its code');
+    await send('VerifyUserAttribute', { AccessToken: tokens.AccessToken, AttributeName: 'phone_number', Code: updateCode });
+    user = await userAttributes(poolId, username);
+    assert.equal(user.phone_number, phone);
+    assert.equal(user.phone_number_verified, 'true');
+
+    const verifier = unique('smsver');
+    const verifierPhone = newPhone();
+    await confirmedUser(poolId, verifier, `${verifier}@example.test`, { phone_number: verifierPhone });
+    const { AuthenticationResult: theirs } = await passwordAuth(clientId, verifier);
+    host.clear();
+    const asked = await send('GetUserAttributeVerificationCode', { AccessToken: theirs.AccessToken, AttributeName: 'phone_number' });
+    assertSmsDelivery(asked.CodeDeliveryDetails, verifierPhone);
+    const verifyCode = codeAfter(await newestSms(verifierPhone), SMS_TEXTS.verify);
+    messageEvent('CustomMessage_VerifyUserAttribute', { poolId, userName: verifier, clientId, phone: verifierPhone });
+    assert.equal((await userAttributes(poolId, verifier)).phone_number_verified ?? 'false', 'false');
+    await send('VerifyUserAttribute', { AccessToken: theirs.AccessToken, AttributeName: 'phone_number', Code: verifyCode });
+    assert.equal((await userAttributes(poolId, verifier)).phone_number_verified, 'true');
+  });
+
+  test('CustomMessage_AdminCreateUser by SMS (DesiredDeliveryMediums SMS): {username} and {####} (the temporary password) in place; the password signs in', async () => {
+    const { poolId, clientId } = pools.smsmsg;
+    const username = unique('smsadm');
+    const phone = newPhone();
+    await send('AdminCreateUser', {
+      UserPoolId: poolId, Username: username, DesiredDeliveryMediums: ['SMS'],
+      UserAttributes: attrs({ phone_number: phone, phone_number_verified: 'true' }),
+    });
+    const text = await newestSms(phone);
+    const prefix = `Acme: hi ${username}, your temporary password is `;
+    assert.ok(text.startsWith(prefix), `the app's text with the username in place: ${JSON.stringify(text)}`);
+    const temporary = text.slice(prefix.length);
+    assert.ok(temporary.length >= 8 && !/[{}\s]/.test(temporary), `a temporary password in place of {####}: ${JSON.stringify(text)}`);
+    const event = messageEvent('CustomMessage_AdminCreateUser', { poolId, userName: username, clientId: CLIENT_ID_NOT_APPLICABLE, phone });
+    assert.equal(event.request.usernameParameter, '{username}');
+    assert.equal((await userAttributes(poolId, username)).status, 'FORCE_CHANGE_PASSWORD');
+
+    const challenged = await passwordAuth(clientId, username, temporary);
+    assert.equal(challenged.ChallengeName, 'NEW_PASSWORD_REQUIRED', 'the texted temporary password works');
+    const done = await send('RespondToAuthChallenge', {
+      ClientId: clientId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: challenged.Session,
+      ChallengeResponses: { USERNAME: username, NEW_PASSWORD: PASSWORD },
+    });
+    assert.ok(done.AuthenticationResult?.AccessToken);
+  });
+
+  test('CustomSMSSender_SignUp, _ResendCode and _ForgotPassword (webhook): sealed codes that open and confirm, then reset; nothing texted by the server', async () => {
+    const { poolId, clientId } = pools.smssender;
+    const username = unique('smssend');
+    const phone = newPhone();
+    smsSender.delivered.length = 0;
+    const out = await send('SignUp', {
+      ClientId: clientId, Username: username, Password: PASSWORD, UserAttributes: attrs({ phone_number: phone }),
+    });
+    assert.equal(out.UserConfirmed, false);
+    assertSmsDelivery(out.CodeDeliveryDetails, phone);
+    const signUpCode = await sentTo(phone, 'CustomSMSSender_SignUp', poolId);
+    assert.match(signUpCode, /^\d{6}$/);
+    senderEvent('CustomSMSSender_SignUp', { poolId, userName: username, clientId, phone, code: signUpCode });
+
+    const resent = await send('ResendConfirmationCode', { ClientId: clientId, Username: username });
+    assertSmsDelivery(resent.CodeDeliveryDetails, phone);
+    const code = await sentTo(phone, 'CustomSMSSender_ResendCode', poolId);
+    assert.match(code, /^\d{6}$/);
+    senderEvent('CustomSMSSender_ResendCode', { poolId, userName: username, clientId, phone, code });
+    await send('ConfirmSignUp', { ClientId: clientId, Username: username, ConfirmationCode: code });
+    let user = await userAttributes(poolId, username);
+    assert.equal(user.status, 'CONFIRMED');
+    assert.equal(user.phone_number_verified, 'true');
+
+    // No AccountRecoverySetting: the verified phone.
+    const asked = await send('ForgotPassword', { ClientId: clientId, Username: username });
+    assertSmsDelivery(asked.CodeDeliveryDetails, phone);
+    const resetCode = await sentTo(phone, 'CustomSMSSender_ForgotPassword', poolId);
+    assert.match(resetCode, /^\d{6}$/);
+    senderEvent('CustomSMSSender_ForgotPassword', { poolId, userName: username, clientId, phone, code: resetCode });
+    await send('ConfirmForgotPassword', { ClientId: clientId, Username: username, ConfirmationCode: resetCode, Password: NEW_PASSWORD });
+    assert.ok((await passwordAuth(clientId, username, NEW_PASSWORD)).AuthenticationResult?.AccessToken);
+
+    assert.equal(eventsOf('CustomMessage_SignUp').length + eventsOf('CustomMessage_ForgotPassword').length, 0, trace());
+    await assertNoSms(phone);
+    assertAllVia('webhook');
+  });
+
+  test('CustomSMSSender_UpdateUserAttribute, _VerifyUserAttribute and _AdminCreateUser (webhook): the codes verify the phone, the temporary password signs in', async () => {
+    const { poolId, clientId } = pools.smssender;
+    smsSender.delivered.length = 0;
+    const username = unique('smssupd');
+    const email = `${username}@example.test`;
+    const oldPhone = newPhone();
+    const phone = newPhone();
+    await confirmedUser(poolId, username, email, { phone_number: oldPhone, phone_number_verified: 'true' });
+    const { AuthenticationResult: tokens } = await passwordAuth(clientId, username);
+    host.clear();
+    const updated = await send('UpdateUserAttributes', { AccessToken: tokens.AccessToken, UserAttributes: attrs({ phone_number: phone }) });
+    assert.equal(updated.CodeDeliveryDetailsList?.length, 1, JSON.stringify(updated));
+    assertSmsDelivery(updated.CodeDeliveryDetailsList[0], phone);
+    const updateCode = await sentTo(phone, 'CustomSMSSender_UpdateUserAttribute', poolId);
+    assert.match(updateCode, /^\d{6}$/);
+    senderEvent('CustomSMSSender_UpdateUserAttribute', { poolId, userName: username, clientId, phone, code: updateCode });
+    await send('VerifyUserAttribute', { AccessToken: tokens.AccessToken, AttributeName: 'phone_number', Code: updateCode });
+    let user = await userAttributes(poolId, username);
+    assert.equal(user.phone_number, phone);
+    assert.equal(user.phone_number_verified, 'true');
+
+    const verifier = unique('smssver');
+    const verifierPhone = newPhone();
+    await confirmedUser(poolId, verifier, `${verifier}@example.test`, { phone_number: verifierPhone });
+    const { AuthenticationResult: theirs } = await passwordAuth(clientId, verifier);
+    const asked = await send('GetUserAttributeVerificationCode', { AccessToken: theirs.AccessToken, AttributeName: 'phone_number' });
+    assertSmsDelivery(asked.CodeDeliveryDetails, verifierPhone);
+    const verifyCode = await sentTo(verifierPhone, 'CustomSMSSender_VerifyUserAttribute', poolId);
+    assert.match(verifyCode, /^\d{6}$/);
+    senderEvent('CustomSMSSender_VerifyUserAttribute', { poolId, userName: verifier, clientId, phone: verifierPhone, code: verifyCode });
+    await send('VerifyUserAttribute', { AccessToken: theirs.AccessToken, AttributeName: 'phone_number', Code: verifyCode });
+    assert.equal((await userAttributes(poolId, verifier)).phone_number_verified, 'true');
+
+    const invited = unique('smssinv');
+    const invitedPhone = newPhone();
+    await send('AdminCreateUser', {
+      UserPoolId: poolId, Username: invited, DesiredDeliveryMediums: ['SMS'],
+      UserAttributes: attrs({ phone_number: invitedPhone, phone_number_verified: 'true' }),
+    });
+    const temporary = await sentTo(invitedPhone, 'CustomSMSSender_AdminCreateUser', poolId);
+    senderEvent('CustomSMSSender_AdminCreateUser', {
+      poolId, userName: invited, clientId: CLIENT_ID_NOT_APPLICABLE, phone: invitedPhone, code: temporary,
+    });
+    const challenged = await passwordAuth(clientId, invited, temporary);
+    assert.equal(challenged.ChallengeName, 'NEW_PASSWORD_REQUIRED', 'the temporary password the sender opened works');
+
+    await assertNoSms(oldPhone, phone, verifierPhone, invitedPhone);
+    assert.deepEqual(outboxMessages(dir, email), [], 'nothing mailed instead');
+    assertAllVia('webhook');
   });
 });

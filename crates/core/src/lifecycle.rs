@@ -88,6 +88,29 @@ pub fn reset_message(code: &str) -> (String, String) {
     )
 }
 
+/// The pool's own text for verification codes: `VerificationMessageTemplate.SmsMessage`, else
+/// `SmsVerificationMessage`.
+fn pool_sms_template(pool: &UserPoolConfig) -> Option<String> {
+    pool.verification_message_template
+        .as_ref()
+        .and_then(|t| t.get("SmsMessage").and_then(|m| m.as_str()))
+        .map(String::from)
+        .or_else(|| pool.sms_verification_message.clone())
+}
+
+/// The text message of a verification code: the pool's template, or Cognito's default.
+pub fn confirmation_sms(pool: &UserPoolConfig, code: &str) -> String {
+    pool_sms_template(pool)
+        .unwrap_or_else(|| "Your verification code is {####}. ".to_string())
+        .replace("{####}", code)
+}
+
+/// The text message of a password reset code: the pool's verification template when it has
+/// one (Cognito's single SMS template), else the reset text of the email.
+pub fn reset_sms(pool: &UserPoolConfig, code: &str) -> String {
+    pool_sms_template(pool).map_or_else(|| reset_message(code).1, |t| t.replace("{####}", code))
+}
+
 /// What a person typed on the sign-up page.
 pub struct SignUpInput<'a> {
     pub username: &'a str,

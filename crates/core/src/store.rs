@@ -146,6 +146,22 @@ pub struct UserRecord {
     pub version: i64,
 }
 
+#[cfg(test)]
+impl UserRecord {
+    /// A confirmed, enabled user of pool `p` with `attributes`, for unit tests.
+    pub fn for_tests(username: &str, attributes: &[(&str, &str)]) -> Self {
+        let attributes = attributes
+            .iter()
+            .map(|(n, v)| AttributeType {
+                name: (*n).into(),
+                value: (*v).into(),
+            })
+            .collect();
+        let status = crate::model::UserStatus::Confirmed;
+        Self::new("p", username.into(), "s".into(), status, attributes, 0)
+    }
+}
+
 impl UserRecord {
     /// A user as creation makes one: enabled, no password, MFA or sign-out yet.
     pub fn new(

@@ -15,7 +15,7 @@ use userpool_core::store::{ClientRecord, UserRecord};
 
 use super::member;
 use super::sign_in::{answer, app_client};
-use super::sign_up::delivery;
+use super::sign_up::details;
 use super::user_mfa::mfa_choices;
 use super::users::attributes;
 use crate::{Api, ApiError};
@@ -98,9 +98,11 @@ pub(super) async fn update_user_attributes(api: &Api, input: Value) -> Result<Va
             &super::passed(&input)?,
         )
         .await?;
-    Ok(match sent_to {
-        Some(email) => json!({ "CodeDeliveryDetailsList": [delivery(Some(&email), "")] }),
-        None => json!({}),
+    Ok(match sent_to.is_empty() {
+        false => {
+            json!({ "CodeDeliveryDetailsList": sent_to.iter().map(details).collect::<Vec<_>>() })
+        }
+        true => json!({}),
     })
 }
 
@@ -122,7 +124,7 @@ pub(super) async fn get_user_attribute_verification_code(
         view, user, client, ..
     } = account(api, &input).await?;
     let attribute: String = member(&input, "AttributeName")?;
-    let email = api
+    let sent_to = api
         .auth
         .send_attribute_code(
             &view,
@@ -135,7 +137,7 @@ pub(super) async fn get_user_attribute_verification_code(
             ),
         )
         .await?;
-    Ok(json!({ "CodeDeliveryDetails": delivery(Some(&email), "") }))
+    Ok(json!({ "CodeDeliveryDetails": details(&sent_to) }))
 }
 
 pub(super) async fn verify_user_attribute(api: &Api, input: Value) -> Result<Value, ApiError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use userpool_core::auth::{
-    Begin, Challenge, CustomStart, FirstFactor, Next, SignedIn, SrpChallenge,
+    Begin, Challenge, CustomStart, Delivery, FirstFactor, Next, SignedIn, SrpChallenge,
 };
 use userpool_core::directory::PoolView;
 use userpool_core::model::MfaFactor;
@@ -598,27 +598,15 @@ fn challenge(view: &PoolView, step: &Challenge) -> Value {
 /// Where an MFA code went, masked as Cognito masks it: `EMAIL` and `a***@e***`, or `SMS` and
 /// the phone number's last four digits (`+*******1234`).
 fn code_destination(user: &UserRecord, factor: MfaFactor) -> (&'static str, String) {
-    let value = |name: &str| {
-        user.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map_or("", |a| a.value.as_str())
+    let attribute = match factor {
+        MfaFactor::Email => "email",
+        _ => "phone_number",
     };
-    match factor {
-        MfaFactor::Email => ("EMAIL", super::sign_up::mask(value("email"))),
-        _ => {
-            let phone = value("phone_number");
-            let last: String = phone
-                .chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            ("SMS", format!("+*******{last}"))
-        }
-    }
+    let to = Delivery::of(user, attribute).unwrap_or_else(|| match factor {
+        MfaFactor::Email => Delivery::Email(String::new()),
+        _ => Delivery::Sms(String::new()),
+    });
+    (to.medium(), to.masked())
 }
 
 /// The tokens of a finished sign-in, from a new token family (what `/oauth2/token` issues

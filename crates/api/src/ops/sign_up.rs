@@ -4,9 +4,10 @@
 //! with the managed-login pages.
 
 use serde_json::{Value, json};
+use userpool_core::auth::Delivery;
 use userpool_core::crypto::sha256;
-use userpool_core::lifecycle::{SignUpInput, email_of};
-use userpool_core::model::AttributeType;
+use userpool_core::lifecycle::SignUpInput;
+use userpool_core::model::{AttributeType, UserPoolConfig};
 
 use super::member;
 use super::sign_in::{app_client, check_secret_hash};
@@ -31,29 +32,42 @@ async fn caller(
     Ok((view, client, username))
 }
 
-/// `CodeDeliveryDetailsType` of a code sent by email: the address masked as Cognito masks it
-/// (`a***@e***`). A name without an address (unknown, when the client hides unknown names)
-/// gets a stand-in of the same shape, stable for the name.
-pub(super) fn delivery(email: Option<&str>, typed: &str) -> Value {
-    let masked = match email {
-        Some(e) => mask(e),
-        // A name typed as an address is masked as a real one would be.
-        None if typed.contains('@') => mask(typed.trim()),
-        None => {
-            let letters = b"abcdefghijklmnopqrstuvwxyz";
-            let h = sha256(typed.as_bytes());
-            let first = typed.chars().next().unwrap_or('u');
-            let domain = letters[usize::from(h[0]) % letters.len()] as char;
-            format!("{first}***@{domain}***")
-        }
-    };
-    json!({ "Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email" })
+/// `CodeDeliveryDetailsType` of a code: where it went, masked as Cognito masks it. A name
+/// without an address (unknown, when the client hides unknown names) gets a stand-in of the
+/// shape a real user of the pool would get, stable for the name.
+pub(super) fn delivery(sent: Option<&Delivery>, typed: &str, pool: &UserPoolConfig) -> Value {
+    let to = sent.cloned().unwrap_or_else(|| stand_in(typed, pool));
+    details(&to)
 }
 
-pub(super) fn mask(email: &str) -> String {
-    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
-    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
-    format!("{}***@{}***", first(local), first(domain))
+/// `CodeDeliveryDetailsType` of a code sent to `to`.
+pub(super) fn details(to: &Delivery) -> Value {
+    json!({ "Destination": to.masked(), "DeliveryMedium": to.medium(), "AttributeName": to.attribute() })
+}
+
+/// Where a code to a user named `typed` would plausibly go: what was typed, when it is an
+/// address; else a phone in pools that verify phones, an email otherwise.
+fn stand_in(typed: &str, pool: &UserPoolConfig) -> Delivery {
+    let typed = typed.trim();
+    let h = sha256(typed.as_bytes());
+    if typed.starts_with('+') {
+        return Delivery::Sms(typed.to_string());
+    }
+    if typed.contains('@') {
+        return Delivery::Email(typed.to_string());
+    }
+    if pool
+        .auto_verified_attributes
+        .iter()
+        .any(|a| a == "phone_number")
+    {
+        let digits = u16::from_be_bytes([h[0], h[1]]) % 10_000;
+        return Delivery::Sms(format!("+1555555{digits:04}"));
+    }
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let first = typed.chars().next().unwrap_or('u');
+    let domain = letters[usize::from(h[0]) % letters.len()] as char;
+    Delivery::Email(format!("{first}@{domain}"))
 }
 
 pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -69,14 +83,14 @@ pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> 
         password: &password,
         attributes: &attributes,
     };
-    let user = api
+    let (user, sent_to) = api
         .auth
         .sign_up(&view, &client, &request, &super::passed(&input)?)
         .await?;
     let confirmed = user.status == userpool_core::model::UserStatus::Confirmed;
     let mut answer = json!({ "UserConfirmed": confirmed, "UserSub": user.sub });
-    if let Some(email) = email_of(&user).filter(|_| !confirmed) {
-        answer["CodeDeliveryDetails"] = delivery(Some(email), &username);
+    if let Some(to) = sent_to.filter(|_| !confirmed) {
+        answer["CodeDeliveryDetails"] = details(&to);
     }
     Ok(answer)
 }
@@ -96,7 +110,7 @@ pub(super) async fn resend_confirmation_code(api: &Api, input: Value) -> Result<
         .auth
         .resend_confirmation(&view, &client, &username, &super::passed(&input)?)
         .await?;
-    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_deref(), &username) }))
+    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_ref(), &username, &view.pool.config) }))
 }
 
 pub(super) async fn forgot_password(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -105,7 +119,7 @@ pub(super) async fn forgot_password(api: &Api, input: Value) -> Result<Value, Ap
         .auth
         .forgot_password(&view, &client, &username, &super::passed(&input)?)
         .await?;
-    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_deref(), &username) }))
+    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_ref(), &username, &view.pool.config) }))
 }
 
 pub(super) async fn confirm_forgot_password(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -130,14 +144,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_are_masked_as_cognito_masks_them() {
-        assert_eq!(mask("alice@example.test"), "a***@e***");
-        let stand_in = delivery(None, "nobody");
-        assert_eq!(stand_in, delivery(None, "nobody"));
+    fn unknown_names_get_a_stable_stand_in_of_the_pools_shape() {
+        let mut pool = UserPoolConfig::default();
+        let stand_in = delivery(None, "nobody", &pool);
+        assert_eq!(stand_in, delivery(None, "nobody", &pool));
         let shown = stand_in["Destination"].as_str().unwrap();
         assert!(
             shown.starts_with("n***@") && shown.ends_with("***"),
             "{shown}"
         );
+        assert_eq!(
+            delivery(None, "+15555550123", &pool)["Destination"],
+            "+*******0123"
+        );
+        pool.auto_verified_attributes = vec!["phone_number".into()];
+        let by_text = delivery(None, "nobody", &pool);
+        assert_eq!(by_text["DeliveryMedium"], "SMS");
+        assert_eq!(by_text["AttributeName"], "phone_number");
     }
 }

@@ -112,9 +112,14 @@ pub(super) async fn admin_create(api: &Api, input: Value) -> Result<Value, ApiEr
             )));
         }
     };
-    // No SMS is sent: email is the medium unless only SMS is asked for.
-    let by_email = member::<Option<Vec<String>>>(&input, "DesiredDeliveryMediums")?
-        .is_none_or(|m| m.is_empty() || m.iter().any(|m| m == "EMAIL"));
+    // Without `DesiredDeliveryMediums`, email [I: Cognito's default is SMS].
+    let mediums = member::<Option<Vec<String>>>(&input, "DesiredDeliveryMediums")?;
+    let asks = |medium: &str| {
+        mediums
+            .as_ref()
+            .is_some_and(|m| m.iter().any(|m| m == medium))
+    };
+    let by_email = mediums.as_ref().is_none_or(|m| m.is_empty()) || asks("EMAIL");
     let request = AdminNewUser {
         username: member(&input, "Username")?,
         attributes: member::<Option<Vec<AttributeType>>>(&input, "UserAttributes")?
@@ -122,6 +127,7 @@ pub(super) async fn admin_create(api: &Api, input: Value) -> Result<Value, ApiEr
         temporary_password: member(&input, "TemporaryPassword")?,
         action,
         by_email,
+        by_sms: asks("SMS"),
         force_alias_creation: member::<Option<bool>>(&input, "ForceAliasCreation")?
             .unwrap_or(false),
         passed: super::passed(&input)?,

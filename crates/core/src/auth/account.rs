@@ -11,7 +11,7 @@ use super::steps::{Challenge, Next, SignedIn, StepData};
 use super::{Auth, AuthError, AuthResult, ErrorKind, check_password_policy};
 use crate::crypto::TokenHash;
 use crate::directory::PoolView;
-use crate::lifecycle::{self, totp};
+use crate::lifecycle::totp;
 use crate::model::{AttributeType, MfaFactor, UserStatus};
 use crate::oauth::grant::USER_ADMIN_SCOPE;
 use crate::oauth::token::signed_in_before_cutoff;
@@ -127,9 +127,9 @@ impl Auth {
         Ok(changed)
     }
 
-    /// `UpdateUserAttributes`: the administrator's rules for each attribute, then a code to a
-    /// changed email address the pool verifies (`AutoVerifiedAttributes`). Returns the
-    /// address the code went to.
+    /// `UpdateUserAttributes`: the administrator's rules for each attribute, then a code to
+    /// each changed address the pool verifies (`AutoVerifiedAttributes`: an email, a phone
+    /// number by text). Returns where the codes went.
     pub async fn update_own_attributes(
         &self,
         view: &PoolView,
@@ -137,33 +137,31 @@ impl Auth {
         attributes: &[AttributeType],
         client: &ClientRecord,
         passed: &crate::triggers::TriggerInput,
-    ) -> AuthResult<Option<String>> {
+    ) -> AuthResult<Vec<super::Delivery>> {
         let updated = self
             .admin_update_attributes(&view.pool, user, attributes)
             .await?;
-        let changed = lifecycle::email_of(&updated) != lifecycle::email_of(user);
-        let verifies = view
-            .pool
-            .config
-            .auto_verified_attributes
-            .iter()
-            .any(|a| a == "email");
-        if changed && verifies && lifecycle::email_of(&updated).is_some() {
-            return self
-                .send_attribute_code(
-                    view,
-                    &updated,
-                    "email",
-                    super::CodeMessage::new(
-                        "CustomMessage_UpdateUserAttribute",
-                        Some(client),
-                        passed,
-                    ),
-                )
-                .await
-                .map(Some);
+        let mut sent = Vec::new();
+        for attribute in ["email", "phone_number"] {
+            let before = super::Delivery::of(user, attribute);
+            let after = super::Delivery::of(&updated, attribute);
+            let verifies = view
+                .pool
+                .config
+                .auto_verified_attributes
+                .iter()
+                .any(|a| a == attribute);
+            if after.is_none() || after == before || !verifies {
+                continue;
+            }
+            let source = "CustomMessage_UpdateUserAttribute";
+            let message = super::CodeMessage::new(source, Some(client), passed);
+            sent.push(
+                self.send_attribute_code(view, &updated, attribute, message)
+                    .await?,
+            );
         }
-        Ok(None)
+        Ok(sent)
     }
 
     /// Where the TOTP secret being set up for a signed-in user waits (one per user: a new

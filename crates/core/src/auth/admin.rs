@@ -37,8 +37,10 @@ pub struct AdminNewUser {
     /// Generated to meet the pool's password policy when absent.
     pub temporary_password: Option<String>,
     pub action: MessageAction,
-    /// Whether `DesiredDeliveryMediums` allows email (the only medium this server sends).
+    /// Whether `DesiredDeliveryMediums` asks for email (the default [I: Cognito's is SMS]).
     pub by_email: bool,
+    /// Whether `DesiredDeliveryMediums` asks for a text message to the phone number.
+    pub by_sms: bool,
     /// Whether an alias another user holds moves to the new user (else `AliasExistsException`).
     pub force_alias_creation: bool,
     /// `ClientMetadata` and `ValidationData`, for the triggers.
@@ -174,9 +176,8 @@ impl Auth {
             })
             .await?;
         }
-        if input.action == MessageAction::Send && input.by_email {
-            self.invite(view, &user, typed, &password, &input.passed)
-                .await;
+        if input.action == MessageAction::Send {
+            self.invite(view, &user, input, &password).await;
         }
         Ok(user)
     }
@@ -214,10 +215,7 @@ impl Auth {
                 new_password.set_on(u, now)
             })
             .await?;
-        if input.by_email {
-            self.invite(view, &user, input.username.trim(), &password, &input.passed)
-                .await;
-        }
+        self.invite(view, &user, input, &password).await;
         Ok(user)
     }
 
@@ -236,42 +234,16 @@ impl Auth {
             .ok_or_else(|| AuthError::new(ErrorKind::UserNotFound, "User does not exist."))
     }
 
-    /// Sends the invitation: the pool's `InviteMessageTemplate`, else Cognito's default.
+    /// Sends the invitation by each medium asked for: the pool's `InviteMessageTemplate`
+    /// (`EmailSubject`/`EmailMessage`, `SMSMessage`), else Cognito's default.
     async fn invite(
         &self,
         view: &PoolView,
         user: &UserRecord,
-        typed: &str,
+        input: &AdminNewUser,
         password: &str,
-        passed: &TriggerInput,
     ) {
-        let Some(email) = lifecycle::email_of(user) else {
-            tracing::warn!("invitation not sent: the user has no email");
-            return;
-        };
-        let source = "CustomMessage_AdminCreateUser";
-        let message = super::CodeMessage::new(source, None, passed);
-        if self
-            .custom_sender(view, user, password, &message, false)
-            .await
-        {
-            return;
-        }
-        if let Some((subject, body)) = self
-            .custom_email(
-                view,
-                user,
-                password,
-                Some(typed),
-                &super::CodeMessage::new(source, None, passed),
-            )
-            .await
-        {
-            if let Err(e) = self.mailer.send(email, &subject, &body).await {
-                tracing::error!(error = %e, "sending an invitation failed");
-            }
-            return;
-        }
+        let typed = input.username.trim();
         let template = view
             .pool
             .config
@@ -284,15 +256,35 @@ impl Auth {
                 .and_then(|v| v.as_str())
                 .map(String::from)
         };
-        let subject = field("EmailSubject").unwrap_or_else(|| "Your temporary password".into());
-        let body = field("EmailMessage").unwrap_or_else(|| {
-            "Your username is {username} and temporary password is {####}. ".into()
-        });
-        let body = body
-            .replace("{username}", typed)
-            .replace("{####}", password);
-        if let Err(e) = self.mailer.send(email, &subject, &body).await {
-            tracing::error!(error = %e, "sending an invitation failed");
+        let default = |sms: bool| {
+            let body =
+                field(if sms { "SMSMessage" } else { "EmailMessage" }).unwrap_or_else(|| {
+                    "Your username is {username} and temporary password is {####}. ".into()
+                });
+            let body = body
+                .replace("{username}", typed)
+                .replace("{####}", password);
+            let subject = field("EmailSubject").unwrap_or_else(|| "Your temporary password".into());
+            (subject, body)
+        };
+        let mediums = [("email", input.by_email), ("phone_number", input.by_sms)];
+        for (attribute, asked) in mediums {
+            if !asked {
+                continue;
+            }
+            let Some(to) = super::Delivery::of(user, attribute) else {
+                tracing::warn!(
+                    attribute,
+                    "invitation not sent: the user has no such address"
+                );
+                continue;
+            };
+            let message = super::CodeMessage {
+                username_shown: Some(typed),
+                ..super::CodeMessage::new("CustomMessage_AdminCreateUser", None, &input.passed)
+            };
+            self.deliver(view, user, &to, password, &message, default)
+                .await;
         }
     }
 
@@ -406,7 +398,8 @@ impl Auth {
     }
 
     /// `AdminResetUserPassword`: the password stops working (sign-in answers
-    /// `PasswordResetRequiredException`) and a reset code goes to the user's verified email.
+    /// `PasswordResetRequiredException`) and a reset code goes to the user's verified email or
+    /// phone, by the pool's recovery mechanisms.
     pub async fn admin_reset_user_password(
         &self,
         view: &PoolView,
@@ -414,23 +407,21 @@ impl Auth {
         passed: &TriggerInput,
     ) -> AuthResult<()> {
         local_only(user)?;
-        let verified = user
-            .attributes
-            .iter()
-            .any(|a| a.name == "email_verified" && a.value == "true");
-        if lifecycle::email_of(user).is_none() || !verified {
+        let sms = self.mailer.sends_sms();
+        let Some(to) = super::delivery::for_recovery(&view.pool.config, user, sms) else {
             return Err(AuthError::new(
                 ErrorKind::InvalidParameter,
                 "Cannot reset password for the user as there is no registered/verified email or phone_number",
             ));
-        }
+        };
         let user = self
             .modify_user(&view.pool.id, &user.username, |u| {
                 u.status = UserStatus::ResetRequired;
             })
             .await?;
         let message = super::CodeMessage::new("CustomMessage_ForgotPassword", None, passed);
-        self.send_code(view, Holder::User(&user), CodePurpose::Reset, message)
+        let (holder, purpose) = (Holder::User(&user), CodePurpose::Reset);
+        self.send_code(view, holder, purpose, Some(&to), message)
             .await
     }
 

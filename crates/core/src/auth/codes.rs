@@ -1,9 +1,11 @@
-//! One-time codes by email and the use cases built on them: sign-up, confirmation and its
-//! resend, forgotten-password reset. Codes are keyed at rest (HMAC under a key derived from the
-//! master key), die after five wrong guesses, and are sent on the lockout curve. Unknown names
-//! are counted and answered like real users unless the client reveals unknown users.
+//! One-time codes by email or text message and the use cases built on them: sign-up,
+//! confirmation and its resend, forgotten-password reset, attribute verification. Codes are
+//! keyed at rest (HMAC under a key derived from the master key), die after five wrong guesses,
+//! and are sent on the lockout curve. Unknown names are counted and answered like real users
+//! unless the client reveals unknown users.
 
 use super::audit::{Event, EventKind, Outcome};
+use super::delivery::{self, Delivery};
 use super::lockout;
 use super::{
     Auth, AuthError, AuthResult, ErrorKind, Next, check_password_policy, find_user,
@@ -22,6 +24,8 @@ pub struct CodeMessage<'a> {
     pub source: &'static str,
     pub client_id: Option<&'a str>,
     pub passed: &'a TriggerInput,
+    /// The username an invitation shows for `{username}`.
+    pub username_shown: Option<&'a str>,
 }
 
 impl<'a> CodeMessage<'a> {
@@ -34,6 +38,7 @@ impl<'a> CodeMessage<'a> {
             source,
             client_id: client.map(|c| c.client_id.as_str()),
             passed,
+            username_shown: None,
         }
     }
 }
@@ -47,6 +52,8 @@ pub enum CodePurpose {
     Reset,
     /// A signed-in user's (new) email address (`VerifyUserAttribute`).
     VerifyEmail,
+    /// A signed-in user's (new) phone number.
+    VerifyPhone,
 }
 
 impl CodePurpose {
@@ -55,12 +62,15 @@ impl CodePurpose {
             Self::Confirm => "confirm",
             Self::Reset => "reset",
             Self::VerifyEmail => "verify_email",
+            Self::VerifyPhone => "verify_phone",
         }
     }
     /// Cognito's lifetimes: a day to confirm or verify, an hour to reset.
     fn lifetime(self) -> i64 {
         match self {
-            Self::Confirm | Self::VerifyEmail => lifecycle::CONFIRM_CODE_LIFETIME,
+            Self::Confirm | Self::VerifyEmail | Self::VerifyPhone => {
+                lifecycle::CONFIRM_CODE_LIFETIME
+            }
             Self::Reset => lifecycle::RESET_CODE_LIFETIME,
         }
     }
@@ -98,11 +108,21 @@ impl Holder<'_> {
     /// Who a code of `purpose` is bound to: the holder, and for an address's verification
     /// also the address, so a code sent to one address never verifies another.
     fn bound(&self, purpose: CodePurpose) -> String {
-        match (purpose, self) {
-            (CodePurpose::VerifyEmail, Holder::User(u)) => {
-                format!("{}/{}", self.who(), lifecycle::email_of(u).unwrap_or(""))
+        let attribute = match purpose {
+            CodePurpose::VerifyEmail => "email",
+            CodePurpose::VerifyPhone => "phone_number",
+            CodePurpose::Confirm | CodePurpose::Reset => return self.who(),
+        };
+        match self {
+            Holder::User(u) => {
+                let address = Delivery::of(u, attribute);
+                format!(
+                    "{}/{}",
+                    self.who(),
+                    address.as_ref().map_or("", |d| d.address())
+                )
             }
-            _ => self.who(),
+            Holder::Unknown(_) => self.who(),
         }
     }
 }
@@ -136,14 +156,15 @@ impl Auth {
         Ok(true)
     }
 
-    /// Makes, stores and sends a code of `purpose`, unless sends for this holder are paused
-    /// (see [`lockout::sends_paused`]). Unknown names do the same counting and the same code
-    /// write (under a name no user can have), so the work and the answer are the same.
+    /// Makes, stores and sends a code of `purpose` to `to`, unless sends for this holder are
+    /// paused (see [`lockout::sends_paused`]). Unknown names do the same counting and the same
+    /// code write (under a name no user can have), so the work and the answer are the same.
     pub(super) async fn send_code(
         &self,
         view: &PoolView,
         holder: Holder<'_>,
         purpose: CodePurpose,
+        to: Option<&Delivery>,
         message: CodeMessage<'_>,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
@@ -153,9 +174,9 @@ impl Auth {
         {
             return Ok(());
         }
-        let (email, user) = match holder {
-            Holder::User(user) => (lifecycle::email_of(user), Some(user)),
-            Holder::Unknown(_) => (None, None),
+        let user = match holder {
+            Holder::User(user) => Some(user),
+            Holder::Unknown(_) => None,
         };
         let code = random_string(b"0123456789", 6);
         let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, &code);
@@ -169,23 +190,31 @@ impl Auth {
                 expires_at,
             )
             .await?;
-        let (Some(email), Some(user)) = (email, user) else {
+        let (Some(to), Some(user)) = (to, user) else {
             return Ok(());
         };
-        if self.custom_sender(view, user, &code, &message, false).await {
-            return Ok(());
-        }
-        let custom = self.custom_email(view, user, &code, None, &message).await;
-        let (subject, body) = custom.unwrap_or_else(|| match purpose {
-            CodePurpose::Confirm | CodePurpose::VerifyEmail => {
-                lifecycle::confirmation_message(&view.pool.config, &code)
-            }
-            CodePurpose::Reset => lifecycle::reset_message(&code),
-        });
-        if let Err(e) = self.mailer.send(email, &subject, &body).await {
-            tracing::error!(error = %e, "sending a code failed");
-        }
+        let config = &view.pool.config;
+        let default = |sms: bool| match (purpose, sms) {
+            (CodePurpose::Reset, false) => lifecycle::reset_message(&code),
+            (CodePurpose::Reset, true) => (String::new(), lifecycle::reset_sms(config, &code)),
+            (_, false) => lifecycle::confirmation_message(config, &code),
+            (_, true) => (String::new(), lifecycle::confirmation_sms(config, &code)),
+        };
+        self.deliver(view, user, to, &code, &message, default).await;
         Ok(())
+    }
+
+    /// Where this user's sign-up confirmation code goes (see [`delivery::for_confirmation`]).
+    fn confirmation_delivery(&self, view: &PoolView, user: &UserRecord) -> Option<Delivery> {
+        delivery::for_confirmation(&view.pool.config, user, self.mailer.sends_sms())
+    }
+
+    /// Where this user's reset code goes: the first verified address by the pool's recovery
+    /// mechanisms, else the email even unverified [I: Cognito refuses; a refusal would tell
+    /// clients that hide accounts which names exist].
+    fn recovery_delivery(&self, view: &PoolView, user: &UserRecord) -> Option<Delivery> {
+        delivery::for_recovery(&view.pool.config, user, self.mailer.sends_sms())
+            .or_else(|| Delivery::of(user, "email"))
     }
 
     /// Checks a code. Every wrong guess counts on the holder's curve and on the code itself
@@ -249,7 +278,7 @@ impl Auth {
         client: &ClientRecord,
         input: &SignUpInput<'_>,
         passed: &TriggerInput,
-    ) -> AuthResult<UserRecord> {
+    ) -> AuthResult<(UserRecord, Option<Delivery>)> {
         if view.pool.config.admin_create_user_only() {
             return Err(AuthError::new(
                 ErrorKind::NotAuthorized,
@@ -314,15 +343,18 @@ impl Auth {
         }
         let signed_up = Event::new(pool_id, &user.username, EventKind::SignUp, Outcome::Pass);
         self.audit(signed_up.detail(&client.client_id));
+        let mut sent_to = None;
         if user.status == UserStatus::Unconfirmed {
             let message = CodeMessage::new("CustomMessage_SignUp", Some(client), passed);
-            self.send_code(view, Holder::User(&user), CodePurpose::Confirm, message)
+            sent_to = self.confirmation_delivery(view, &user);
+            let (holder, purpose) = (Holder::User(&user), CodePurpose::Confirm);
+            self.send_code(view, holder, purpose, sent_to.as_ref(), message)
                 .await?;
         }
-        Ok(user)
+        Ok((user, sent_to))
     }
 
-    /// `ConfirmSignUp`: a right code confirms the account and its email.
+    /// `ConfirmSignUp`: a right code confirms the account and the address it went to.
     pub async fn confirm_sign_up(
         &self,
         view: &PoolView,
@@ -356,10 +388,13 @@ impl Auth {
         };
         self.check_code(view, Holder::User(&user), CodePurpose::Confirm, code)
             .await?;
+        let proven = self.confirmation_delivery(view, &user);
         let user = self
             .modify_user(&view.pool.id, &user.username, |u| {
                 u.status = UserStatus::Confirmed;
-                lifecycle::set_attribute(u, "email_verified", "true");
+                if let Some(to) = &proven {
+                    lifecycle::set_attribute(u, to.verified_attribute(), "true");
+                }
             })
             .await?;
         self.post_confirmation(
@@ -403,11 +438,13 @@ impl Auth {
         client: &ClientRecord,
         typed: &str,
         passed: &TriggerInput,
-    ) -> AuthResult<Option<String>> {
+    ) -> AuthResult<Option<Delivery>> {
         let message = || CodeMessage::new("CustomMessage_ResendCode", Some(client), passed);
         match find_user(&*self.store, view, typed).await? {
             Some(u) if u.status == UserStatus::Unconfirmed => {
-                self.send_code(view, Holder::User(&u), CodePurpose::Confirm, message())
+                let to = self.confirmation_delivery(view, &u);
+                let (holder, purpose) = (Holder::User(&u), CodePurpose::Confirm);
+                self.send_code(view, holder, purpose, to.as_ref(), message())
                     .await?;
                 let event = Event::new(
                     &view.pool.id,
@@ -416,7 +453,7 @@ impl Auth {
                     Outcome::Pass,
                 );
                 self.audit(event);
-                Ok(lifecycle::email_of(&u).map(String::from))
+                Ok(to)
             }
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
@@ -426,53 +463,36 @@ impl Auth {
                 "User is already confirmed.",
             )),
             other => {
-                self.send_code(
-                    view,
-                    Holder::Unknown(typed),
-                    CodePurpose::Confirm,
-                    message(),
-                )
-                .await?;
-                Ok(other
-                    .as_ref()
-                    .and_then(lifecycle::email_of)
-                    .map(String::from))
+                let (holder, purpose) = (Holder::Unknown(typed), CodePurpose::Confirm);
+                self.send_code(view, holder, purpose, None, message())
+                    .await?;
+                Ok(other.and_then(|u| self.confirmation_delivery(view, &u)))
             }
         }
     }
 
-    /// `GetUserAttributeVerificationCode`: a code to the user's email address (the one
-    /// attribute codes go to: no SMS is sent). Returns the address.
+    /// `GetUserAttributeVerificationCode`: a code to the user's email address, or by text
+    /// message to their phone number. Returns where it went.
     pub async fn send_attribute_code(
         &self,
         view: &PoolView,
         user: &UserRecord,
         attribute: &str,
         message: CodeMessage<'_>,
-    ) -> AuthResult<String> {
-        let email = match (attribute, lifecycle::email_of(user)) {
-            ("email", Some(email)) => email.to_string(),
-            ("email", None) => {
-                return Err(AuthError::new(
-                    ErrorKind::InvalidParameter,
-                    "The user has no email address to verify.",
-                ));
-            }
-            _ => {
-                return Err(AuthError::new(
-                    ErrorKind::InvalidParameter,
-                    format!(
-                        "Codes to verify {attribute} cannot be sent: only email is verified by code."
-                    ),
-                ));
-            }
-        };
-        self.send_code(view, Holder::User(user), CodePurpose::VerifyEmail, message)
+    ) -> AuthResult<Delivery> {
+        let purpose = verification_purpose(attribute)?;
+        let to = Delivery::of(user, attribute).ok_or_else(|| {
+            AuthError::new(
+                ErrorKind::InvalidParameter,
+                format!("The user has no {attribute} to verify."),
+            )
+        })?;
+        self.send_code(view, Holder::User(user), purpose, Some(&to), message)
             .await?;
-        Ok(email)
+        Ok(to)
     }
 
-    /// `VerifyUserAttribute`: a right code marks the email address verified.
+    /// `VerifyUserAttribute`: a right code marks the email address (phone number) verified.
     pub async fn verify_attribute(
         &self,
         view: &PoolView,
@@ -480,29 +500,37 @@ impl Auth {
         attribute: &str,
         code: &str,
     ) -> AuthResult<UserRecord> {
-        if attribute != "email" || lifecycle::email_of(user).is_none() {
+        let purpose = verification_purpose(attribute)?;
+        let Some(address) = Delivery::of(user, attribute) else {
             return Err(AuthError::new(
                 ErrorKind::InvalidParameter,
-                format!("{attribute} cannot be verified: only email is verified by code."),
+                format!("The user has no {attribute} to verify."),
             ));
-        }
-        self.check_code(view, Holder::User(user), CodePurpose::VerifyEmail, code)
+        };
+        self.check_code(view, Holder::User(user), purpose, code)
             .await?;
         self.modify_user(&view.pool.id, &user.username, |u| {
-            lifecycle::set_attribute(u, "email_verified", "true");
+            lifecycle::set_attribute(u, address.verified_attribute(), "true");
         })
         .await
     }
 
-    /// `ForgotPassword`: a reset code by email for an enabled local user. Returns the
-    /// address it went to (none for a name without one).
+    /// `ForgotPassword`: a reset code for an enabled local user, by the pool's recovery
+    /// mechanisms. Returns where it went (none for a name without an address); refused when
+    /// only administrators reset passwords.
     pub async fn forgot_password(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
         passed: &TriggerInput,
-    ) -> AuthResult<Option<String>> {
+    ) -> AuthResult<Option<Delivery>> {
+        if delivery::admin_only_recovery(&view.pool.config) {
+            return Err(AuthError::new(
+                ErrorKind::NotAuthorized,
+                "Contact administrator to reset password.",
+            ));
+        }
         let mut user = find_user(&*self.store, view, typed).await?;
         if user.is_none() {
             user = self.migrate_for_reset(view, client, typed, passed).await?;
@@ -511,18 +539,21 @@ impl Auth {
         let message = || CodeMessage::new("CustomMessage_ForgotPassword", Some(client), passed);
         match &user {
             Some(u) => {
-                self.send_code(view, Holder::User(u), CodePurpose::Reset, message())
+                let to = self.recovery_delivery(view, u);
+                let (holder, purpose) = (Holder::User(u), CodePurpose::Reset);
+                self.send_code(view, holder, purpose, to.as_ref(), message())
                     .await?;
                 let kind = EventKind::ForgotPassword;
                 let event = Event::new(&view.pool.id, &u.username, kind, Outcome::InProgress);
                 self.audit(event);
-                Ok(lifecycle::email_of(u).map(String::from))
+                Ok(to)
             }
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
             None => {
-                self.send_code(view, Holder::Unknown(typed), CodePurpose::Reset, message())
+                let (holder, purpose) = (Holder::Unknown(typed), CodePurpose::Reset);
+                self.send_code(view, holder, purpose, None, message())
                     .await?;
                 Ok(None)
             }
@@ -530,9 +561,9 @@ impl Auth {
     }
 
     /// `ConfirmForgotPassword`: a right code sets the new password, confirms the account and
-    /// its email, lifts the sign-in lock, and ends every session and token of the account.
-    /// The password is hashed first, for known and unknown names alike: a busy server spends
-    /// no code, and the work is the same whoever is named.
+    /// the address the code went to, lifts the sign-in lock, and ends every session and token
+    /// of the account. The password is hashed first, for known and unknown names alike: a busy
+    /// server spends no code, and the work is the same whoever is named.
     pub async fn confirm_forgot_password(
         &self,
         view: &PoolView,
@@ -568,12 +599,15 @@ impl Auth {
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
+        let proven = self.recovery_delivery(view, &user);
         let user = self
             .modify_user(pool_id, &user.username, |u| {
                 new_password.set_on(u, now);
-                // The code reached the user's mailbox: the account and its email are proven.
+                // The code reached the user: the account and the address are proven.
                 u.status = UserStatus::Confirmed;
-                lifecycle::set_attribute(u, "email_verified", "true");
+                if let Some(to) = &proven {
+                    lifecycle::set_attribute(u, to.verified_attribute(), "true");
+                }
                 u.tokens_valid_from_ms = Some(now_ms);
             })
             .await?;
@@ -592,6 +626,18 @@ impl Auth {
         let source = "PostConfirmation_ConfirmForgotPassword";
         self.post_confirmation(view, source, &user, Some(&client.client_id), passed)
             .await
+    }
+}
+
+/// The code that verifies `attribute`: only email addresses and phone numbers are verified.
+fn verification_purpose(attribute: &str) -> AuthResult<CodePurpose> {
+    match attribute {
+        "email" => Ok(CodePurpose::VerifyEmail),
+        "phone_number" => Ok(CodePurpose::VerifyPhone),
+        _ => Err(AuthError::new(
+            ErrorKind::InvalidParameter,
+            format!("{attribute} cannot be verified: only email and phone_number are."),
+        )),
     }
 }
 

@@ -258,43 +258,17 @@ impl Auth {
         true
     }
 
-    /// The custom message trigger's email for a code (`CustomMessage_*`): its subject and
-    /// body with the code (and the username) in place of their placeholders; none when the
-    /// pool has no trigger or the answer leaves the email to the defaults. A failing trigger
-    /// is logged and the default message goes out: the code it carries is already stored, and
-    /// the use case must not be left half-done [I].
-    pub(super) async fn custom_email(
+    /// The custom message trigger's message for a code (`CustomMessage_*`): for email its
+    /// subject and body (`emailSubject`, `emailMessage`, at most 20,000 characters), for a text
+    /// message its body (`smsMessage`, at most 140), with the code (and the username) in place
+    /// of their placeholders; none when the pool has no trigger or the answer leaves the
+    /// message to the defaults. A failing trigger is logged and the default message goes out:
+    /// the code it carries is already stored, and the use case must not be left half-done [I].
+    pub(super) async fn custom_message(
         &self,
         view: &PoolView,
         user: &UserRecord,
         code: &str,
-        username_shown: Option<&str>,
-        message: &CodeMessage<'_>,
-    ) -> Option<(String, String)> {
-        self.custom_message(view, user, code, username_shown, message, false)
-            .await
-    }
-
-    /// The custom message trigger's text message for a code (`smsMessage`, at most 140
-    /// characters, with the code's placeholder), as [`Auth::custom_email`] does for email.
-    pub(super) async fn custom_sms(
-        &self,
-        view: &PoolView,
-        user: &UserRecord,
-        code: &str,
-        message: &CodeMessage<'_>,
-    ) -> Option<String> {
-        self.custom_message(view, user, code, None, message, true)
-            .await
-            .map(|(_, body)| body)
-    }
-
-    async fn custom_message(
-        &self,
-        view: &PoolView,
-        user: &UserRecord,
-        code: &str,
-        username_shown: Option<&str>,
         message: &CodeMessage<'_>,
         sms: bool,
     ) -> Option<(String, String)> {
@@ -306,7 +280,7 @@ impl Auth {
             "userAttributes": user_attributes(user),
             "codeParameter": "{####}",
             "linkParameter": "{##Click Here##}",
-            "usernameParameter": username_shown.map(|_| "{username}"),
+            "usernameParameter": message.username_shown.map(|_| "{username}"),
         });
         passed.add_to(&mut request, false);
         let call = Self::call(
@@ -339,7 +313,7 @@ impl Auth {
         }
         let subject = text("emailSubject").unwrap_or_else(|| "Your verification code".into());
         let mut body = body.replace("{####}", code);
-        if let Some(name) = username_shown {
+        if let Some(name) = message.username_shown {
             body = body.replace("{username}", name);
         }
         Some((subject, body))

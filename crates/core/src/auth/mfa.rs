@@ -123,32 +123,11 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AttributeType, UserStatus};
 
     fn user(totp: bool, attributes: &[(&str, &str)]) -> UserRecord {
-        UserRecord {
-            pool_id: "p".into(),
-            username: "u".into(),
-            sub: "s".into(),
-            status: UserStatus::Confirmed,
-            enabled: true,
-            password_hash: None,
-            password_set_at: None,
-            tokens_valid_from_ms: None,
-            totp_secret: totp.then(|| "sealed".into()),
-            mfa_preference: None,
-            srp_verifier: None,
-            attributes: attributes
-                .iter()
-                .map(|(n, v)| AttributeType {
-                    name: (*n).into(),
-                    value: (*v).into(),
-                })
-                .collect(),
-            created_at: 0,
-            updated_at: 0,
-            version: 0,
-        }
+        let mut u = UserRecord::for_tests("u", attributes);
+        u.totp_secret = totp.then(|| "sealed".into());
+        u
     }
 
     fn pool(mfa: MfaConfiguration) -> UserPoolConfig {

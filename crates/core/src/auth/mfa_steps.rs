@@ -108,42 +108,28 @@ impl Auth {
             source: "CustomMessage_Authentication",
             client_id: Some(client_id),
             passed: &passed,
+            username_shown: None,
         };
-        let custom = match factor {
-            MfaFactor::Email => self.custom_email(view, user, &code, None, &message).await,
-            _ => self
-                .custom_sms(view, user, &code, &message)
-                .await
-                .map(|body| (String::new(), body)),
-        };
-        let (subject, body) =
-            custom.unwrap_or_else(|| lifecycle::mfa_code_message(&view.pool.config, factor, &code));
+        let who = super::lockout::who_user(&user.username);
+        if !self.may_send(&view.pool.id, purpose, &who).await? {
+            return Ok(hash.as_str().to_string());
+        }
         let attribute = if factor == MfaFactor::Email {
             "email"
         } else {
             "phone_number"
         };
-        let to = user
-            .attributes
-            .iter()
-            .find(|a| a.name == attribute)
-            .map(|a| a.value.clone())
-            .unwrap_or_default();
-        let who = super::lockout::who_user(&user.username);
-        if !self.may_send(&view.pool.id, purpose, &who).await? {
+        let Some(to) = super::Delivery::of(user, attribute) else {
+            tracing::error!(
+                factor = factor.as_str(),
+                "an MFA code has no address to go to"
+            );
             return Ok(hash.as_str().to_string());
-        }
-        let sms = factor != MfaFactor::Email;
-        if self.custom_sender(view, user, &code, &message, sms).await {
-            return Ok(hash.as_str().to_string());
-        }
-        let sent = match factor {
-            MfaFactor::Email => self.mailer.send(&to, &subject, &body).await,
-            _ => self.mailer.send_sms(&to, &body).await,
         };
-        if let Err(e) = sent {
-            tracing::error!(error = %e, factor = factor.as_str(), "sending an MFA code failed");
-        }
+        let config = &view.pool.config;
+        let default = |_| lifecycle::mfa_code_message(config, factor, &code);
+        self.deliver(view, user, &to, &code, &message, default)
+            .await;
         Ok(hash.as_str().to_string())
     }
 

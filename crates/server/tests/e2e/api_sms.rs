@@ -1,7 +1,12 @@
 //! Text messages through Amazon SNS (`--sms-sns`): `SMS_OTP` and `SMS_MFA` codes published to
 //! moto's SNS API, which `tests/api/sms_sns.py` runs and reads the messages from, on SQLite.
+//! And verification and reset codes by text message (`tests/api/sms_codes.py`), read from the
+//! development outbox, on SQLite and on PostgreSQL: sign-up confirmation by the pool's
+//! `AutoVerifiedAttributes`, the SMS verification texts, `ForgotPassword` by the pool's
+//! `AccountRecoverySetting`, phone-number verification and changes, `AdminCreateUser`
+//! invitations by SMS, and the deliveries answered for unknown names.
 
-use crate::boto3::run_script;
+use crate::boto3::{Backend, run_script, run_with_outbox};
 use crate::browser::free_port;
 use crate::helpers::*;
 
@@ -24,4 +29,14 @@ async fn codes_by_text_go_through_sns() {
         ],
     );
     run_script(&server, "sms_sns.py", &[&sns_port]);
+}
+
+#[tokio::test]
+async fn boto3_sends_verification_and_reset_codes_by_text_on_sqlite() {
+    run_with_outbox(Backend::Sqlite, "sms_codes.py", &[]).await;
+}
+
+#[tokio::test]
+async fn boto3_sends_verification_and_reset_codes_by_text_on_postgres() {
+    run_with_outbox(Backend::Postgres, "sms_codes.py", &[]).await;
 }

@@ -1,5 +1,5 @@
-//! `/forgotPassword` and `/confirmforgotPassword`: a reset code by email, then a new password
-//! (the `forgot_password` and `confirm_forgot_password` use cases).
+//! `/forgotPassword` and `/confirmforgotPassword`: a reset code by email or text message, then a
+//! new password (the `forgot_password` and `confirm_forgot_password` use cases).
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -91,7 +91,7 @@ fn confirm_page<'a>(
         title: "Reset your password",
         action: "/confirmforgotPassword",
         intro: Some(
-            "If the account exists, we sent a code to its email address. Enter it with a new password.",
+            "If the account exists, we sent a code to its email address or phone. Enter it with a new password.",
         ),
         extra_html: None,
         fields: vec![

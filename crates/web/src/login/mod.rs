@@ -25,7 +25,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use userpool_core::auth::{AuthError, ErrorKind};
+use userpool_core::auth::{AuthError, Delivery, ErrorKind};
 use userpool_core::directory::PoolView;
 use userpool_core::oauth::authorize::{self, AuthorizeParams, AuthorizeRequest};
 use userpool_core::store::ClientRecord;
@@ -254,7 +254,16 @@ fn notice_text(n: &Notice) -> Option<&'static str> {
     match n.notice.as_deref() {
         Some("password_reset") => Some("Your password has been reset. Sign in with the new one."),
         Some("code_sent") => Some("We sent a code to your email address."),
+        Some("code_texted") => Some("We sent a code to your phone by text message."),
         _ => None,
+    }
+}
+
+/// The notice of a page after a code went to `to` (email when unknown).
+fn code_notice(to: Option<&Delivery>) -> &'static str {
+    match to {
+        Some(Delivery::Sms(_)) => "code_texted",
+        _ => "code_sent",
     }
 }
 
@@ -315,18 +324,21 @@ pub(crate) async fn login_post(State(state): State<AppState>, posted: Posted) ->
         Ok(next) => flow::next_step(&state, &view, &params, &req, next).await,
         Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
             // As Cognito's managed login: confirm the account first, with a fresh code.
-            if let Err(e) = state
+            let sent = state
                 .auth
                 .resend_confirmation(&view, &client, &username, &TriggerInput::default())
-                .await
-                && let Err(r) = refusal(e)
-            {
-                return *r;
-            }
+                .await;
+            let notice = match sent {
+                Ok(to) => code_notice(to.as_ref()),
+                Err(e) => match refusal(e) {
+                    Ok(_) => code_notice(None),
+                    Err(r) => return *r,
+                },
+            };
             redirect(&page_url(
                 "/confirm",
                 &params,
-                &[("username", &username), ("notice", "code_sent")],
+                &[("username", &username), ("notice", notice)],
             ))
         }
         Err(e) => match refusal(e) {

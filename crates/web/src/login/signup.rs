@@ -1,6 +1,7 @@
 //! `/signup`, `/confirm` and `/resendcode`: self-registration with a confirmation code sent by
-//! email (the `sign_up`, `confirm_sign_up` and `resend_confirmation` use cases); a confirmed
-//! account is signed in at once.
+//! email, or by text message in pools that verify phone numbers (the `sign_up`,
+//! `confirm_sign_up` and `resend_confirmation` use cases); a confirmed account is signed in at
+//! once.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -8,22 +9,28 @@ use axum::response::Response;
 use serde::Deserialize;
 use userpool_core::directory::PoolView;
 use userpool_core::lifecycle::SignUpInput;
+use userpool_core::model::AttributeType;
 use userpool_core::oauth::authorize::AuthorizeParams;
 use userpool_core::triggers::TriggerInput;
 
 use super::form::{Field, FormPage, page_url};
-use super::{Notice, Page, Posted, flow, notice_text, refusal};
+use super::{Notice, Page, Posted, code_notice, flow, notice_text, refusal};
 use crate::html;
 use crate::respond::redirect;
 use crate::state::AppState;
 
 const SIGN_UP_REFUSED: &str = "SignUp is not permitted for this user pool";
 
+/// Whether the pool verifies phone numbers, so the sign-up page asks for one.
+fn verifies_phones(view: &PoolView) -> bool {
+    let auto = &view.pool.config.auto_verified_attributes;
+    auto.iter().any(|a| a == "phone_number")
+}
+
 fn signup_page<'a>(
     view: &PoolView,
     params: &AuthorizeParams,
-    username: &'a str,
-    email: &'a str,
+    (username, email, phone): (&'a str, &'a str, &'a str),
     error: Option<&'a str>,
 ) -> FormPage<'a> {
     let by_email = view.pool.config.signs_in_by_email();
@@ -41,6 +48,15 @@ fn signup_page<'a>(
             kind: "email",
             value: email,
             autocomplete: "email",
+        });
+    }
+    if verifies_phones(view) {
+        fields.push(Field {
+            name: "phone_number",
+            label: "Phone number (+country code)",
+            kind: "tel",
+            value: phone,
+            autocomplete: "tel",
         });
     }
     fields.push(Field {
@@ -81,7 +97,7 @@ pub(crate) async fn signup_get(
             format!("<h1>Sign up</h1>\n<p role=\"alert\" class=\"alert\">{SIGN_UP_REFUSED}</p>");
         return html::page(StatusCode::BAD_REQUEST, "Sign up", &body);
     }
-    signup_page(&view, &params, "", "", None).render(&state, &view, &headers, &params)
+    signup_page(&view, &params, ("", "", ""), None).render(&state, &view, &headers, &params)
 }
 
 pub(crate) async fn signup_post(
@@ -100,19 +116,33 @@ pub(crate) async fn signup_post(
 ) -> Response {
     let username = form.get("username").unwrap_or_default();
     let email = form.get("email").unwrap_or_default();
+    let phone = form.get("phone_number").unwrap_or_default();
+    let phone = phone.trim();
     let password = form.get("password").unwrap_or_default();
     let again = |error: &str| {
-        signup_page(&view, &params, &username, &email, Some(error))
+        signup_page(&view, &params, (&username, &email, phone), Some(error))
             .render(&state, &view, &headers, &params)
     };
-    if email.trim().is_empty() && !view.pool.config.signs_in_by_email() {
-        return again("Enter an email address: the confirmation code is sent there.");
+    let by_phone = verifies_phones(&view) && !phone.is_empty();
+    if email.trim().is_empty() && !view.pool.config.signs_in_by_email() && !by_phone {
+        return again(if verifies_phones(&view) {
+            "Enter an email address or a phone number: the confirmation code is sent there."
+        } else {
+            "Enter an email address: the confirmation code is sent there."
+        });
     }
+    let attributes: Vec<AttributeType> = by_phone
+        .then(|| AttributeType {
+            name: "phone_number".into(),
+            value: phone.to_string(),
+        })
+        .into_iter()
+        .collect();
     let input = SignUpInput {
         username: &username,
         email: (!email.is_empty()).then_some(email.as_str()),
         password: &password,
-        attributes: &[],
+        attributes: &attributes,
     };
     match state
         .auth
@@ -120,13 +150,16 @@ pub(crate) async fn signup_post(
         .await
     {
         // Confirmed by the pre sign-up trigger: nothing to confirm, the user signs in.
-        Ok(user) if user.status == userpool_core::model::UserStatus::Confirmed => {
+        Ok((user, _)) if user.status == userpool_core::model::UserStatus::Confirmed => {
             redirect(&page_url("/login", &params, &[]))
         }
-        Ok(_) => redirect(&page_url(
+        Ok((_, sent_to)) => redirect(&page_url(
             "/confirm",
             &params,
-            &[("username", &username), ("notice", "code_sent")],
+            &[
+                ("username", &username),
+                ("notice", code_notice(sent_to.as_ref())),
+            ],
         )),
         Err(e) => match refusal(e) {
             Ok(message) => again(&message),
@@ -239,20 +272,26 @@ pub(crate) async fn resend_code(
     Query(u): Query<UsernameParam>,
 ) -> Response {
     let username = u.username.unwrap_or_default();
-    if let Err(e) = state
+    let sent_to = match state
         .auth
         .resend_confirmation(&view, &client, &username, &TriggerInput::default())
         .await
     {
-        return match refusal(e) {
-            Ok(message) => confirm_page(&params, &username, Some(&message), None)
-                .render(&state, &view, &headers, &params),
-            Err(r) => *r,
-        };
-    }
+        Ok(to) => to,
+        Err(e) => {
+            return match refusal(e) {
+                Ok(message) => confirm_page(&params, &username, Some(&message), None)
+                    .render(&state, &view, &headers, &params),
+                Err(r) => *r,
+            };
+        }
+    };
     redirect(&page_url(
         "/confirm",
         &params,
-        &[("username", &username), ("notice", "code_sent")],
+        &[
+            ("username", &username),
+            ("notice", code_notice(sent_to.as_ref())),
+        ],
     ))
 }
