@@ -49,6 +49,7 @@ pub trait Mailer: Send + Sync {
     /// A text message to a phone number. Without an SMS provider it is not sent (the pool's
     /// `SmsConfiguration` is stored for one to come).
     async fn send_sms(&self, to: &str, _body: &str) -> Result<(), String> {
+        let to = crate::auth::Delivery::Sms(to.to_string()).masked();
         Err(format!(
             "no SMS provider is configured: the message to {to} was not sent"
         ))
@@ -239,6 +240,15 @@ pub fn looks_like_email(s: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// A phone number as Cognito takes it (E.164): a `+`, then the country code and number, 15
+/// digits at most, nothing else.
+pub fn looks_like_phone(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or("");
+    (4..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 /// The user's email, if they have one.
@@ -469,5 +479,28 @@ mod step_tests {
         let now = 1_800_000_015;
         let next = totp::current(&secret, now + 30);
         assert_eq!(totp::verify(&secret, &next, now), Some(now / 30 + 1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_phone;
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        for good in ["+15555550123", "+4930123456", "+8823912345678"] {
+            assert!(looks_like_phone(good), "{good}");
+        }
+        for bad in [
+            "15555550123",
+            "+1 (555) 000-1234",
+            "+0123456",
+            "+123",
+            "+1234567890123456",
+            "+1555\n5550123",
+            "",
+        ] {
+            assert!(!looks_like_phone(bad), "{bad:?}");
+        }
     }
 }

@@ -211,8 +211,9 @@ impl Mailer for Outbox {
     /// A text message, as the development stand-in for an SMS provider: the body alone, in
     /// `{millis}-{seq}-{phone}.sms`.
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), String> {
-        let shown = self.write(to, "sms", body.as_bytes().to_vec()).await?;
-        tracing::info!(%to, file = %shown, "outbox: text message written");
+        let file = self.write(to, "sms", body.as_bytes().to_vec()).await?;
+        let to = userpool_core::auth::Delivery::Sms(to.to_string()).masked();
+        tracing::info!(%to, %file, "outbox: text message written");
         Ok(())
     }
 }

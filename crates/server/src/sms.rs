@@ -3,6 +3,7 @@
 //! still goes where the mail flags say; this wraps that mailer and carries only the texts.
 
 use async_trait::async_trait;
+use userpool_core::auth::Delivery;
 use userpool_core::lifecycle::Mailer;
 use userpool_core::sigv4::{AwsCredentials, sign_post};
 
@@ -122,11 +123,8 @@ impl Mailer for SnsSms {
         let status = response.status();
         if status.is_success() {
             // The number's last digits only (the body holds the code).
-            let shown: String = to
-                .chars()
-                .skip(to.chars().count().saturating_sub(4))
-                .collect();
-            tracing::info!(to = %format!("…{shown}"), "text message handed to SNS");
+            let shown = Delivery::Sms(to.to_string()).masked();
+            tracing::info!(to = %shown, "text message handed to SNS");
             return Ok(());
         }
         let answer = response.text().await.unwrap_or_default();

@@ -5,9 +5,8 @@
 
 use serde_json::{Value, json};
 use userpool_core::auth::Delivery;
-use userpool_core::crypto::sha256;
 use userpool_core::lifecycle::SignUpInput;
-use userpool_core::model::{AttributeType, UserPoolConfig};
+use userpool_core::model::AttributeType;
 
 use super::member;
 use super::sign_in::{app_client, check_secret_hash};
@@ -32,42 +31,9 @@ async fn caller(
     Ok((view, client, username))
 }
 
-/// `CodeDeliveryDetailsType` of a code: where it went, masked as Cognito masks it. A name
-/// without an address (unknown, when the client hides unknown names) gets a stand-in of the
-/// shape a real user of the pool would get, stable for the name.
-pub(super) fn delivery(sent: Option<&Delivery>, typed: &str, pool: &UserPoolConfig) -> Value {
-    let to = sent.cloned().unwrap_or_else(|| stand_in(typed, pool));
-    details(&to)
-}
-
 /// `CodeDeliveryDetailsType` of a code sent to `to`.
 pub(super) fn details(to: &Delivery) -> Value {
     json!({ "Destination": to.masked(), "DeliveryMedium": to.medium(), "AttributeName": to.attribute() })
-}
-
-/// Where a code to a user named `typed` would plausibly go: what was typed, when it is an
-/// address; else a phone in pools that verify phones, an email otherwise.
-fn stand_in(typed: &str, pool: &UserPoolConfig) -> Delivery {
-    let typed = typed.trim();
-    let h = sha256(typed.as_bytes());
-    if typed.starts_with('+') {
-        return Delivery::Sms(typed.to_string());
-    }
-    if typed.contains('@') {
-        return Delivery::Email(typed.to_string());
-    }
-    if pool
-        .auto_verified_attributes
-        .iter()
-        .any(|a| a == "phone_number")
-    {
-        let digits = u16::from_be_bytes([h[0], h[1]]) % 10_000;
-        return Delivery::Sms(format!("+1555555{digits:04}"));
-    }
-    let letters = b"abcdefghijklmnopqrstuvwxyz";
-    let first = typed.chars().next().unwrap_or('u');
-    let domain = letters[usize::from(h[0]) % letters.len()] as char;
-    Delivery::Email(format!("{first}@{domain}"))
 }
 
 pub(super) async fn sign_up(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -110,7 +76,7 @@ pub(super) async fn resend_confirmation_code(api: &Api, input: Value) -> Result<
         .auth
         .resend_confirmation(&view, &client, &username, &super::passed(&input)?)
         .await?;
-    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_ref(), &username, &view.pool.config) }))
+    Ok(json!({ "CodeDeliveryDetails": details(&sent_to) }))
 }
 
 pub(super) async fn forgot_password(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -119,7 +85,7 @@ pub(super) async fn forgot_password(api: &Api, input: Value) -> Result<Value, Ap
         .auth
         .forgot_password(&view, &client, &username, &super::passed(&input)?)
         .await?;
-    Ok(json!({ "CodeDeliveryDetails": delivery(sent_to.as_ref(), &username, &view.pool.config) }))
+    Ok(json!({ "CodeDeliveryDetails": details(&sent_to) }))
 }
 
 pub(super) async fn confirm_forgot_password(api: &Api, input: Value) -> Result<Value, ApiError> {
@@ -137,29 +103,4 @@ pub(super) async fn confirm_forgot_password(api: &Api, input: Value) -> Result<V
         )
         .await?;
     Ok(json!({}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_names_get_a_stable_stand_in_of_the_pools_shape() {
-        let mut pool = UserPoolConfig::default();
-        let stand_in = delivery(None, "nobody", &pool);
-        assert_eq!(stand_in, delivery(None, "nobody", &pool));
-        let shown = stand_in["Destination"].as_str().unwrap();
-        assert!(
-            shown.starts_with("n***@") && shown.ends_with("***"),
-            "{shown}"
-        );
-        assert_eq!(
-            delivery(None, "+15555550123", &pool)["Destination"],
-            "+*******0123"
-        );
-        pool.auto_verified_attributes = vec!["phone_number".into()];
-        let by_text = delivery(None, "nobody", &pool);
-        assert_eq!(by_text["DeliveryMedium"], "SMS");
-        assert_eq!(by_text["AttributeName"], "phone_number");
-    }
 }

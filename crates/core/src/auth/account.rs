@@ -151,7 +151,8 @@ impl Auth {
                 .auto_verified_attributes
                 .iter()
                 .any(|a| a == attribute);
-            if after.is_none() || after == before || !verifies {
+            let can_send = attribute == "email" || self.mailer.sends_sms();
+            if after.is_none() || after == before || !verifies || !can_send {
                 continue;
             }
             let source = "CustomMessage_UpdateUserAttribute";

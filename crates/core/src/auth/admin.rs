@@ -269,7 +269,7 @@ impl Auth {
         };
         let mediums = [("email", input.by_email), ("phone_number", input.by_sms)];
         for (attribute, asked) in mediums {
-            if !asked {
+            if !asked || (attribute == "phone_number" && !self.mailer.sends_sms()) {
                 continue;
             }
             let Some(to) = super::Delivery::of(user, attribute) else {
@@ -411,7 +411,7 @@ impl Auth {
         let Some(to) = super::delivery::for_recovery(&view.pool.config, user, sms) else {
             return Err(AuthError::new(
                 ErrorKind::InvalidParameter,
-                "Cannot reset password for the user as there is no registered/verified email or phone_number",
+                super::codes::NO_RECOVERY_ADDRESS,
             ));
         };
         let user = self
@@ -471,6 +471,13 @@ pub(super) fn check_new_user(
             lifecycle::looks_like_email(&a.value),
             "user.email",
             "Invalid email address format.",
+        );
+    }
+    for a in attributes.iter().filter(|a| a.name == "phone_number") {
+        p.check(
+            lifecycle::looks_like_phone(&a.value),
+            "user.phone_number",
+            "Invalid phone number format.",
         );
     }
     match p.errors.into_iter().next() {

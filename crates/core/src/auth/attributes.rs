@@ -41,6 +41,12 @@ impl Auth {
                     "Invalid email address format.",
                 ));
             }
+            if a.name == "phone_number" && !lifecycle::looks_like_phone(&a.value) {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidParameter,
+                    "Invalid phone number format.",
+                ));
+            }
             if let Some(Err(e)) = pool
                 .config
                 .custom_attribute(&a.name)
@@ -58,7 +64,7 @@ impl Auth {
     /// `AliasExistsException` when the update would give the user a value another user signs
     /// in with: a username attribute (`email` or `phone_number` in pools that sign in with
     /// them), or an active alias (verified, or `preferred_username`).
-    async fn refuse_taken_aliases(
+    pub(super) async fn refuse_taken_aliases(
         &self,
         pool: &PoolRecord,
         user: &UserRecord,

@@ -14,7 +14,7 @@ use super::{
 use crate::crypto::{TokenHash, random_string};
 use crate::directory::PoolView;
 use crate::lifecycle::{self, SignUpInput};
-use crate::model::UserStatus;
+use crate::model::{AttributeType, UserStatus};
 use crate::store::{ClientRecord, CodeCheck, UserRecord};
 use crate::triggers::TriggerInput;
 
@@ -78,6 +78,9 @@ impl CodePurpose {
 
 const CODE_MISMATCH: &str = "Invalid verification code provided, please try again.";
 const NOT_FOUND: &str = "Username/client id combination not found.";
+/// Cognito's refusal of a reset (or an administrator's reset) without a verified address.
+pub(super) const NO_RECOVERY_ADDRESS: &str =
+    "Cannot reset password for the user as there is no registered/verified email or phone_number";
 
 /// Who a code is for: a user, or a name that matches none (counted alike).
 pub(super) enum Holder<'a> {
@@ -105,24 +108,12 @@ impl Holder<'_> {
         }
     }
 
-    /// Who a code of `purpose` is bound to: the holder, and for an address's verification
-    /// also the address, so a code sent to one address never verifies another.
-    fn bound(&self, purpose: CodePurpose) -> String {
-        let attribute = match purpose {
-            CodePurpose::VerifyEmail => "email",
-            CodePurpose::VerifyPhone => "phone_number",
-            CodePurpose::Confirm | CodePurpose::Reset => return self.who(),
-        };
-        match self {
-            Holder::User(u) => {
-                let address = Delivery::of(u, attribute);
-                format!(
-                    "{}/{}",
-                    self.who(),
-                    address.as_ref().map_or("", |d| d.address())
-                )
-            }
-            Holder::Unknown(_) => self.who(),
+    /// Who a code is bound to: the holder and the address it went to, so a code sent to one
+    /// address never proves another (nor the same account once the address changed).
+    fn bound(&self, to: Option<&Delivery>) -> String {
+        match (self, to) {
+            (Holder::User(_), Some(to)) => format!("{}/{}", self.who(), to.address()),
+            _ => self.who(),
         }
     }
 }
@@ -174,12 +165,23 @@ impl Auth {
         {
             return Ok(());
         }
+        if let Some(to) = to
+            && !self
+                .may_send(
+                    pool_id,
+                    purpose.as_str(),
+                    &lockout::who_address(to.address()),
+                )
+                .await?
+        {
+            return Ok(());
+        }
         let user = match holder {
             Holder::User(user) => Some(user),
             Holder::Unknown(_) => None,
         };
         let code = random_string(b"0123456789", 6);
-        let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, &code);
+        let hash = self.code_hash(pool_id, &holder.bound(to), purpose, &code);
         let expires_at = self.clock.now() + purpose.lifetime();
         self.store
             .put_user_code(
@@ -210,21 +212,46 @@ impl Auth {
     }
 
     /// Where this user's reset code goes: the first verified address by the pool's recovery
-    /// mechanisms, else the email even unverified [I: Cognito refuses; a refusal would tell
-    /// clients that hide accounts which names exist].
+    /// mechanisms (none without one, as Cognito: an unverified address may not be theirs).
     fn recovery_delivery(&self, view: &PoolView, user: &UserRecord) -> Option<Delivery> {
         delivery::for_recovery(&view.pool.config, user, self.mailer.sends_sms())
-            .or_else(|| Delivery::of(user, "email"))
     }
 
-    /// Checks a code. Every wrong guess counts on the holder's curve and on the code itself
-    /// (five, then it is dead); a right live code is accepted even while the curve is locked,
-    /// so whoever guesses wrong for someone else cannot keep them from resetting.
+    /// What a right code proves: the address `to` it went to is the user's. `change` is
+    /// applied and the address marked verified in one write, and only while the user still
+    /// holds that very address (a change racing the code verifies nothing). An alias another
+    /// user signs in with is refused first (`AliasExistsException`).
+    async fn prove_address(
+        &self,
+        view: &PoolView,
+        user: &UserRecord,
+        to: Option<&Delivery>,
+        change: impl Fn(&mut UserRecord),
+    ) -> AuthResult<UserRecord> {
+        if let Some(to) = to {
+            let flag = [AttributeType {
+                name: to.verified_attribute().into(),
+                value: "true".into(),
+            }];
+            self.refuse_taken_aliases(&view.pool, user, &flag).await?;
+        }
+        self.modify_user(&view.pool.id, &user.username, |u| {
+            change(u);
+            if let Some(to) = to.filter(|to| Delivery::of(u, to.attribute()).as_ref() == Some(to)) {
+                lifecycle::set_attribute(u, to.verified_attribute(), "true");
+            }
+        })
+        .await
+    }
+
+    /// Checks a code sent to `to`. Every wrong guess counts on the holder's curve and on the
+    /// code itself (five, then it is dead); a right live code is accepted even while the curve
+    /// is locked, so whoever guesses wrong for someone else cannot keep them from resetting.
     async fn check_code(
         &self,
         view: &PoolView,
         holder: Holder<'_>,
-        purpose: CodePurpose,
+        (purpose, to): (CodePurpose, Option<&Delivery>),
         code: &str,
     ) -> AuthResult<()> {
         let pool_id = &view.pool.id;
@@ -232,7 +259,7 @@ impl Auth {
         let _turn = self.turn(pool_id, &key).await?;
         let now = self.clock.now();
         let failures = self.store.get_sign_in_failures(pool_id, &key).await?;
-        let hash = self.code_hash(pool_id, &holder.bound(purpose), purpose, code);
+        let hash = self.code_hash(pool_id, &holder.bound(to), purpose, code);
         let check = self
             .store
             .check_user_code(
@@ -301,19 +328,20 @@ impl Auth {
         let mut user = lifecycle::new_user(view, input, now)
             .map_err(|e| AuthError::new(kind_of(e.kind), e.message))?;
         let pool_id = &view.pool.id;
-        let email_taken = match lifecycle::email_of(&user) {
-            Some(email) if view.pool.config.signs_in_by_email() => !self
+        // An email or phone number the pool signs in with belongs to one account.
+        for attr in &view.pool.config.username_attributes {
+            let Some(address) = Delivery::of(&user, attr) else {
+                continue;
+            };
+            let found = self
                 .store
-                .find_users_by_alias(pool_id, "email", email)
-                .await?
-                .is_empty(),
-            _ => false,
-        };
-        if email_taken {
-            return Err(AuthError::new(
-                ErrorKind::UsernameExists,
-                "An account with the given email already exists.",
-            ));
+                .find_users_by_alias(pool_id, attr, address.address());
+            if !found.await?.is_empty() {
+                return Err(AuthError::new(
+                    ErrorKind::UsernameExists,
+                    format!("An account with the given {attr} already exists."),
+                ));
+            }
         }
         let exists = || AuthError::new(ErrorKind::UsernameExists, "User already exists");
         // A taken name is refused before any Argon2 work (sign-up floods cost nothing).
@@ -380,21 +408,20 @@ impl Auth {
                 ));
             }
             _ => {
-                self.check_code(view, Holder::Unknown(typed), CodePurpose::Confirm, code)
+                let unknown = Holder::Unknown(typed);
+                self.check_code(view, unknown, (CodePurpose::Confirm, None), code)
                     .await?;
                 // No code is right for a name without one.
                 return Err(AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH));
             }
         };
-        self.check_code(view, Holder::User(&user), CodePurpose::Confirm, code)
+        let to = self.confirmation_delivery(view, &user);
+        let target = (CodePurpose::Confirm, to.as_ref());
+        self.check_code(view, Holder::User(&user), target, code)
             .await?;
-        let proven = self.confirmation_delivery(view, &user);
         let user = self
-            .modify_user(&view.pool.id, &user.username, |u| {
-                u.status = UserStatus::Confirmed;
-                if let Some(to) = &proven {
-                    lifecycle::set_attribute(u, to.verified_attribute(), "true");
-                }
+            .prove_address(view, &user, to.as_ref(), |u| {
+                u.status = UserStatus::Confirmed
             })
             .await?;
         self.post_confirmation(
@@ -431,14 +458,16 @@ impl Auth {
     /// `ResendConfirmationCode`: a new code for an unconfirmed account; the same answer for
     /// any name unless the client reveals unknown users. Returns the address it went to (for
     /// a confirmed account, the address it would go to: its answer looks like an unconfirmed
-    /// one's; none for a name without one).
+    /// one's; for a name without one, a stand-in of the pool's shape).
     pub async fn resend_confirmation(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
         passed: &TriggerInput,
-    ) -> AuthResult<Option<Delivery>> {
+    ) -> AuthResult<Delivery> {
+        let stand_in =
+            || delivery::stand_in(&view.pool.config, typed, self.mailer.sends_sms(), false);
         let message = || CodeMessage::new("CustomMessage_ResendCode", Some(client), passed);
         match find_user(&*self.store, view, typed).await? {
             Some(u) if u.status == UserStatus::Unconfirmed => {
@@ -453,7 +482,7 @@ impl Auth {
                     Outcome::Pass,
                 );
                 self.audit(event);
-                Ok(to)
+                Ok(to.unwrap_or_else(stand_in))
             }
             None if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
@@ -466,7 +495,8 @@ impl Auth {
                 let (holder, purpose) = (Holder::Unknown(typed), CodePurpose::Confirm);
                 self.send_code(view, holder, purpose, None, message())
                     .await?;
-                Ok(other.and_then(|u| self.confirmation_delivery(view, &u)))
+                let would = other.and_then(|u| self.confirmation_delivery(view, &u));
+                Ok(would.unwrap_or_else(stand_in))
             }
         }
     }
@@ -487,6 +517,12 @@ impl Auth {
                 format!("The user has no {attribute} to verify."),
             )
         })?;
+        if matches!(to, Delivery::Sms(_)) && !self.mailer.sends_sms() {
+            return Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                "Text messages cannot be sent: no SMS provider is configured.",
+            ));
+        }
         self.send_code(view, Holder::User(user), purpose, Some(&to), message)
             .await?;
         Ok(to)
@@ -507,24 +543,22 @@ impl Auth {
                 format!("The user has no {attribute} to verify."),
             ));
         };
-        self.check_code(view, Holder::User(user), purpose, code)
+        self.check_code(view, Holder::User(user), (purpose, Some(&address)), code)
             .await?;
-        self.modify_user(&view.pool.id, &user.username, |u| {
-            lifecycle::set_attribute(u, address.verified_attribute(), "true");
-        })
-        .await
+        self.prove_address(view, user, Some(&address), |_| {}).await
     }
 
-    /// `ForgotPassword`: a reset code for an enabled local user, by the pool's recovery
-    /// mechanisms. Returns where it went (none for a name without an address); refused when
-    /// only administrators reset passwords.
+    /// `ForgotPassword`: a reset code for an enabled local user, to the first verified
+    /// address of the pool's recovery mechanisms. Returns where it went: for a name without
+    /// one, a stand-in of the pool's shape, unless the client reveals unknown users (then
+    /// Cognito's refusals). Refused when only administrators reset passwords.
     pub async fn forgot_password(
         &self,
         view: &PoolView,
         client: &ClientRecord,
         typed: &str,
         passed: &TriggerInput,
-    ) -> AuthResult<Option<Delivery>> {
+    ) -> AuthResult<Delivery> {
         if delivery::admin_only_recovery(&view.pool.config) {
             return Err(AuthError::new(
                 ErrorKind::NotAuthorized,
@@ -537,33 +571,39 @@ impl Auth {
         }
         let user = user.filter(|u| u.enabled && u.status != UserStatus::ExternalProvider);
         let message = || CodeMessage::new("CustomMessage_ForgotPassword", Some(client), passed);
-        match &user {
-            Some(u) => {
-                let to = self.recovery_delivery(view, u);
+        let sms = self.mailer.sends_sms();
+        let to = user.as_ref().and_then(|u| self.recovery_delivery(view, u));
+        match (&user, to) {
+            (Some(u), Some(to)) => {
                 let (holder, purpose) = (Holder::User(u), CodePurpose::Reset);
-                self.send_code(view, holder, purpose, to.as_ref(), message())
+                self.send_code(view, holder, purpose, Some(&to), message())
                     .await?;
                 let kind = EventKind::ForgotPassword;
                 let event = Event::new(&view.pool.id, &u.username, kind, Outcome::InProgress);
                 self.audit(event);
                 Ok(to)
             }
-            None if reveals_unknown_users(client) => {
+            (None, _) if reveals_unknown_users(client) => {
                 Err(AuthError::new(ErrorKind::UserNotFound, NOT_FOUND))
             }
-            None => {
+            (Some(_), None) if reveals_unknown_users(client) => Err(AuthError::new(
+                ErrorKind::InvalidParameter,
+                NO_RECOVERY_ADDRESS,
+            )),
+            // No user, or none with a verified address: the same work, nothing sent.
+            _ => {
                 let (holder, purpose) = (Holder::Unknown(typed), CodePurpose::Reset);
                 self.send_code(view, holder, purpose, None, message())
                     .await?;
-                Ok(None)
+                Ok(delivery::stand_in(&view.pool.config, typed, sms, true))
             }
         }
     }
 
-    /// `ConfirmForgotPassword`: a right code sets the new password, confirms the account and
-    /// the address the code went to, lifts the sign-in lock, and ends every session and token
-    /// of the account. The password is hashed first, for known and unknown names alike: a busy
-    /// server spends no code, and the work is the same whoever is named.
+    /// `ConfirmForgotPassword`: a right code (sent to the verified address the account still
+    /// has) sets the new password, confirms the account, lifts the sign-in lock, and ends every
+    /// session and token of the account. The password is hashed first, for known and unknown
+    /// names alike: a busy server spends no code, and the work is the same whoever is named.
     pub async fn confirm_forgot_password(
         &self,
         view: &PoolView,
@@ -582,13 +622,20 @@ impl Auth {
         }
         let holder = user.as_ref().map_or(typed, |u| u.username.as_str());
         let new_password = self.new_password(&view.pool.id, holder, password).await?;
+        let to = user.as_ref().and_then(|u| self.recovery_delivery(view, u));
         let Some(user) = user else {
-            self.check_code(view, Holder::Unknown(typed), CodePurpose::Reset, code)
+            let unknown = Holder::Unknown(typed);
+            self.check_code(view, unknown, (CodePurpose::Reset, None), code)
                 .await?;
             return Err(AuthError::new(ErrorKind::CodeMismatch, CODE_MISMATCH));
         };
         if let Err(e) = self
-            .check_code(view, Holder::User(&user), CodePurpose::Reset, code)
+            .check_code(
+                view,
+                Holder::User(&user),
+                (CodePurpose::Reset, to.as_ref()),
+                code,
+            )
             .await
         {
             let kind = EventKind::ForgotPassword;
@@ -599,15 +646,11 @@ impl Auth {
         let now = self.clock.now();
         let now_ms = self.clock.now_ms();
         let pool_id = &view.pool.id;
-        let proven = self.recovery_delivery(view, &user);
         let user = self
             .modify_user(pool_id, &user.username, |u| {
                 new_password.set_on(u, now);
-                // The code reached the user: the account and the address are proven.
+                // The code reached a verified address of the user's: the account is theirs.
                 u.status = UserStatus::Confirmed;
-                if let Some(to) = &proven {
-                    lifecycle::set_attribute(u, to.verified_attribute(), "true");
-                }
                 u.tokens_valid_from_ms = Some(now_ms);
             })
             .await?;

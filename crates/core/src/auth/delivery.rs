@@ -155,6 +155,44 @@ pub(super) fn for_recovery(
     })
 }
 
+/// Where a code for a name without an address (an unknown name, when the client hides them)
+/// would plausibly go: by text in pools that verify phone numbers (for a reset, when a verified
+/// phone comes first in the recovery order), else by email; to what was typed when it is of
+/// that form, else to an address made up from the name, stable for it.
+pub(super) fn stand_in(config: &UserPoolConfig, typed: &str, sms: bool, reset: bool) -> Delivery {
+    let typed = typed.trim();
+    let verifies_phones = config
+        .auto_verified_attributes
+        .iter()
+        .any(|a| a == "phone_number");
+    let phone_first = || {
+        recovery_mechanisms(config)
+            .iter()
+            .find(|m| m.starts_with("verified_"))
+            .is_some_and(|m| m == "verified_phone_number")
+    };
+    let h = crate::crypto::sha256(typed.as_bytes());
+    if sms && verifies_phones && (!reset || phone_first()) {
+        if typed.starts_with('+') {
+            return Delivery::Sms(typed.to_string());
+        }
+        let digits = u16::from_be_bytes([h[0], h[1]]) % 10_000;
+        return Delivery::Sms(format!("+1555555{digits:04}"));
+    }
+    if typed.contains('@') {
+        return Delivery::Email(typed.to_string());
+    }
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let letter = |byte: u8| letters[usize::from(byte) % letters.len()] as char;
+    let first = typed
+        .chars()
+        .next()
+        .filter(|c| c.is_alphanumeric())
+        .unwrap_or(letter(h[2]));
+    let domain = letter(h[0]);
+    Delivery::Email(format!("{first}@{domain}"))
+}
+
 impl Auth {
     /// Sends `code` to `to`: through the custom sender trigger when the pool has one, else the
     /// custom message trigger's text, else `default(sms)` (a subject and a body). Failures reach
@@ -241,6 +279,38 @@ mod tests {
             {"Priority": 1, "Name": "admin_only"},
         ]}));
         assert!(admin_only_recovery(&config));
+    }
+
+    #[test]
+    fn unknown_names_get_a_stable_stand_in_of_the_pools_shape() {
+        let mut config = UserPoolConfig::default();
+        let stand_in = stand_in(&config, "nobody", true, false);
+        assert_eq!(stand_in, super::stand_in(&config, "nobody", true, false));
+        let shown = stand_in.masked();
+        assert!(
+            shown.starts_with("n***@") && shown.ends_with("***"),
+            "{shown}"
+        );
+        config.auto_verified_attributes = vec!["phone_number".into()];
+        assert_eq!(
+            super::stand_in(&config, "nobody", true, false).medium(),
+            "SMS"
+        );
+        assert_eq!(
+            super::stand_in(&config, "nobody", false, false).medium(),
+            "EMAIL"
+        );
+        assert_eq!(
+            super::stand_in(&config, "+15555550123", true, true).masked(),
+            "+*******0123"
+        );
+        config.account_recovery_setting = Some(serde_json::json!({"RecoveryMechanisms": [
+            {"Priority": 1, "Name": "verified_email"},
+        ]}));
+        assert_eq!(
+            super::stand_in(&config, "nobody", true, true).medium(),
+            "EMAIL"
+        );
     }
 
     #[test]

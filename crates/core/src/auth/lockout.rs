@@ -84,6 +84,13 @@ pub fn who_name(typed: &str) -> String {
     format!("n:{}", crate::crypto::hex(&digest))
 }
 
+/// An address codes go to, in send keys: each address has its own budget, whichever users
+/// name it, so sign-ups under ever new names cannot flood one phone or mailbox.
+pub fn who_address(address: &str) -> String {
+    let digest = crate::crypto::sha256(address.trim().to_lowercase().as_bytes());
+    format!("d:{}", crate::crypto::hex(&digest))
+}
+
 /// Codes of one purpose sent for one holder within [`SEND_WINDOW`] before sending pauses.
 pub const SENDS_PER_WINDOW: i64 = 5;
 /// The window of the send limit, and the quiet time that starts it over.

@@ -913,12 +913,15 @@ async fn a_step_pending_at_a_password_reset_dies_with_it() {
         "{:?}",
         step.location
     );
-    // …while the owner resets the password by email (the seeded user has no email: add one).
+    // …while the owner resets the password by email (the seeded user has no email: add a
+    // verified one, as resets go only to verified addresses).
     let mut c = db(&s).await;
     sqlx::query(
         "UPDATE users SET attributes = ?, email = ? WHERE pool_id = ? AND username = 'tina'",
     )
-    .bind(r#"[{"Name":"email","Value":"tina@example.test"}]"#)
+    .bind(
+        r#"[{"Name":"email","Value":"tina@example.test"},{"Name":"email_verified","Value":"true"}]"#,
+    )
     .bind("tina@example.test")
     .bind(&s.pool_id)
     .execute(&mut c)

@@ -259,11 +259,12 @@ fn notice_text(n: &Notice) -> Option<&'static str> {
     }
 }
 
-/// The notice of a page after a code went to `to` (email when unknown).
-fn code_notice(to: Option<&Delivery>) -> &'static str {
+/// The notice of a page after a code went to `to` (for unknown names, a stand-in of the
+/// pool's shape: the notice tells nothing about the account).
+fn code_notice(to: &Delivery) -> &'static str {
     match to {
-        Some(Delivery::Sms(_)) => "code_texted",
-        _ => "code_sent",
+        Delivery::Sms(_) => "code_texted",
+        Delivery::Email(_) => "code_sent",
     }
 }
 
@@ -329,9 +330,9 @@ pub(crate) async fn login_post(State(state): State<AppState>, posted: Posted) ->
                 .resend_confirmation(&view, &client, &username, &TriggerInput::default())
                 .await;
             let notice = match sent {
-                Ok(to) => code_notice(to.as_ref()),
+                Ok(to) => code_notice(&to),
                 Err(e) => match refusal(e) {
-                    Ok(_) => code_notice(None),
+                    Ok(_) => "code_sent",
                     Err(r) => return *r,
                 },
             };

@@ -158,7 +158,7 @@ pub(crate) async fn signup_post(
             &params,
             &[
                 ("username", &username),
-                ("notice", code_notice(sent_to.as_ref())),
+                ("notice", sent_to.as_ref().map_or("code_sent", code_notice)),
             ],
         )),
         Err(e) => match refusal(e) {
@@ -289,9 +289,6 @@ pub(crate) async fn resend_code(
     redirect(&page_url(
         "/confirm",
         &params,
-        &[
-            ("username", &username),
-            ("notice", code_notice(sent_to.as_ref())),
-        ],
+        &[("username", &username), ("notice", code_notice(&sent_to))],
     ))
 }
