@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 
+use crate::raw;
 use crate::server::{ES_HOST, ES_M2M, M2M, M2M_SECRET, POOL, Running, SPA};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,7 @@ impl Scenario {
 }
 
 /// Everything the scenarios need, made before any clock starts.
+#[derive(Clone)]
 pub(crate) struct Setup {
     http: reqwest::Client,
     /// Where requests go.
@@ -195,39 +197,59 @@ impl Setup {
         Ok(codes)
     }
 
-    async fn once(&self, scenario: Scenario, code: Option<&str>) -> bool {
-        let result = match scenario {
-            Scenario::ClientCredentials => {
-                self.request(reqwest::Method::POST, "/oauth2/token")
-                    .basic_auth(M2M, Some(M2M_SECRET))
-                    .form(&[("grant_type", "client_credentials")])
-                    .send()
-                    .await
-            }
-            Scenario::ClientCredentialsEs256 => self.cc_es256().send().await,
-            Scenario::RedeemCode => self.redeem(code.unwrap_or("")).await,
-            Scenario::Jwks => {
-                self.request(
-                    reqwest::Method::GET,
-                    &format!("/{POOL}/.well-known/jwks.json"),
-                )
-                .send()
-                .await
-            }
-            Scenario::UserInfo => {
-                self.request(reqwest::Method::GET, "/oauth2/userInfo")
-                    .bearer_auth(&self.access_token)
-                    .send()
-                    .await
-            }
+    /// The server's address, for the raw load client.
+    fn addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        Ok(self.base.trim_start_matches("http://").parse()?)
+    }
+
+    /// One request of `scenario`, whole, for the raw load client (`code` for a redemption).
+    fn raw_request(&self, scenario: Scenario, code: Option<&str>) -> Vec<u8> {
+        use base64::Engine as _;
+        let host = self
+            .host
+            .as_deref()
+            .unwrap_or(self.base.trim_start_matches("http://"));
+        let basic = |id: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{M2M_SECRET}"))
         };
-        match result {
-            Ok(r) => {
-                let ok = r.status().is_success();
-                let _ = r.bytes().await;
-                ok
+        match scenario {
+            Scenario::ClientCredentials => raw::request(
+                &format!(
+                    "POST /oauth2/token HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {}",
+                    basic(M2M)
+                ),
+                "grant_type=client_credentials",
+            ),
+            Scenario::ClientCredentialsEs256 => raw::request(
+                &format!(
+                    "POST /oauth2/token HTTP/1.1\r\nHost: {ES_HOST}\r\nAuthorization: Basic {}",
+                    basic(ES_M2M)
+                ),
+                "grant_type=client_credentials",
+            ),
+            Scenario::RedeemCode => {
+                let body: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("grant_type", "authorization_code")
+                    .append_pair("client_id", SPA)
+                    .append_pair("code", code.unwrap_or(""))
+                    .append_pair("redirect_uri", "https://app.test/cb")
+                    .finish();
+                raw::request(
+                    &format!("POST /oauth2/token HTTP/1.1\r\nHost: {host}"),
+                    &body,
+                )
             }
-            Err(_) => false,
+            Scenario::Jwks => raw::request(
+                &format!("GET /{POOL}/.well-known/jwks.json HTTP/1.1\r\nHost: {host}"),
+                "",
+            ),
+            Scenario::UserInfo => raw::request(
+                &format!(
+                    "GET /oauth2/userInfo HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}",
+                    self.access_token
+                ),
+                "",
+            ),
         }
     }
 }
@@ -254,20 +276,16 @@ pub(crate) async fn run(
     concurrency: usize,
     codes: Vec<String>,
 ) -> anyhow::Result<Row> {
-    let setups: Vec<Arc<Setup>> = setups
+    let targets = setups
         .iter()
-        .map(|s| {
-            Arc::new(Setup {
-                http: s.http.clone(),
-                base: s.base.clone(),
-                host: s.host.clone(),
-                session_cookie: s.session_cookie.clone(),
-                access_token: s.access_token.clone(),
-            })
-        })
+        .map(|s| s.addr())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Requests that do not change are made once per node.
+    let fixed: Vec<Vec<u8>> = setups
+        .iter()
+        .map(|s| s.raw_request(scenario, None))
         .collect();
-    let codes = Arc::new(codes);
-    let next_code = Arc::new(AtomicUsize::new(0));
+    let redeemers: Vec<Setup> = setups.iter().map(|s| (*s).clone()).collect();
     let ticks = crate::server::clock_ticks();
     let cpu = |pids: &[u32]| -> f64 {
         pids.iter()
@@ -275,45 +293,22 @@ pub(crate) async fn run(
             .sum()
     };
     let cpu_before = cpu(pids);
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = Vec::new();
-    for i in 0..concurrency {
-        let setup = setups[i % setups.len()].clone();
-        let (codes, next_code) = (codes.clone(), next_code.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            while Instant::now() < deadline {
-                let code = if scenario == Scenario::RedeemCode {
-                    match codes.get(next_code.fetch_add(1, Ordering::SeqCst)) {
-                        Some(c) => Some(c.as_str()),
-                        None => break,
-                    }
-                } else {
-                    None
-                };
-                let t = Instant::now();
-                let ok = setup.once(scenario, code).await;
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                if !ok {
-                    errors += 1;
-                }
+    let (latencies, errors, elapsed) = tokio::task::spawn_blocking(move || {
+        let mut codes = codes.into_iter();
+        let n = redeemers.len();
+        raw::drive(&targets, concurrency, duration, |i| {
+            if scenario == Scenario::RedeemCode {
+                let code = codes.next()?;
+                Some(redeemers[i % n].raw_request(scenario, Some(&code)))
+            } else {
+                Some(fixed[i % n].clone())
             }
-            (latencies, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await?;
-        all.extend(l);
-        errors += e;
-    }
-    let elapsed = start.elapsed();
+        })
+    })
+    .await??;
     let server_cpu = cpu(pids) - cpu_before;
     // Code redemption may end early, when the codes run out.
-    let mut row = summarize(scenario.name(), all, errors, elapsed);
+    let mut row = summarize(scenario.name(), latencies, errors, elapsed);
     row.server_cores = (!pids.is_empty()).then(|| server_cpu / elapsed.as_secs_f64());
     Ok(row)
 }

@@ -8,6 +8,7 @@
 mod load;
 mod passkeys;
 mod postgres;
+mod raw;
 mod server;
 mod sign;
 mod sign_ins;

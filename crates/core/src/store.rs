@@ -579,6 +579,19 @@ pub trait UserStore {
         subject: &str,
     ) -> StoreResult<Option<String>>;
     async fn get_user(&self, pool_id: &str, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// The user and the names of their groups (sorted), in one read where the store can: every
+    /// token issued for a user needs both.
+    async fn get_user_with_groups(
+        &self,
+        pool_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<(UserRecord, Vec<String>)>> {
+        let Some(user) = self.get_user(pool_id, username).await? else {
+            return Ok(None);
+        };
+        let groups = self.list_user_groups(pool_id, username).await?;
+        Ok(Some((user, groups)))
+    }
     /// Deletes the user with its group memberships, identity links, one-time codes, pending
     /// sign-in steps, sessions and token families; false when there was no such user.
     async fn delete_user(&self, pool_id: &str, username: &str) -> StoreResult<bool>;

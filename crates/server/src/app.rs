@@ -13,7 +13,7 @@ use userpool_core::store::{AccessKeyStore, PoolStore, Store};
 use userpool_core::time::{Clock, SystemClock};
 use userpool_core::triggers::Triggers;
 use userpool_store::SqlStore;
-use userpool_web::AppState;
+use userpool_web::{AppParts, AppState};
 
 use crate::cli::ServeArgs;
 use crate::{access_keys, demo, keys, master_key, seed};
@@ -78,7 +78,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Credentials::SigV4
     };
     // One set of use cases (one work queue, one set of lockout turns) for the pages and the API.
-    let auth = AppState::auth(
+    let auth = AppParts::auth(
         store.clone(),
         Arc::new(SystemClock),
         master.clone(),
@@ -185,7 +185,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let state = AppState {
+    let state = AppState::from(AppParts {
         store: store.clone(),
         directory: directory.clone(),
         clock: Arc::new(SystemClock),
@@ -206,7 +206,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api,
         limits: limits.clone(),
         client_addresses: userpool_web::ClientAddresses::new(args.trusted_proxies.clone()),
-    };
+    });
     let jobs = spawn_jobs(
         store.clone(),
         directory.clone(),

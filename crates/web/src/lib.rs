@@ -23,7 +23,7 @@ mod wellknown;
 mod work;
 
 pub use limits::ClientAddresses;
-pub use state::AppState;
+pub use state::{AppParts, AppState};
 
 use axum::Router;
 use axum::http::{Method, header};

@@ -14,8 +14,26 @@ use userpool_core::triggers::Triggers;
 
 use crate::work::{BlockingQueue, DetachedMailer, StripedTurns};
 
+/// The state behind one reference count: handlers and middleware clone it per request, so a
+/// clone is one atomic increment, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppParts {
     pub store: Arc<dyn Store>,
     pub directory: Arc<Directory>,
     pub clock: Arc<dyn Clock>,
@@ -41,7 +59,7 @@ pub struct AppState {
     pub client_addresses: crate::limits::ClientAddresses,
 }
 
-impl AppState {
+impl AppParts {
     /// The use cases over the state's store, clock, master key and mailer; Argon2 work runs
     /// two per core, waiting at most `hash_queue_wait` for a place; auth events are kept
     /// `audit_retention_days`.

@@ -227,12 +227,12 @@ async fn authorization_code(
         now,
     )
     .await;
-    let (grant, user) = match checked {
+    let (grant, user, groups) = match checked {
         Ok(ok) => ok,
         Err(e) => return Err(spend_on_refusal(store, &hash, now, e).await),
     };
     // The trigger runs before anything is written; its refusal spends the code too.
-    let changes = match token_changes(store, view, client, &user, &grant, issuing).await {
+    let changes = match changes_for(view, client, (&user, groups), &grant, issuing).await {
         Ok(changes) => changes,
         Err(e) => return Err(spend_on_refusal(store, &hash, now, e).await),
     };
@@ -283,7 +283,7 @@ async fn check_code(
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     now: Timestamp,
-) -> Result<(Grant, UserRecord), OAuthError> {
+) -> Result<(Grant, UserRecord, Vec<String>), OAuthError> {
     if record.pool_id != view.pool.id || record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "code was issued to another client",
@@ -312,9 +312,9 @@ async fn check_code(
             return Err(OAuthError::invalid_grant("code_verifier does not match"));
         }
     }
-    let user = active_user(store, view, &grant).await?;
+    let (user, groups) = active_user(store, view, &grant).await?;
     scope::check_readable(&grant.scopes, &client.config)?;
-    Ok((grant, user))
+    Ok((grant, user, groups))
 }
 
 /// A new sign-in's token family, its first refresh token, and that token's value.
@@ -375,15 +375,18 @@ async fn active_user(
     store: &dyn Store,
     view: &PoolView,
     grant: &Grant,
-) -> Result<UserRecord, OAuthError> {
-    match store.get_user(&view.pool.id, &grant.username).await? {
-        Some(u) if u.enabled => {
+) -> Result<(UserRecord, Vec<String>), OAuthError> {
+    let found = store
+        .get_user_with_groups(&view.pool.id, &grant.username)
+        .await?;
+    match found {
+        Some((u, groups)) if u.enabled => {
             if authenticated_before_cutoff(Some(&grant.event_id), Some(grant.auth_time), &u) {
                 return Err(OAuthError::invalid_grant(
                     "the user signed out or reset the password",
                 ));
             }
-            Ok(u)
+            Ok((u, groups))
         }
         _ => Err(OAuthError::invalid_grant(
             "user does not exist or is disabled",
@@ -404,6 +407,17 @@ async fn token_changes(
     let groups = store
         .list_user_groups(&view.pool.id, &user.username)
         .await?;
+    changes_for(view, client, (user, groups), grant, issuing).await
+}
+
+/// [`token_changes`] with the user's groups already read.
+async fn changes_for(
+    view: &PoolView,
+    client: &ClientRecord,
+    (user, groups): (&UserRecord, Vec<String>),
+    grant: &Grant,
+    issuing: Issuing<'_>,
+) -> Result<(Vec<String>, TokenChanges), OAuthError> {
     if !view.triggers.has(Trigger::PreTokenGeneration) {
         return Ok((groups, TokenChanges::default()));
     }
@@ -504,9 +518,9 @@ async fn refresh(
         return Err(invalid());
     }
     let grant = Grant::from_json(&record.payload).ok_or_else(OAuthError::server_error)?;
-    let user = active_user(store, view, &grant).await?;
+    let (user, groups) = active_user(store, view, &grant).await?;
     // Before the token rotates: a refusal spends nothing.
-    let changes = token_changes(store, view, client, &user, &grant, issuing).await?;
+    let changes = changes_for(view, client, (&user, groups), &grant, issuing).await?;
     let rotation = client
         .config
         .refresh_token_rotation

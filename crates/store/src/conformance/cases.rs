@@ -408,12 +408,17 @@ pub async fn users_and_group_memberships_round_trip(b: &impl Connect) {
     };
     assert!(s.insert_user(&u).await.unwrap());
     assert!(!s.insert_user(&u).await.unwrap());
-    assert_eq!(s.get_user(&p, "alice").await.unwrap(), Some(u));
+    assert_eq!(s.get_user(&p, "alice").await.unwrap(), Some(u.clone()));
     assert_eq!(s.get_user(&p, "bob").await.unwrap(), None);
+    let alone = s.get_user_with_groups(&p, "alice").await.unwrap();
+    assert_eq!(alone, Some((u.clone(), vec![])), "no groups yet");
     assert!(s.add_user_to_group(&p, "alice", "b").await.unwrap());
     assert!(s.add_user_to_group(&p, "alice", "a").await.unwrap());
     assert!(!s.add_user_to_group(&p, "alice", "a").await.unwrap());
     assert_eq!(s.list_user_groups(&p, "alice").await.unwrap(), ["a", "b"]);
+    let with = s.get_user_with_groups(&p, "alice").await.unwrap();
+    assert_eq!(with, Some((u, vec!["a".to_string(), "b".to_string()])));
+    assert_eq!(s.get_user_with_groups(&p, "bob").await.unwrap(), None);
     assert!(
         s.add_user_to_group(&p, "alice", "missing").await.is_err(),
         "membership of an unknown group is refused by the schema"

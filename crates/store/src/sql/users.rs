@@ -244,6 +244,48 @@ impl UserStore for SqlStore {
         row.map(UserRecord::try_from).transpose()
     }
 
+    async fn get_user_with_groups(
+        &self,
+        pool_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<(UserRecord, Vec<String>)>> {
+        use sqlx::{FromRow as _, Row as _};
+        // The group names joined by U+001F, which Cognito's group names cannot hold.
+        let sql = match &self.db {
+            super::Db::Sqlite(_) => select!(
+                USER_COLUMNS,
+                ", (SELECT group_concat(group_name, char(31)) FROM user_groups g WHERE g.pool_id = $1 AND g.username = $2) AS group_names FROM users WHERE pool_id = $1 AND username = $2"
+            ),
+            super::Db::Postgres(_) => select!(
+                USER_COLUMNS,
+                ", (SELECT string_agg(group_name, chr(31)) FROM user_groups g WHERE g.pool_id = $1 AND g.username = $2) AS group_names FROM users WHERE pool_id = $1 AND username = $2"
+            ),
+        };
+        let found = on_db!(self, db => {
+            let row = sqlx::query(sql)
+                .bind(pool_id)
+                .bind(username)
+                .fetch_optional(db)
+                .await
+                .map_err(backend)?;
+            row.map(|r| {
+                let names: Option<String> = r.try_get("group_names").map_err(backend)?;
+                Ok::<_, StoreError>((UserRow::from_row(&r).map_err(backend)?, names))
+            })
+            .transpose()?
+        });
+        let Some((row, names)) = found else {
+            return Ok(None);
+        };
+        let mut groups: Vec<String> = names
+            .iter()
+            .flat_map(|n| n.split('\u{1f}'))
+            .map(String::from)
+            .collect();
+        groups.sort();
+        Ok(Some((UserRecord::try_from(row)?, groups)))
+    }
+
     async fn delete_user(&self, pool_id: &str, username: &str) -> StoreResult<bool> {
         on_db!(self, db => {
             let mut tx = begin_write(db).await.map_err(backend)?;
