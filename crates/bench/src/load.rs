@@ -266,8 +266,19 @@ pub(crate) struct Row {
     pub(crate) server_cores: Option<f64>,
 }
 
+/// One load run's raw figures.
+pub(crate) struct Sample {
+    latencies: Vec<f64>,
+    errors: usize,
+    pub(crate) elapsed: Duration,
+    /// The servers' CPU seconds over the run (zero when no server was measured).
+    pub(crate) server_cpu: f64,
+    /// Requests answered with success.
+    pub(crate) answered: usize,
+}
+
 /// `scenario` for `duration` with `concurrency` requests in flight, spread over `setups` (one
-/// per node: worker `i` talks to node `i % n`), with the CPU time of the servers `pids`.
+/// per node: connection `i` talks to node `i % n`), with the CPU time of the servers `pids`.
 pub(crate) async fn run(
     setups: &[&Setup],
     pids: &[u32],
@@ -276,6 +287,19 @@ pub(crate) async fn run(
     concurrency: usize,
     codes: Vec<String>,
 ) -> anyhow::Result<Row> {
+    let one = sample(setups, pids, scenario, duration, concurrency, codes).await?;
+    Ok(row_of(scenario.name(), vec![one], !pids.is_empty()))
+}
+
+/// [`run`]'s raw figures.
+pub(crate) async fn sample(
+    setups: &[&Setup],
+    pids: &[u32],
+    scenario: Scenario,
+    duration: Duration,
+    concurrency: usize,
+    codes: Vec<String>,
+) -> anyhow::Result<Sample> {
     let targets = setups
         .iter()
         .map(|s| s.addr())
@@ -306,11 +330,25 @@ pub(crate) async fn run(
         })
     })
     .await??;
-    let server_cpu = cpu(pids) - cpu_before;
-    // Code redemption may end early, when the codes run out.
-    let mut row = summarize(scenario.name(), latencies, errors, elapsed);
-    row.server_cores = (!pids.is_empty()).then(|| server_cpu / elapsed.as_secs_f64());
-    Ok(row)
+    Ok(Sample {
+        answered: latencies.len() - errors,
+        latencies,
+        errors,
+        elapsed,
+        server_cpu: cpu(pids) - cpu_before,
+    })
+}
+
+/// One row of several runs of a scenario, as if they were one (code redemption may end early,
+/// when the codes run out).
+pub(crate) fn row_of(name: &'static str, samples: Vec<Sample>, measured_cpu: bool) -> Row {
+    let elapsed: Duration = samples.iter().map(|s| s.elapsed).sum();
+    let server_cpu: f64 = samples.iter().map(|s| s.server_cpu).sum();
+    let errors = samples.iter().map(|s| s.errors).sum();
+    let all = samples.into_iter().flat_map(|s| s.latencies).collect();
+    let mut row = summarize(name, all, errors, elapsed);
+    row.server_cores = measured_cpu.then(|| server_cpu / elapsed.as_secs_f64());
+    row
 }
 
 /// One closed loop's figures: the load's row, the calls that succeeded, and the CPU seconds

@@ -235,8 +235,23 @@ struct Figure {
     ceiling: Option<(Ceiling, &'static str)>,
 }
 
-/// A `client_credentials` run of `scenario`, with `alg`'s ceiling measured on the server's core
-/// (`cpu`) just before and just after it: the ceiling beside issuance.
+/// Rounds of a `client_credentials` run, with `alg`'s ceiling measured on the server's core
+/// between them.
+const ROUNDS: u32 = 4;
+
+/// The ceiling an issuance run is read against, and the range of its samples.
+struct Around {
+    /// Each round's ceiling (the mean of the samples before and after it), weighted by the
+    /// round's wall time (`wall`) and by the server's CPU time in it (`cpu`).
+    ceiling: Ceiling,
+    samples: usize,
+    lowest: f64,
+    highest: f64,
+}
+
+/// A `client_credentials` run of `scenario` in [`ROUNDS`] rounds, with `alg`'s ceiling measured
+/// on the server's core (`cpu`) before, between and after them, so that each round is read
+/// against the core's speed at that moment (a shared machine's speed drifts within seconds).
 async fn issuance_run(
     setup: &load::Setup,
     pid: &[u32],
@@ -244,19 +259,37 @@ async fn issuance_run(
     alg: SigningAlg,
     cpu: Option<usize>,
     args: &Args,
-) -> anyhow::Result<(load::Row, Ceiling, Ceiling)> {
-    let before = signing_rate_on(cpu, alg, 2.0);
-    let duration = Duration::from_secs(args.seconds);
-    let row = load::run(
-        &[setup],
-        pid,
-        scenario,
-        duration,
-        args.concurrency,
-        Vec::new(),
-    )
-    .await?;
-    Ok((row, before, signing_rate_on(cpu, alg, 2.0)))
+) -> anyhow::Result<(load::Row, Around)> {
+    let round = Duration::from_secs(args.seconds) / ROUNDS;
+    let mut ceilings = vec![signing_rate_on(cpu, alg, 1.0)];
+    let (mut samples, mut by_wall, mut by_cpu) = (Vec::new(), 0.0, 0.0);
+    for _ in 0..ROUNDS {
+        let s = load::sample(&[setup], pid, scenario, round, args.concurrency, Vec::new()).await?;
+        ceilings.push(signing_rate_on(cpu, alg, 1.0));
+        let near = Ceiling::mean(ceilings[ceilings.len() - 2], ceilings[ceilings.len() - 1]);
+        let rate = s.answered as f64 / s.elapsed.as_secs_f64();
+        eprintln!(
+            "  round: {rate:.0}/s against {:.0}/s ({:.2})",
+            near.wall,
+            rate / near.wall
+        );
+        by_wall += near.wall * s.elapsed.as_secs_f64();
+        by_cpu += near.cpu * s.server_cpu;
+        samples.push(s);
+    }
+    let wall: f64 = samples.iter().map(|s| s.elapsed.as_secs_f64()).sum();
+    let server_cpu: f64 = samples.iter().map(|s| s.server_cpu).sum();
+    let walls = ceilings.iter().map(|c| c.wall);
+    let around = Around {
+        ceiling: Ceiling {
+            wall: by_wall / wall,
+            cpu: if server_cpu > 0.0 { by_cpu / server_cpu } else { by_wall / wall },
+        },
+        samples: ceilings.len(),
+        lowest: walls.clone().fold(f64::INFINITY, f64::min),
+        highest: walls.fold(0.0, f64::max),
+    };
+    Ok((load::row_of(scenario.name(), samples, !pid.is_empty()), around))
 }
 
 /// The codes a redemption run needs, made before its clock starts.
@@ -294,7 +327,7 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
     }
     let pid = [srv.pid()];
     eprintln!("running client_credentials (RS256)…");
-    let (cc, rs_near_before, rs_near_after) = issuance_run(
+    let (cc, rs_around) = issuance_run(
         &setup,
         &pid,
         load::Scenario::ClientCredentials,
@@ -303,14 +336,14 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
         args,
     )
     .await?;
-    let rs = Ceiling::mean(rs_near_before, rs_near_after);
+    let rs = rs_around.ceiling;
     let rs_ceiling = rs.wall;
     let mut figures = vec![Figure {
         row: cc,
         ceiling: Some((rs, "RS256 ceiling")),
     }];
     eprintln!("running client_credentials (ES256)…");
-    let (es_row, es_near_before, es_near_after) = issuance_run(
+    let (es_row, es_around) = issuance_run(
         &setup,
         &pid,
         load::Scenario::ClientCredentialsEs256,
@@ -319,7 +352,7 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
         args,
     )
     .await?;
-    let es = Ceiling::mean(es_near_before, es_near_after);
+    let es = es_around.ceiling;
     let es_ceiling = es.wall;
     figures.push(Figure {
         row: es_row,
@@ -453,12 +486,12 @@ async fn production(args: &Args, pinned: bool, machine: &str) -> anyhow::Result<
     ));
     report.push_str("| measure | per second | p50 | p99 | errors | server CPU | ceiling | ratio | ratio per CPU-second |\n|---|---|---|---|---|---|---|---|---|\n");
     report.push_str(&format!(
-        "| RS256 signatures on the server's core, key parsed once | {rs_ceiling:.0} | | | | | mean of {:.0} just before and {:.0} just after the RS256 `client_credentials` run ({:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
-        rs_near_before.wall, rs_near_after.wall, rs_before.wall, rs_after.wall, rs.cpu
+        "| RS256 signatures on the server's core, key parsed once | {rs_ceiling:.0} | | | | | each of the RS256 `client_credentials` run's {ROUNDS} rounds read against the mean of the samples before and after it ({} samples, {:.0} to {:.0}; {:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
+        rs_around.samples, rs_around.lowest, rs_around.highest, rs_before.wall, rs_after.wall, rs.cpu
     ));
     report.push_str(&format!(
-        "| ES256 signatures on the server's core, key parsed once | {es_ceiling:.0} | | | | | mean of {:.0} and {:.0} around the ES256 run ({:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
-        es_near_before.wall, es_near_after.wall, es_before.wall, es_after.wall, es.cpu
+        "| ES256 signatures on the server's core, key parsed once | {es_ceiling:.0} | | | | | read as the RS256 one, around the ES256 run ({} samples, {:.0} to {:.0}; {:.0} at the start, {:.0} at the end); {:.0} per CPU-second | | |\n",
+        es_around.samples, es_around.lowest, es_around.highest, es_before.wall, es_after.wall, es.cpu
     ));
     for f in &figures {
         let r = &f.row;
