@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, startEnv, stubApp, collectConsoleErrors } from './harness.js';
+import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, redeemCode, startEnv, stubApp, collectConsoleErrors } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -187,15 +187,7 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
     assert.equal(cb.searchParams.get('error'), null, `error in ${cb}`);
     const code = cb.searchParams.get('code');
     assert.ok(code, `no code in ${cb}`);
-    const res = await fetch(new URL('/oauth2/token', base), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code', client_id: CLIENT_ID, code, redirect_uri: REDIRECT_URI,
-        code_verifier: verifier,
-      }),
-    });
-    const json = await res.json();
+    const { res, json } = await redeemCode(base, { clientId: CLIENT_ID, code, verifier, redirectUri: REDIRECT_URI });
     assert.equal(res.status, 200, `token endpoint: ${JSON.stringify(json)}`);
     assert.ok(json.access_token && json.refresh_token, 'access and refresh tokens');
     const id = jwtPayload(json.id_token);

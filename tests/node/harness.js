@@ -391,20 +391,25 @@ export async function rawCodeFlow(baseUrl, { clientId = SPA_CLIENT_ID, scope = `
   if (callbackUrl.searchParams.get('state') !== state) throw new Error(`state mismatch: ${callbackUrl}`);
   const code = callbackUrl.searchParams.get('code');
   if (!code) throw new Error(`no code in ${callbackUrl}`);
-  const res = await fetch(new URL('/oauth2/token', baseUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    }),
-  });
-  const json = await res.json();
+  const { res, json } = await redeemCode(baseUrl, { clientId, code, verifier });
   if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(json)}`);
   return { ...json, nonce };
 }
 
 /** Client-credentials grant with client_secret_basic using raw HTTP. */
+/** Redeems `code` (PKCE `verifier`) of a public client at the token endpoint: the response and its JSON. */
+export async function redeemCode(baseUrl, { clientId, code, verifier, redirectUri = REDIRECT_URI }) {
+  const res = await fetch(new URL('/oauth2/token', baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri,
+      code_verifier: verifier,
+    }),
+  });
+  return { res, json: await res.json() };
+}
+
 export async function rawClientCredentials(baseUrl, { scope = API_SCOPE } = {}) {
   const res = await fetch(new URL('/oauth2/token', baseUrl), {
     method: 'POST',

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import * as cognito from '@aws-sdk/client-cognito-identity-provider';
 import {
-  REPO_ROOT, collectConsoleErrors, jwtPayload, outboxCode, outboxMessages, pkcePair, startEnv, stubApp,
+  REPO_ROOT, collectConsoleErrors, jwtPayload, outboxCode, outboxMessages, pkcePair, redeemCode, startEnv,
+  stubApp,
 } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -254,15 +255,7 @@ describe('managed login: sign-up and password reset by text message', {
         assert.equal(cb.searchParams.get('state'), state, `state in ${cb}`);
         const code = cb.searchParams.get('code');
         assert.ok(code, `no code in ${cb}`);
-        const res = await fetch(new URL('/oauth2/token', base), {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: REDIRECT_URI,
-            code_verifier: verifier,
-          }),
-        });
-        const json = await res.json();
+        const { res, json } = await redeemCode(base, { clientId, code, verifier, redirectUri: REDIRECT_URI });
         assert.equal(res.status, 200, `token endpoint: ${JSON.stringify(json)}`);
         assert.ok(json.access_token && json.refresh_token && json.id_token, 'access, refresh and ID tokens');
         const id = jwtPayload(json.id_token);

@@ -283,13 +283,20 @@ async fn issuance_run(
     let around = Around {
         ceiling: Ceiling {
             wall: by_wall / wall,
-            cpu: if server_cpu > 0.0 { by_cpu / server_cpu } else { by_wall / wall },
+            cpu: if server_cpu > 0.0 {
+                by_cpu / server_cpu
+            } else {
+                by_wall / wall
+            },
         },
         samples: ceilings.len(),
         lowest: walls.clone().fold(f64::INFINITY, f64::min),
         highest: walls.fold(0.0, f64::max),
     };
-    Ok((load::row_of(scenario.name(), samples, !pid.is_empty()), around))
+    Ok((
+        load::row_of(scenario.name(), samples, !pid.is_empty()),
+        around,
+    ))
 }
 
 /// The codes a redemption run needs, made before its clock starts.
