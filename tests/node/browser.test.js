@@ -6,16 +6,12 @@
 // <repo>/test-artifacts/browser/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO_ROOT, jwtPayload, outboxCode, pkcePair, redeemCode, startEnv, stubApp, collectConsoleErrors } from './harness.js';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(REPO_ROOT, 'test-artifacts', 'browser');
+import { outboxCode, startEnv, stubApp } from './harness.js';
+import { CHROMIUM, LAUNCH_ARGS, SHOTS, chromiumMissing, pageDriver } from './page-driver.js';
 
 const POOL_ID = 'us-east-1_Browser01';
 const CLIENT_ID = 'browserclient0000000000001';
@@ -78,7 +74,6 @@ function totp(secretBase32, nowMs = Date.now()) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-const chromiumMissing = existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 if (chromiumMissing && !process.env.CI) console.log(`browser test skipped: ${chromiumMissing}`);
 
 test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, password reset', {
@@ -98,104 +93,23 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
   const env = await startEnv({ seed: browserSeed });
   t.after(() => env.close());
   const base = env.servers[0].url;
-  const origin = new URL(base).origin;
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await stubApp(context, page, APP);
-  if (process.env.DEBUG_BROWSER) {
-    page.on('response', (r) => t.diagnostic(
-      `${r.status()} ${r.request().method()} ${r.url()} ${r.headers().location ?? ''}`));
-  }
-  page.setDefaultTimeout(10_000);
+  // Console errors, the last document response, expectPage, screenshots, the code flow.
+  const driver = pageDriver(page, base, { redirectUri: REDIRECT_URI, scope: 'openid email', t });
+  const { consoleErrors, seenPages, expectPage, assertVisible, clickAndWait, screenshot } = driver;
+  const authorize = () => driver.authorize(CLIENT_ID);
 
-  // --- Instrumentation: console errors anywhere, and the last document response of the server.
-  const consoleErrors = collectConsoleErrors(page);
-  let lastDocument = null;
-  page.on('response', (res) => {
-    const req = res.request();
-    if (req.resourceType() === 'document' && res.frame() === page.mainFrame()
-      && new URL(res.url()).origin === origin && (res.status() < 300 || res.status() >= 400)) {
-      lastDocument = { url: res.url(), status: res.status(), headers: res.allHeaders() };
-    }
-  });
-
-  const seenPages = [];
-  let shot = 0;
-  async function screenshot(name) {
-    shot += 1;
-    const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-  }
-
-  /**
-   * Asserts the page at `path` has loaded with `status`, and is safe: headers, no scripts, no
-   * console errors (Chromium logs a document's 4xx status as one; that one is expected).
-   */
-  async function expectPage(path, { heading, status = 200 } = {}) {
-    await page.waitForURL((u) => u.origin === origin && u.pathname === path);
-    await page.waitForLoadState('load');
-    const where = `${path} (${page.url()})`;
-    assert.ok(lastDocument, `no document response for ${where}`);
-    assert.equal(new URL(lastDocument.url).pathname, path, `last document response is not ${where}`);
-    assert.equal(lastDocument.status, status, `status of ${where}`);
-    if (status >= 400) {
-      const logged = consoleErrors.findIndex((e) => e.includes(`status of ${status}`)
-        && e.endsWith(`[${lastDocument.url}]`));
-      if (logged >= 0) consoleErrors.splice(logged, 1);
-    }
-    const headers = await lastDocument.headers;
-    assert.match(headers['content-type'] ?? '', /^text\/html/, `content-type of ${where}`);
-    assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/,
-      `content-security-policy of ${where}: ${headers['content-security-policy']}`);
-    assert.equal(headers['x-frame-options']?.toUpperCase(), 'DENY', `x-frame-options of ${where}`);
-    assert.equal(await page.locator('script').count(), 0, `<script> on ${where}`);
-    assert.deepEqual(consoleErrors, [], `console errors by ${where}`);
-    if (heading) await assertVisible(page.getByRole('heading', { level: 1, name: heading }), where);
-    seenPages.push(path);
-  }
-
-  async function assertVisible(locator, what) {
-    await locator.first().waitFor({ state: 'visible' }).catch(() => {});
-    assert.ok(await locator.first().isVisible(), `not visible on ${what}: ${locator}`);
-  }
-
-  /** Clicks and waits for the navigation it starts to finish. */
-  async function clickAndWait(locator) {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-  }
-
-  async function authorize() {
-    const { verifier, challenge } = pkcePair();
-    const state = randomBytes(12).toString('base64url');
-    const url = new URL('/oauth2/authorize', base);
-    url.search = new URLSearchParams({
-      client_id: CLIENT_ID, response_type: 'code', scope: 'openid email', redirect_uri: REDIRECT_URI,
-      state, code_challenge: challenge, code_challenge_method: 'S256',
-    }).toString();
-    await page.goto(url.href);
-    return { verifier, state };
-  }
-
-  /** The browser is on the callback: checks state, redeems the code, checks the ID token. */
-  async function redeemCallback({ verifier, state }) {
-    await page.waitForURL((u) => u.href.startsWith(`${REDIRECT_URI}?`));
-    const cb = new URL(page.url());
-    assert.equal(cb.searchParams.get('state'), state, `state in ${cb}`);
-    assert.equal(cb.searchParams.get('error'), null, `error in ${cb}`);
-    const code = cb.searchParams.get('code');
-    assert.ok(code, `no code in ${cb}`);
-    const { res, json } = await redeemCode(base, { clientId: CLIENT_ID, code, verifier, redirectUri: REDIRECT_URI });
-    assert.equal(res.status, 200, `token endpoint: ${JSON.stringify(json)}`);
-    assert.ok(json.access_token && json.refresh_token, 'access and refresh tokens');
-    const id = jwtPayload(json.id_token);
+  /** The browser is on the callback: the code redeemed, the ID token is this user's, email verified. */
+  async function redeemCallback(flow) {
+    const id = await driver.redeemCallback(flow);
     assert.equal(id['cognito:username'], USERNAME);
     assert.equal(id.email, EMAIL);
     assert.equal(id.email_verified, true);
-    assert.equal(id.aud, CLIENT_ID);
-    assert.equal(id.token_use, 'id');
     return id;
   }
 
@@ -232,7 +146,7 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
       lastTotpStep = step;
       return;
     }
-    await expectPage('/mfa', { status: lastDocument.status });
+    await expectPage('/mfa', { status: driver.lastDocument.status });
     const alert = await page.locator('[role=alert]').textContent().catch(() => null);
     assert.ok(reused, `TOTP code refused: ${alert}`);
     await new Promise((r) => setTimeout(r, (step + 1) * 30_000 - Date.now() + 250));
@@ -251,7 +165,6 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
 
   // --- 1. authorize → sign-in page → sign-up.
   let flow = await authorize();
-  await expectPage('/login', { heading: 'Sign in' });
   await screenshot('login');
   await phoneScreenshot('login-phone');
   await clickAndWait(page.getByRole('link', { name: 'Need an account? Sign up' }));
@@ -289,7 +202,6 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
 
   // --- 4. sign in again (username in another case: the pool is case-insensitive) + TOTP.
   flow = await authorize();
-  await expectPage('/login', { heading: 'Sign in' });
   await page.locator('#username').fill(USERNAME.toUpperCase());
   await page.locator('#password').fill(PASSWORD);
   await clickAndWait(page.getByRole('button', { name: 'Sign in' }));
@@ -299,7 +211,6 @@ test('managed login in headless Chromium: sign-up, TOTP, sign-in, logout, passwo
 
   // --- 5. forgot password → reset with the code from the outbox.
   flow = await authorize();
-  await expectPage('/login', { heading: 'Sign in' });
   await clickAndWait(page.getByRole('link', { name: 'Forgot your password?' }));
   await expectPage('/forgotPassword');
   await screenshot('forgot');

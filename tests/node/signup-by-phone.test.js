@@ -12,20 +12,12 @@
 // USERPOOL_NODE_BACKEND=postgres runs it on a fresh PostgreSQL database.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import * as cognito from '@aws-sdk/client-cognito-identity-provider';
-import {
-  REPO_ROOT, collectConsoleErrors, jwtPayload, outboxCode, outboxMessages, pkcePair, redeemCode, startEnv,
-  stubApp,
-} from './harness.js';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(REPO_ROOT, 'test-artifacts', 'browser');
+import { outboxCode, outboxMessages, startEnv, stubApp } from './harness.js';
+import { CHROMIUM, LAUNCH_ARGS, SHOTS, chromiumMissing, pageDriver } from './page-driver.js';
 
 // Two pools on one server, told apart by the Host of their custom domains: 127.0.0.1:<port> for
 // the pool that verifies phone numbers, localhost:<port> for the one that verifies emails only.
@@ -43,6 +35,8 @@ const TEXTED = 'We sent a code to your phone by text message.';
 const EMAILED = 'We sent a code to your email address.';
 const NEITHER = 'Enter an email address or a phone number: the confirmation code is sent there.';
 const SMS_CONFIRMATION = /^Your verification code is (\d{6})\. $/;
+const SMS_RESET = /^Your password reset code is (\d{6})\. $/;
+const EMAIL_CONFIRMATION = /Your verification code is (\d{6})\./;
 
 function client(clientId) {
   return {
@@ -81,7 +75,6 @@ function seed([port]) {
   };
 }
 
-const chromiumMissing = existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 if (chromiumMissing && !process.env.CI) console.log(`sign-up by phone test skipped: ${chromiumMissing}`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -169,58 +162,15 @@ describe('managed login: sign-up and password reset by text message', {
 
   async function openBrowser(t, host) {
     const base = `http://${host}:${port}`;
-    const origin = new URL(base).origin;
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     t.after(() => context.close());
     const page = await context.newPage();
     await stubApp(context, page, APP);
-    page.setDefaultTimeout(10_000);
-    if (process.env.DEBUG_BROWSER) {
-      page.on('response', (r) => t.diagnostic(
-        `${r.status()} ${r.request().method()} ${r.url()} ${r.headers().location ?? ''}`));
-    }
-    const consoleErrors = collectConsoleErrors(page);
-    let lastDocument = null;
-    page.on('response', (res) => {
-      const req = res.request();
-      if (req.resourceType() === 'document' && res.frame() === page.mainFrame()
-        && new URL(res.url()).origin === origin && (res.status() < 300 || res.status() >= 400)) {
-        lastDocument = { url: res.url(), status: res.status(), headers: res.allHeaders() };
-      }
+    // expectPage, assertVisible, clickAndWait, screenshot (sms-NN-*.png), authorize, redeemCallback.
+    const b = pageDriver(page, base, {
+      redirectUri: REDIRECT_URI, scope: 'openid email phone', shotPrefix: 'sms-', nextShot: () => ++shot, t,
     });
-
-    const b = {
-      page,
-      base,
-      async screenshot(name) {
-        shot += 1;
-        await page.screenshot({ path: join(SHOTS, `sms-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-      },
-      /** The page at `path` has loaded with `status` and is safe (headers, no script, no console errors). */
-      async expectPage(path, { status = 200, heading } = {}) {
-        await page.waitForURL((u) => u.origin === origin && u.pathname === path);
-        await page.waitForLoadState('load');
-        const where = `${path} (${page.url()})`;
-        assert.ok(lastDocument, `no document response for ${where}`);
-        assert.equal(new URL(lastDocument.url).pathname, path, `last document response is not ${where}`);
-        assert.equal(lastDocument.status, status, `status of ${where}`);
-        if (status >= 400) {
-          const logged = consoleErrors.findIndex((e) => e.includes(`status of ${status}`)
-            && e.endsWith(`[${lastDocument.url}]`));
-          if (logged >= 0) consoleErrors.splice(logged, 1);
-        }
-        const headers = await lastDocument.headers;
-        assert.match(headers['content-type'] ?? '', /^text\/html/, `content-type of ${where}`);
-        assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, `CSP of ${where}`);
-        assert.equal(headers['x-frame-options']?.toUpperCase(), 'DENY', `x-frame-options of ${where}`);
-        assert.equal(await page.locator('script').count(), 0, `<script> on ${where}`);
-        assert.deepEqual(consoleErrors, [], `console errors by ${where}`);
-        if (heading) await b.assertVisible(page.getByRole('heading', { level: 1, name: heading }), where);
-      },
-      async assertVisible(locator, what) {
-        await locator.first().waitFor({ state: 'visible' }).catch(() => {});
-        assert.ok(await locator.first().isVisible(), `not visible on ${what}: ${locator}`);
-      },
+    return Object.assign(b, {
       /** The one status notice of the page, exactly. */
       async notice() {
         const notices = page.locator('[role=status]');
@@ -231,37 +181,6 @@ describe('managed login: sign-up and password reset by text message', {
         const alerts = page.locator('[role=alert]');
         assert.equal(await alerts.count(), 1, `one alert on ${page.url()}`);
         return (await alerts.textContent()).trim();
-      },
-      async clickAndWait(locator) {
-        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-      },
-      async authorize(clientId) {
-        const { verifier, challenge } = pkcePair();
-        const state = randomBytes(12).toString('base64url');
-        const url = new URL('/oauth2/authorize', base);
-        url.search = new URLSearchParams({
-          client_id: clientId, response_type: 'code', scope: 'openid email phone', redirect_uri: REDIRECT_URI,
-          state, code_challenge: challenge, code_challenge_method: 'S256',
-        }).toString();
-        await page.goto(url.href);
-        await b.expectPage('/login', { heading: 'Sign in' });
-        return { clientId, verifier, state };
-      },
-      /** The browser is on the callback: checks state, redeems the code, returns the ID token's claims. */
-      async redeemCallback({ clientId, verifier, state }) {
-        await page.waitForURL((u) => u.href.startsWith(`${REDIRECT_URI}?`));
-        const cb = new URL(page.url());
-        assert.equal(cb.searchParams.get('error'), null, `error in ${cb}`);
-        assert.equal(cb.searchParams.get('state'), state, `state in ${cb}`);
-        const code = cb.searchParams.get('code');
-        assert.ok(code, `no code in ${cb}`);
-        const { res, json } = await redeemCode(base, { clientId, code, verifier, redirectUri: REDIRECT_URI });
-        assert.equal(res.status, 200, `token endpoint: ${JSON.stringify(json)}`);
-        assert.ok(json.access_token && json.refresh_token && json.id_token, 'access, refresh and ID tokens');
-        const id = jwtPayload(json.id_token);
-        assert.equal(id.token_use, 'id');
-        assert.equal(id.aud, clientId);
-        return id;
       },
       /** From /login to /signup, whose fields are checked: the phone field only where phones are verified. */
       async openSignup({ phoneField }) {
@@ -308,8 +227,39 @@ describe('managed login: sign-up and password reset by text message', {
         await page.locator('#password').fill(password);
         await b.clickAndWait(page.getByRole('button', { name: 'Sign in' }));
       },
-    };
-    return b;
+      /** From /login through /forgotPassword to /confirmforgotPassword for `username`. */
+      async requestReset(username) {
+        await b.clickAndWait(page.getByRole('link', { name: 'Forgot your password?' }));
+        await b.expectPage('/forgotPassword');
+        await page.locator('#username').fill(username);
+        await b.clickAndWait(page.getByRole('button', { name: 'Reset my password' }));
+        await b.expectPage('/confirmforgotPassword');
+      },
+      /** On /confirmforgotPassword: `code` sets NEW_PASSWORD, back on /login with the notice. */
+      async resetTo(code) {
+        await page.locator('#code').fill(code);
+        await page.locator('#password').fill(NEW_PASSWORD);
+        await b.clickAndWait(page.getByRole('button', { name: 'Change password' }));
+        await b.expectPage('/login', { heading: 'Sign in' });
+        assert.match(await b.notice(), /Your password has been reset/);
+      },
+    });
+  }
+
+  /**
+   * On /confirm after a sign-up of `username` with `email`: the code is emailed (nothing texted
+   * since there were `smsBefore` texts), confirms the account and signs in with the email verified.
+   */
+  async function confirmByEmail(b, flow, { username, email, smsBefore }) {
+    const code = await outboxCode(env.dir, email, { seen: seenMail, pattern: EMAIL_CONFIRMATION });
+    await sleep(300);
+    assert.equal(allSms().length, smsBefore, 'nothing texted');
+    await b.enterConfirmation(code);
+    const id = await b.redeemCallback(flow);
+    assert.equal(id['cognito:username'], username);
+    assert.equal(id.email, email);
+    assert.equal(id.email_verified, true);
+    return id;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -409,14 +359,7 @@ describe('managed login: sign-up and password reset by text message', {
     const smsBefore = allSms().length;
     await b.fillSignup({ username, email, phone: '' });
     await b.expectConfirm(username, 'code_sent', EMAILED);
-    const code = await outboxCode(env.dir, email, { seen: seenMail, pattern: /Your verification code is (\d{6})\./ });
-    await sleep(300);
-    assert.equal(allSms().length, smsBefore, 'nothing texted');
-    await b.enterConfirmation(code);
-    const id = await b.redeemCallback(flow);
-    assert.equal(id['cognito:username'], username);
-    assert.equal(id.email, email);
-    assert.equal(id.email_verified, true);
+    const id = await confirmByEmail(b, flow, { username, email, smsBefore });
     assert.equal(id.phone_number, undefined);
     const confirmed = await adminUser(PHONE_POOL, username);
     assert.equal(confirmed.status, 'CONFIRMED');
@@ -428,21 +371,13 @@ describe('managed login: sign-up and password reset by text message', {
     const { username, phone, email } = BOTH;
     const b = await openBrowser(t, '127.0.0.1');
     const flow = await b.authorize(PHONE_CLIENT);
-    await b.clickAndWait(b.page.getByRole('link', { name: 'Forgot your password?' }));
-    await b.expectPage('/forgotPassword');
-    await b.page.locator('#username').fill(username);
-    await b.clickAndWait(b.page.getByRole('button', { name: 'Reset my password' }));
-    await b.expectPage('/confirmforgotPassword');
+    await b.requestReset(username);
     assert.equal(await b.page.locator('#username').inputValue(), username);
     await b.screenshot('confirm-forgot');
-    const code = await smsCode(phone, /^Your password reset code is (\d{6})\. $/);
+    const code = await smsCode(phone, SMS_RESET);
     await sleep(300);
     assert.deepEqual(outboxMessages(env.dir, email).map((m) => m.name), [], 'nothing emailed');
-    await b.page.locator('#code').fill(code);
-    await b.page.locator('#password').fill(NEW_PASSWORD);
-    await b.clickAndWait(b.page.getByRole('button', { name: 'Change password' }));
-    await b.expectPage('/login', { heading: 'Sign in' });
-    assert.match(await b.notice(), /Your password has been reset/);
+    await b.resetTo(code);
 
     // The old password no longer works, the new one does.
     await b.signInWith(username, PASSWORD);
@@ -458,17 +393,9 @@ describe('managed login: sign-up and password reset by text message', {
     const { username, phone } = PHONE_ONLY;
     const b = await openBrowser(t, '127.0.0.1');
     const flow = await b.authorize(PHONE_CLIENT);
-    await b.clickAndWait(b.page.getByRole('link', { name: 'Forgot your password?' }));
-    await b.expectPage('/forgotPassword');
-    await b.page.locator('#username').fill(username);
-    await b.clickAndWait(b.page.getByRole('button', { name: 'Reset my password' }));
-    await b.expectPage('/confirmforgotPassword');
-    const code = await smsCode(phone, /^Your password reset code is (\d{6})\. $/);
-    await b.page.locator('#code').fill(code);
-    await b.page.locator('#password').fill(NEW_PASSWORD);
-    await b.clickAndWait(b.page.getByRole('button', { name: 'Change password' }));
-    await b.expectPage('/login', { heading: 'Sign in' });
-    assert.match(await b.notice(), /Your password has been reset/);
+    await b.requestReset(username);
+    const code = await smsCode(phone, SMS_RESET);
+    await b.resetTo(code);
     await b.signInWith(username, NEW_PASSWORD);
     const id = await b.redeemCallback(flow);
     assert.equal(id['cognito:username'], username);
@@ -486,14 +413,7 @@ describe('managed login: sign-up and password reset by text message', {
     await b.fillSignup({ username, email });
     await b.expectConfirm(username, 'code_sent', EMAILED);
     await b.screenshot('confirm-emailed');
-    const code = await outboxCode(env.dir, email, { seen: seenMail, pattern: /Your verification code is (\d{6})\./ });
-    await sleep(300);
-    assert.equal(allSms().length, smsBefore, 'nothing texted');
-    await b.enterConfirmation(code);
-    const id = await b.redeemCallback(flow);
-    assert.equal(id['cognito:username'], username);
-    assert.equal(id.email, email);
-    assert.equal(id.email_verified, true);
+    await confirmByEmail(b, flow, { username, email, smsBefore });
     const confirmed = await adminUser(EMAIL_POOL, username);
     assert.equal(confirmed.status, 'CONFIRMED');
     assert.equal(confirmed.email_verified, 'true');
