@@ -151,8 +151,8 @@ impl Auth {
                 .auto_verified_attributes
                 .iter()
                 .any(|a| a == attribute);
-            let can_send = attribute == "email" || self.mailer.sends_sms();
-            if after.is_none() || after == before || !verifies || !can_send {
+            let reachable = after.as_ref().is_some_and(|to| self.can_reach(to));
+            if !reachable || after == before || !verifies {
                 continue;
             }
             let source = "CustomMessage_UpdateUserAttribute";

@@ -269,13 +269,14 @@ impl Auth {
         };
         let mediums = [("email", input.by_email), ("phone_number", input.by_sms)];
         for (attribute, asked) in mediums {
-            if !asked || (attribute == "phone_number" && !self.mailer.sends_sms()) {
+            if !asked {
                 continue;
             }
-            let Some(to) = super::Delivery::of(user, attribute) else {
+            let Some(to) = super::Delivery::of(user, attribute).filter(|to| self.can_reach(to))
+            else {
                 tracing::warn!(
                     attribute,
-                    "invitation not sent: the user has no such address"
+                    "invitation not sent: no such address, or no way to it"
                 );
                 continue;
             };

@@ -108,6 +108,17 @@ impl Holder<'_> {
         }
     }
 
+    /// The send budget of the address `to` (whichever users name it), or, without one, a key
+    /// of the same shape for the holder.
+    fn address_key(&self, to: Option<&Delivery>) -> String {
+        let address = match (to, self) {
+            (Some(to), _) => to.address(),
+            (None, Holder::User(u)) => &u.username,
+            (None, Holder::Unknown(typed)) => typed,
+        };
+        lockout::who_address(address)
+    }
+
     /// Who a code is bound to: the holder and the address it went to, so a code sent to one
     /// address never proves another (nor the same account once the address changed).
     fn bound(&self, to: Option<&Delivery>) -> String {
@@ -165,14 +176,11 @@ impl Auth {
         {
             return Ok(());
         }
-        if let Some(to) = to
-            && !self
-                .may_send(
-                    pool_id,
-                    purpose.as_str(),
-                    &lockout::who_address(to.address()),
-                )
-                .await?
+        // The address's own budget; a holder without one is counted the same way, so an
+        // unknown name costs the same work as a user.
+        if !self
+            .may_send(pool_id, purpose.as_str(), &holder.address_key(to))
+            .await?
         {
             return Ok(());
         }
@@ -517,7 +525,7 @@ impl Auth {
                 format!("The user has no {attribute} to verify."),
             )
         })?;
-        if matches!(to, Delivery::Sms(_)) && !self.mailer.sends_sms() {
+        if !self.can_reach(&to) {
             return Err(AuthError::new(
                 ErrorKind::InvalidParameter,
                 "Text messages cannot be sent: no SMS provider is configured.",

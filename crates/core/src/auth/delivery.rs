@@ -194,6 +194,12 @@ pub(super) fn stand_in(config: &UserPoolConfig, typed: &str, sms: bool, reset: b
 }
 
 impl Auth {
+    /// Whether a code can reach `to`: email always, a phone only through an SMS provider (or
+    /// the development outbox).
+    pub(super) fn can_reach(&self, to: &Delivery) -> bool {
+        matches!(to, Delivery::Email(_)) || self.mailer.sends_sms()
+    }
+
     /// Sends `code` to `to`: through the custom sender trigger when the pool has one, else the
     /// custom message trigger's text, else `default(sms)` (a subject and a body). Failures reach
     /// the log only: the code is stored, and the user may ask again.
